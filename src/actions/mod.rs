@@ -1,0 +1,154 @@
+//! The OCF actions. Each composes the layers below it: parameters, then
+//! the target and state from the kernel, then kernel operations, then an
+//! exit code.
+
+mod lvs;
+mod monitor;
+mod start;
+mod stop;
+mod validate;
+
+use crate::budget::Budget;
+use crate::error::{AgentError, AgentResult};
+use crate::netlink::Netlink;
+use crate::netns;
+use crate::ocf::{ExitCode, OcfEnv, log, metadata};
+use crate::params::{self, Params, RawParams, Strictness};
+use crate::rundir::RunDir;
+
+/// The actions the agent implements (OCF 1.1 plus IPaddr2's `status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Start,
+    Stop,
+    Monitor,
+    Status,
+    ValidateAll,
+    MetaData,
+    Usage,
+}
+
+impl Action {
+    pub fn parse(name: &str) -> Option<Action> {
+        Some(match name {
+            "start" => Action::Start,
+            "stop" => Action::Stop,
+            "monitor" => Action::Monitor,
+            "status" => Action::Status,
+            "validate-all" => Action::ValidateAll,
+            "meta-data" | "metadata" => Action::MetaData,
+            "usage" | "help" => Action::Usage,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Monitor => "monitor",
+            Action::Status => "status",
+            Action::ValidateAll => "validate-all",
+            Action::MetaData => "meta-data",
+            Action::Usage => "usage",
+        }
+    }
+}
+
+/// The usage text printed by `usage`/`help` and for an unknown action.
+pub const USAGE: &str = "usage: IPaddr {start|stop|status|monitor|validate-all|meta-data|usage} [--PARAMETER VALUE ...]
+
+Expects an OCF environment (OCF_RESKEY_ip=... etc.) or the same parameters
+as flags (IPaddr start --ip 10.0.0.5 --cidr-netmask 24 --nic eth0);
+flags win over the environment. IPaddr --help lists every flag.
+";
+
+/// Everything an action needs from its caller.
+pub struct Invocation {
+    pub action: Action,
+    pub env: OcfEnv,
+    pub raw: RawParams,
+    pub budget: Budget,
+}
+
+/// Runs one action and returns its exit code; failures carry their reason.
+pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    match inv.action {
+        Action::MetaData => {
+            print!("{}", metadata::XML);
+            Ok(ExitCode::Success)
+        }
+        Action::Usage => {
+            print!("{USAGE}");
+            Ok(ExitCode::Success)
+        }
+        Action::Start => start::run(inv),
+        Action::Stop => stop::run(inv),
+        Action::Monitor => monitor::run(inv, false),
+        Action::Status => monitor::run(inv, true),
+        Action::ValidateAll => validate::run(inv),
+    }
+}
+
+/// Parses parameters for `inv.action`, logging the warnings parsing found
+/// (at debug level for monitor, which runs every few seconds).
+fn parse_params(inv: &Invocation, strictness: Strictness) -> AgentResult<Params> {
+    let parsed = params::parse(&inv.raw, &inv.env, strictness)?;
+    let quiet = matches!(inv.action, Action::Monitor | Action::Status);
+    for warning in &parsed.warnings {
+        if quiet { log::debug(warning) } else { log::warn(warning) }
+    }
+    Ok(parsed.params)
+}
+
+/// Refuses actions that change the host when not run as root.
+fn require_root(action: Action) -> AgentResult<()> {
+    if nix::unistd::geteuid().is_root() {
+        Ok(())
+    } else {
+        Err(AgentError::perm(format!("You must be root for {} operation.", action.name())))
+    }
+}
+
+/// How an action answers "this node lacks what the VIP needs" (its NIC, its
+/// network, its namespace), as IPaddr2 does: a start fails so that
+/// Pacemaker tries another node, a probe says "not running here", a stop
+/// has nothing to remove.
+fn node_lacks(inv: &Invocation, reason: String) -> AgentResult<ExitCode> {
+    match inv.action {
+        Action::Start => Err(AgentError::installed(reason)),
+        Action::ValidateAll => Err(AgentError::configured(reason)),
+        Action::Stop => {
+            log::info(format!("{reason}; nothing to stop"));
+            Ok(ExitCode::Success)
+        }
+        Action::Monitor if !inv.env.is_probe_interval() => Err(AgentError::generic(reason)),
+        _ => {
+            log::debug(reason);
+            Ok(ExitCode::NotRunning)
+        }
+    }
+}
+
+/// Enters the configured namespace, then opens netlink inside it.
+fn connect(inv: &Invocation, params: &Params) -> AgentResult<Result<Netlink, ExitCode>> {
+    if let Some(name) = &params.network_namespace {
+        if !netns::exists(name) {
+            let reason = format!("network namespace {name} does not exist on this node");
+            return node_lacks(inv, reason).map(Err);
+        }
+        netns::enter(name)?;
+    }
+    Netlink::open()
+        .map(Ok)
+        .map_err(|err| AgentError::generic(format!("opening a netlink socket failed: {err}")))
+}
+
+fn run_dir(inv: &Invocation) -> RunDir {
+    RunDir::new(&inv.env.rsctmp)
+}
+
+/// A file name for per-address state: the address in canonical form.
+fn state_file_name(kind: &str, params: &Params) -> String {
+    format!("IPaddr-{kind}-{}", params.ip)
+}

@@ -1,0 +1,83 @@
+//! `monitor` (and IPaddr2's `status`): is the VIP whole on this node? It
+//! reads the VIP's own NIC only, so its cost does not grow with unrelated
+//! addresses, and never depends on route discovery while the VIP is up.
+
+use super::{Invocation, connect, node_lacks, parse_params, start::link_problem};
+use crate::error::{AgentError, AgentResult};
+use crate::inspect::{self, Lookup, Need, State};
+use crate::ocf::{ExitCode, log};
+use crate::params::Strictness;
+
+/// Runs monitor; with `as_status`, prints `running`/`stopped` as Heartbeat
+/// and IPaddr2's `status` do and reports anything but running as stopped.
+pub(super) fn run(inv: &Invocation, as_status: bool) -> AgentResult<ExitCode> {
+    let result = check(inv);
+    if !as_status {
+        return result;
+    }
+    match result {
+        Ok(ExitCode::Success) => {
+            println!("running");
+            Ok(ExitCode::Success)
+        }
+        Err(err) if err.exit == ExitCode::ErrConfigured => Err(err),
+        Ok(_) | Err(_) => {
+            println!("stopped");
+            Ok(ExitCode::NotRunning)
+        }
+    }
+}
+
+fn check(inv: &Invocation) -> AgentResult<ExitCode> {
+    let params = parse_params(inv, Strictness::Strict)?;
+    let nl = match connect(inv, &params)? {
+        Ok(nl) => nl,
+        Err(code) => return Ok(code),
+    };
+    let (target, state) = match inspect::lookup(&nl, &params, Need::StateOnly)? {
+        Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),
+        // Not a local address anywhere and no route says where it would be.
+        Lookup::NoNetwork => return Ok(ExitCode::NotRunning),
+        Lookup::Found { target, state } => (target, state),
+    };
+    let entry = match state {
+        State::Configured(entry) => entry,
+        State::Absent => return Ok(ExitCode::NotRunning),
+        State::WrongPrefix(entry) => {
+            return Err(AgentError::generic(format!(
+                "{} is on {} with prefix /{}, but this resource wants /{}",
+                params.ip,
+                target.nic,
+                entry.prefix,
+                target.prefix.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
+            )));
+        }
+        State::Elsewhere { nic } => {
+            return Err(AgentError::generic(format!(
+                "{} is on {nic}, but this resource wants it on {}",
+                params.ip, target.nic
+            )));
+        }
+    };
+    if entry.is_dad_failed() {
+        return Err(AgentError::generic(format!(
+            "{} on {} failed duplicate address detection: another host uses it",
+            params.ip, target.nic
+        )));
+    }
+    if let Some(label) = &target.label {
+        if entry.label.as_ref() != Some(label) {
+            return Err(AgentError::generic(format!(
+                "{} is on {} but without its label {label} (partly configured)",
+                params.ip, target.nic
+            )));
+        }
+    }
+    if params.check_link_status {
+        if let Some(problem) = link_problem(&nl, &target)? {
+            return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
+        }
+    }
+    log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, target.nic));
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,241 @@
+//! `start`: bring the VIP up on its NIC, exactly once, and leave nothing
+//! half-done if it cannot.
+
+use super::{Action, Invocation, connect, lvs, node_lacks, parse_params, require_root, run_dir};
+use crate::discover;
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::inspect::{self, Lookup, Need, State, Target};
+use crate::netlink::{AddressEntry, Netlink, NewAddress, libc_errno};
+use crate::ocf::{ExitCode, log};
+use crate::params::{Lifetime, Params, Strictness};
+use std::time::Duration;
+
+/// How often the DAD state of a new IPv6 address is polled.
+const DAD_POLL: Duration = Duration::from_millis(20);
+
+pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    require_root(Action::Start)?;
+    let params = parse_params(inv, Strictness::Strict)?;
+    if params.cluster_ip.is_some() {
+        return Err(AgentError::configured(
+            "cluster IP (clone with clone-max > 1) mode is not implemented yet; use a primitive, or unique_clone_address",
+        ));
+    }
+    let nl = match connect(inv, &params)? {
+        Ok(nl) => nl,
+        Err(code) => return Ok(code),
+    };
+    let (target, state) = match inspect::lookup(&nl, &params, Need::FullTarget)? {
+        Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),
+        Lookup::NoNetwork => return Err(discover::no_network_error(&params)),
+        Lookup::Found { target, state } => (target, state),
+    };
+    let prefix = target.prefix.ok_or_else(|| discover::no_network_error(&params))?;
+    match state {
+        State::Configured(entry) => return already_running(&nl, &params, &target, &entry),
+        State::WrongPrefix(entry) => {
+            return Err(AgentError::generic(format!(
+                "{} is already configured on {} as {}/{}, not /{prefix}; it is not managed by this resource, refusing to touch it",
+                params.ip, target.nic, entry.ip, entry.prefix
+            )));
+        }
+        State::Elsewhere { nic } => {
+            return Err(AgentError::generic(format!(
+                "{} is already configured on {nic}, not on {}; remove it there or set nic={nic}",
+                params.ip, target.nic
+            )));
+        }
+        State::Absent => {}
+    }
+
+    let run_dir = run_dir(inv);
+    if params.lvs_support {
+        lvs::take_from_loopback(&nl, &params, &run_dir)?;
+    }
+    if params.lvs_ipv6_addrlabel {
+        add_address_label(&nl, &params);
+    }
+    let new = NewAddress {
+        ip: params.ip,
+        prefix,
+        ifindex: target.ifindex,
+        broadcast: target.broadcast,
+        label: target.label.clone(),
+        nodad: params.nodad && params.ip.is_ipv6(),
+        noprefixroute: params.noprefixroute,
+        preferred_lft: match params.preferred_lft {
+            Lifetime::Forever => None,
+            lifetime if params.ip.is_ipv6() => Some(lifetime.as_netlink()),
+            _ => None,
+        },
+        metric: target.metric,
+    };
+    log::info(describe_add(&new, &target));
+    let added_here = match nl.add_address(&new) {
+        Ok(()) => true,
+        // Another start of the same VIP won the race: verify below.
+        Err(err) if err.errno() == Some(libc_errno::EEXIST) => false,
+        Err(err) => {
+            undo_side_effects(&nl, &params, inv);
+            return Err(err).doing(|| format!("adding {}/{prefix} to {}", params.ip, target.nic));
+        }
+    };
+    let outcome = finish_start(&nl, &params, &target, inv);
+    if outcome.is_err() && added_here {
+        if let Err(err) = nl.delete_address(params.ip, prefix, target.ifindex) {
+            log::error(format!("could not remove {}/{prefix} from {} after the failed start: {err}", params.ip, target.nic));
+        }
+        undo_side_effects(&nl, &params, inv);
+    }
+    outcome
+}
+
+/// The address is there already: succeed at once if it is whole.
+fn already_running(nl: &Netlink, params: &Params, target: &Target, entry: &AddressEntry) -> AgentResult<ExitCode> {
+    if let Some(label) = &target.label {
+        if entry.label.as_ref() != Some(label) {
+            return Err(AgentError::generic(format!(
+                "{} is configured on {} but without its label {label}",
+                params.ip, target.nic
+            )));
+        }
+    }
+    if params.check_link_status {
+        if let Some(problem) = link_problem(nl, target)? {
+            return Err(AgentError::installed(format!("{} is configured, but {problem}", params.ip)));
+        }
+    }
+    log::debug(format!("{}/{} is already on {}", params.ip, entry.prefix, target.nic));
+    Ok(ExitCode::Success)
+}
+
+/// After the add: link up, DAD, then a check that the VIP is really whole.
+fn finish_start(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation) -> AgentResult<ExitCode> {
+    let link = nl
+        .link(target.ifindex)
+        .doing(|| format!("reading the state of {}", target.nic))?
+        .ok_or_else(|| AgentError::generic(format!("nic {} disappeared during start", target.nic)))?;
+    if !link.admin_up {
+        log::info(format!("Bringing device {} up", target.nic));
+        nl.set_link_up(target.ifindex)
+            .doing(|| format!("bringing {} up", target.nic))?;
+    }
+    if params.ip.is_ipv6() && !params.nodad {
+        wait_for_dad(nl, params, target, inv)?;
+    }
+    match inspect::lookup(nl, params, Need::StateOnly)? {
+        Lookup::Found { state: State::Configured(entry), target: now } => {
+            if let Some(label) = &target.label {
+                if entry.label.as_ref() != Some(label) {
+                    return Err(AgentError::generic(format!(
+                        "{} was added to {} but the kernel did not keep its label {label}",
+                        params.ip, now.nic
+                    )));
+                }
+            }
+        }
+        other => {
+            return Err(AgentError::generic(format!(
+                "{} is not configured on {} after adding it ({other:?})",
+                params.ip, target.nic
+            )));
+        }
+    }
+    if params.check_link_status {
+        if let Some(problem) = link_problem(nl, target)? {
+            return Err(AgentError::generic(format!("{} cannot be brought up: {problem}", params.ip)));
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Why the target link cannot carry the VIP, if it cannot.
+pub(super) fn link_problem(nl: &Netlink, target: &Target) -> AgentResult<Option<String>> {
+    let link = nl
+        .link(target.ifindex)
+        .doing(|| format!("reading the state of {}", target.nic))?;
+    Ok(match link {
+        Some(link) => inspect::link_problem(&link),
+        None => Some(format!("nic {} does not exist any more", target.nic)),
+    })
+}
+
+/// Waits for IPv6 duplicate address detection to end. A duplicate removes
+/// the address and fails the start; a DAD still running when the budget is
+/// spent is logged and the start succeeds, as in IPaddr2.
+fn wait_for_dad(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation) -> AgentResult<()> {
+    loop {
+        let entries = nl
+            .addresses(target.ifindex, false)
+            .doing(|| format!("reading the DAD state of {} on {}", params.ip, target.nic))?;
+        let Some(entry) = entries.iter().find(|a| a.ip == params.ip) else {
+            return Err(AgentError::generic(format!("{} vanished from {} during DAD", params.ip, target.nic)));
+        };
+        if entry.is_dad_failed() {
+            return Err(AgentError::generic(format!(
+                "IPv6 address collision: duplicate address detection found {} already in use on the link of {}",
+                params.ip, target.nic
+            )));
+        }
+        if !entry.is_tentative() {
+            return Ok(());
+        }
+        if inv.budget.remaining() < DAD_POLL {
+            log::warn(format!("{}: duplicate address detection still running when the start timeout nears", params.ip));
+            return Ok(());
+        }
+        std::thread::sleep(DAD_POLL);
+    }
+}
+
+fn add_address_label(nl: &Netlink, params: &Params) {
+    let value = params.lvs_ipv6_addrlabel_value;
+    log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", params.ip));
+    match nl.address_label(true, params.ip, value) {
+        Err(err) if err.errno() != Some(libc_errno::EEXIST) => {
+            log::warn(format!("adding IPv6 address label for {} failed: {err}", params.ip));
+        }
+        _ => {}
+    }
+}
+
+/// Reverts what start did besides adding the address (labels, lo copy).
+fn undo_side_effects(nl: &Netlink, params: &Params, inv: &Invocation) {
+    if params.lvs_ipv6_addrlabel {
+        let _ = nl.address_label(false, params.ip, params.lvs_ipv6_addrlabel_value);
+    }
+    if params.lvs_support {
+        if let Err(err) = lvs::give_back_to_loopback(nl, params, &run_dir(inv)) {
+            log::error(err);
+        }
+    }
+}
+
+fn describe_add(new: &NewAddress, target: &Target) -> String {
+    let family = if new.ip.is_ipv4() { "inet" } else { "inet6" };
+    let mut text = format!("Adding {family} address {}/{} ", new.ip, new.prefix);
+    if let Some(broadcast) = new.broadcast {
+        text.push_str(&format!("with broadcast address {broadcast} "));
+    }
+    text.push_str(&format!("to device {}", target.nic));
+    let mut extras = Vec::new();
+    if let Some(label) = &new.label {
+        extras.push(format!("label {label}"));
+    }
+    if new.nodad {
+        extras.push("nodad".into());
+    }
+    if new.noprefixroute {
+        extras.push("noprefixroute".into());
+    }
+    if let Some(lft) = new.preferred_lft {
+        extras.push(format!("preferred_lft {lft}"));
+    }
+    if let Some(metric) = new.metric {
+        extras.push(format!("metric {metric}"));
+    }
+    if !extras.is_empty() {
+        text.push_str(&format!(" (with {})", extras.join(" ")));
+    }
+    text
+}

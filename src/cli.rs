@@ -1,0 +1,102 @@
+//! The command line: `IPaddr ACTION [--PARAMETER VALUE ...]`. Pacemaker
+//! passes only the action and sets `OCF_RESKEY_*`; a human debugging the
+//! agent can pass the same parameters as flags, which win over the
+//! environment.
+
+use crate::params::spec::PARAMS;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+/// What the command line asked for.
+pub struct CommandLine {
+    pub action: Option<String>,
+    /// Parameters given as flags, by OCF name.
+    pub overrides: Vec<(&'static str, String)>,
+    pub debug: bool,
+}
+
+fn command() -> Command {
+    let mut cmd = Command::new("IPaddr")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Floating IP resource agent for Pacemaker (OCF 1.1), IPaddr2-compatible")
+        .after_help(
+            "Actions: start, stop, monitor, status, validate-all, meta-data, usage.\n\
+             Parameters come from OCF_RESKEY_<name> or from the flags above; flags win.\n\
+             Exit codes follow OCF: 0 success, 1 generic error, 2 bad arguments, 3 unimplemented,\n\
+             4 permission, 5 not installed, 6 not configured, 7 not running.\n\
+             Example: IPaddr start --ip 192.0.2.10 --cidr-netmask 24 --nic eth0 --debug",
+        )
+        .arg(Arg::new("action").value_name("ACTION").help("OCF action to run"))
+        .arg(
+            Arg::new("debug")
+                .long("debug")
+                .short('d')
+                .action(ArgAction::SetTrue)
+                .help("Log debug lines (same as OCF_TRACE_RA=1)"),
+        );
+    for param in PARAMS {
+        cmd = cmd.arg(
+            Arg::new(param.name)
+                .long(param.flag)
+                .value_name("VALUE")
+                .help(param.shortdesc)
+                .allow_hyphen_values(true),
+        );
+    }
+    cmd
+}
+
+/// Parses the process arguments; prints help or an error and exits (with
+/// OCF_ERR_ARGS, 2) when clap says so.
+pub fn parse() -> CommandLine {
+    from_matches(command().get_matches())
+}
+
+fn from_matches(matches: ArgMatches) -> CommandLine {
+    let overrides = PARAMS
+        .iter()
+        .filter_map(|p| matches.get_one::<String>(p.name).map(|v| (p.name, v.clone())))
+        .collect();
+    CommandLine {
+        action: matches.get_one::<String>("action").cloned(),
+        overrides,
+        debug: matches.get_flag("debug"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_args(args: &[&str]) -> CommandLine {
+        from_matches(command().try_get_matches_from(args).unwrap())
+    }
+
+    #[test]
+    fn flags_map_to_parameter_names() {
+        let cl = parse_args(&["IPaddr", "start", "--ip", "10.0.0.5", "--cidr-netmask", "24", "--nic", "eth0"]);
+        assert_eq!(cl.action.as_deref(), Some("start"));
+        assert_eq!(
+            cl.overrides,
+            vec![("ip", "10.0.0.5".to_string()), ("nic", "eth0".to_string()), ("cidr_netmask", "24".to_string())]
+        );
+        assert!(!cl.debug);
+    }
+
+    #[test]
+    fn broadcast_minus_is_a_value_not_a_flag() {
+        let cl = parse_args(&["IPaddr", "--broadcast", "-", "start", "-d"]);
+        assert_eq!(cl.overrides, vec![("broadcast", "-".to_string())]);
+        assert!(cl.debug);
+    }
+
+    #[test]
+    fn unknown_flags_are_rejected() {
+        assert!(command().try_get_matches_from(["IPaddr", "start", "--ipp", "x"]).is_err());
+    }
+
+    #[test]
+    fn pacemaker_style_invocation_has_no_overrides() {
+        let cl = parse_args(&["IPaddr", "monitor"]);
+        assert!(cl.overrides.is_empty());
+    }
+}

@@ -1,0 +1,55 @@
+//! ocf-ipaddr: a floating-IP resource agent for Pacemaker, IPaddr2-compatible.
+//! `main` only reads the command line, runs the action and turns its result
+//! into an OCF exit status and `ocf-exit-reason:` line.
+
+mod actions;
+mod budget;
+mod cli;
+mod discover;
+mod error;
+mod inspect;
+mod netlink;
+mod netns;
+mod ocf;
+mod params;
+mod rundir;
+
+use actions::{Action, Invocation};
+use ocf::{ExitCode, OcfEnv, log};
+use std::time::Instant;
+
+fn main() -> std::process::ExitCode {
+    let started = Instant::now();
+    let command_line = cli::parse();
+    log::init(command_line.debug);
+    let Some(action_name) = command_line.action else {
+        eprint!("{}", actions::USAGE);
+        return exit(ExitCode::ErrArgs);
+    };
+    let Some(action) = Action::parse(&action_name) else {
+        eprint!("{}", actions::USAGE);
+        log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));
+        return exit(ExitCode::ErrUnimplemented);
+    };
+    let env = OcfEnv::from_process();
+    let mut raw = params::RawParams::from_vars(std::env::vars_os().filter_map(|(k, v)| {
+        Some((k.into_string().ok()?, v.into_string().ok()?))
+    }));
+    for (name, value) in command_line.overrides {
+        raw.set(name, value);
+    }
+    let budget = budget::Budget::new(started, env.timeout);
+    let invocation = Invocation { action, env, raw, budget };
+    match actions::run(&invocation) {
+        Ok(code) => exit(code),
+        Err(err) => {
+            log::exit_reason(&err.reason);
+            log::debug(format!("{} exits {}", action.name(), err.exit.name()));
+            exit(err.exit)
+        }
+    }
+}
+
+fn exit(code: ExitCode) -> std::process::ExitCode {
+    std::process::ExitCode::from(code.code())
+}

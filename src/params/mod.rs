@@ -1,0 +1,530 @@
+//! Every parameter: where it comes from (`OCF_RESKEY_*` or a command-line
+//! flag), its default, how it is parsed and validated. No I/O here: checks
+//! that need the kernel (does the NIC exist?) belong to `discover`.
+
+pub mod spec;
+pub mod values;
+
+use crate::error::{AgentError, AgentResult};
+use crate::ocf::OcfEnv;
+use crate::ocf::log::printable;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+pub use values::{BroadcastSpec, Lifetime, ocf_is_true};
+
+/// Parameter values as given, before parsing: environment first, then the
+/// command line, whose flags win (a debugging session overrides the CIB).
+#[derive(Debug, Default, Clone)]
+pub struct RawParams {
+    values: BTreeMap<&'static str, String>,
+    /// `OCF_RESKEY_*` names that no parameter has (typos, other agents' keys).
+    pub unknown: Vec<String>,
+}
+
+impl RawParams {
+    /// Reads `OCF_RESKEY_<name>` for every known parameter from `vars`.
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> RawParams {
+        let mut raw = RawParams::default();
+        for (key, value) in vars {
+            let Some(name) = key.strip_prefix("OCF_RESKEY_") else { continue };
+            match spec::find(name) {
+                Some(p) => {
+                    raw.values.insert(p.name, value);
+                }
+                None if name.starts_with("CRM_meta_") => {}
+                None => raw.unknown.push(name.to_string()),
+            }
+        }
+        raw
+    }
+
+    /// Sets a parameter from the command line, replacing the environment's value.
+    pub fn set(&mut self, name: &'static str, value: String) {
+        self.values.insert(name, value);
+    }
+
+    /// The value given for `name`; an empty value counts as not given.
+    pub fn given(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    /// The given value or the parameter's default.
+    fn value_or_default(&self, name: &str) -> &str {
+        self.given(name)
+            .or_else(|| spec::find(name).map(|p| p.default))
+            .unwrap_or("")
+    }
+
+    /// The given parameters as (name, value) pairs, e.g. to hand to a child.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+}
+
+/// How strictly to treat bad values of parameters an action does not need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strictness {
+    /// Every parameter must be valid (start, monitor, validate-all).
+    Strict,
+    /// Only what removing the address needs must be valid (stop): a typo in
+    /// `arp_count` must never keep a VIP from being released.
+    Lenient,
+}
+
+/// Which sender program IPaddr2 would have run; all map to the built-in one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArpSender {
+    Default,
+    SendArp,
+    IpoibArping,
+    IputilsArping,
+    LibnetArping,
+}
+
+/// Announcement settings (gratuitous ARP / unsolicited NA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnounceParams {
+    pub interval_ms: u64,
+    pub count: u64,
+    pub count_refresh: u64,
+    pub background: bool,
+    pub sender: ArpSender,
+    pub send_arp_opts: String,
+}
+
+/// Settings of IPaddr2's load-shared "cluster IP" (clone) mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterIpParams {
+    pub total_nodes: u32,
+    pub local_node: u32,
+}
+
+/// Every parameter, parsed and checked for consistency.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub ip: IpAddr,
+    pub nic: Option<String>,
+    /// The label suffix, from `iflabel` or the deprecated `nic=eth0:label`.
+    pub label_suffix: Option<String>,
+    pub prefix: Option<u8>,
+    pub broadcast: BroadcastSpec,
+    pub proto: Option<u8>,
+    pub lvs_support: bool,
+    pub lvs_ipv6_addrlabel: bool,
+    pub lvs_ipv6_addrlabel_value: u32,
+    pub flush_routes: bool,
+    pub nodad: bool,
+    pub noprefixroute: bool,
+    pub preferred_lft: Lifetime,
+    pub check_link_status: bool,
+    pub network_namespace: Option<String>,
+    pub run_arping: bool,
+    pub mac: Option<String>,
+    pub announce: AnnounceParams,
+    pub cluster_ip: Option<ClusterIpParams>,
+}
+
+impl Params {
+    pub fn is_ipv4(&self) -> bool {
+        self.ip.is_ipv4()
+    }
+
+    /// The host prefix length of the address family (32 or 128).
+    pub fn host_prefix(&self) -> u8 {
+        if self.is_ipv4() { 32 } else { 128 }
+    }
+}
+
+/// Parsed parameters and the warnings parsing produced.
+#[derive(Debug)]
+pub struct Parsed {
+    pub params: Params,
+    pub warnings: Vec<String>,
+}
+
+struct Parser<'a> {
+    raw: &'a RawParams,
+    strictness: Strictness,
+    warnings: Vec<String>,
+}
+
+impl Parser<'_> {
+    /// Parses a parameter the action may not need: in lenient mode a bad
+    /// value becomes a warning and the default is used instead.
+    fn optional<T>(
+        &mut self,
+        name: &str,
+        fallback: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> AgentResult<T> {
+        match parse(self.raw.value_or_default(name)) {
+            Ok(value) => Ok(value),
+            Err(reason) if self.strictness == Strictness::Lenient => {
+                self.warnings.push(format!("{reason} (ignored for this action)"));
+                Ok(fallback)
+            }
+            Err(reason) => Err(AgentError::configured(reason)),
+        }
+    }
+
+    fn flag(&mut self, name: &str) -> bool {
+        let (value, warning) = values::boolean(name, self.raw.value_or_default(name));
+        self.warnings.extend(warning);
+        value
+    }
+
+    fn integer(&mut self, name: &str, min: u64, max: u64) -> AgentResult<u64> {
+        let fallback = spec::find(name).and_then(|p| p.default.parse().ok()).unwrap_or(min);
+        self.optional(name, fallback, |v| values::integer(name, v, min, max))
+    }
+}
+
+/// Parses and cross-checks all parameters for one action.
+pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResult<Parsed> {
+    let mut p = Parser { raw, strictness, warnings: Vec::new() };
+
+    let ip_text = raw
+        .given("ip")
+        .ok_or_else(|| AgentError::configured("IP address (the ip parameter) is mandatory"))?;
+    let mut ip = values::vip(ip_text).map_err(AgentError::configured)?;
+
+    let clone_max = match &env.clone_max {
+        None => 1,
+        Some(text) => values::integer("clone_max", text, 1, u64::from(u32::MAX)).map_err(|_| {
+            AgentError::configured(format!(
+                "invalid meta-attribute clone_max [{}]: expected a positive whole number",
+                printable(text)
+            ))
+        })? as u32,
+    };
+    let clone_id = env
+        .clone_id
+        .as_deref()
+        .and_then(|c| c.parse::<u32>().ok())
+        .unwrap_or(0);
+    let unique_clone_address = p.flag("unique_clone_address");
+    if unique_clone_address {
+        if !env.globally_unique {
+            return Err(AgentError::configured(
+                "unique_clone_address makes sense only with meta globally_unique set",
+            ));
+        }
+        ip = values::offset_address(ip, clone_id).map_err(AgentError::configured)?;
+    }
+
+    let (mut nic, mut label_suffix) = (None, None);
+    if let Some(text) = raw.given("nic") {
+        let (name, label) = match text.split_once(':') {
+            Some((name, label)) => {
+                p.warnings.push(format!(
+                    "nic=[{}] carries a label; the form nic:label is deprecated, use iflabel",
+                    printable(text)
+                ));
+                (name, Some(label))
+            }
+            None => (text, None),
+        };
+        values::interface_name(name).map_err(AgentError::configured)?;
+        nic = Some(name.to_string());
+        label_suffix = label.map(str::to_string);
+    }
+    if label_suffix.is_none() {
+        label_suffix = raw.given("iflabel").map(str::to_string);
+    }
+    if let Some(suffix) = &label_suffix {
+        values::label_suffix(suffix).map_err(AgentError::configured)?;
+        if let Some(nic) = &nic {
+            values::full_label(nic, suffix).map_err(AgentError::configured)?;
+        }
+        if ip.is_ipv6() {
+            p.warnings.push("iflabel is ignored for IPv6 addresses: the kernel keeps labels for IPv4 only".into());
+            label_suffix = None;
+        }
+    }
+
+    let netmask = match (raw.given("cidr_netmask"), raw.given("netmask")) {
+        (Some(cidr), _) => Some(cidr),
+        (None, Some(alias)) => {
+            p.warnings.push("the netmask parameter is deprecated; use cidr_netmask".into());
+            Some(alias)
+        }
+        (None, None) => None,
+    };
+    let prefix = match netmask {
+        None => None,
+        Some(text) => {
+            let (len, warning) = values::prefix_len(text, ip).map_err(AgentError::configured)?;
+            p.warnings.extend(warning);
+            Some(len)
+        }
+    };
+
+    if let IpAddr::V6(v6) = ip {
+        if nic.is_none() && v6.is_unicast_link_local() {
+            return Err(AgentError::configured(format!(
+                "the nic parameter is mandatory for a link-local address [{ip}]"
+            )));
+        }
+    }
+    if ip.is_loopback() && nic.as_deref().is_some_and(|n| n != "lo") {
+        return Err(AgentError::configured(format!(
+            "loopback address {ip} can only live on lo, not on nic {}",
+            nic.as_deref().unwrap_or_default()
+        )));
+    }
+
+    let broadcast = values::broadcast(raw.value_or_default("broadcast"), ip).map_err(AgentError::configured)?;
+    let proto = match raw.given("proto") {
+        None => None,
+        Some(text) => Some(values::route_protocol(text).map_err(AgentError::configured)?),
+    };
+
+    let lvs_support = p.flag("lvs_support");
+    if lvs_support && ip.is_ipv6() {
+        return Err(AgentError::configured(
+            "lvs_support is for IPv4; for IPv6 LVS-DR use lvs_ipv6_addrlabel",
+        ));
+    }
+    if lvs_support && clone_max > 1 {
+        return Err(AgentError::configured("LVS and load sharing do not go together well"));
+    }
+    let lvs_ipv6_addrlabel = p.flag("lvs_ipv6_addrlabel") && ip.is_ipv6();
+    let lvs_ipv6_addrlabel_value = if lvs_ipv6_addrlabel {
+        p.integer("lvs_ipv6_addrlabel_value", 0, u64::from(u32::MAX - 1))? as u32
+    } else {
+        99
+    };
+    let flush_routes = p.flag("flush_routes");
+    let nodad = p.flag("nodad");
+    let noprefixroute = p.flag("noprefixroute");
+    let check_link_status = p.flag("check_link_status");
+    let run_arping = p.flag("run_arping");
+    let preferred_lft = p.optional("preferred_lft", Lifetime::Forever, values::lifetime)?;
+
+    let network_namespace = match raw.given("network_namespace") {
+        None => None,
+        Some(name) => {
+            values::namespace_name(name).map_err(AgentError::configured)?;
+            Some(name.to_string())
+        }
+    };
+
+    let announce = AnnounceParams {
+        interval_ms: p.integer("arp_interval", 1, 3_600_000)?,
+        count: p.integer("arp_count", 1, 1_000_000)?,
+        count_refresh: p.integer("arp_count_refresh", 0, 1_000_000)?,
+        background: match raw.given("arp_bg") {
+            None => ip.is_ipv4(),
+            Some(_) => p.flag("arp_bg"),
+        },
+        sender: p.optional("arp_sender", ArpSender::Default, |v| match v {
+            "" => Ok(ArpSender::Default),
+            "send_arp" => Ok(ArpSender::SendArp),
+            "ipoibarping" => Ok(ArpSender::IpoibArping),
+            "iputils_arping" => Ok(ArpSender::IputilsArping),
+            "libnet_arping" => Ok(ArpSender::LibnetArping),
+            other => Err(format!("unrecognized arp_sender value: [{}]", printable(other))),
+        })?,
+        send_arp_opts: raw.value_or_default("send_arp_opts").to_string(),
+    };
+
+    let mac = raw.given("mac").map(str::to_string);
+    let cluster_ip = if clone_max > 1 && !unique_clone_address {
+        Some(parse_cluster_ip(&mut p, ip, clone_max, clone_id)?)
+    } else {
+        None
+    };
+
+    Ok(Parsed {
+        params: Params {
+            ip,
+            nic,
+            label_suffix,
+            prefix,
+            broadcast,
+            proto,
+            lvs_support,
+            lvs_ipv6_addrlabel,
+            lvs_ipv6_addrlabel_value,
+            flush_routes,
+            nodad,
+            noprefixroute,
+            preferred_lft,
+            check_link_status,
+            network_namespace,
+            run_arping,
+            mac,
+            announce,
+            cluster_ip,
+        },
+        warnings: p.warnings,
+    })
+}
+
+/// Checks the cluster-IP settings the way IPaddr2 does in clone mode.
+fn parse_cluster_ip(p: &mut Parser, ip: IpAddr, total: u32, clone_id: u32) -> AgentResult<ClusterIpParams> {
+    let seed = p.raw.value_or_default("clusterip_hash_seed");
+    let seed_ok = seed.is_empty()
+        || seed.bytes().all(|b| b.is_ascii_digit())
+        || seed
+            .strip_prefix("0x")
+            .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !seed_ok {
+        return Err(AgentError::configured(format!(
+            "invalid clusterip_hash_seed [{}]: expected a decimal or 0x-prefixed hexadecimal number",
+            printable(seed)
+        )));
+    }
+    let hash = p.raw.value_or_default("clusterip_hash");
+    if !matches!(hash, "sourceip" | "sourceip-sourceport" | "sourceip-sourceport-destport") {
+        return Err(AgentError::configured(format!(
+            "invalid clusterip_hash [{}]: expected sourceip, sourceip-sourceport or sourceip-sourceport-destport",
+            printable(hash)
+        )));
+    }
+    let firewall = p.raw.value_or_default("clusterip_firewall");
+    if !matches!(firewall, "auto" | "nft" | "iptables") {
+        return Err(AgentError::configured(format!(
+            "invalid clusterip_firewall [{}]: expected auto, nft or iptables",
+            printable(firewall)
+        )));
+    }
+    if p.flag("clusterip_mac_mangle") && ip.is_ipv6() {
+        return Err(AgentError::configured("clusterip_mac_mangle is not supported for IPv6"));
+    }
+    if let Some(mac) = p.raw.given("mac") {
+        if !is_multicast_mac(mac) {
+            return Err(AgentError::configured(format!(
+                "invalid mac [{}]: cluster IP needs a multicast MAC (odd first octet, six octets)",
+                printable(mac)
+            )));
+        }
+    }
+    Ok(ClusterIpParams { total_nodes: total, local_node: clone_id + 1 })
+}
+
+/// Six hex octets with separators and the multicast bit set in the first.
+fn is_multicast_mac(mac: &str) -> bool {
+    let octets: Vec<&str> = mac.split([':', '-']).collect();
+    octets.len() == 6
+        && octets.iter().all(|o| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit()))
+        && u8::from_str_radix(octets[0], 16).is_ok_and(|first| first & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawParams {
+        RawParams::from_vars(pairs.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())))
+    }
+
+    fn env() -> OcfEnv {
+        OcfEnv::from_lookup(|_| None)
+    }
+
+    fn strict(pairs: &[(&str, &str)]) -> AgentResult<Parsed> {
+        parse(&raw(pairs), &env(), Strictness::Strict)
+    }
+
+    #[test]
+    fn defaults_match_ipaddr2() {
+        let parsed = strict(&[("ip", "10.0.0.5")]).unwrap();
+        let p = parsed.params;
+        assert_eq!(p.announce.count, 5);
+        assert_eq!(p.announce.interval_ms, 200);
+        assert_eq!(p.announce.count_refresh, 0);
+        assert!(p.announce.background, "arp_bg defaults to true for IPv4");
+        assert!(p.check_link_status);
+        assert!(!p.lvs_support && !p.flush_routes && !p.nodad && !p.noprefixroute);
+        assert_eq!(p.preferred_lft, Lifetime::Forever);
+        assert!(parsed.warnings.is_empty());
+        let v6 = strict(&[("ip", "2001:db8::5")]).unwrap().params;
+        assert!(!v6.announce.background, "arp_bg defaults to false for IPv6");
+        assert!(v6.lvs_ipv6_addrlabel);
+        assert_eq!(v6.lvs_ipv6_addrlabel_value, 99);
+    }
+
+    #[test]
+    fn missing_ip_is_a_configuration_error() {
+        let err = strict(&[("nic", "eth0")]).unwrap_err();
+        assert_eq!(err.exit, crate::ocf::ExitCode::ErrConfigured);
+        assert!(err.reason.contains("mandatory"));
+    }
+
+    #[test]
+    fn netmask_is_an_alias_and_cidr_netmask_wins() {
+        assert_eq!(strict(&[("ip", "10.0.0.5"), ("netmask", "16")]).unwrap().params.prefix, Some(16));
+        let both = strict(&[("ip", "10.0.0.5"), ("netmask", "16"), ("cidr_netmask", "24")]);
+        assert_eq!(both.unwrap().params.prefix, Some(24));
+    }
+
+    #[test]
+    fn label_in_nic_is_split_off() {
+        let p = strict(&[("ip", "10.0.0.5"), ("nic", "eth0:web")]).unwrap();
+        assert_eq!(p.params.nic.as_deref(), Some("eth0"));
+        assert_eq!(p.params.label_suffix.as_deref(), Some("web"));
+        assert!(!p.warnings.is_empty());
+    }
+
+    #[test]
+    fn bad_values_are_configuration_errors_in_strict_mode() {
+        let cases: &[&[(&str, &str)]] = &[
+            &[("ip", "10.0.0.5"), ("cidr_netmask", "33")],
+            &[("ip", "10.0.0.5"), ("cidr_netmask", "64")],
+            &[("ip", "10.0.0.5"), ("arp_count", "0")],
+            &[("ip", "10.0.0.5"), ("arp_interval", "abc")],
+            &[("ip", "10.0.0.5"), ("arp_sender", "magic")],
+            &[("ip", "10.0.0.5"), ("iflabel", "a b")],
+            &[("ip", "10.0.0.5"), ("nic", "eth0"), ("iflabel", "waytoolong1")],
+            &[("ip", "2001:db8::5"), ("broadcast", "+")],
+            &[("ip", "2001:db8::5"), ("lvs_support", "true")],
+            &[("ip", "fe80::5")],
+            &[("ip", "127.0.0.2"), ("nic", "eth0")],
+            &[("ip", "10.0.0.5"), ("nic", "eth0;reboot")],
+            &[("ip", "10.0.0.5"), ("unique_clone_address", "true")],
+        ];
+        for case in cases {
+            let err = strict(case).expect_err(&format!("{case:?} accepted"));
+            assert_eq!(err.exit, crate::ocf::ExitCode::ErrConfigured, "{case:?}");
+        }
+    }
+
+    #[test]
+    fn lenient_mode_ignores_what_removal_does_not_need() {
+        let r = raw(&[("ip", "10.0.0.5"), ("arp_count", "lots"), ("arp_sender", "magic")]);
+        let parsed = parse(&r, &env(), Strictness::Lenient).unwrap();
+        assert_eq!(parsed.params.announce.count, 5);
+        assert_eq!(parsed.warnings.len(), 2);
+        let bad_ip = raw(&[("ip", "10.0.0.500")]);
+        assert!(parse(&bad_ip, &env(), Strictness::Lenient).is_err());
+    }
+
+    #[test]
+    fn clone_mode_is_detected_and_checked() {
+        let lookup = |k: &str| match k {
+            "OCF_RESKEY_CRM_meta_clone_max" => Some("3".to_string()),
+            "OCF_RESKEY_CRM_meta_clone" => Some("1".to_string()),
+            _ => None,
+        };
+        let env = OcfEnv::from_lookup(lookup);
+        let p = parse(&raw(&[("ip", "10.0.0.5")]), &env, Strictness::Strict).unwrap();
+        assert_eq!(p.params.cluster_ip, Some(ClusterIpParams { total_nodes: 3, local_node: 2 }));
+        let bad_mac = raw(&[("ip", "10.0.0.5"), ("mac", "00:11:22:33:44:55")]);
+        assert!(parse(&bad_mac, &env, Strictness::Strict).is_err());
+        let good_mac = raw(&[("ip", "10.0.0.5"), ("mac", "01:11:22:33:44:55")]);
+        assert!(parse(&good_mac, &env, Strictness::Strict).is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_collected_but_meta_attributes_are_not() {
+        let r = RawParams::from_vars([
+            ("OCF_RESKEY_ip".to_string(), "10.0.0.5".to_string()),
+            ("OCF_RESKEY_nci".to_string(), "eth0".to_string()),
+            ("OCF_RESKEY_CRM_meta_timeout".to_string(), "20000".to_string()),
+            ("PATH".to_string(), "/bin".to_string()),
+        ]);
+        assert_eq!(r.unknown, vec!["nci".to_string()]);
+    }
+}

@@ -1,0 +1,110 @@
+//! The table of every parameter the agent accepts: IPaddr2's parameters
+//! (resource-agents 4.12 and later) under the same names and defaults, plus
+//! our own. `ocf-metadata/IPaddr.xml` documents the same table; a unit test
+//! keeps the two in step.
+
+/// The OCF content type of a parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Boolean,
+    Integer,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Boolean => "boolean",
+            Kind::Integer => "integer",
+        }
+    }
+}
+
+/// One parameter: its OCF name, its command-line flag and its default.
+#[derive(Debug)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    /// The long flag for direct invocation (`--cidr-netmask`).
+    pub flag: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+    pub required: bool,
+    pub unique: bool,
+    pub shortdesc: &'static str,
+}
+
+const fn spec(
+    name: &'static str,
+    flag: &'static str,
+    kind: Kind,
+    default: &'static str,
+    shortdesc: &'static str,
+) -> ParamSpec {
+    ParamSpec { name, flag, kind, default, required: false, unique: false, shortdesc }
+}
+
+use Kind::{Boolean, Integer, String as Str};
+
+/// Every parameter, in metadata order.
+pub const PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        required: true,
+        unique: true,
+        ..spec("ip", "ip", Str, "", "IPv4 or IPv6 address")
+    },
+    spec("nic", "nic", Str, "", "Network interface"),
+    spec("cidr_netmask", "cidr-netmask", Str, "", "CIDR netmask"),
+    spec("netmask", "netmask", Str, "", "CIDR netmask (deprecated alias)"),
+    spec("broadcast", "broadcast", Str, "", "Broadcast address"),
+    spec("proto", "proto", Str, "", "Route protocol to match when finding the network"),
+    spec("iflabel", "iflabel", Str, "", "Interface label"),
+    spec("lvs_support", "lvs-support", Boolean, "false", "Enable support for LVS DR"),
+    spec("lvs_ipv6_addrlabel", "lvs-ipv6-addrlabel", Boolean, "true", "Enable adding IPv6 address label"),
+    spec("lvs_ipv6_addrlabel_value", "lvs-ipv6-addrlabel-value", Integer, "99", "IPv6 address label value"),
+    spec("mac", "mac", Str, "", "Cluster IP MAC address"),
+    spec("clusterip_hash", "clusterip-hash", Str, "sourceip-sourceport", "Cluster IP hashing function"),
+    spec("clusterip_firewall", "clusterip-firewall", Str, "auto", "Cluster IP firewall back end"),
+    spec("clusterip_hash_seed", "clusterip-hash-seed", Str, "", "Cluster IP hash seed"),
+    spec("clusterip_table", "clusterip-table", Str, "mangle", "Cluster IP iptables table"),
+    spec("clusterip_chain", "clusterip-chain", Str, "PREROUTING", "Cluster IP iptables chain"),
+    spec("clusterip_mac_mangle", "clusterip-mac-mangle", Boolean, "false", "Cluster IP ARP source MAC mangling"),
+    spec("unique_clone_address", "unique-clone-address", Boolean, "false", "Create a unique address for cloned instances"),
+    spec("arp_interval", "arp-interval", Integer, "200", "ARP/NA packet interval in ms"),
+    spec("arp_count", "arp-count", Integer, "5", "ARP/NA packet count sent during initialization"),
+    spec("arp_count_refresh", "arp-count-refresh", Integer, "0", "ARP/NA packet count sent during monitoring"),
+    spec("arp_bg", "arp-bg", Str, "", "ARP/NA from background"),
+    spec("arp_sender", "arp-sender", Str, "", "ARP sender (all values use the built-in sender)"),
+    spec("send_arp_opts", "send-arp-opts", Str, "", "Options for the ARP sender"),
+    spec("flush_routes", "flush-routes", Boolean, "false", "Flush kernel routing table on stop"),
+    spec("run_arping", "run-arping", Str, "false", "Probe for an IPv4 address conflict before start"),
+    spec("nodad", "nodad", Str, "false", "Use nodad flag"),
+    spec("noprefixroute", "noprefixroute", Str, "false", "Use noprefixroute flag"),
+    spec("preferred_lft", "preferred-lft", Str, "forever", "IPv6 preferred lifetime"),
+    spec("network_namespace", "network-namespace", Str, "", "Network namespace to use"),
+    spec("check_link_status", "check-link-status", Str, "true", "Consider the resource failed if the interface is down"),
+];
+
+/// Looks a parameter up by its OCF name.
+pub fn find(name: &str) -> Option<&'static ParamSpec> {
+    PARAMS.iter().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_the_names_with_dashes() {
+        for p in PARAMS {
+            assert_eq!(p.flag, p.name.replace('_', "-"), "flag of {}", p.name);
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, p) in PARAMS.iter().enumerate() {
+            assert!(PARAMS[i + 1..].iter().all(|q| q.name != p.name), "{} twice", p.name);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! Small run-time files the agent owns under `HA_RSCTMP` (default
+//! /run/resource-agents): created mode 0600, never through a symlink, read
+//! back with a size cap, so a hostile or corrupt file cannot steer the agent.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+/// The most a tracking file may hold; anything longer is corrupt.
+const MAX_FILE_BYTES: u64 = 4096;
+
+/// The directory of run-time files.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    pub fn new(path: impl Into<PathBuf>) -> RunDir {
+        RunDir { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The path of file `name` in this directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Makes sure the directory exists and is a real, root-owned directory.
+    fn ensure(&self) -> io::Result<()> {
+        match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() => Ok(()),
+            Ok(_) => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} is not a directory owned by us", self.path.display()),
+            )),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {
+                fs::DirBuilder::new().recursive(true).mode(0o755).create(&self.path)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Writes `contents` to `name` atomically: a private temporary file,
+    /// then a rename, so a reader never sees half a file.
+    pub fn write(&self, name: &str, contents: &str) -> io::Result<()> {
+        self.ensure()?;
+        let final_path = self.file(name);
+        let temp_path = self.file(&format!(".{name}.{}", std::process::id()));
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&temp_path)?;
+        let written = file.write_all(contents.as_bytes()).and_then(|_| file.sync_all());
+        if let Err(err) = written.and_then(|_| fs::rename(&temp_path, &final_path)) {
+            let _ = fs::remove_file(&temp_path);
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Reads `name`, or `None` if it does not exist. Symlinks, non-regular
+    /// files, files not owned by us and oversized files are errors.
+    pub fn read(&self, name: &str) -> io::Result<Option<String>> {
+        let file = match OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
+            .open(self.file(name))
+        {
+            Ok(file) => file,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        check_private(&file)?;
+        let mut text = String::new();
+        file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "file is too large"));
+        }
+        Ok(Some(text))
+    }
+
+    /// Removes `name`; a missing file is fine.
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        match fs::remove_file(self.file(name)) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn check_private(file: &File) -> io::Result<()> {
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "not a regular file owned by us",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(tag: &str) -> RunDir {
+        let path = std::env::temp_dir().join(format!("ocf-ipaddr-rundir-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        RunDir::new(path)
+    }
+
+    #[test]
+    fn written_files_are_private_and_read_back() {
+        let dir = temp_dir("rw");
+        dir.write("x", "hello").unwrap();
+        assert_eq!(dir.read("x").unwrap().as_deref(), Some("hello"));
+        let mode = fs::metadata(dir.file("x")).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        dir.remove("x").unwrap();
+        assert_eq!(dir.read("x").unwrap(), None);
+        dir.remove("x").unwrap();
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn symlinks_are_neither_read_nor_written_through() {
+        let dir = temp_dir("link");
+        dir.write("real", "secret").unwrap();
+        std::os::unix::fs::symlink(dir.file("real"), dir.file("link")).unwrap();
+        assert!(dir.read("link").is_err());
+        dir.write("link", "new").unwrap();
+        assert!(fs::symlink_metadata(dir.file("link")).unwrap().file_type().is_file());
+        assert_eq!(dir.read("real").unwrap().as_deref(), Some("secret"));
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn oversized_files_are_refused() {
+        let dir = temp_dir("big");
+        dir.write("big", &"x".repeat(5000)).unwrap();
+        assert!(dir.read("big").is_err());
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+}
