@@ -22,10 +22,6 @@ impl Budget {
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
-
-    pub fn deadline(&self) -> Instant {
-        self.deadline
-    }
 }
 
 #[cfg(test)]

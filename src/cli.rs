@@ -3,7 +3,7 @@
 //! agent can pass the same parameters as flags, which win over the
 //! environment.
 
-use crate::params::spec::PARAMS;
+use crate::params::spec::{Kind, PARAMS};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 /// What the command line asked for.
@@ -37,7 +37,11 @@ fn command() -> Command {
         cmd = cmd.arg(
             Arg::new(param.name)
                 .long(param.flag)
-                .value_name("VALUE")
+                .value_name(match param.kind {
+                    Kind::Boolean => "BOOL",
+                    Kind::Integer => "N",
+                    Kind::String => "VALUE",
+                })
                 .help(param.shortdesc)
                 .allow_hyphen_values(true),
         );
@@ -73,11 +77,16 @@ mod tests {
 
     #[test]
     fn flags_map_to_parameter_names() {
-        let cl = parse_args(&["IPaddr", "start", "--ip", "10.0.0.5", "--cidr-netmask", "24", "--nic", "eth0"]);
+        let cl =
+            parse_args(&["IPaddr", "start", "--ip", "10.0.0.5", "--cidr-netmask", "24", "--nic", "eth0"]);
         assert_eq!(cl.action.as_deref(), Some("start"));
         assert_eq!(
             cl.overrides,
-            vec![("ip", "10.0.0.5".to_string()), ("nic", "eth0".to_string()), ("cidr_netmask", "24".to_string())]
+            vec![
+                ("ip", "10.0.0.5".to_string()),
+                ("nic", "eth0".to_string()),
+                ("cidr_netmask", "24".to_string())
+            ]
         );
         assert!(!cl.debug);
     }

@@ -44,7 +44,7 @@ pub fn covers(route: &RouteEntry, ip: IpAddr, wanted_prefix: Option<u8>) -> bool
 }
 
 /// Picks the best of the covering routes (see the module comment).
-pub fn choose<'a>(routes: &'a [RouteEntry], ip: IpAddr, wanted_prefix: Option<u8>) -> Option<&'a RouteEntry> {
+pub fn choose(routes: &[RouteEntry], ip: IpAddr, wanted_prefix: Option<u8>) -> Option<&RouteEntry> {
     routes
         .iter()
         .filter(|r| covers(r, ip, wanted_prefix))
@@ -63,15 +63,16 @@ fn describe(route: &RouteEntry) -> String {
 }
 
 /// Finds the route for the VIP, on `only_ifindex` if given.
-pub fn find_route(nl: &Netlink, params: &Params, only_ifindex: Option<u32>) -> AgentResult<Option<RouteMatch>> {
+pub fn find_route(
+    nl: &Netlink,
+    params: &Params,
+    only_ifindex: Option<u32>,
+) -> AgentResult<Option<RouteMatch>> {
     let routes = nl
         .routes(params.is_ipv4(), TABLE_MAIN, params.proto, only_ifindex)
         .doing(|| format!("reading the routing table to find the network of {}", params.ip))?;
-    let candidates: Vec<String> = routes
-        .iter()
-        .filter(|r| covers(r, params.ip, params.prefix))
-        .map(describe)
-        .collect();
+    let candidates: Vec<String> =
+        routes.iter().filter(|r| covers(r, params.ip, params.prefix)).map(describe).collect();
     if let Some(best) = choose(&routes, params.ip, params.prefix) {
         if candidates.len() > 1 {
             log::debug(format!(
@@ -95,7 +96,11 @@ pub fn find_route(nl: &Netlink, params: &Params, only_ifindex: Option<u32>) -> A
 }
 
 /// findif's fallback for 127/8 addresses: the loopback network in the local table.
-fn loopback_network(nl: &Netlink, params: &Params, only_ifindex: Option<u32>) -> AgentResult<Option<RouteMatch>> {
+fn loopback_network(
+    nl: &Netlink,
+    params: &Params,
+    only_ifindex: Option<u32>,
+) -> AgentResult<Option<RouteMatch>> {
     if !params.ip.is_loopback() || !params.is_ipv4() {
         return Ok(None);
     }

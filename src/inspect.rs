@@ -44,7 +44,10 @@ pub enum Lookup {
     NicMissing(String),
     /// No nic given and no route on this node tells where the VIP belongs.
     NoNetwork,
-    Found { target: Target, state: State },
+    Found {
+        target: Target,
+        state: State,
+    },
 }
 
 /// What the caller needs when the VIP is absent.
@@ -78,9 +81,8 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
         },
     };
     let nic = discover::ifname_of(ifindex);
-    let on_nic = nl
-        .addresses(ifindex, params.is_ipv4())
-        .doing(|| format!("listing the addresses of {nic}"))?;
+    let on_nic =
+        nl.addresses(ifindex, params.is_ipv4()).doing(|| format!("listing the addresses of {nic}"))?;
     let label = match &params.label_suffix {
         Some(suffix) => Some(values::full_label(&nic, suffix).map_err(AgentError::configured)?),
         None => None,
@@ -88,11 +90,8 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
     let mine: Vec<&AddressEntry> = on_nic.iter().filter(|a| a.ip == ip).collect();
     // A running VIP's prefix is read from the address itself, so a change
     // of routes can never make its monitor fail (resource-agents #2001).
-    let present_prefix = mine
-        .iter()
-        .find(|a| label.is_none() || a.label == label)
-        .or(mine.first())
-        .map(|a| a.prefix);
+    let present_prefix =
+        mine.iter().find(|a| label.is_none() || a.label == label).or(mine.first()).map(|a| a.prefix);
     let prefix = match (params.prefix, present_prefix, need) {
         (Some(given), _, _) => Some(given),
         (None, Some(present), Need::StateOnly) => Some(present),
@@ -103,6 +102,12 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
             route.as_ref().map(|r| r.prefix).or(present)
         }
     };
+    // IPaddr2 runs its route lookup even when nic and netmask are given,
+    // and takes the broadcast of the subnet's own address from it.
+    let inherits_broadcast = ip.is_ipv4() && params.broadcast == BroadcastSpec::Inherit;
+    if need == Need::FullTarget && route.is_none() && inherits_broadcast {
+        route = discover::find_route(nl, params, Some(ifindex))?;
+    }
     if prefix.is_none() && need == Need::FullTarget {
         return Ok(Lookup::NoNetwork);
     }

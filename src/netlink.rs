@@ -145,9 +145,7 @@ impl Netlink {
         request.header.flags = NLM_F_REQUEST | flags;
         let mut handle = self.handle.clone();
         self.runtime.block_on(async move {
-            let mut replies = handle
-                .request(request)
-                .map_err(|e| NetlinkError::Transport(e.to_string()))?;
+            let mut replies = handle.request(request).map_err(|e| NetlinkError::Transport(e.to_string()))?;
             let mut out = Vec::new();
             while let Some(reply) = replies.next().await {
                 match reply.payload {
@@ -200,9 +198,11 @@ impl Netlink {
         Ok(replies.into_iter().find_map(|reply| match reply {
             RouteNetlinkMessage::NewRoute(msg) => {
                 let route = route_entry(msg);
-                (route.kind == RouteType::Local && route.destination == Some(ip) && route.prefix == host_prefix(ip))
-                    .then_some(route.oif)
-                    .flatten()
+                (route.kind == RouteType::Local
+                    && route.destination == Some(ip)
+                    && route.prefix == host_prefix(ip))
+                .then_some(route.oif)
+                .flatten()
             }
             _ => None,
         }))
@@ -210,7 +210,13 @@ impl Netlink {
 
     /// The routes of one family in one table, optionally only those of one
     /// protocol or one output interface; the kernel applies the filters.
-    pub fn routes(&self, ipv4: bool, table: u32, protocol: Option<u8>, oif: Option<u32>) -> NlResult<Vec<RouteEntry>> {
+    pub fn routes(
+        &self,
+        ipv4: bool,
+        table: u32,
+        protocol: Option<u8>,
+        oif: Option<u32>,
+    ) -> NlResult<Vec<RouteEntry>> {
         let mut request = RouteMessage::default();
         request.header.address_family = if ipv4 { AddressFamily::Inet } else { AddressFamily::Inet6 };
         request.header.table = u8::try_from(table).unwrap_or(0);
@@ -289,11 +295,8 @@ impl Netlink {
         if let Some(metric) = new.metric {
             attrs.push(AddressAttribute::RoutePriority(metric));
         }
-        self.exchange(
-            RouteNetlinkMessage::NewAddress(request),
-            NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-        )
-        .map(drop)
+        self.exchange(RouteNetlinkMessage::NewAddress(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
     }
 
     /// Deletes exactly `ip/prefix` on `ifindex`: the kernel matches the
@@ -317,10 +320,7 @@ impl Netlink {
         request.attributes.push(AddrLabelAttribute::Address(ip));
         request.attributes.push(AddrLabelAttribute::Label(value));
         if add {
-            self.exchange(
-                RouteNetlinkMessage::NewAddrLabel(request),
-                NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL,
-            )
+            self.exchange(RouteNetlinkMessage::NewAddrLabel(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
         } else {
             self.exchange(RouteNetlinkMessage::DelAddrLabel(request), NLM_F_ACK)
         }

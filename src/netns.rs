@@ -18,8 +18,12 @@ pub fn exists(name: &str) -> bool {
 /// Moves this process into the named network namespace.
 pub fn enter(name: &str) -> AgentResult<()> {
     let path = std::path::Path::new(NETNS_RUN_DIR).join(name);
-    let fd = open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|err| AgentError::installed(format!("network namespace {name} is not available ({}): {err}", path.display())))?;
+    let fd = open(&path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()).map_err(|err| {
+        AgentError::installed(format!(
+            "network namespace {name} is not available ({}): {err}",
+            path.display()
+        ))
+    })?;
     setns(&fd, CloneFlags::CLONE_NEWNET)
         .map_err(|err| AgentError::generic(format!("entering network namespace {name} failed: {err}")))
 }

@@ -98,10 +98,7 @@ impl RunDir {
 fn check_private(file: &File) -> io::Result<()> {
     let meta = file.metadata()?;
     if !meta.file_type().is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            "not a regular file owned by us",
-        ));
+        return Err(io::Error::new(io::ErrorKind::PermissionDenied, "not a regular file owned by us"));
     }
     Ok(())
 }

@@ -18,9 +18,7 @@ fn file_name(params: &Params) -> String {
 
 /// Removes the VIP from lo, if it is there, and records how it was.
 pub fn take_from_loopback(nl: &Netlink, params: &Params, run_dir: &RunDir) -> AgentResult<()> {
-    let on_lo = nl
-        .addresses(LOOPBACK_IFINDEX, true)
-        .doing(|| "listing the addresses of lo".to_string())?;
+    let on_lo = nl.addresses(LOOPBACK_IFINDEX, true).doing(|| "listing the addresses of lo".to_string())?;
     let Some(entry) = on_lo.into_iter().find(|a| a.ip == params.ip) else {
         return Ok(());
     };
@@ -79,7 +77,5 @@ pub fn give_back_to_loopback(nl: &Netlink, params: &Params, run_dir: &RunDir) ->
         }
         _ => {}
     }
-    run_dir
-        .remove(&name)
-        .doing(|| format!("removing {}", run_dir.file(&name).display()))
+    run_dir.remove(&name).doing(|| format!("removing {}", run_dir.file(&name).display()))
 }

@@ -56,7 +56,8 @@ impl Action {
 }
 
 /// The usage text printed by `usage`/`help` and for an unknown action.
-pub const USAGE: &str = "usage: IPaddr {start|stop|status|monitor|validate-all|meta-data|usage} [--PARAMETER VALUE ...]
+pub const USAGE: &str =
+    "usage: IPaddr {start|stop|status|monitor|validate-all|meta-data|usage} [--PARAMETER VALUE ...]
 
 Expects an OCF environment (OCF_RESKEY_ip=... etc.) or the same parameters
 as flags (IPaddr start --ip 10.0.0.5 --cidr-netmask 24 --nic eth0);

@@ -83,7 +83,10 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let outcome = finish_start(&nl, &params, &target, inv);
     if outcome.is_err() && added_here {
         if let Err(err) = nl.delete_address(params.ip, prefix, target.ifindex) {
-            log::error(format!("could not remove {}/{prefix} from {} after the failed start: {err}", params.ip, target.nic));
+            log::error(format!(
+                "could not remove {}/{prefix} from {} after the failed start: {err}",
+                params.ip, target.nic
+            ));
         }
         undo_side_effects(&nl, &params, inv);
     }
@@ -91,7 +94,12 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
 }
 
 /// The address is there already: succeed at once if it is whole.
-fn already_running(nl: &Netlink, params: &Params, target: &Target, entry: &AddressEntry) -> AgentResult<ExitCode> {
+fn already_running(
+    nl: &Netlink,
+    params: &Params,
+    target: &Target,
+    entry: &AddressEntry,
+) -> AgentResult<ExitCode> {
     if let Some(label) = &target.label {
         if entry.label.as_ref() != Some(label) {
             return Err(AgentError::generic(format!(
@@ -117,8 +125,7 @@ fn finish_start(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation
         .ok_or_else(|| AgentError::generic(format!("nic {} disappeared during start", target.nic)))?;
     if !link.admin_up {
         log::info(format!("Bringing device {} up", target.nic));
-        nl.set_link_up(target.ifindex)
-            .doing(|| format!("bringing {} up", target.nic))?;
+        nl.set_link_up(target.ifindex).doing(|| format!("bringing {} up", target.nic))?;
     }
     if params.ip.is_ipv6() && !params.nodad {
         wait_for_dad(nl, params, target, inv)?;
@@ -151,9 +158,7 @@ fn finish_start(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation
 
 /// Why the target link cannot carry the VIP, if it cannot.
 pub(super) fn link_problem(nl: &Netlink, target: &Target) -> AgentResult<Option<String>> {
-    let link = nl
-        .link(target.ifindex)
-        .doing(|| format!("reading the state of {}", target.nic))?;
+    let link = nl.link(target.ifindex).doing(|| format!("reading the state of {}", target.nic))?;
     Ok(match link {
         Some(link) => inspect::link_problem(&link),
         None => Some(format!("nic {} does not exist any more", target.nic)),
@@ -169,7 +174,10 @@ fn wait_for_dad(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation
             .addresses(target.ifindex, false)
             .doing(|| format!("reading the DAD state of {} on {}", params.ip, target.nic))?;
         let Some(entry) = entries.iter().find(|a| a.ip == params.ip) else {
-            return Err(AgentError::generic(format!("{} vanished from {} during DAD", params.ip, target.nic)));
+            return Err(AgentError::generic(format!(
+                "{} vanished from {} during DAD",
+                params.ip, target.nic
+            )));
         };
         if entry.is_dad_failed() {
             return Err(AgentError::generic(format!(
@@ -181,7 +189,10 @@ fn wait_for_dad(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation
             return Ok(());
         }
         if inv.budget.remaining() < DAD_POLL {
-            log::warn(format!("{}: duplicate address detection still running when the start timeout nears", params.ip));
+            log::warn(format!(
+                "{}: duplicate address detection still running when the start timeout nears",
+                params.ip
+            ));
             return Ok(());
         }
         std::thread::sleep(DAD_POLL);

@@ -59,11 +59,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             failures.push(err.reason);
         }
     }
-    if failures.is_empty() {
-        Ok(ExitCode::Success)
-    } else {
-        Err(AgentError::generic(failures.join("; ")))
-    }
+    if failures.is_empty() { Ok(ExitCode::Success) } else { Err(AgentError::generic(failures.join("; "))) }
 }
 
 /// Deletes the VIP from its NIC and flushes the route cache if asked.
@@ -95,9 +91,8 @@ fn remove(nl: &Netlink, params: &Params, target: &Target, entry: &AddressEntry) 
 fn keep_secondaries_alive(nl: &Netlink, target: &Target, entry: &AddressEntry) {
     let Ok(subnet) = IpNetwork::new(entry.ip, entry.prefix) else { return };
     let Ok(addresses) = nl.addresses(target.ifindex, true) else { return };
-    let has_secondaries = addresses
-        .iter()
-        .any(|a| a.ip != entry.ip && a.is_secondary() && subnet.contains(a.ip));
+    let has_secondaries =
+        addresses.iter().any(|a| a.ip != entry.ip && a.is_secondary() && subnet.contains(a.ip));
     if !has_secondaries {
         return;
     }

@@ -38,17 +38,14 @@ impl OcfEnv {
                 .or_else(|| lookup(&format!("CRM_meta_{name}")))
                 .filter(|value| !value.is_empty())
         };
-        let interval_ms = meta("interval")
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(0);
+        let interval_ms = meta("interval").and_then(|v| v.trim().parse::<u64>().ok()).unwrap_or(0);
         let timeout = meta("timeout")
             .and_then(|v| v.trim().parse::<u64>().ok())
             .filter(|ms| *ms > 0)
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_ACTION_TIMEOUT);
-        let globally_unique = meta("globally_unique")
-            .map(|v| crate::params::ocf_is_true(&v))
-            .unwrap_or(false);
+        let globally_unique =
+            meta("globally_unique").map(|v| crate::params::ocf_is_true(&v)).unwrap_or(false);
         OcfEnv {
             interval_ms,
             timeout,
@@ -74,10 +71,8 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> OcfEnv {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         OcfEnv::from_lookup(|k| map.get(k).cloned())
     }
 

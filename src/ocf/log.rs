@@ -29,11 +29,7 @@ pub fn init(force_debug: bool) {
 }
 
 fn config() -> &'static LogConfig {
-    CONFIG.get_or_init(|| LogConfig {
-        tag: None,
-        debug: false,
-        reason_prefix: "ocf-exit-reason:".into(),
-    })
+    CONFIG.get_or_init(|| LogConfig { tag: None, debug: false, reason_prefix: "ocf-exit-reason:".into() })
 }
 
 /// Whether debug output was asked for.
@@ -76,9 +72,7 @@ pub fn exit_reason(reason: &str) {
 
 /// Keeps a message on one line: Pacemaker reads the reason line by line.
 fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c == '\n' || c == '\r' { ' ' } else { c }).collect()
 }
 
 /// Quotes a user-supplied value for a log line: control characters escaped,

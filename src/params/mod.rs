@@ -51,14 +51,7 @@ impl RawParams {
 
     /// The given value or the parameter's default.
     fn value_or_default(&self, name: &str) -> &str {
-        self.given(name)
-            .or_else(|| spec::find(name).map(|p| p.default))
-            .unwrap_or("")
-    }
-
-    /// The given parameters as (name, value) pairs, e.g. to hand to a child.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+        self.given(name).or_else(|| spec::find(name).map(|p| p.default)).unwrap_or("")
     }
 }
 
@@ -119,8 +112,12 @@ pub struct Params {
     pub preferred_lft: Lifetime,
     pub check_link_status: bool,
     pub network_namespace: Option<String>,
+    // Read by duplicate-address probing and announcements, which come next.
+    #[allow(dead_code)]
     pub run_arping: bool,
+    #[allow(dead_code)]
     pub mac: Option<String>,
+    #[allow(dead_code)]
     pub announce: AnnounceParams,
     pub cluster_ip: Option<ClusterIpParams>,
 }
@@ -128,11 +125,6 @@ pub struct Params {
 impl Params {
     pub fn is_ipv4(&self) -> bool {
         self.ip.is_ipv4()
-    }
-
-    /// The host prefix length of the address family (32 or 128).
-    pub fn host_prefix(&self) -> u8 {
-        if self.is_ipv4() { 32 } else { 128 }
     }
 }
 
@@ -198,11 +190,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             ))
         })? as u32,
     };
-    let clone_id = env
-        .clone_id
-        .as_deref()
-        .and_then(|c| c.parse::<u32>().ok())
-        .unwrap_or(0);
+    let clone_id = env.clone_id.as_deref().and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
     let unique_clone_address = p.flag("unique_clone_address");
     if unique_clone_address {
         if !env.globally_unique {
@@ -238,7 +226,8 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             values::full_label(nic, suffix).map_err(AgentError::configured)?;
         }
         if ip.is_ipv6() {
-            p.warnings.push("iflabel is ignored for IPv6 addresses: the kernel keeps labels for IPv4 only".into());
+            p.warnings
+                .push("iflabel is ignored for IPv6 addresses: the kernel keeps labels for IPv4 only".into());
             label_suffix = None;
         }
     }
@@ -274,7 +263,8 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         )));
     }
 
-    let broadcast = values::broadcast(raw.value_or_default("broadcast"), ip).map_err(AgentError::configured)?;
+    let broadcast =
+        values::broadcast(raw.value_or_default("broadcast"), ip).map_err(AgentError::configured)?;
     let proto = match raw.given("proto") {
         None => None,
         Some(text) => Some(values::route_protocol(text).map_err(AgentError::configured)?),

@@ -12,6 +12,8 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The name the metadata uses.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::String => "string",
@@ -29,7 +31,10 @@ pub struct ParamSpec {
     pub flag: &'static str,
     pub kind: Kind,
     pub default: &'static str,
+    /// Documented in the metadata; the consistency test reads them.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub required: bool,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub unique: bool,
     pub shortdesc: &'static str,
 }
@@ -48,11 +53,7 @@ use Kind::{Boolean, Integer, String as Str};
 
 /// Every parameter, in metadata order.
 pub const PARAMS: &[ParamSpec] = &[
-    ParamSpec {
-        required: true,
-        unique: true,
-        ..spec("ip", "ip", Str, "", "IPv4 or IPv6 address")
-    },
+    ParamSpec { required: true, unique: true, ..spec("ip", "ip", Str, "", "IPv4 or IPv6 address") },
     spec("nic", "nic", Str, "", "Network interface"),
     spec("cidr_netmask", "cidr-netmask", Str, "", "CIDR netmask"),
     spec("netmask", "netmask", Str, "", "CIDR netmask (deprecated alias)"),
@@ -68,11 +69,29 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("clusterip_hash_seed", "clusterip-hash-seed", Str, "", "Cluster IP hash seed"),
     spec("clusterip_table", "clusterip-table", Str, "mangle", "Cluster IP iptables table"),
     spec("clusterip_chain", "clusterip-chain", Str, "PREROUTING", "Cluster IP iptables chain"),
-    spec("clusterip_mac_mangle", "clusterip-mac-mangle", Boolean, "false", "Cluster IP ARP source MAC mangling"),
-    spec("unique_clone_address", "unique-clone-address", Boolean, "false", "Create a unique address for cloned instances"),
+    spec(
+        "clusterip_mac_mangle",
+        "clusterip-mac-mangle",
+        Boolean,
+        "false",
+        "Cluster IP ARP source MAC mangling",
+    ),
+    spec(
+        "unique_clone_address",
+        "unique-clone-address",
+        Boolean,
+        "false",
+        "Create a unique address for cloned instances",
+    ),
     spec("arp_interval", "arp-interval", Integer, "200", "ARP/NA packet interval in ms"),
     spec("arp_count", "arp-count", Integer, "5", "ARP/NA packet count sent during initialization"),
-    spec("arp_count_refresh", "arp-count-refresh", Integer, "0", "ARP/NA packet count sent during monitoring"),
+    spec(
+        "arp_count_refresh",
+        "arp-count-refresh",
+        Integer,
+        "0",
+        "ARP/NA packet count sent during monitoring",
+    ),
     spec("arp_bg", "arp-bg", Str, "", "ARP/NA from background"),
     spec("arp_sender", "arp-sender", Str, "", "ARP sender (all values use the built-in sender)"),
     spec("send_arp_opts", "send-arp-opts", Str, "", "Options for the ARP sender"),
@@ -82,7 +101,13 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("noprefixroute", "noprefixroute", Str, "false", "Use noprefixroute flag"),
     spec("preferred_lft", "preferred-lft", Str, "forever", "IPv6 preferred lifetime"),
     spec("network_namespace", "network-namespace", Str, "", "Network namespace to use"),
-    spec("check_link_status", "check-link-status", Str, "true", "Consider the resource failed if the interface is down"),
+    spec(
+        "check_link_status",
+        "check-link-status",
+        Str,
+        "true",
+        "Consider the resource failed if the interface is down",
+    ),
 ];
 
 /// Looks a parameter up by its OCF name.

@@ -11,10 +11,7 @@ pub fn ocf_is_true(value: &str) -> bool {
 
 /// Spellings that clearly mean false.
 fn ocf_is_false(value: &str) -> bool {
-    matches!(
-        value,
-        "no" | "false" | "0" | "NO" | "FALSE" | "False" | "nein" | "off" | "OFF"
-    )
+    matches!(value, "no" | "false" | "0" | "NO" | "FALSE" | "False" | "nein" | "off" | "OFF")
 }
 
 /// A boolean as IPaddr2 reads it: anything not true is false. Values that
@@ -36,12 +33,8 @@ pub fn boolean(name: &str, value: &str) -> (bool, Option<String>) {
 
 /// A decimal integer in `min..=max`, digits only as `ocf_is_decimal` wants.
 pub fn integer(name: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
-    let invalid = || {
-        format!(
-            "invalid {name} [{}]: expected a whole number from {min} to {max}",
-            printable(value)
-        )
-    };
+    let invalid =
+        || format!("invalid {name} [{}]: expected a whole number from {min} to {max}", printable(value));
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(invalid());
     }
@@ -57,7 +50,9 @@ pub fn vip(value: &str) -> Result<IpAddr, String> {
         .parse()
         .map_err(|_| format!("IP address [{}] is not a valid IPv4 or IPv6 address", printable(value)))?;
     let unusable = match ip {
-        IpAddr::V4(v4) if v4.is_unspecified() || v4.octets()[0] == 0 => Some("in 0.0.0.0/8 (\"this network\")"),
+        IpAddr::V4(v4) if v4.is_unspecified() || v4.octets()[0] == 0 => {
+            Some("in 0.0.0.0/8 (\"this network\")")
+        }
         IpAddr::V4(v4) if v4.is_broadcast() => Some("the limited broadcast address"),
         IpAddr::V4(v4) if v4.is_multicast() => Some("a multicast address"),
         IpAddr::V4(v4) if v4.octets()[0] >= 240 => Some("in the reserved range 240.0.0.0/4"),
@@ -80,9 +75,9 @@ pub fn prefix_len(value: &str, ip: IpAddr) -> Result<(u8, Option<String>), Strin
     let max: u8 = if ip.is_ipv4() { 32 } else { 128 };
     let family = if ip.is_ipv4() { "IPv4" } else { "IPv6" };
     if ip.is_ipv4() && value.contains('.') {
-        let mask: Ipv4Addr = value
-            .parse()
-            .map_err(|_| format!("invalid cidr_netmask [{}]: not a prefix length or netmask", printable(value)))?;
+        let mask: Ipv4Addr = value.parse().map_err(|_| {
+            format!("invalid cidr_netmask [{}]: not a prefix length or netmask", printable(value))
+        })?;
         let bits = u32::from(mask);
         let len = bits.leading_ones();
         if bits.checked_shl(len).unwrap_or(0) != 0 || len == 0 {
@@ -125,10 +120,9 @@ pub fn broadcast(value: &str, ip: IpAddr) -> Result<BroadcastSpec, String> {
     match value {
         "+" => Ok(BroadcastSpec::HostBitsSet),
         "-" => Ok(BroadcastSpec::HostBitsCleared),
-        _ => value
-            .parse()
-            .map(BroadcastSpec::Address)
-            .map_err(|_| format!("invalid broadcast address [{}]: expected an IPv4 address, + or -", printable(value))),
+        _ => value.parse().map(BroadcastSpec::Address).map_err(|_| {
+            format!("invalid broadcast address [{}]: expected an IPv4 address, + or -", printable(value))
+        }),
     }
 }
 
@@ -218,10 +212,10 @@ pub fn interface_name(value: &str) -> Result<(), String> {
         || value.len() > IFNAME_MAX
         || value == "."
         || value == ".."
-        || value.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+        || !value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | '+' | '@'));
     if bad {
         Err(format!(
-            "invalid nic [{}]: an interface name has 1 to {IFNAME_MAX} characters, without '/', ':' or spaces",
+            "invalid nic [{}]: an interface name has 1 to {IFNAME_MAX} letters, digits or '_.-+@'",
             printable(value)
         ))
     } else {
@@ -231,10 +225,8 @@ pub fn interface_name(value: &str) -> Result<(), String> {
 
 /// The label suffix (after `nic:`): letters, digits and `_ . -` only.
 pub fn label_suffix(value: &str) -> Result<(), String> {
-    let ok = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let ok =
+        !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if ok {
         Ok(())
     } else {
@@ -264,11 +256,7 @@ pub fn namespace_name(value: &str) -> Result<(), String> {
         || value == "."
         || value == ".."
         || value.chars().any(|c| c == '/' || c.is_whitespace() || c.is_control());
-    if bad {
-        Err(format!("invalid network_namespace [{}]", printable(value)))
-    } else {
-        Ok(())
-    }
+    if bad { Err(format!("invalid network_namespace [{}]", printable(value))) } else { Ok(()) }
 }
 
 /// Adds the clone number to the address, for `unique_clone_address`: IPaddr2
@@ -323,9 +311,22 @@ mod tests {
         assert!(vip("2001:db8::5").is_ok());
         assert!(vip("fe80::1").is_ok());
         for bad in [
-            "", "10.0.0", "10.0.0.256", "10.0.0.5/24", " 10.0.0.5", "10.0.0.5;reboot", "0.0.0.0",
-            "0.1.2.3", "255.255.255.255", "224.0.0.1", "240.0.0.1", "::", "ff02::1",
-            "::ffff:10.0.0.5", "fe80::1%eth0", "010.0.0.5",
+            "",
+            "10.0.0",
+            "10.0.0.256",
+            "10.0.0.5/24",
+            " 10.0.0.5",
+            "10.0.0.5;reboot",
+            "0.0.0.0",
+            "0.1.2.3",
+            "255.255.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "::",
+            "ff02::1",
+            "::ffff:10.0.0.5",
+            "fe80::1%eth0",
+            "010.0.0.5",
         ] {
             assert!(vip(bad).is_err(), "{bad:?} accepted");
         }
@@ -397,7 +398,7 @@ mod tests {
     fn interface_names_and_labels_are_checked() {
         assert!(interface_name("eth0").is_ok());
         assert!(interface_name("veth-abcdefghij").is_ok());
-        for bad in ["", "eth0:1", "a/b", "eth 0", "abcdefghijklmnop", "..", "e\n"] {
+        for bad in ["", "eth0:1", "a/b", "eth 0", "abcdefghijklmnop", "..", "e\n", "e;x", "$(x)", "e`x`"] {
             assert!(interface_name(bad).is_err(), "{bad:?} accepted");
         }
         assert!(label_suffix("vip1").is_ok());
@@ -413,9 +414,6 @@ mod tests {
     fn clone_offsets_stay_in_the_last_octet_for_ipv4() {
         assert_eq!(offset_address(v4("10.0.0.10"), 3), Ok(v4("10.0.0.13")));
         assert!(offset_address(v4("10.0.0.250"), 10).is_err());
-        assert_eq!(
-            offset_address("2001:db8::ff".parse().unwrap(), 1),
-            Ok("2001:db8::100".parse().unwrap())
-        );
+        assert_eq!(offset_address("2001:db8::ff".parse().unwrap(), 1), Ok("2001:db8::100".parse().unwrap()));
     }
 }

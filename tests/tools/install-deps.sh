@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests, the demo and the benchmark need, with apt and
+# cargo, and nothing that is already there. Safe to run again.
+set -euo pipefail
+
+packages=(
+    iproute2          # ip netns / veth for every namespace test
+    iputils-ping      # the client's reachability checks
+    libxml2-utils     # xmllint: metadata against the OCF schemas
+    resource-agents   # IPaddr2 and ocf-tester, to compare against
+    strace            # proves that no action spawns a child process
+    tcpdump           # captures in the client namespace
+    procps            # ps/pkill used by harness cleanup
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "installing cargo-nextest"
+    cargo install --locked cargo-nextest
+fi
