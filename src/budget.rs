@@ -18,6 +18,11 @@ impl Budget {
         Budget { deadline: started + timeout.saturating_sub(reserve) }
     }
 
+    /// The instant the budget ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     /// What is left of the budget (zero when spent).
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())

@@ -3,6 +3,8 @@
 //! into an OCF exit status and `ocf-exit-reason:` line.
 
 mod actions;
+mod announce;
+mod background;
 mod budget;
 mod cli;
 mod discover;
@@ -11,7 +13,10 @@ mod inspect;
 mod netlink;
 mod netns;
 mod ocf;
+mod packet;
 mod params;
+mod probe;
+mod rawsock;
 mod rundir;
 
 use actions::{Action, Invocation};

@@ -255,6 +255,19 @@ impl Netlink {
         }))
     }
 
+    /// The MAC addresses of every link in this namespace: answers from them
+    /// are this host's own.
+    pub fn link_macs(&self) -> NlResult<Vec<[u8; 6]>> {
+        let replies = self.exchange(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_DUMP)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|reply| match reply {
+                RouteNetlinkMessage::NewLink(msg) => link_entry(msg).mac,
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Sets the link administratively up, as IPaddr2 does after adding.
     pub fn set_link_up(&self, ifindex: u32) -> NlResult<()> {
         let mut request = LinkMessage::default();

@@ -2,6 +2,8 @@
 //! the target and state from the kernel, then kernel operations, then an
 //! exit code.
 
+mod announce_worker;
+mod announcing;
 mod lvs;
 mod monitor;
 mod start;
@@ -26,6 +28,8 @@ pub enum Action {
     ValidateAll,
     MetaData,
     Usage,
+    /// The detached background announcer (not an OCF action).
+    AnnounceWorker,
 }
 
 impl Action {
@@ -38,6 +42,7 @@ impl Action {
             "validate-all" => Action::ValidateAll,
             "meta-data" | "metadata" => Action::MetaData,
             "usage" | "help" => Action::Usage,
+            crate::background::WORKER_ACTION => Action::AnnounceWorker,
             _ => return None,
         })
     }
@@ -51,6 +56,7 @@ impl Action {
             Action::ValidateAll => "validate-all",
             Action::MetaData => "meta-data",
             Action::Usage => "usage",
+            Action::AnnounceWorker => crate::background::WORKER_ACTION,
         }
     }
 }
@@ -88,6 +94,7 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::Monitor => monitor::run(inv, false),
         Action::Status => monitor::run(inv, true),
         Action::ValidateAll => validate::run(inv),
+        Action::AnnounceWorker => announce_worker::run(inv),
     }
 }
 
@@ -149,7 +156,11 @@ fn run_dir(inv: &Invocation) -> RunDir {
     RunDir::new(&inv.env.rsctmp)
 }
 
-/// A file name for per-address state: the address in canonical form.
+/// A file name for per-address state: the address in canonical form, and
+/// its namespace, since one address may live in several namespaces.
 fn state_file_name(kind: &str, params: &Params) -> String {
-    format!("IPaddr-{kind}-{}", params.ip)
+    match &params.network_namespace {
+        Some(ns) => format!("IPaddr-{kind}-{ns}-{}", params.ip),
+        None => format!("IPaddr-{kind}-{}", params.ip),
+    }
 }

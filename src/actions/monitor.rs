@@ -2,7 +2,7 @@
 //! reads the VIP's own NIC only, so its cost does not grow with unrelated
 //! addresses, and never depends on route discovery while the VIP is up.
 
-use super::{Invocation, connect, node_lacks, parse_params, start::link_problem};
+use super::{Invocation, announcing, connect, node_lacks, parse_params, start::link_problem};
 use crate::error::{AgentError, AgentResult};
 use crate::inspect::{self, Lookup, Need, State};
 use crate::ocf::{ExitCode, log};
@@ -79,5 +79,16 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, target.nic));
+    // Re-announcing heals caches a lost announcement left stale; a failure
+    // to send is no reason to fail a VIP that is up.
+    let refresh = params.announce.count_refresh;
+    let announced = match refresh {
+        0 => Ok(()),
+        _ => announcing::Wire::open(&nl, &params, &target)
+            .and_then(|wire| announcing::announce(&nl, &params, &target, inv, refresh, wire)),
+    };
+    if let Err(err) = announced {
+        log::warn(format!("refreshing the announcement of {}: {}", params.ip, err.reason));
+    }
     Ok(ExitCode::Success)
 }

@@ -1,7 +1,7 @@
 //! `start`: bring the VIP up on its NIC, exactly once, and leave nothing
 //! half-done if it cannot.
 
-use super::{Action, Invocation, connect, lvs, node_lacks, parse_params, require_root, run_dir};
+use super::{Action, Invocation, announcing, connect, lvs, node_lacks, parse_params, require_root, run_dir};
 use crate::discover;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::inspect::{self, Lookup, Need, State, Target};
@@ -48,6 +48,8 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         State::Absent => {}
     }
 
+    let wire = announcing::Wire::open(&nl, &params, &target)?;
+    announcing::probe_before_add(&nl, &params, &target, wire.as_ref(), inv)?;
     let run_dir = run_dir(inv);
     if params.lvs_support {
         lvs::take_from_loopback(&nl, &params, &run_dir)?;
@@ -81,6 +83,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     };
     let outcome = finish_start(&nl, &params, &target, inv);
+    if outcome.is_ok() {
+        announce_started(&nl, &params, &target, inv, wire);
+    }
     if outcome.is_err() && added_here {
         if let Err(err) = nl.delete_address(params.ip, prefix, target.ifindex) {
             log::error(format!(
@@ -91,6 +96,27 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         undo_side_effects(&nl, &params, inv);
     }
     outcome
+}
+
+/// Announces the new owner. The address is up whatever happens here, so a
+/// failure to announce is logged, not a failed start (as in IPaddr2).
+fn announce_started(
+    nl: &Netlink,
+    params: &Params,
+    target: &Target,
+    inv: &Invocation,
+    wire: Option<announcing::Wire>,
+) {
+    let wire = match wire {
+        Some(wire) => Ok(Some(wire)),
+        // The link was down before the add; it is up now.
+        None => announcing::Wire::open(nl, params, target),
+    };
+    let announced =
+        wire.and_then(|wire| announcing::announce(nl, params, target, inv, params.announce.count, wire));
+    if let Err(err) = announced {
+        log::error(format!("Could not announce {}: {}", params.ip, err.reason));
+    }
 }
 
 /// The address is there already: succeed at once if it is whole.

@@ -2,7 +2,7 @@
 //! its side effects. Every step is tried even if an earlier one failed, and
 //! all failures are reported together.
 
-use super::{Action, Invocation, connect, lvs, node_lacks, parse_params, require_root, run_dir};
+use super::{Action, Invocation, announcing, connect, lvs, node_lacks, parse_params, require_root, run_dir};
 use crate::error::{AgentError, AgentResult};
 use crate::inspect::{self, Lookup, Need, State, Target};
 use crate::netlink::{AddressEntry, Netlink, libc_errno};
@@ -21,6 +21,8 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         }
         Err(err) => return Err(err),
     };
+    // First, so that no announcement can follow the removal.
+    announcing::stop_background(&params, inv);
     let nl = match connect(inv, &params)? {
         Ok(nl) => nl,
         Err(code) => return Ok(code),

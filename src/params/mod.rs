@@ -2,6 +2,7 @@
 //! flag), its default, how it is parsed and validated. No I/O here: checks
 //! that need the kernel (does the NIC exist?) belong to `discover`.
 
+pub mod sendarp;
 pub mod spec;
 pub mod values;
 
@@ -9,7 +10,8 @@ use crate::error::{AgentError, AgentResult};
 use crate::ocf::OcfEnv;
 use crate::ocf::log::printable;
 use std::collections::BTreeMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
 
 pub use values::{BroadcastSpec, Lifetime, ocf_is_true};
 
@@ -39,6 +41,11 @@ impl RawParams {
         raw
     }
 
+    /// The given parameters as (name, value) pairs, e.g. to hand to a child.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.values.iter().map(|(k, v)| (*k, v.as_str()))
+    }
+
     /// Sets a parameter from the command line, replacing the environment's value.
     pub fn set(&mut self, name: &'static str, value: String) {
         self.values.insert(name, value);
@@ -65,25 +72,38 @@ pub enum Strictness {
     Lenient,
 }
 
-/// Which sender program IPaddr2 would have run; all map to the built-in one.
+/// Which gratuitous ARP messages an announcement round sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ArpSender {
-    Default,
-    SendArp,
-    IpoibArping,
-    IputilsArping,
-    LibnetArping,
+pub enum ArpMode {
+    Request,
+    Reply,
+    Both,
 }
 
 /// Announcement settings (gratuitous ARP / unsolicited NA).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnounceParams {
-    pub interval_ms: u64,
+    pub interval: Duration,
+    /// Announcement rounds after start.
     pub count: u64,
+    /// Announcement rounds during each monitor.
     pub count_refresh: u64,
     pub background: bool,
-    pub sender: ArpSender,
-    pub send_arp_opts: String,
+    pub mode: ArpMode,
+    /// An extra host to aim gratuitous requests at (IPv4).
+    pub target: Option<Ipv4Addr>,
+}
+
+/// Duplicate-address probing before start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeParams {
+    /// Probes to send; 0 disables probing.
+    pub count: u64,
+    pub interval: Duration,
+    /// How long to listen after the last probe.
+    pub wait: Duration,
+    /// RFC 5227's full timing: random delay up to 1 s, probes 1-2 s apart, 2 s wait.
+    pub rfc5227: bool,
 }
 
 /// Settings of IPaddr2's load-shared "cluster IP" (clone) mode.
@@ -112,13 +132,11 @@ pub struct Params {
     pub preferred_lft: Lifetime,
     pub check_link_status: bool,
     pub network_namespace: Option<String>,
-    // Read by duplicate-address probing and announcements, which come next.
-    #[allow(dead_code)]
-    pub run_arping: bool,
+    /// Kept for the cluster IP mode, where it is the shared multicast MAC.
     #[allow(dead_code)]
     pub mac: Option<String>,
-    #[allow(dead_code)]
     pub announce: AnnounceParams,
+    pub probe: ProbeParams,
     pub cluster_ip: Option<ClusterIpParams>,
 }
 
@@ -289,7 +307,9 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
     let nodad = p.flag("nodad");
     let noprefixroute = p.flag("noprefixroute");
     let check_link_status = p.flag("check_link_status");
-    let run_arping = p.flag("run_arping");
+    // IPaddr2's opt-in collision check is our default probing; the flag
+    // stays accepted (and checked) for existing configurations.
+    let _run_arping = p.flag("run_arping");
     let preferred_lft = p.optional("preferred_lft", Lifetime::Forever, values::lifetime)?;
 
     let network_namespace = match raw.given("network_namespace") {
@@ -300,23 +320,12 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         }
     };
 
-    let announce = AnnounceParams {
-        interval_ms: p.integer("arp_interval", 1, 3_600_000)?,
-        count: p.integer("arp_count", 1, 1_000_000)?,
-        count_refresh: p.integer("arp_count_refresh", 0, 1_000_000)?,
-        background: match raw.given("arp_bg") {
-            None => ip.is_ipv4(),
-            Some(_) => p.flag("arp_bg"),
-        },
-        sender: p.optional("arp_sender", ArpSender::Default, |v| match v {
-            "" => Ok(ArpSender::Default),
-            "send_arp" => Ok(ArpSender::SendArp),
-            "ipoibarping" => Ok(ArpSender::IpoibArping),
-            "iputils_arping" => Ok(ArpSender::IputilsArping),
-            "libnet_arping" => Ok(ArpSender::LibnetArping),
-            other => Err(format!("unrecognized arp_sender value: [{}]", printable(other))),
-        })?,
-        send_arp_opts: raw.value_or_default("send_arp_opts").to_string(),
+    let announce = parse_announce(&mut p, ip)?;
+    let probe = ProbeParams {
+        count: p.integer("probe_count", 0, 100)?,
+        interval: Duration::from_millis(p.integer("probe_interval", 1, 60_000)?),
+        wait: Duration::from_millis(p.integer("probe_wait", 0, 60_000)?),
+        rfc5227: p.flag("probe_rfc5227"),
     };
 
     let mac = raw.given("mac").map(str::to_string);
@@ -343,12 +352,59 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             preferred_lft,
             check_link_status,
             network_namespace,
-            run_arping,
             mac,
             announce,
+            probe,
             cluster_ip,
         },
         warnings: p.warnings,
+    })
+}
+
+/// The announcement settings, with what `send_arp_opts` overrides.
+fn parse_announce(p: &mut Parser, ip: IpAddr) -> AgentResult<AnnounceParams> {
+    let mut interval_ms = p.integer("arp_interval", 1, 3_600_000)?;
+    let mut count = p.integer("arp_count", 1, 1_000_000)?;
+    let count_refresh = p.integer("arp_count_refresh", 0, 1_000_000)?;
+    let background = match p.raw.given("arp_bg") {
+        None => ip.is_ipv4(),
+        Some(_) => p.flag("arp_bg"),
+    };
+    // Every sender IPaddr2 knew maps onto the built-in one.
+    p.optional("arp_sender", (), |v| match v {
+        "" | "send_arp" | "ipoibarping" | "iputils_arping" | "libnet_arping" => Ok(()),
+        other => Err(format!("unrecognized arp_sender value: [{}]", printable(other))),
+    })?;
+    let mut mode = p.optional("arp_mode", ArpMode::Both, |v| match v {
+        "both" => Ok(ArpMode::Both),
+        "request" => Ok(ArpMode::Request),
+        "reply" => Ok(ArpMode::Reply),
+        other => Err(format!("invalid arp_mode [{}]: expected request, reply or both", printable(other))),
+    })?;
+    let target = p.optional("arp_target", None, |v| match v {
+        "" => Ok(None),
+        text => match text.parse::<Ipv4Addr>() {
+            Ok(addr) if ip.is_ipv4() => Ok(Some(addr)),
+            Ok(_) => Err("arp_target is for IPv4 addresses".to_string()),
+            Err(_) => Err(format!("invalid arp_target [{}]: expected an IPv4 address", printable(text))),
+        },
+    })?;
+    let opts = p.optional("send_arp_opts", sendarp::SendArpOptions::default(), sendarp::parse)?;
+    p.warnings.extend(opts.warnings.iter().cloned());
+    match (opts.reply_only, opts.request_only) {
+        (true, false) => mode = ArpMode::Reply,
+        (false, true) => mode = ArpMode::Request,
+        _ => {}
+    }
+    count = opts.count.unwrap_or(count);
+    interval_ms = opts.interval_ms.unwrap_or(interval_ms);
+    Ok(AnnounceParams {
+        interval: Duration::from_millis(interval_ms),
+        count,
+        count_refresh,
+        background,
+        mode,
+        target,
     })
 }
 
@@ -423,7 +479,9 @@ mod tests {
         let parsed = strict(&[("ip", "10.0.0.5")]).unwrap();
         let p = parsed.params;
         assert_eq!(p.announce.count, 5);
-        assert_eq!(p.announce.interval_ms, 200);
+        assert_eq!(p.announce.interval, Duration::from_millis(200));
+        assert_eq!(p.announce.mode, ArpMode::Both);
+        assert_eq!(p.probe.count, 2);
         assert_eq!(p.announce.count_refresh, 0);
         assert!(p.announce.background, "arp_bg defaults to true for IPv4");
         assert!(p.check_link_status);
@@ -487,6 +545,9 @@ mod tests {
         let parsed = parse(&r, &env(), Strictness::Lenient).unwrap();
         assert_eq!(parsed.params.announce.count, 5);
         assert_eq!(parsed.warnings.len(), 2);
+        let opts = raw(&[("ip", "10.0.0.5"), ("send_arp_opts", "-A -c 2"), ("arp_count", "9")]);
+        let a = parse(&opts, &env(), Strictness::Strict).unwrap().params.announce;
+        assert_eq!((a.mode, a.count), (ArpMode::Reply, 2), "send_arp_opts wins over arp_count");
         let bad_ip = raw(&[("ip", "10.0.0.500")]);
         assert!(parse(&bad_ip, &env(), Strictness::Lenient).is_err());
     }

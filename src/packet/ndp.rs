@@ -1,0 +1,262 @@
+//! IPv6 neighbor discovery frames (RFC 4861): the Neighbor Solicitation of
+//! a duplicate-address probe (RFC 4862 section 5.4) and the unsolicited
+//! Neighbor Advertisement that announces a moved address, plus parsing with
+//! the validity checks of RFC 4861 section 7.1 (hop limit 255, code 0,
+//! correct checksum).
+
+use super::{ETHERTYPE_IPV6, Mac};
+use pnet_packet::Packet;
+use pnet_packet::ethernet::{EtherType, EthernetPacket};
+use pnet_packet::icmpv6::{self, Icmpv6Packet};
+use pnet_packet::ipv6::Ipv6Packet;
+use std::net::Ipv6Addr;
+
+const ICMPV6: u8 = 58;
+const NEIGHBOR_SOLICITATION: u8 = 135;
+const NEIGHBOR_ADVERTISEMENT: u8 = 136;
+const OPTION_SOURCE_LL: u8 = 1;
+const OPTION_TARGET_LL: u8 = 2;
+/// The Override flag of a Neighbor Advertisement (first bit after R and S).
+const FLAG_OVERRIDE: u8 = 0x20;
+const FLAG_SOLICITED: u8 = 0x40;
+
+/// The all-nodes multicast address, where unsolicited advertisements go.
+pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+
+pub const SOLICITATION_LEN: usize = 14 + 40 + 24;
+pub const ADVERTISEMENT_LEN: usize = 14 + 40 + 24 + 8;
+
+/// Which neighbor discovery message a frame carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NdpKind {
+    Solicitation,
+    Advertisement { solicited: bool, override_flag: bool },
+}
+
+/// The fields of one NS or NA that matter to the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NdpMessage {
+    pub kind: NdpKind,
+    pub eth_source: Mac,
+    pub source: Ipv6Addr,
+    pub destination: Ipv6Addr,
+    pub target: Ipv6Addr,
+    /// The source or target link-layer address option, if present.
+    pub link_layer: Option<Mac>,
+}
+
+/// The solicited-node multicast group of `ip` (RFC 4291 section 2.7.1).
+pub fn solicited_node(ip: Ipv6Addr) -> Ipv6Addr {
+    let o = ip.octets();
+    Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(o[13]), u16::from_be_bytes([o[14], o[15]]))
+}
+
+/// The Ethernet address of an IPv6 multicast group (RFC 2464 section 7).
+pub fn multicast_mac(group: Ipv6Addr) -> Mac {
+    let o = group.octets();
+    [0x33, 0x33, o[12], o[13], o[14], o[15]]
+}
+
+/// Writes Ethernet and IPv6 headers, the ICMPv6 body and its checksum.
+fn frame<const N: usize>(our_mac: Mac, source: Ipv6Addr, destination: Ipv6Addr, icmp: &[u8]) -> [u8; N] {
+    let mut buf = [0u8; N];
+    buf[0..6].copy_from_slice(&multicast_mac(destination));
+    buf[6..12].copy_from_slice(&our_mac);
+    buf[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    let ip = &mut buf[14..54];
+    ip[0] = 0x60; // version 6, traffic class and flow label 0
+    ip[4..6].copy_from_slice(&(icmp.len() as u16).to_be_bytes());
+    ip[6] = ICMPV6;
+    ip[7] = 255; // hop limit 255: proves the sender is on-link (RFC 4861 section 7.1)
+    ip[8..24].copy_from_slice(&source.octets());
+    ip[24..40].copy_from_slice(&destination.octets());
+    buf[54..54 + icmp.len()].copy_from_slice(icmp);
+    // Proven invariant: buf[54..] holds the whole ICMPv6 message just copied.
+    let packet = Icmpv6Packet::new(&buf[54..54 + icmp.len()]).expect("ICMPv6 body fits");
+    let checksum = icmpv6::checksum(&packet, &source, &destination);
+    buf[56..58].copy_from_slice(&checksum.to_be_bytes());
+    buf
+}
+
+/// A duplicate-address probe: NS for `target` from the unspecified address
+/// to its solicited-node group, without a source link-layer option.
+pub fn dad_solicitation(our_mac: Mac, target: Ipv6Addr) -> [u8; SOLICITATION_LEN] {
+    let mut icmp = [0u8; 24];
+    icmp[0] = NEIGHBOR_SOLICITATION;
+    icmp[8..24].copy_from_slice(&target.octets());
+    frame(our_mac, Ipv6Addr::UNSPECIFIED, solicited_node(target), &icmp)
+}
+
+/// An unsolicited NA: sent from the VIP itself to all nodes, Override set,
+/// with the target link-layer option, so every neighbor cache that knows
+/// the VIP switches to `our_mac` (RFC 4861 section 7.2.6).
+pub fn unsolicited_advertisement(our_mac: Mac, vip: Ipv6Addr) -> [u8; ADVERTISEMENT_LEN] {
+    let mut icmp = [0u8; 32];
+    icmp[0] = NEIGHBOR_ADVERTISEMENT;
+    icmp[4] = FLAG_OVERRIDE;
+    icmp[8..24].copy_from_slice(&vip.octets());
+    icmp[24] = OPTION_TARGET_LL;
+    icmp[25] = 1; // length in units of 8 octets
+    icmp[26..32].copy_from_slice(&our_mac);
+    frame(our_mac, vip, ALL_NODES, &icmp)
+}
+
+/// Parses an Ethernet frame as a valid NS or NA; anything else is `None`.
+pub fn parse(frame: &[u8]) -> Option<NdpMessage> {
+    let eth = EthernetPacket::new(frame)?;
+    if eth.get_ethertype() != EtherType(ETHERTYPE_IPV6) {
+        return None;
+    }
+    let ip = Ipv6Packet::new(eth.payload())?;
+    let payload_len = usize::from(ip.get_payload_length());
+    if ip.get_version() != 6 || ip.get_next_header().0 != ICMPV6 || ip.get_hop_limit() != 255 {
+        return None;
+    }
+    let body = eth.payload().get(40..40 + payload_len)?;
+    if body.len() < 24 || body[1] != 0 {
+        return None;
+    }
+    let (source, destination) = (ip.get_source(), ip.get_destination());
+    let icmp = Icmpv6Packet::new(body)?;
+    if icmpv6::checksum(&icmp, &source, &destination) != u16::from_be_bytes([body[2], body[3]]) {
+        return None;
+    }
+    let kind = match body[0] {
+        NEIGHBOR_SOLICITATION => NdpKind::Solicitation,
+        NEIGHBOR_ADVERTISEMENT => NdpKind::Advertisement {
+            solicited: body[4] & FLAG_SOLICITED != 0,
+            override_flag: body[4] & FLAG_OVERRIDE != 0,
+        },
+        _ => return None,
+    };
+    let target = Ipv6Addr::from(<[u8; 16]>::try_from(&body[8..24]).ok()?);
+    Some(NdpMessage {
+        kind,
+        eth_source: eth.get_source().octets(),
+        source,
+        destination,
+        target,
+        link_layer: link_layer_option(&body[24..])?,
+    })
+}
+
+/// Walks the options; a zero-length option makes the message invalid
+/// (`None`), a message without a link-layer option gives `Some(None)`.
+fn link_layer_option(mut options: &[u8]) -> Option<Option<Mac>> {
+    let mut found = None;
+    while options.len() >= 2 {
+        let len = usize::from(options[1]) * 8;
+        if len == 0 || len > options.len() {
+            return None;
+        }
+        if matches!(options[0], OPTION_SOURCE_LL | OPTION_TARGET_LL) && len >= 8 {
+            found = <[u8; 6]>::try_from(&options[2..8]).ok();
+        }
+        options = &options[len..];
+    }
+    Some(found)
+}
+
+/// Whether `message`, seen while probing for `ip`, says another host uses
+/// or wants it: an advertisement for `ip`, or another host's DAD probe.
+pub fn claims(message: &NdpMessage, ip: Ipv6Addr) -> bool {
+    message.target == ip
+        && match message.kind {
+            NdpKind::Advertisement { .. } => true,
+            NdpKind::Solicitation => message.source.is_unspecified(),
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAC: Mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+
+    fn vip() -> Ipv6Addr {
+        "2001:db8::50".parse().unwrap()
+    }
+
+    #[test]
+    fn solicited_node_group_and_its_mac() {
+        let ip: Ipv6Addr = "2001:db8::1:2345:6789".parse().unwrap();
+        assert_eq!(solicited_node(ip), "ff02::1:ff45:6789".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(multicast_mac(solicited_node(ip)), [0x33, 0x33, 0xff, 0x45, 0x67, 0x89]);
+        assert_eq!(multicast_mac(ALL_NODES), [0x33, 0x33, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn advertisement_is_sent_from_the_vip_with_override_and_target_option() {
+        let frame = unsolicited_advertisement(MAC, vip());
+        assert_eq!(&frame[0..6], &[0x33, 0x33, 0, 0, 0, 1]);
+        assert_eq!(&frame[6..12], &MAC);
+        assert_eq!(frame[14 + 7], 255, "hop limit");
+        assert_eq!(frame[54], 136);
+        assert_eq!(frame[58], 0x20, "only Override set: not a router, not solicited");
+        let parsed = parse(&frame).expect("valid NA");
+        assert_eq!(parsed.source, vip());
+        assert_eq!(parsed.destination, ALL_NODES);
+        assert_eq!(parsed.target, vip());
+        assert_eq!(parsed.link_layer, Some(MAC));
+        assert_eq!(parsed.kind, NdpKind::Advertisement { solicited: false, override_flag: true });
+    }
+
+    #[test]
+    fn dad_probe_is_from_the_unspecified_address_without_options() {
+        let frame = dad_solicitation(MAC, vip());
+        let parsed = parse(&frame).expect("valid NS");
+        assert_eq!(parsed.kind, NdpKind::Solicitation);
+        assert!(parsed.source.is_unspecified());
+        assert_eq!(parsed.destination, solicited_node(vip()));
+        assert_eq!(parsed.link_layer, None);
+        assert_eq!(&frame[0..6], &multicast_mac(solicited_node(vip())));
+    }
+
+    #[test]
+    fn checksum_matches_an_independent_computation() {
+        // RFC 1071 over the pseudo-header (RFC 8200 section 8.1) and body.
+        let frame = unsolicited_advertisement(MAC, vip());
+        let body = &frame[54..];
+        let mut sum: u32 = 0;
+        let mut add = |bytes: &[u8]| {
+            for pair in bytes.chunks(2) {
+                sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
+            }
+        };
+        add(&vip().octets());
+        add(&ALL_NODES.octets());
+        add(&(body.len() as u32).to_be_bytes());
+        add(&[0, 0, 0, 58]);
+        add(body);
+        while sum > 0xffff {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        assert_eq!(sum, 0xffff, "a correct checksum makes the one's complement sum all ones");
+    }
+
+    #[test]
+    fn invalid_frames_are_rejected() {
+        let good = unsolicited_advertisement(MAC, vip());
+        for len in 0..good.len() {
+            assert_eq!(parse(&good[..len]), None, "truncated to {len}");
+        }
+        let mut hop = good;
+        hop[21] = 64;
+        assert_eq!(parse(&hop), None, "hop limit must be 255");
+        let mut checksum = good;
+        checksum[57] ^= 1;
+        assert_eq!(parse(&checksum), None, "bad checksum");
+        let mut zero_option = good;
+        zero_option[79] = 0;
+        assert_eq!(parse(&zero_option), None, "zero-length option");
+    }
+
+    #[test]
+    fn claims_are_advertisements_or_dad_probes_for_the_address() {
+        let other: Mac = [2, 0, 0, 0, 0, 9];
+        assert!(claims(&parse(&unsolicited_advertisement(other, vip())).unwrap(), vip()));
+        assert!(claims(&parse(&dad_solicitation(other, vip())).unwrap(), vip()));
+        let elsewhere: Ipv6Addr = "2001:db8::51".parse().unwrap();
+        assert!(!claims(&parse(&dad_solicitation(other, elsewhere)).unwrap(), vip()));
+    }
+}

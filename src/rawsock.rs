@@ -1,0 +1,152 @@
+//! A raw Ethernet (AF_PACKET) socket bound to one interface and one
+//! ethertype: the one place with `unsafe`, kept to the system calls nix
+//! does not wrap for packet sockets.
+
+use nix::libc;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::time::Instant;
+
+/// The kernel's pkttype for frames this host sent itself.
+const PACKET_OUTGOING: u8 = 4;
+
+/// A packet socket on one interface for one ethertype.
+pub struct PacketSocket {
+    fd: OwnedFd,
+}
+
+fn link_address(ifindex: u32, ethertype: u16) -> io::Result<libc::sockaddr_ll> {
+    // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = ethertype.to_be();
+    addr.sll_ifindex = i32::try_from(ifindex).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    Ok(addr)
+}
+
+impl PacketSocket {
+    /// Opens a non-blocking packet socket that sends and receives whole
+    /// Ethernet frames of `ethertype` on interface `ifindex`.
+    pub fn open(ifindex: u32, ethertype: u16) -> io::Result<PacketSocket> {
+        // Protocol 0 at creation, the ethertype only at bind: a socket
+        // created with a protocol hooks into every interface, and moving
+        // that hook to one interface at bind waits for an RCU grace period.
+        // SAFETY: socket(2) with constant arguments; the result is checked.
+        let raw = unsafe {
+            libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK, 0)
+        };
+        if raw < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let addr = link_address(ifindex, ethertype)?;
+        // SAFETY: `addr` is a valid sockaddr_ll and the length is its size.
+        let rc = unsafe {
+            libc::bind(
+                fd.as_raw_fd(),
+                (&addr as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(PacketSocket { fd })
+    }
+
+    /// Makes the socket survive exec into a child at the same descriptor
+    /// number, and returns that number. The agent hands its socket to the
+    /// background announcer this way: closing a packet socket waits for an
+    /// RCU grace period, and the last holder pays it, off the critical path.
+    pub fn inheritable(&self) -> io::Result<i32> {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        fcntl(&self.fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
+        Ok(self.fd.as_raw_fd())
+    }
+
+    /// Takes over a packet socket inherited from the agent as descriptor
+    /// `fd`; anything that is not a packet socket is refused.
+    pub fn adopt(fd: i32) -> io::Result<PacketSocket> {
+        let mut domain: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `domain`; a bad
+        // descriptor only makes it fail.
+        let rc = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_DOMAIN,
+                (&mut domain as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 || domain != libc::AF_PACKET {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "inherited descriptor is not a packet socket",
+            ));
+        }
+        // SAFETY: the descriptor was handed to this process to own and is a packet socket.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
+        Ok(PacketSocket { fd })
+    }
+
+    /// Sends one complete Ethernet frame on the bound interface.
+    pub fn send(&self, frame: &[u8]) -> io::Result<()> {
+        // SAFETY: the buffer pointer and length come from a live slice.
+        let sent = unsafe { libc::send(self.fd.as_raw_fd(), frame.as_ptr().cast(), frame.len(), 0) };
+        match sent {
+            n if n < 0 => Err(io::Error::last_os_error()),
+            n if n as usize != frame.len() => Err(io::Error::new(io::ErrorKind::WriteZero, "short send")),
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits until `deadline` for the next frame another host sent; returns
+    /// its length in `buf`, or `None` when the deadline passed. Frames this
+    /// host sent are skipped.
+    pub fn receive_until(&self, deadline: Instant, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
+            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::from(millis)) {
+                Ok(0) => continue,
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(err) => return Err(err.into()),
+            }
+            // SAFETY: sockaddr_ll is plain old data; all-zero is valid.
+            let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+            let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: buffer and address pointers come from live locals whose sizes are passed.
+            let got = unsafe {
+                libc::recvfrom(
+                    self.fd.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    0,
+                    (&mut from as *mut libc::sockaddr_ll).cast(),
+                    &mut from_len,
+                )
+            };
+            if got < 0 {
+                let err = io::Error::last_os_error();
+                if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) {
+                    continue;
+                }
+                return Err(err);
+            }
+            if from.sll_pkttype == PACKET_OUTGOING {
+                continue;
+            }
+            return Ok(Some(got as usize));
+        }
+    }
+}
