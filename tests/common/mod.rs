@@ -222,3 +222,185 @@ pub mod ocf {
     pub const ERR_CONFIGURED: i32 = 6;
     pub const NOT_RUNNING: i32 = 7;
 }
+
+/// One captured frame: microseconds since the epoch and the bytes.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub micros: u64,
+    pub data: Vec<u8>,
+}
+
+/// A tcpdump capture running inside a namespace.
+pub struct Capture {
+    child: std::process::Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Starts capturing ARP and ICMPv6 on `dev` in `ns`, and returns once
+    /// tcpdump is listening.
+    pub fn start(ns: &Netns, dev: &str, dir: &std::path::Path) -> Capture {
+        use std::io::{BufRead, BufReader};
+        let file = dir.join(format!("capture-{}.pcap", unique("cap")));
+        let mut child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                "tcpdump",
+                "-i",
+                dev,
+                "-U",
+                "-n",
+                "--immediate-mode",
+                "-s",
+                "256",
+                "-w",
+            ])
+            .arg(&file)
+            .arg("arp or icmp6")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tcpdump is installed (make check installs it)");
+        let stderr = child.stderr.take().expect("tcpdump stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        loop {
+            match lines.next() {
+                Some(Ok(line)) if line.contains("listening on") => break,
+                Some(Ok(_)) => continue,
+                _ => panic!("tcpdump did not start"),
+            }
+        }
+        // Keep draining stderr so tcpdump never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Capture { child, file }
+    }
+
+    /// Stops the capture and returns the frames it saw.
+    pub fn stop(mut self) -> Vec<Frame> {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let _ = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        let bytes = std::fs::read(&self.file).expect("capture file");
+        let _ = std::fs::remove_file(&self.file);
+        parse_pcap(&bytes)
+    }
+}
+
+/// Reads a classic pcap file (microsecond or nanosecond timestamps).
+fn parse_pcap(bytes: &[u8]) -> Vec<Frame> {
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let nanos = match u32_at(0) {
+        0xa1b2c3d4 => false,
+        0xa1b23c4d => true,
+        magic => panic!("not a little-endian pcap file: {magic:#x}"),
+    };
+    let mut frames = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let (secs, frac, len) = (u64::from(u32_at(at)), u64::from(u32_at(at + 4)), u32_at(at + 8) as usize);
+        let micros = secs * 1_000_000 + if nanos { frac / 1000 } else { frac };
+        frames.push(Frame { micros, data: bytes[at + 16..at + 16 + len].to_vec() });
+        at += 16 + len;
+    }
+    frames
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+/// Several node namespaces and a client on one Ethernet segment (a bridge
+/// in its own namespace). Node i has 192.0.2.(11+i)/24 and
+/// 2001:db8::(11+i)/64; the client has .100 and ::100.
+pub struct Segment {
+    pub nodes: Vec<Netns>,
+    pub client: Netns,
+    bridge: Netns,
+    pub rsctmp: PathBuf,
+}
+
+impl Segment {
+    pub fn new(node_count: usize) -> Segment {
+        let bridge = Netns::new("b");
+        bridge.ip(&["link", "add", "br0", "type", "bridge"]);
+        bridge.ip(&["link", "set", "br0", "up"]);
+        let join = |ns: &Netns, leg: &str| {
+            bridge.ip(&["link", "add", leg, "type", "veth", "peer", "name", "eth0", "netns", &ns.name]);
+            bridge.ip(&["link", "set", leg, "master", "br0", "up"]);
+            ns.ip(&["link", "set", "eth0", "up"]);
+        };
+        let mut nodes = Vec::new();
+        for i in 0..node_count {
+            let node = Netns::new("s");
+            join(&node, &format!("leg{i}"));
+            node.ip(&["addr", "add", &format!("192.0.2.{}/24", 11 + i), "brd", "+", "dev", "eth0"]);
+            node.ip(&["addr", "add", &format!("2001:db8::{}/64", 11 + i), "dev", "eth0", "nodad"]);
+            nodes.push(node);
+        }
+        let client = Netns::new("c");
+        join(&client, "legc");
+        client.ip(&["addr", "add", "192.0.2.100/24", "brd", "+", "dev", "eth0"]);
+        client.ip(&["addr", "add", "2001:db8::100/64", "dev", "eth0", "nodad"]);
+        let rsctmp = std::env::temp_dir().join(format!("{}-rsctmp", bridge.name));
+        std::fs::create_dir_all(&rsctmp).expect("rsctmp");
+        Segment { nodes, client, bridge, rsctmp }
+    }
+
+    /// Plugs another interface of `ns`, named `ifname`, into the segment.
+    pub fn attach(&self, ns: &Netns, ifname: &str) {
+        let leg = format!("x{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+        self.bridge.ip(&["link", "add", &leg, "type", "veth", "peer", "name", ifname, "netns", &ns.name]);
+        self.bridge.ip(&["link", "set", &leg, "master", "br0", "up"]);
+        ns.ip(&["link", "set", ifname, "up"]);
+    }
+
+    /// Runs the agent on node `i` (each node has its own HA_RSCTMP).
+    pub fn agent(&self, i: usize, action: &str, params: &[(&str, &str)]) -> Run {
+        let dir = self.rsctmp.join(format!("node{i}"));
+        std::fs::create_dir_all(&dir).expect("node rsctmp");
+        run_agent(&self.nodes[i], &dir, action, params, &[])
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.rsctmp);
+    }
+}
+
+/// The client's neighbor entry for `ip`: its MAC, if it has one.
+pub fn neighbor_mac(client: &Netns, ip: &str) -> Option<String> {
+    let out = client.ip(&["neigh", "show", ip]);
+    let mut words = out.split_whitespace();
+    words.find(|w| *w == "lladdr")?;
+    words.next().map(str::to_string)
+}
+
+/// Lets the client's kernel take every neighbor update at once (no 1 s
+/// locktime), so tests see the first announcement's effect.
+pub fn no_neighbor_locktime(client: &Netns) {
+    let out = client.exec("sysctl", &["-qw", "net.ipv4.neigh.eth0.locktime=0"]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+/// Polls `condition` every 2 ms until it holds or `limit` passes; returns
+/// how long it took.
+pub fn wait_for(
+    limit: std::time::Duration,
+    mut condition: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if condition() {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    None
+}
