@@ -46,7 +46,8 @@ lint:
 test:
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
-	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr $(CARGO) nextest run --release --locked --no-fail-fast 2>&1
+	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
+		$(CARGO) nextest run --release --locked --no-fail-fast 2>&1
 
 check: deps lint test
 

@@ -4,6 +4,8 @@
 //! the test fails. Nothing here touches the host's own interfaces.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};

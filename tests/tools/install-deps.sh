@@ -10,7 +10,13 @@ packages=(
     resource-agents   # IPaddr2 and ocf-tester, to compare against
     strace            # proves that no action spawns a child process
     tcpdump           # captures in the client namespace
-    procps            # ps/pkill used by harness cleanup
+    procps            # sysctl in the client namespace
+    pacemaker         # the cluster tests: a real Pacemaker 2.1 ...
+    pacemaker-cli-utils
+    corosync          # ... on Corosync 3 ...
+    crmsh             # ... driven with crm ...
+    pcs               # ... and with pcs
+    util-linux        # nsenter, unshare, setpriv
 )
 
 missing=()

@@ -1,0 +1,219 @@
+//! The agent under a real Pacemaker 2.1 / Corosync 3 cluster from Debian's
+//! packages, driven with crmsh and pcs as admins do, with a client on the
+//! same segment watching the VIP. See tests/README.md for the harness.
+
+mod common;
+use common::cluster::{Cluster, Pinger};
+use common::no_neighbor_locktime;
+use std::time::{Duration, Instant};
+
+const VIP: &str = "192.0.2.50";
+
+fn client_reaches(cluster: &Cluster) -> bool {
+    cluster.seg.client.exec("ping", &["-c1", "-W1", VIP]).status.success()
+}
+
+fn located(cluster: &Cluster) -> usize {
+    cluster.wait_for(Duration::from_secs(30), "vip started", |c| c.location("vip").is_some());
+    cluster.location("vip").expect("vip has a location")
+}
+
+/// Watches the client's neighbor entry for the VIP from another thread and
+/// returns when it first pointed at `mac`.
+fn watch_neighbor(cluster: &Cluster, mac: String) -> std::thread::JoinHandle<Option<Instant>> {
+    let client = cluster.seg.client.name.clone();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let out =
+                std::process::Command::new("ip").args(["-n", &client, "neigh", "show", VIP]).output().ok()?;
+            if String::from_utf8_lossy(&out.stdout).contains(&mac) {
+                return Some(Instant::now());
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        None
+    })
+}
+
+/// Moves the VIP from node `from` to node `to` with `action` while the
+/// client pings it, prints the timeline and checks the client followed.
+fn measure_move(cluster: &Cluster, label: &str, from: usize, to: usize, action: impl FnOnce()) {
+    let pinger = Pinger::start(&cluster.seg.client, VIP, &cluster.seg.rsctmp, 90);
+    std::thread::sleep(Duration::from_millis(300));
+    let watcher = watch_neighbor(cluster, cluster.seg.nodes[to].mac("eth0"));
+    let started = Instant::now();
+    action();
+    cluster.wait_for(Duration::from_secs(60), "the move", |c| c.location("vip") == Some(to));
+    let shown = started.elapsed();
+    let flipped = watcher.join().expect("watcher thread").map(|at| at - started);
+    std::thread::sleep(Duration::from_millis(300));
+    let (gap, replies) = pinger.finish();
+    println!(
+        "{label}: node{} -> node{}; client neighbor entry flipped {flipped:?} after the request, cluster showed the move within {:?}; longest gap between ping replies {gap:?} ({replies} replies)",
+        from + 1,
+        to + 1,
+        shown,
+    );
+    assert!(flipped.is_some(), "the client's neighbor entry never pointed at node{}", to + 1);
+    assert!(client_reaches(cluster), "client cannot reach the VIP after {label}");
+}
+
+#[test]
+fn crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop() {
+    let cluster = Cluster::start(2);
+    no_neighbor_locktime(&cluster.seg.client);
+    cluster.must(
+        0,
+        "crm",
+        &[
+            "configure",
+            "primitive",
+            "vip",
+            "ocf:rust:IPaddr",
+            "params",
+            "ip=192.0.2.50",
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=5s",
+        ],
+    );
+    let first = located(&cluster);
+    assert!(cluster.seg.nodes[first].has_address("eth0", "192.0.2.50/24"));
+    assert!(client_reaches(&cluster));
+
+    let name = format!("node{}", first + 1);
+    let second = 1 - first;
+    measure_move(&cluster, "standby", first, second, || {
+        cluster.must(second, "crm", &["node", "standby", &name]);
+    });
+    assert!(!cluster.seg.nodes[first].has_address("eth0", "192.0.2.50/24"), "the old node released the VIP");
+    cluster.must(0, "crm", &["node", "online", &name]);
+
+    // Someone deletes the address by hand: the 5 s monitor notices and
+    // Pacemaker puts it back.
+    cluster.seg.nodes[second].ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
+    let recovered = common::wait_for(Duration::from_secs(30), || {
+        cluster.seg.nodes[second].has_address("eth0", "192.0.2.50/24")
+            || cluster.seg.nodes[first].has_address("eth0", "192.0.2.50/24")
+    });
+    println!("manual deletion on node{}: recovered after {recovered:?}", second + 1);
+    assert!(recovered.is_some(), "Pacemaker did not recover the deleted VIP");
+    let failures = cluster.crm_mon_xml(cluster.any_running());
+    assert!(failures.contains("vip_monitor_5000"), "the monitor reported the loss: {failures}");
+    cluster.must(0, "crm_resource", &["--cleanup", "--resource", "vip"]);
+    let holder = located(&cluster);
+
+    // The whole cluster stack of the holding node goes away.
+    let other = 1 - holder;
+    measure_move(&cluster, "cluster stack stopped", holder, other, || cluster.stop_node(holder));
+}
+
+#[test]
+fn pcs_vip_runs_and_a_bad_parameter_shows_our_exit_reason() {
+    let cluster = Cluster::start(1);
+    cluster.must(
+        0,
+        "pcs",
+        &[
+            "resource",
+            "create",
+            "vip",
+            "ocf:rust:IPaddr",
+            "ip=192.0.2.50",
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=5s",
+        ],
+    );
+    assert_eq!(located(&cluster), 0);
+    assert!(client_reaches(&cluster));
+    cluster.must(
+        0,
+        "pcs",
+        &["resource", "create", "badvip", "ocf:rust:IPaddr", "ip=192.0.2.51", "cidr_netmask=33", "--force"],
+    );
+    let reason = "invalid cidr_netmask [33]";
+    cluster.wait_for(Duration::from_secs(30), "the failure of badvip", |c| c.crm_mon_xml(0).contains(reason));
+    let xml = cluster.crm_mon_xml(0);
+    assert!(xml.contains("exitreason=\"invalid cidr_netmask [33]"), "{xml}");
+    let status = cluster.must(0, "pcs", &["status"]);
+    assert!(status.contains(reason), "pcs status shows our reason: {status}");
+    let text = String::from_utf8_lossy(&cluster.on(0, "crm_mon", &["-1"]).stdout).into_owned();
+    assert!(text.contains(reason), "crm_mon shows our reason: {text}");
+}
+
+#[test]
+fn cluster_tools_show_the_metadata_and_drive_the_agent() {
+    let cluster = Cluster::start(1);
+    let info = cluster.must(0, "crm", &["ra", "info", "ocf:rust:IPaddr"]);
+    assert!(info.contains("IPaddr2-compatible") && info.contains("cidr_netmask"), "{info}");
+    let describe = cluster.must(0, "pcs", &["resource", "describe", "ocf:rust:IPaddr"]);
+    assert!(describe.contains("ip (required)") && describe.contains("arp_count"), "{describe}");
+
+    let good = cluster.on(
+        0,
+        "crm_resource",
+        &[
+            "--validate",
+            "--class",
+            "ocf",
+            "--provider",
+            "rust",
+            "--agent",
+            "IPaddr",
+            "--option",
+            "ip=192.0.2.50",
+            "--option",
+            "cidr_netmask=24",
+        ],
+    );
+    assert!(good.status.success(), "{good:?}");
+    let bad = cluster.on(
+        0,
+        "crm_resource",
+        &[
+            "--validate",
+            "--class",
+            "ocf",
+            "--provider",
+            "rust",
+            "--agent",
+            "IPaddr",
+            "--option",
+            "ip=192.0.2.999",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(6), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("192.0.2.999")
+            || String::from_utf8_lossy(&bad.stderr).contains("192.0.2.999")
+    );
+
+    // A resource Pacemaker keeps stopped, driven by hand with --force-*.
+    cluster.must(
+        0,
+        "crm",
+        &[
+            "configure",
+            "primitive",
+            "vip",
+            "ocf:rust:IPaddr",
+            "params",
+            "ip=192.0.2.50",
+            "cidr_netmask=24",
+            "meta",
+            "target-role=Stopped",
+        ],
+    );
+    let node = &cluster.seg.nodes[0];
+    cluster.must(0, "crm_resource", &["--force-start", "--resource", "vip"]);
+    assert!(node.has_address("eth0", "192.0.2.50/24"));
+    cluster.must(0, "crm_resource", &["--force-check", "--resource", "vip"]);
+    cluster.must(0, "crm_resource", &["--force-stop", "--resource", "vip"]);
+    assert!(!node.has_address("eth0", "192.0.2.50/24"));
+    let check = cluster.on(0, "crm_resource", &["--force-check", "--resource", "vip"]);
+    assert_eq!(check.status.code(), Some(7), "force-check of a stopped VIP: {check:?}");
+}
