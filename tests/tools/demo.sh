@@ -1,93 +1,168 @@
 #!/usr/bin/env bash
-# make demo: a real failover of a VIP between two nodes, each a network
-# namespace, on one Ethernet segment (a bridge) with a client namespace
-# watching. The agent is invoked directly, as Pacemaker would invoke it.
+# make demo: a real failover. Two Pacemaker/Corosync nodes and a client,
+# each in its own network namespace on one Ethernet segment; the VIP is
+# created with crm, the client pings it, the active node is put in standby,
+# and the timeline of the move is printed. Everything is removed at the end.
 set -euo pipefail
 
 AGENT=$(realpath "${1:-target/release/IPaddr}")
+HERE=$(cd "$(dirname "$0")" && pwd)
 VIP=192.0.2.50
-TAG="demo$$"
-SEG="$TAG-seg" A="$TAG-a" B="$TAG-b" CLIENT="$TAG-client"
-RSCTMP=$(mktemp -d)
+TAG="oidemo$$"
+WORK=$(mktemp -d)
+NODES=("$TAG-n1" "$TAG-n2")
+CLIENT="$TAG-client" SEG="$TAG-seg"
+declare -A PACEMAKERD
+
+bold() { printf '\033[1m%s\033[0m\n' "$*"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+on() { local i=$1; shift; nsenter -t "${PACEMAKERD[$i]}" -m -n -- "$@"; }
 
 cleanup() {
-    for ns in "$CLIENT" "$A" "$B" "$SEG"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
+    set +e
+    for i in 0 1; do
+        [ -n "${PACEMAKERD[$i]:-}" ] && kill -TERM "${PACEMAKERD[$i]}" 2>/dev/null
     done
-    rm -rf "$RSCTMP"
+    for i in 0 1; do
+        for _ in $(seq 1 100); do kill -0 "${PACEMAKERD[$i]:-0}" 2>/dev/null || break; sleep 0.1; done
+        ip netns exec "${NODES[$i]}" corosync-cfgtool -H >/dev/null 2>&1
+    done
+    for ns in "${NODES[@]}" "$CLIENT" "$SEG"; do
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+    done
+    rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-say() { printf '\033[1m%s\033[0m\n' "$*"; }
-agent() { # agent NODE ACTION: run the agent like Pacemaker would
-    local node=$1 action=$2 t0 rc=0
-    t0=$(now_ms)
-    ip netns exec "$node" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HA_RSCTMP="$RSCTMP/$node" \
-        OCF_RESKEY_ip=$VIP OCF_RESKEY_cidr_netmask=24 OCF_RESKEY_nic=eth0 \
-        "$AGENT" "$action" || rc=$?
-    printf '  %-8s %-7s exit %d in %4d ms\n' "${node#"$TAG"-}" "$action" "$rc" $(( $(now_ms) - t0 ))
-}
-client_neigh() { ip -n "$CLIENT" neigh show "$VIP" | awk '{for (i=1;i<NF;i++) if ($i=="lladdr") print $(i+1)}'; }
-mac_of() { ip -n "$1" -o link show eth0 | awk '{for (i=1;i<NF;i++) if ($i=="link/ether") print $(i+1)}'; }
-
-say "Building the segment: nodes a and b and a client on one bridge"
+bold "1. Two nodes and a client on one segment (network namespaces, a bridge)"
 ip netns add "$SEG"
 ip -n "$SEG" link add br0 type bridge
 ip -n "$SEG" link set br0 up
-i=0
-for ns in "$A" "$B" "$CLIENT"; do
-    i=$((i + 1))
-    ip netns add "$ns"
-    ip -n "$ns" link set lo up
-    ip -n "$SEG" link add "leg$i" type veth peer name eth0 netns "$ns"
-    ip -n "$SEG" link set "leg$i" master br0 up
-    ip -n "$ns" link set eth0 up
+join() { # join NS LEG
+    ip netns add "$1"
+    ip -n "$1" link set lo up
+    ip -n "$SEG" link add "$2" type veth peer name eth0 netns "$1"
+    ip -n "$SEG" link set "$2" master br0 up
+    ip -n "$1" link set eth0 up
+}
+join "${NODES[0]}" leg1; ip -n "${NODES[0]}" addr add 192.0.2.11/24 dev eth0
+join "${NODES[1]}" leg2; ip -n "${NODES[1]}" addr add 192.0.2.12/24 dev eth0
+join "$CLIENT" legc; ip -n "$CLIENT" addr add 192.0.2.100/24 dev eth0
+ip netns exec "$CLIENT" sysctl -qw net.ipv4.neigh.eth0.locktime=0
+mkdir -p "$WORK/agent" /usr/lib/ocf/resource.d/rust
+cp "$AGENT" "$WORK/agent/IPaddr"
+printf '127.0.0.1 localhost\n192.0.2.11 node1\n192.0.2.12 node2\n' >"$WORK/hosts"
+cat >"$WORK/corosync.conf" <<CONF
+totem {
+    version: 2
+    cluster_name: demo
+    transport: knet
+    crypto_cipher: none
+    crypto_hash: none
+    token: 1000
+}
+nodelist {
+    node {
+        ring0_addr: 192.0.2.11
+        name: node1
+        nodeid: 1
+    }
+    node {
+        ring0_addr: 192.0.2.12
+        name: node2
+        nodeid: 2
+    }
+}
+quorum {
+    provider: corosync_votequorum
+    two_node: 1
+}
+logging {
+    to_syslog: no
+    to_stderr: no
+}
+CONF
+# stonith-enabled=false: nothing in a namespace can be fenced. Demo only.
+cat >"$WORK/cib.xml" <<'CIB'
+<cib validate-with="pacemaker-3.9" epoch="1" num_updates="0" admin_epoch="0">
+  <configuration>
+    <crm_config>
+      <cluster_property_set id="cib-bootstrap-options">
+        <nvpair id="o1" name="stonith-enabled" value="false"/>
+        <nvpair id="o2" name="dc-deadtime" value="2s"/>
+      </cluster_property_set>
+    </crm_config>
+    <nodes/><resources/><constraints/>
+    <rsc_defaults><meta_attributes id="rd"><nvpair id="rd1" name="resource-stickiness" value="100"/></meta_attributes></rsc_defaults>
+  </configuration>
+  <status/>
+</cib>
+CIB
+echo "  node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100; VIP $VIP"
+
+bold "2. Starting Corosync and Pacemaker on both nodes"
+T_BOOT=$(now_ms)
+for i in 0 1; do
+    ip netns exec "${NODES[$i]}" env NODE_NAME="node$((i + 1))" COROSYNC_CONF="$WORK/corosync.conf" \
+        AGENT_DIR="$WORK/agent" CIB_SEED="$WORK/cib.xml" HOSTS_FILE="$WORK/hosts" \
+        "$HERE/cluster-node.sh" >"$WORK/node$i.out" 2>&1 &
+    PACEMAKERD[$i]=$!
 done
-ip -n "$A" addr add 192.0.2.11/24 dev eth0
-ip -n "$B" addr add 192.0.2.12/24 dev eth0
-ip -n "$CLIENT" addr add 192.0.2.100/24 dev eth0
-mkdir -p "$RSCTMP/$A" "$RSCTMP/$B"
-MAC_A=$(mac_of "$A") MAC_B=$(mac_of "$B")
-echo "  node a 192.0.2.11 ($MAC_A), node b 192.0.2.12 ($MAC_B), client 192.0.2.100, VIP $VIP"
-sleep 1
+until on 0 crm_mon -1 2>/dev/null | grep -q 'Online: \[ node1 node2 \]'; do
+    (( $(now_ms) - T_BOOT < 90000 )) || { echo "cluster did not form"; exit 1; }
+    sleep 0.5
+done
+echo "  both nodes online after $(( $(now_ms) - T_BOOT )) ms"
 
-say "1. Start the VIP on node a"
-agent "$A" start
-agent "$A" monitor
-ip netns exec "$CLIENT" ping -c1 -W1 "$VIP" >/dev/null && echo "  client reaches $VIP"
-echo "  client's neighbor entry: $VIP -> $(client_neigh) (node a is $MAC_A)"
+bold "3. crm configure primitive vip ocf:rust:IPaddr params ip=$VIP cidr_netmask=24 op monitor interval=5s"
+on 0 crm configure primitive vip ocf:rust:IPaddr params ip=$VIP cidr_netmask=24 op monitor interval=5s
+where() { on 0 crm_resource --locate --resource vip 2>/dev/null | sed -n 's/.*running on: //p'; }
+until [ -n "$(where)" ]; do sleep 0.2; done
+ACTIVE=$(where)
+ip netns exec "$CLIENT" ping -c 3 -i 0.2 "$VIP" | sed 's/^/  /' | grep -E 'bytes from|packet loss'
+mac_of() { ip -n "$1" -o link show eth0 | sed -n 's/.*link\/ether \([^ ]*\).*/\1/p'; }
+neigh() { ip -n "$CLIENT" neigh show "$VIP" | sed -n 's/.*lladdr \([^ ]*\).*/\1/p'; }
+echo "  vip runs on $ACTIVE; the client's neighbor entry: $VIP -> $(neigh)"
 
-say "2. Move it to node b while the client pings every 10 ms"
-PINGLOG="$RSCTMP/ping.log"
-ip netns exec "$CLIENT" ping -D -n -i 0.01 -W 0.1 -w 8 "$VIP" >"$PINGLOG" 2>&1 &
+case $ACTIVE in node1) FROM=0 TO=1 ;; *) FROM=1 TO=0 ;; esac
+NEW_MAC=$(mac_of "${NODES[$TO]}")
+bold "4. crm node standby $ACTIVE, while the client pings every 10 ms"
+ip netns exec "$CLIENT" ping -D -n -i 0.01 -W 0.1 -w 15 "$VIP" >"$WORK/ping.log" 2>&1 &
 PING=$!
+# The kernel reports every neighbor change, with a microsecond timestamp.
+ip -n "$CLIENT" -ts monitor neigh >"$WORK/neigh.log" 2>&1 &
+MONITOR=$!
 sleep 1
-T_MOVE=$(now_ms)
-agent "$A" stop
-T_STOPPED=$(now_ms)
-agent "$B" start
-T_STARTED=$(now_ms)
-FLIP=""
-while (( $(now_ms) - T_STARTED < 6000 )); do
-    if [ "$(client_neigh)" = "$MAC_B" ]; then FLIP=$(now_ms); break; fi
-    sleep 0.005
-done
-wait "$PING" || true
+T0=$(now_ms)
+on "$TO" crm node standby "$ACTIVE"
+until [ "$(where)" = "node$((TO + 1))" ]; do sleep 0.1; done
+sleep 1
+kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
+FLIP=$(grep -F " $VIP " "$WORK/neigh.log" | grep -F "lladdr $NEW_MAC" | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
+[ -n "$FLIP" ] && FLIP=$(date -d "$FLIP" +%s%3N)
 
-say "3. Timeline (ms from the start of the move)"
-printf '  %6d  node a: stop returned\n' $(( T_STOPPED - T_MOVE ))
-printf '  %6d  node b: start returned\n' $(( T_STARTED - T_MOVE ))
+# Pacemaker's executor logs each agent run with a millisecond timestamp.
+op_ms() { # op_ms NODE_INDEX OP (start|stop): when that operation of vip finished
+    local line
+    line=$(on "$1" grep -E "vip $2 \(call [0-9]+, PID [0-9]+\) exited" /var/log/pacemaker/pacemaker.log | tail -1)
+    [ -n "$line" ] || return 0
+    echo $(( $(date -d "$(echo "$line" | awk '{print $1, $2, $3}')" +%s%3N) ))
+}
+op_took() { on "$1" grep -E "vip $2 \(call [0-9]+, PID [0-9]+\) exited" /var/log/pacemaker/pacemaker.log | tail -1 | sed -n 's/.*execution time \([0-9.]*m\{0,1\}s\).*/\1/p'; }
+STOPPED=$(op_ms "$FROM" stop); STARTED=$(op_ms "$TO" start)
+
+bold "5. Failover timeline (ms after 'crm node standby')"
+[ -n "$STOPPED" ] && printf '  %6d  node%d: Pacemaker stopped vip (agent stop took %s)\n' $((STOPPED - T0)) $((FROM + 1)) "$(op_took "$FROM" stop)"
+[ -n "$STARTED" ] && printf '  %6d  node%d: our agent started vip (start took %s)\n' $((STARTED - T0)) $((TO + 1)) "$(op_took "$TO" start)"
 if [ -n "$FLIP" ]; then
-    printf '  %6d  client: neighbor entry for %s now points at node b (%s)\n' $(( FLIP - T_MOVE )) "$VIP" "$MAC_B"
+    printf '  %6d  client: neighbor entry for %s now %s (node%d)\n' $((FLIP - T0)) "$VIP" "$NEW_MAC" $((TO + 1))
 else
-    echo "  client: neighbor entry still $(client_neigh) after 6 s"
+    echo "  client: neighbor entry did not change within 15 s"
 fi
-awk -v move="$T_MOVE" '
+awk -v t0="$T0" '
     /bytes from/ { t = substr($1, 2, length($1) - 2) * 1000; if (last && t - last > gap) { gap = t - last; at = last }; last = t; n++ }
-    END { printf "  client: %d replies; longest gap between replies %.0f ms (starting %+.0f ms)\n", n, gap, at - move }
-' "$PINGLOG"
-agent "$B" monitor
-agent "$A" monitor || true
-say "Done; cleaning up."
+    END { printf "  client: %d ping replies; longest gap %.0f ms (from %+.0f ms)\n", n, gap, at - t0 }
+' "$WORK/ping.log"
+ip netns exec "$CLIENT" ping -c 1 -W 1 "$VIP" >/dev/null && echo "  client reaches $VIP on node$((TO + 1))"
+bold "6. Cleaning up"
