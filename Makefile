@@ -10,20 +10,37 @@ OCF_ROOT ?= $(PREFIX)/lib/ocf
 AGENT_DIR = $(OCF_ROOT)/resource.d/rust
 DOC_DIR = $(PREFIX)/share/doc/ocf-ipaddr
 DATA_DIR = $(PREFIX)/share/ocf-ipaddr
+MAN_DIR = $(PREFIX)/share/man/man7
 HA_RESOURCE_DIR ?= /etc/ha.d/resource.d
 CARGO ?= cargo
 BIN = target/release/IPaddr
 STAGE = $(CURDIR)/target/stage
+MAN = target/man/ocf_rust_IPaddr.7
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+ARCH := $(shell dpkg --print-architecture 2>/dev/null || uname -m)
+DEB = target/ocf-ipaddr_$(VERSION)_$(ARCH).deb
+# Reproducible man page date: the last commit's, else today's.
+MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
 
-.PHONY: all build install uninstall check deps lint test demo clean
+.PHONY: all build man install uninstall check deps lint test demo deb rpm clean
 
-all: build
+all: build man
 
 build:
 	$(CARGO) build --release --locked
 
-install: build
+# The man page is generated from the metadata, like resource-agents' pages.
+man: $(MAN)
+$(MAN): ocf-metadata/IPaddr.xml docs/man.xsl
+	@command -v xsltproc >/dev/null || { echo "xsltproc is needed for the man page: apt-get install xsltproc" >&2; exit 1; }
+	mkdir -p $(dir $@)
+	xsltproc --nonet --novalid --stringparam date $(MAN_DATE) --stringparam version $(VERSION) \
+		docs/man.xsl ocf-metadata/IPaddr.xml > $@.tmp && mv $@.tmp $@
+
+install: build man
 	install -D -m 0755 $(BIN) $(DESTDIR)$(AGENT_DIR)/IPaddr
+	install -d $(DESTDIR)$(MAN_DIR)
+	gzip -9n < $(MAN) > $(DESTDIR)$(MAN_DIR)/ocf_rust_IPaddr.7.gz
 	install -D -m 0644 ocf-metadata/IPaddr.xml $(DESTDIR)$(DATA_DIR)/IPaddr.xml
 	@if [ -f heartbeat-scripts/IPaddr ]; then \
 		install -D -m 0755 heartbeat-scripts/IPaddr $(DESTDIR)$(HA_RESOURCE_DIR)/IPaddr; fi
@@ -33,6 +50,7 @@ install: build
 
 uninstall:
 	rm -f $(DESTDIR)$(AGENT_DIR)/IPaddr $(DESTDIR)$(DATA_DIR)/IPaddr.xml $(DESTDIR)$(HA_RESOURCE_DIR)/IPaddr
+	rm -f $(DESTDIR)$(MAN_DIR)/ocf_rust_IPaddr.7.gz
 	rm -rf $(DESTDIR)$(DOC_DIR)
 
 deps:
@@ -42,12 +60,46 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
-# The tests run against the agent as `make install` lays it out.
-test:
+# The tests run against the agent as `make install` lays it out, and
+# against the .deb.
+test: deb
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
+		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) \
 		$(CARGO) nextest run --release --locked --no-fail-fast 2>&1
+
+# A Debian package built from the same staged install.
+deb: build man
+	rm -rf target/deb
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/target/deb
+	install -D -m 0644 docs/copyright target/deb$(DOC_DIR)/copyright
+	install -d target/deb/DEBIAN
+	printf '%s\n' "$(HA_RESOURCE_DIR)/IPaddr" > target/deb/DEBIAN/conffiles
+	{ echo "Package: ocf-ipaddr"; \
+	  echo "Version: $(VERSION)"; \
+	  echo "Architecture: $(ARCH)"; \
+	  echo "Maintainer: ocf-ipaddr developers <ocf-ipaddr@localhost>"; \
+	  echo "Installed-Size: $$(du -sk target/deb --exclude=DEBIAN | cut -f1)"; \
+	  echo "Depends: libc6"; \
+	  echo "Recommends: pacemaker | heartbeat"; \
+	  echo "Section: admin"; \
+	  echo "Priority: optional"; \
+	  echo "Description: floating IP resource agent for Pacemaker (ocf:rust:IPaddr)"; \
+	  echo " A drop-in replacement for ocf:heartbeat:IPaddr2 written in Rust: same"; \
+	  echo " parameters and exit codes, netlink instead of ip, built-in duplicate"; \
+	  echo " address probing and gratuitous ARP / unsolicited NA, no child processes."; \
+	} > target/deb/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build target/deb $(DEB)
+
+# An RPM from ocf-ipaddr.spec, when rpmbuild is available. Outside an RPM
+# distribution the build dependencies are not in rpm's database: --nodeps.
+RPMBUILD_FLAGS ?= $(shell rpm -q --quiet rpm 2>/dev/null || echo --nodeps)
+rpm:
+	@command -v rpmbuild >/dev/null || { echo "rpmbuild not found (apt-get install rpm / dnf install rpm-build)" >&2; exit 1; }
+	mkdir -p target/rpm/SOURCES
+	git archive --format=tar.gz --prefix=ocf-ipaddr-$(VERSION)/ -o target/rpm/SOURCES/ocf-ipaddr-$(VERSION).tar.gz HEAD
+	rpmbuild -bb $(RPMBUILD_FLAGS) --define "_topdir $(CURDIR)/target/rpm" --define "version $(VERSION)" ocf-ipaddr.spec
 
 check: deps lint test
 

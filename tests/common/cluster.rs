@@ -65,13 +65,19 @@ const CIB_SEED: &str = r#"<cib validate-with="pacemaker-3.9" epoch="1" num_updat
 "#;
 
 impl Cluster {
-    /// Starts a cluster of `nodes` nodes and waits until all are online.
+    /// Starts a cluster of `nodes` nodes running the agent under test and
+    /// waits until all are online.
     pub fn start(nodes: usize) -> Cluster {
+        Cluster::start_with_agent(nodes, &agent_path())
+    }
+
+    /// Like `start`, with the agent binary at `agent` (e.g. a packaged one).
+    pub fn start_with_agent(nodes: usize, agent: &std::path::Path) -> Cluster {
         let seg = Segment::new(nodes);
         let dir = seg.rsctmp.join("cluster");
         let agent_dir = dir.join("agent");
         std::fs::create_dir_all(&agent_dir).expect("cluster dir");
-        std::fs::copy(agent_path(), agent_dir.join("IPaddr")).expect("copy agent");
+        std::fs::copy(agent, agent_dir.join("IPaddr")).expect("copy agent");
         std::fs::create_dir_all("/usr/lib/ocf/resource.d/rust").expect("mount point for the agent");
         write(&dir.join("corosync.conf"), &corosync_conf(nodes));
         write(&dir.join("cib.xml"), CIB_SEED);

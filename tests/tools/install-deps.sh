@@ -17,6 +17,9 @@ packages=(
     crmsh             # ... driven with crm ...
     pcs               # ... and with pcs
     util-linux        # nsenter, unshare, setpriv
+    xsltproc          # the man page, generated from the metadata
+    groff-base        # checks that the man page renders
+    dpkg-dev          # dpkg-architecture for make deb
 )
 
 missing=()
