@@ -123,11 +123,6 @@ fn loopback_network(
     }))
 }
 
-/// The interface index of `name`, by one ioctl rather than a netlink dump.
-pub fn ifindex_of(name: &str) -> Option<u32> {
-    nix::net::if_::if_nametoindex(name).ok().filter(|i| *i > 0)
-}
-
 /// The name of interface `ifindex`.
 pub fn ifname_of(ifindex: u32) -> String {
     let mut buf = [0u8; 16];

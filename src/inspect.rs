@@ -22,6 +22,8 @@ pub struct Target {
     pub broadcast: Option<Ipv4Addr>,
     /// The IPv6 prefix-route metric of the route discovery chose.
     pub metric: Option<u32>,
+    /// The link as read during the lookup, when it was read by name.
+    pub link: Option<LinkEntry>,
 }
 
 /// What the kernel shows for the VIP relative to its target.
@@ -63,9 +65,14 @@ pub enum Need {
 pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> {
     let ip = params.ip;
     let mut route: Option<RouteMatch> = None;
+    let mut link = None;
     let ifindex = match &params.nic {
-        Some(name) => match discover::ifindex_of(name) {
-            Some(index) => index,
+        Some(name) => match nl.link_by_name(name).doing(|| format!("looking up nic {name}"))? {
+            Some(found) => {
+                let index = found.ifindex;
+                link = Some(found);
+                index
+            }
             None => return Ok(Lookup::NicMissing(name.clone())),
         },
         None => match holder(nl, params)? {
@@ -80,7 +87,10 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
             },
         },
     };
-    let nic = discover::ifname_of(ifindex);
+    let nic = match (&params.nic, &link) {
+        (Some(name), _) => name.clone(),
+        _ => discover::ifname_of(ifindex),
+    };
     let on_nic =
         nl.addresses(ifindex, params.is_ipv4()).doing(|| format!("listing the addresses of {nic}"))?;
     let label = match &params.label_suffix {
@@ -136,6 +146,7 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
         label,
         broadcast,
         metric: route.as_ref().filter(|_| ip.is_ipv6()).and_then(|r| r.metric),
+        link,
     };
     Ok(Lookup::Found { target, state })
 }

@@ -130,7 +130,7 @@ fn host_prefix(ip: IpAddr) -> u8 {
 impl Netlink {
     /// Opens the connection in the current network namespace.
     pub fn open() -> io::Result<Netlink> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
         let handle = runtime.block_on(async {
             let (connection, handle, _) = rtnetlink::new_connection_with_strict_check()?;
             tokio::spawn(connection);
@@ -266,6 +266,22 @@ impl Netlink {
                 _ => None,
             })
             .collect())
+    }
+
+    /// One link by name: its index and state in a single request, cheaper
+    /// than an `if_nametoindex` ioctl followed by a lookup by index.
+    pub fn link_by_name(&self, name: &str) -> NlResult<Option<LinkEntry>> {
+        let mut request = LinkMessage::default();
+        request.attributes.push(LinkAttribute::IfName(name.to_string()));
+        let replies = match self.exchange(RouteNetlinkMessage::GetLink(request), 0) {
+            Ok(replies) => replies,
+            Err(err) if err.errno() == Some(libc_errno::ENODEV) => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        Ok(replies.into_iter().find_map(|reply| match reply {
+            RouteNetlinkMessage::NewLink(msg) => Some(link_entry(msg)),
+            _ => None,
+        }))
     }
 
     /// Sets the link administratively up, as IPaddr2 does after adding.

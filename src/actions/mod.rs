@@ -81,14 +81,8 @@ pub struct Invocation {
 /// Runs one action and returns its exit code; failures carry their reason.
 pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     match inv.action {
-        Action::MetaData => {
-            print!("{}", metadata::XML);
-            Ok(ExitCode::Success)
-        }
-        Action::Usage => {
-            print!("{USAGE}");
-            Ok(ExitCode::Success)
-        }
+        Action::MetaData => print_all(metadata::XML),
+        Action::Usage => print_all(USAGE),
         Action::Start => start::run(inv),
         Action::Stop => stop::run(inv),
         Action::Monitor => monitor::run(inv, false),
@@ -96,6 +90,16 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::ValidateAll => validate::run(inv),
         Action::AnnounceWorker => announce_worker::run(inv),
     }
+}
+
+/// Writes `text` to stdout in one go (`print!` would flush line by line).
+fn print_all(text: &str) -> AgentResult<ExitCode> {
+    use std::io::Write;
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .map(|()| ExitCode::Success)
+        .map_err(|err| AgentError::generic(format!("writing to standard output failed: {err}")))
 }
 
 /// Parses parameters for `inv.action`, logging the warnings parsing found

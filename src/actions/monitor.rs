@@ -74,7 +74,11 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     if params.check_link_status {
-        if let Some(problem) = link_problem(&nl, &target)? {
+        let problem = match &target.link {
+            Some(link) => crate::inspect::link_problem(link),
+            None => link_problem(&nl, &target)?,
+        };
+        if let Some(problem) = problem {
             return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
         }
     }

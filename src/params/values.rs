@@ -242,7 +242,8 @@ pub fn full_label(nic: &str, suffix: &str) -> Result<String, String> {
     let label = format!("{nic}:{suffix}");
     if label.len() > IFNAME_MAX {
         Err(format!(
-            "interface label [{label}] is {} characters long; the kernel allows at most {IFNAME_MAX}",
+            "interface label [{}] is {} characters long; the kernel allows at most {IFNAME_MAX}",
+            printable(&label),
             label.len()
         ))
     } else {
