@@ -89,7 +89,11 @@ pub fn spawn(
 pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
     let record = match run_dir.read(file) {
         Ok(Some(record)) => record,
-        Ok(None) => return,
+        Ok(None) => {
+            // Still sweep up what a writer killed mid-write may have left.
+            let _ = run_dir.remove(file);
+            return;
+        }
         Err(err) => {
             log::warn(format!("ignoring unreadable announcer record {file}: {err}"));
             let _ = run_dir.remove(file);

@@ -52,6 +52,14 @@ fn command() -> Command {
 /// Parses the process arguments; prints help or an error and exits (with
 /// OCF_ERR_ARGS, 2) when clap says so.
 pub fn parse() -> CommandLine {
+    let mut args = std::env::args_os().skip(1);
+    // Pacemaker's call, `IPaddr ACTION`, skips building the full command
+    // line parser: that was a third of a monitor's instructions.
+    if let (Some(action), None) = (args.next(), args.next()) {
+        if let Some(action) = action.to_str().filter(|a| !a.starts_with('-')) {
+            return CommandLine { action: Some(action.to_string()), overrides: Vec::new(), debug: false };
+        }
+    }
     from_matches(command().get_matches())
 }
 

@@ -86,8 +86,17 @@ impl RunDir {
         Ok(Some(text))
     }
 
-    /// Removes `name`; a missing file is fine.
+    /// Removes `name`, and any temporary copy of it a killed writer left
+    /// behind; a missing file is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {
+        let leftover = format!(".{name}.");
+        if let Ok(entries) = fs::read_dir(&self.path) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&leftover) {
+                    let _ = fs::remove_file(entry.path());
+                }
+            }
+        }
         match fs::remove_file(self.file(name)) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
             _ => Ok(()),
@@ -120,8 +129,10 @@ mod tests {
         assert_eq!(dir.read("x").unwrap().as_deref(), Some("hello"));
         let mode = fs::metadata(dir.file("x")).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        std::fs::write(dir.file(".x.12345"), "half").unwrap();
         dir.remove("x").unwrap();
         assert_eq!(dir.read("x").unwrap(), None);
+        assert!(!dir.file(".x.12345").exists(), "a killed writer's temporary file is cleaned up");
         dir.remove("x").unwrap();
         fs::remove_dir_all(dir.path()).unwrap();
     }

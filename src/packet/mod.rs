@@ -26,3 +26,61 @@ mod tests {
         assert_eq!(super::mac_string(&[0x02, 0, 0xab, 0x10, 0xff, 1]), "02:00:ab:10:ff:01");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::{arp, ndp};
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    proptest! {
+        #[test]
+        fn arp_announcements_round_trip(mac in any::<[u8; 6]>(), ip in any::<u32>(), target in any::<u32>()) {
+            let (ip, target) = (Ipv4Addr::from(ip), Ipv4Addr::from(target));
+            let request = arp::parse(&arp::gratuitous_request(mac, ip, Some(target))).unwrap();
+            prop_assert_eq!((request.is_reply, request.sender_mac, request.sender_ip, request.target_ip), (false, mac, ip, target));
+            let reply = arp::parse(&arp::gratuitous_reply(mac, ip)).unwrap();
+            prop_assert!(reply.is_reply && arp::claims(&reply, ip));
+            let probe = arp::parse(&arp::probe(mac, ip)).unwrap();
+            prop_assert!(probe.sender_ip.is_unspecified() && probe.target_ip == ip);
+        }
+
+        #[test]
+        fn ndp_messages_round_trip(mac in any::<[u8; 6]>(), ip in any::<u128>()) {
+            let ip = Ipv6Addr::from(ip);
+            let na = ndp::parse(&ndp::unsolicited_advertisement(mac, ip)).unwrap();
+            prop_assert_eq!((na.source, na.target, na.link_layer), (ip, ip, Some(mac)));
+            prop_assert!(ndp::claims(&na, ip));
+            let ns = ndp::parse(&ndp::dad_solicitation(mac, ip)).unwrap();
+            prop_assert!(ns.source.is_unspecified() && ns.target == ip && ndp::claims(&ns, ip));
+        }
+
+        /// The receive path sees whatever the wire carries: random bytes,
+        /// and valid frames cut anywhere or with any byte flipped.
+        #[test]
+        fn receive_path_survives_random_and_damaged_frames(
+            noise in proptest::collection::vec(any::<u8>(), 0..1600),
+            cut in 0usize..100,
+            flip in 0usize..100,
+            mask in 1u8..=255,
+        ) {
+            let _ = arp::parse(&noise);
+            let _ = ndp::parse(&noise);
+            let valid = [
+                arp::gratuitous_reply([2, 0, 0, 0, 0, 1], Ipv4Addr::new(192, 0, 2, 5)).to_vec(),
+                ndp::unsolicited_advertisement([2, 0, 0, 0, 0, 1], "2001:db8::5".parse().unwrap()).to_vec(),
+            ];
+            for frame in valid {
+                let mut damaged = frame.clone();
+                let at = flip % damaged.len();
+                damaged[at] ^= mask;
+                let _ = arp::parse(&damaged);
+                let _ = ndp::parse(&damaged);
+                let truncated = &frame[..cut.min(frame.len())];
+                if truncated.len() < frame.len() {
+                    prop_assert!(arp::parse(truncated).is_none() && ndp::parse(truncated).is_none());
+                }
+            }
+        }
+    }
+}

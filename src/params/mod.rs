@@ -579,3 +579,31 @@ mod tests {
         assert_eq!(r.unknown, vec!["nci".to_string()]);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the caller puts in any parameter, parsing answers with
+        /// parameters or an OCF_ERR_CONFIGURED reason on one line, never a panic.
+        #[test]
+        fn any_values_parse_or_fail_cleanly(
+            values in proptest::collection::vec((0..spec::PARAMS.len(), ".{0,40}"), 0..8),
+            lenient in any::<bool>(),
+        ) {
+            let mut vars = vec![("OCF_RESKEY_ip".to_string(), "192.0.2.5".to_string())];
+            for (index, value) in values {
+                vars.push((format!("OCF_RESKEY_{}", spec::PARAMS[index].name), value));
+            }
+            let raw = RawParams::from_vars(vars);
+            let env = OcfEnv::from_lookup(|_| None);
+            let strictness = if lenient { Strictness::Lenient } else { Strictness::Strict };
+            if let Err(err) = parse(&raw, &env, strictness) {
+                prop_assert_eq!(err.exit, crate::ocf::ExitCode::ErrConfigured);
+                prop_assert!(!err.reason.is_empty());
+            }
+        }
+    }
+}

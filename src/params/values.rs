@@ -418,3 +418,68 @@ mod tests {
         assert_eq!(offset_address("2001:db8::ff".parse().unwrap(), 1), Ok("2001:db8::100".parse().unwrap()));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_valid_prefix_length_parses_back(len in 1u8..=32, v6len in 1u8..=128) {
+            let v4: IpAddr = "10.0.0.1".parse().unwrap();
+            let v6: IpAddr = "2001:db8::1".parse().unwrap();
+            prop_assert_eq!(prefix_len(&len.to_string(), v4), Ok((len, None)));
+            prop_assert_eq!(prefix_len(&v6len.to_string(), v6), Ok((v6len, None)));
+        }
+
+        #[test]
+        fn every_contiguous_netmask_converts_to_its_length(len in 1u32..=32) {
+            let mask = Ipv4Addr::from(u32::MAX << (32 - len));
+            let (parsed, warning) = prefix_len(&mask.to_string(), "10.0.0.1".parse().unwrap()).unwrap();
+            prop_assert_eq!(u32::from(parsed), len);
+            prop_assert!(warning.is_some());
+        }
+
+        #[test]
+        fn non_contiguous_netmasks_are_refused(bits in any::<u32>()) {
+            prop_assume!(bits.leading_ones() + bits.trailing_zeros() != 32 || bits == 0);
+            prop_assert!(prefix_len(&Ipv4Addr::from(bits).to_string(), "10.0.0.1".parse().unwrap()).is_err());
+        }
+
+        #[test]
+        fn derived_broadcasts_stay_in_the_subnet(ip in any::<u32>(), len in 1u8..=30) {
+            let ip = Ipv4Addr::from(ip);
+            let net = ipnetwork::Ipv4Network::new(ip, len).unwrap();
+            let set = derived_broadcast(BroadcastSpec::HostBitsSet, ip, len).unwrap();
+            let cleared = derived_broadcast(BroadcastSpec::HostBitsCleared, ip, len).unwrap();
+            prop_assert_eq!(set, net.broadcast());
+            prop_assert_eq!(cleared, net.network());
+            prop_assert!(net.contains(set) && net.contains(cleared));
+        }
+
+        #[test]
+        fn parsers_never_panic_on_any_text(text in ".{0,80}") {
+            let v4: IpAddr = "10.0.0.1".parse().unwrap();
+            let _ = vip(&text);
+            let _ = prefix_len(&text, v4);
+            let _ = broadcast(&text, v4);
+            let _ = lifetime(&text);
+            let _ = route_protocol(&text);
+            let _ = interface_name(&text);
+            let _ = label_suffix(&text);
+            let _ = namespace_name(&text);
+            let _ = integer("x", &text, 0, 10);
+            let _ = boolean("x", &text);
+        }
+
+        #[test]
+        fn accepted_vips_print_back_canonically(a in any::<[u8; 4]>()) {
+            let text = Ipv4Addr::from(a).to_string();
+            if let Ok(ip) = vip(&text) {
+                prop_assert_eq!(ip.to_string(), text);
+                prop_assert!(!ip.is_multicast() && !ip.is_unspecified());
+            }
+        }
+    }
+}

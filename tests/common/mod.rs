@@ -425,3 +425,54 @@ pub fn wait_for(
     }
     None
 }
+
+/// Sends `frames` on `dev` of `ns` over and over (every 10 ms) for
+/// `duration`, from a thread that joins that namespace: a peer injecting
+/// whatever bytes a test wants onto the wire.
+pub fn inject(
+    ns: &Netns,
+    dev: &str,
+    frames: Vec<Vec<u8>>,
+    duration: std::time::Duration,
+) -> std::thread::JoinHandle<usize> {
+    use nix::libc;
+    let netns_path = format!("/run/netns/{}", ns.name);
+    let dev = dev.to_string();
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(netns_path).expect("netns");
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        let ifindex = nix::net::if_::if_nametoindex(dev.as_str()).expect("device") as i32;
+        // SAFETY: a plain packet socket; every pointer below is to a live local.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, 0) };
+        assert!(fd >= 0, "packet socket");
+        // SAFETY: sockaddr_ll is plain old data.
+        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_ifindex = ifindex;
+        addr.sll_halen = 6;
+        let started = std::time::Instant::now();
+        let mut sent = 0;
+        while started.elapsed() < duration {
+            for frame in &frames {
+                // SAFETY: frame and address pointers and lengths come from live values.
+                let n = unsafe {
+                    libc::sendto(
+                        fd,
+                        frame.as_ptr().cast(),
+                        frame.len(),
+                        0,
+                        (&addr as *const libc::sockaddr_ll).cast(),
+                        std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                    )
+                };
+                if n > 0 {
+                    sent += 1;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // SAFETY: closing the descriptor this thread opened.
+        unsafe { libc::close(fd) };
+        sent
+    })
+}
