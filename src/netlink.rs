@@ -244,6 +244,11 @@ impl Netlink {
     pub fn link(&self, ifindex: u32) -> NlResult<Option<LinkEntry>> {
         let mut request = LinkMessage::default();
         request.header.index = ifindex;
+        self.get_link(request)
+    }
+
+    /// Sends one RTM_GETLINK (not a dump); a link that does not exist is `None`.
+    fn get_link(&self, request: LinkMessage) -> NlResult<Option<LinkEntry>> {
         let replies = match self.exchange(RouteNetlinkMessage::GetLink(request), 0) {
             Ok(replies) => replies,
             Err(err) if err.errno() == Some(libc_errno::ENODEV) => return Ok(None),
@@ -273,15 +278,7 @@ impl Netlink {
     pub fn link_by_name(&self, name: &str) -> NlResult<Option<LinkEntry>> {
         let mut request = LinkMessage::default();
         request.attributes.push(LinkAttribute::IfName(name.to_string()));
-        let replies = match self.exchange(RouteNetlinkMessage::GetLink(request), 0) {
-            Ok(replies) => replies,
-            Err(err) if err.errno() == Some(libc_errno::ENODEV) => return Ok(None),
-            Err(err) => return Err(err),
-        };
-        Ok(replies.into_iter().find_map(|reply| match reply {
-            RouteNetlinkMessage::NewLink(msg) => Some(link_entry(msg)),
-            _ => None,
-        }))
+        self.get_link(request)
     }
 
     /// Sets the link administratively up, as IPaddr2 does after adding.

@@ -63,22 +63,7 @@ fn measure_move(cluster: &Cluster, label: &str, from: usize, to: usize, action: 
 fn crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop() {
     let cluster = Cluster::start(2);
     no_neighbor_locktime(&cluster.seg.client);
-    cluster.must(
-        0,
-        "crm",
-        &[
-            "configure",
-            "primitive",
-            "vip",
-            "ocf:rust:IPaddr",
-            "params",
-            "ip=192.0.2.50",
-            "cidr_netmask=24",
-            "op",
-            "monitor",
-            "interval=5s",
-        ],
-    );
+    cluster.crm_primitive_vip(&["op", "monitor", "interval=5s"]);
     let first = located(&cluster);
     assert!(cluster.seg.nodes[first].has_address("eth0", "192.0.2.50/24"));
     assert!(client_reaches(&cluster));
@@ -193,21 +178,7 @@ fn cluster_tools_show_the_metadata_and_drive_the_agent() {
     );
 
     // A resource Pacemaker keeps stopped, driven by hand with --force-*.
-    cluster.must(
-        0,
-        "crm",
-        &[
-            "configure",
-            "primitive",
-            "vip",
-            "ocf:rust:IPaddr",
-            "params",
-            "ip=192.0.2.50",
-            "cidr_netmask=24",
-            "meta",
-            "target-role=Stopped",
-        ],
-    );
+    cluster.crm_primitive_vip(&["meta", "target-role=Stopped"]);
     let node = &cluster.seg.nodes[0];
     cluster.must(0, "crm_resource", &["--force-start", "--resource", "vip"]);
     assert!(node.has_address("eth0", "192.0.2.50/24"));

@@ -98,22 +98,7 @@ fn deb_installs_runs_under_pacemaker_and_purges_cleanly() {
 
     {
         let cluster = Cluster::start_with_agent(1, Path::new(AGENT));
-        cluster.must(
-            0,
-            "crm",
-            &[
-                "configure",
-                "primitive",
-                "vip",
-                "ocf:rust:IPaddr",
-                "params",
-                "ip=192.0.2.50",
-                "cidr_netmask=24",
-                "op",
-                "monitor",
-                "interval=5s",
-            ],
-        );
+        cluster.crm_primitive_vip(&["op", "monitor", "interval=5s"]);
         cluster.wait_for(Duration::from_secs(30), "vip started", |c| c.location("vip") == Some(0));
         assert!(cluster.seg.client.exec("ping", &["-c1", "-W2", "192.0.2.50"]).status.success());
     }

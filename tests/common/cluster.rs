@@ -148,6 +148,22 @@ impl Cluster {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `crm configure primitive vip ocf:rust:IPaddr params ip=192.0.2.50
+    /// cidr_netmask=24` followed by `rest` (operations, meta attributes).
+    pub fn crm_primitive_vip(&self, rest: &[&str]) {
+        let mut args = vec![
+            "configure",
+            "primitive",
+            "vip",
+            "ocf:rust:IPaddr",
+            "params",
+            "ip=192.0.2.50",
+            "cidr_netmask=24",
+        ];
+        args.extend_from_slice(rest);
+        self.must(self.any_running(), "crm", &args);
+    }
+
     /// `crm_mon -1 --output-as=xml` as seen from a running node.
     pub fn crm_mon_xml(&self, i: usize) -> String {
         String::from_utf8_lossy(&self.on(i, "crm_mon", &["-1", "--output-as=xml"]).stdout).into_owned()
