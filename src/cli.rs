@@ -12,6 +12,8 @@ pub struct CommandLine {
     /// Parameters given as flags, by OCF name.
     pub overrides: Vec<(&'static str, String)>,
     pub debug: bool,
+    /// `--format json` (for `explain`).
+    pub json: bool,
 }
 
 fn command() -> Command {
@@ -19,7 +21,8 @@ fn command() -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .about("Floating IP resource agent for Pacemaker (OCF 1.1), IPaddr2-compatible")
         .after_help(
-            "Actions: start, stop, monitor, status, validate-all, meta-data, usage.\n\
+            "Actions: start, stop, monitor, status, validate-all, meta-data, usage, and explain\n\
+             (what the agent sees and would do; --format json for a machine-readable view).\n\
              Parameters come from OCF_RESKEY_<name> or from the flags above; flags win.\n\
              Exit codes follow OCF: 0 success, 1 generic error, 2 bad arguments, 3 unimplemented,\n\
              4 permission, 5 not installed, 6 not configured, 7 not running.\n\
@@ -32,6 +35,13 @@ fn command() -> Command {
                 .short('d')
                 .action(ArgAction::SetTrue)
                 .help("Log debug lines (same as OCF_TRACE_RA=1)"),
+        )
+        .arg(
+            Arg::new("format")
+                .long("format")
+                .value_name("FORMAT")
+                .value_parser(["text", "json"])
+                .help("Output of explain: text or json"),
         );
     for param in PARAMS {
         cmd = cmd.arg(
@@ -57,7 +67,12 @@ pub fn parse() -> CommandLine {
     // line parser: that was a third of a monitor's instructions.
     if let (Some(action), None) = (args.next(), args.next()) {
         if let Some(action) = action.to_str().filter(|a| !a.starts_with('-')) {
-            return CommandLine { action: Some(action.to_string()), overrides: Vec::new(), debug: false };
+            return CommandLine {
+                action: Some(action.to_string()),
+                overrides: Vec::new(),
+                debug: false,
+                json: false,
+            };
         }
     }
     from_matches(command().get_matches())
@@ -72,6 +87,7 @@ fn from_matches(matches: ArgMatches) -> CommandLine {
         action: matches.get_one::<String>("action").cloned(),
         overrides,
         debug: matches.get_flag("debug"),
+        json: matches.get_one::<String>("format").is_some_and(|f| f == "json"),
     }
 }
 

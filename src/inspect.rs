@@ -66,6 +66,8 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
     let ip = params.ip;
     let mut route: Option<RouteMatch> = None;
     let mut link = None;
+    // Which interface holds the VIP: asked at most once per lookup.
+    let mut held_by: Option<Option<u32>> = None;
     let ifindex = match &params.nic {
         Some(name) => match nl.link_by_name(name).doing(|| format!("looking up nic {name}"))? {
             Some(found) => {
@@ -75,7 +77,7 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
             }
             None => return Ok(Lookup::NicMissing(name.clone())),
         },
-        None => match holder(nl, params)? {
+        None => match *held_by.insert(holder(nl, params)?) {
             Some(index) => index,
             None => match discover::find_route(nl, params, None)? {
                 Some(found) => {
@@ -126,7 +128,7 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
         Some(entry) => State::Configured((*entry).clone()),
         None => match mine.first() {
             Some(other) => State::WrongPrefix((*other).clone()),
-            None => match holder(nl, params)? {
+            None => match held_by.map_or_else(|| holder(nl, params), Ok)? {
                 Some(other) if other != ifindex => State::Elsewhere { nic: discover::ifname_of(other) },
                 _ => State::Absent,
             },

@@ -31,11 +31,14 @@ fn main() -> std::process::ExitCode {
         eprint!("{}", actions::USAGE);
         return exit(ExitCode::ErrArgs);
     };
-    let Some(action) = Action::parse(&action_name) else {
+    let Some(mut action) = Action::parse(&action_name) else {
         eprint!("{}", actions::USAGE);
         log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));
         return exit(ExitCode::ErrUnimplemented);
     };
+    if let Action::Explain { json } = &mut action {
+        *json = command_line.json;
+    }
     let env = OcfEnv::from_process();
     let mut raw = params::RawParams::from_vars(
         std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),

@@ -183,3 +183,26 @@ pub(super) fn stop_background(params: &Params, inv: &Invocation) {
     let wait = inv.budget.remaining().min(Duration::from_secs(1));
     background::stop(&run_dir(inv), &announcer_file(params), Instant::now() + wait);
 }
+
+/// Asks the link, with a short probe, whether another host answers for the
+/// VIP (for `explain`): its MAC, or `None`.
+pub(super) fn other_owner(
+    nl: &Netlink,
+    params: &Params,
+    wire: &Wire,
+    inv: &Invocation,
+) -> AgentResult<Option<Mac>> {
+    let plan = ProbePlan {
+        initial_delay: Duration::ZERO,
+        count: 2,
+        interval: Duration::from_millis(10),
+        wait: Duration::from_millis(30),
+    };
+    let own_macs = nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
+    let outcome = probe::run(&wire.sock, wire.mac, &own_macs, params.ip, &plan, inv.budget.deadline())
+        .doing(|| format!("probing for {}", params.ip))?;
+    Ok(match outcome {
+        ProbeOutcome::InUse { mac } => Some(mac),
+        ProbeOutcome::Free | ProbeOutcome::CutShort => None,
+    })
+}

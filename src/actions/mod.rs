@@ -4,6 +4,7 @@
 
 mod announce_worker;
 mod announcing;
+mod explain;
 mod lvs;
 mod monitor;
 mod start;
@@ -30,6 +31,10 @@ pub enum Action {
     Usage,
     /// The detached background announcer (not an OCF action).
     AnnounceWorker,
+    /// What the agent sees and would do, for humans (not an OCF action).
+    Explain {
+        json: bool,
+    },
 }
 
 impl Action {
@@ -43,6 +48,7 @@ impl Action {
             "meta-data" | "metadata" => Action::MetaData,
             "usage" | "help" => Action::Usage,
             crate::background::WORKER_ACTION => Action::AnnounceWorker,
+            "explain" => Action::Explain { json: false },
             _ => return None,
         })
     }
@@ -57,13 +63,14 @@ impl Action {
             Action::MetaData => "meta-data",
             Action::Usage => "usage",
             Action::AnnounceWorker => crate::background::WORKER_ACTION,
+            Action::Explain { .. } => "explain",
         }
     }
 }
 
 /// The usage text printed by `usage`/`help` and for an unknown action.
 pub const USAGE: &str =
-    "usage: IPaddr {start|stop|status|monitor|validate-all|meta-data|usage} [--PARAMETER VALUE ...]
+    "usage: IPaddr {start|stop|status|monitor|validate-all|meta-data|usage|explain} [--PARAMETER VALUE ...]
 
 Expects an OCF environment (OCF_RESKEY_ip=... etc.) or the same parameters
 as flags (IPaddr start --ip 10.0.0.5 --cidr-netmask 24 --nic eth0);
@@ -89,11 +96,12 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::Status => monitor::run(inv, true),
         Action::ValidateAll => validate::run(inv),
         Action::AnnounceWorker => announce_worker::run(inv),
+        Action::Explain { json } => explain::run(inv, json),
     }
 }
 
 /// Writes `text` to stdout in one go (`print!` would flush line by line).
-fn print_all(text: &str) -> AgentResult<ExitCode> {
+pub(super) fn print_all(text: &str) -> AgentResult<ExitCode> {
     use std::io::Write;
     std::io::stdout()
         .lock()

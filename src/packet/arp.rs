@@ -29,6 +29,7 @@ fn frame(eth_dst: Mac, message: &ArpMessage) -> [u8; FRAME_LEN] {
         eth.set_source(message.sender_mac.into());
         eth.set_ethertype(EtherType(ETHERTYPE_ARP));
     }
+    // Proven invariant: the 28 bytes after the Ethernet header are the ARP body.
     let mut arp = MutableArpPacket::new(&mut buf[14..]).expect("frame buffer holds an ARP body");
     arp.set_hardware_type(ArpHardwareTypes::Ethernet);
     arp.set_protocol_type(EtherType(0x0800));

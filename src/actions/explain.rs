@@ -1,0 +1,162 @@
+//! `IPaddr explain`: what the agent would do and what it sees, for an
+//! admin debugging a VIP — resolved NIC, prefix, broadcast, label, where the
+//! address is, the link, whether another host answers for it, and why
+//! ifconfig may not show it. Text, or JSON with `--format json`. It changes
+//! nothing on the host.
+
+use super::announcing::{self, Wire};
+use super::{Invocation, connect, parse_params};
+use crate::error::{AgentResult, Doing};
+use crate::inspect::{self, Lookup, Need, State};
+use crate::ocf::ExitCode;
+use crate::packet::mac_string;
+use crate::params::Strictness;
+use serde_json::{Value, json};
+
+pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> {
+    let params = parse_params(inv, Strictness::Strict)?;
+    let nl = match connect(inv, &params)? {
+        Ok(nl) => nl,
+        Err(code) => return Ok(code),
+    };
+    let mut report = json!({
+        "ip": params.ip.to_string(),
+        "family": if params.is_ipv4() { "IPv4" } else { "IPv6" },
+    });
+    let (target, state) = match inspect::lookup(&nl, &params, Need::FullTarget)? {
+        Lookup::NicMissing(nic) => {
+            report["problem"] = json!(format!("nic {nic} does not exist on this node"));
+            return print(&report, json_output);
+        }
+        Lookup::NoNetwork => {
+            report["problem"] = json!("no route on this node covers the address; set nic and cidr_netmask");
+            return print(&report, json_output);
+        }
+        Lookup::Found { target, state } => (target, state),
+    };
+    let source = |given: bool| if given { "given" } else { "discovered" };
+    report["nic"] =
+        json!({ "name": target.nic, "index": target.ifindex, "source": source(params.nic.is_some()) });
+    report["prefix"] = json!({ "length": target.prefix, "source": source(params.prefix.is_some()) });
+    report["broadcast"] = json!(target.broadcast.map(|b| b.to_string()));
+    report["label"] = json!(target.label);
+    let link = nl.link(target.ifindex).doing(|| format!("reading the state of {}", target.nic))?;
+    if let Some(link) = &link {
+        report["link"] = json!({
+            "admin_up": link.admin_up,
+            "operstate": format!("{:?}", link.oper_state),
+            "mac": link.mac.as_ref().map(mac_string),
+            "problem": inspect::link_problem(link),
+        });
+    }
+    let (present, hint) = match &state {
+        State::Configured(entry) => {
+            let shown_label = entry.label.clone().unwrap_or_default();
+            let unlabelled = params.is_ipv4() && (shown_label.is_empty() || shown_label == target.nic);
+            report["state"] = json!({
+                "status": "configured",
+                "on": target.nic,
+                "prefix": entry.prefix,
+                "label": entry.label,
+                "tentative": entry.is_tentative(),
+                "dad_failed": entry.is_dad_failed(),
+            });
+            let hint = unlabelled.then(|| {
+                format!(
+                    "{} has no label of its own, so ifconfig does not list it; `ip addr show dev {}` does, or set iflabel (ifconfig then shows {}:<label>)",
+                    params.ip, target.nic, target.nic
+                )
+            });
+            (true, hint)
+        }
+        State::Absent => {
+            report["state"] = json!({ "status": "absent" });
+            (false, None)
+        }
+        State::WrongPrefix(entry) => {
+            report["state"] = json!({ "status": "wrong prefix", "on": target.nic, "prefix": entry.prefix });
+            (true, None)
+        }
+        State::Elsewhere { nic } => {
+            report["state"] = json!({ "status": "on another nic", "on": nic });
+            (true, None)
+        }
+    };
+    report["hint"] = json!(hint);
+    report["other_owner"] = match Wire::open(&nl, &params, &target)? {
+        Some(wire) if nix::unistd::geteuid().is_root() => {
+            announcing::other_owner(&nl, &params, &wire, inv)?.map(|mac| mac_string(&mac)).into()
+        }
+        _ => Value::Null,
+    };
+    report["running_here"] = json!(present && matches!(state, State::Configured(_)));
+    print(&report, json_output)
+}
+
+fn print(report: &Value, json_output: bool) -> AgentResult<ExitCode> {
+    let text = if json_output {
+        format!("{}\n", serde_json::to_string_pretty(report).unwrap_or_default())
+    } else {
+        as_text(report)
+    };
+    super::print_all(&text)
+}
+
+/// One `name  value` line per fact, in a stable order.
+fn as_text(report: &Value) -> String {
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    };
+    let mut out = format!("VIP {} ({})\n", show(&report["ip"]), show(&report["family"]));
+    if let Some(problem) = report.get("problem") {
+        out.push_str(&format!("  problem      {}\n", show(problem)));
+        return out;
+    }
+    let nic = &report["nic"];
+    out.push_str(&format!(
+        "  nic          {} (index {}, {})\n",
+        show(&nic["name"]),
+        show(&nic["index"]),
+        show(&nic["source"])
+    ));
+    out.push_str(&format!(
+        "  prefix       /{} ({})\n",
+        show(&report["prefix"]["length"]),
+        show(&report["prefix"]["source"])
+    ));
+    out.push_str(&format!("  broadcast    {}\n", show(&report["broadcast"])));
+    out.push_str(&format!("  label        {}\n", show(&report["label"])));
+    let link = &report["link"];
+    if !link.is_null() {
+        let problem = match &link["problem"] {
+            Value::Null => "usable".to_string(),
+            p => show(p),
+        };
+        out.push_str(&format!(
+            "  link         {} (operstate {}, MAC {})\n",
+            problem,
+            show(&link["operstate"]),
+            show(&link["mac"])
+        ));
+    }
+    let state = &report["state"];
+    out.push_str(&format!("  state        {}", show(&state["status"])));
+    if !state["on"].is_null() {
+        out.push_str(&format!(" on {}", show(&state["on"])));
+    }
+    if !state["prefix"].is_null() {
+        out.push_str(&format!(" with prefix /{}", show(&state["prefix"])));
+    }
+    out.push('\n');
+    let owner = match &report["other_owner"] {
+        Value::Null => "nobody else answered a probe for it".to_string(),
+        mac => format!("{} ANSWERS FOR IT: another host holds this address", show(mac)),
+    };
+    out.push_str(&format!("  other hosts  {owner}\n"));
+    if let Value::String(hint) = &report["hint"] {
+        out.push_str(&format!("  hint         {hint}\n"));
+    }
+    out
+}
