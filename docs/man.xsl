@@ -52,7 +52,7 @@
   <xsl:text>" "OCF resource agents"&#10;</xsl:text>
   <xsl:text>.SH NAME&#10;ocf_rust_IPaddr \- </xsl:text>
   <xsl:call-template name="paragraph"><xsl:with-param name="text" select="shortdesc"/></xsl:call-template>
-  <xsl:text>.SH SYNOPSIS&#10;.B IPaddr&#10;.RI [ start | stop | monitor | status | validate\-all | meta\-data | usage ]&#10;.RI [ \-\-parameter " " value " ...]"&#10;</xsl:text>
+  <xsl:text>.SH SYNOPSIS&#10;.B IPaddr&#10;.RI [ start | stop | monitor | status | recover | validate\-all | meta\-data | usage | explain ]&#10;.RI [ \-\-parameter " " value " ...]"&#10;</xsl:text>
   <xsl:text>.SH DESCRIPTION&#10;</xsl:text>
   <xsl:call-template name="paragraph"><xsl:with-param name="text" select="longdesc"/></xsl:call-template>
   <xsl:text>.PP&#10;Parameters are read from OCF_RESKEY_&lt;name&gt; environment variables, as Pacemaker passes them, or from the matching command-line flag (\-\-cidr\-netmask for cidr_netmask); a flag wins over the environment.&#10;</xsl:text>

@@ -7,6 +7,7 @@ mod announcing;
 mod explain;
 mod lvs;
 mod monitor;
+mod recover;
 mod start;
 mod stop;
 mod validate;
@@ -24,6 +25,8 @@ use crate::rundir::RunDir;
 pub enum Action {
     Start,
     Stop,
+    /// OCF 1.1 local recovery: fix the VIP in place.
+    Recover,
     Monitor,
     Status,
     ValidateAll,
@@ -42,6 +45,7 @@ impl Action {
         Some(match name {
             "start" => Action::Start,
             "stop" => Action::Stop,
+            "recover" => Action::Recover,
             "monitor" => Action::Monitor,
             "status" => Action::Status,
             "validate-all" => Action::ValidateAll,
@@ -57,6 +61,7 @@ impl Action {
         match self {
             Action::Start => "start",
             Action::Stop => "stop",
+            Action::Recover => "recover",
             Action::Monitor => "monitor",
             Action::Status => "status",
             Action::ValidateAll => "validate-all",
@@ -70,7 +75,7 @@ impl Action {
 
 /// The usage text printed by `usage`/`help` and for an unknown action.
 pub const USAGE: &str =
-    "usage: IPaddr {start|stop|status|monitor|validate-all|meta-data|usage|explain} [--PARAMETER VALUE ...]
+    "usage: IPaddr {start|stop|status|monitor|recover|validate-all|meta-data|usage|explain} [--PARAMETER VALUE ...]
 
 Expects an OCF environment (OCF_RESKEY_ip=... etc.) or the same parameters
 as flags (IPaddr start --ip 10.0.0.5 --cidr-netmask 24 --nic eth0);
@@ -92,6 +97,7 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::Usage => print_all(USAGE),
         Action::Start => start::run(inv),
         Action::Stop => stop::run(inv),
+        Action::Recover => recover::run(inv),
         Action::Monitor => monitor::run(inv, false),
         Action::Status => monitor::run(inv, true),
         Action::ValidateAll => validate::run(inv),
@@ -136,7 +142,7 @@ fn require_root(action: Action) -> AgentResult<()> {
 /// has nothing to remove.
 fn node_lacks(inv: &Invocation, reason: String) -> AgentResult<ExitCode> {
     match inv.action {
-        Action::Start => Err(AgentError::installed(reason)),
+        Action::Start | Action::Recover => Err(AgentError::installed(reason)),
         Action::ValidateAll => Err(AgentError::configured(reason)),
         Action::Stop => {
             log::info(format!("{reason}; nothing to stop"));

@@ -1,7 +1,7 @@
 //! `start`: bring the VIP up on its NIC, exactly once, and leave nothing
 //! half-done if it cannot.
 
-use super::{Action, Invocation, announcing, connect, lvs, node_lacks, parse_params, require_root, run_dir};
+use super::{Invocation, announcing, connect, lvs, node_lacks, parse_params, require_root, run_dir};
 use crate::discover;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::inspect::{self, Lookup, Need, State, Target};
@@ -13,8 +13,19 @@ use std::time::Duration;
 /// How often the DAD state of a new IPv6 address is polled.
 const DAD_POLL: Duration = Duration::from_millis(20);
 
-pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    require_root(Action::Start)?;
+/// What start and recover share before acting: checked parameters, a
+/// netlink connection in the right namespace, and the VIP's target and
+/// state. `Err(Ok(code))` is an early, final answer.
+pub(super) struct Prepared {
+    pub params: Params,
+    pub nl: Netlink,
+    pub target: Target,
+    pub state: State,
+    pub prefix: u8,
+}
+
+pub(super) fn prepare(inv: &Invocation) -> AgentResult<Result<Prepared, ExitCode>> {
+    require_root(inv.action)?;
     let params = parse_params(inv, Strictness::Strict)?;
     if params.cluster_ip.is_some() {
         return Err(AgentError::configured(
@@ -23,14 +34,24 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     let nl = match connect(inv, &params)? {
         Ok(nl) => nl,
-        Err(code) => return Ok(code),
+        Err(code) => return Ok(Err(code)),
     };
     let (target, state) = match inspect::lookup(&nl, &params, Need::FullTarget)? {
-        Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),
+        Lookup::NicMissing(nic) => {
+            return node_lacks(inv, format!("nic {nic} does not exist on this node")).map(Err);
+        }
         Lookup::NoNetwork => return Err(discover::no_network_error(&params)),
         Lookup::Found { target, state } => (target, state),
     };
     let prefix = target.prefix.ok_or_else(|| discover::no_network_error(&params))?;
+    Ok(Ok(Prepared { params, nl, target, state, prefix }))
+}
+
+pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    let Prepared { params, nl, target, state, prefix } = match prepare(inv)? {
+        Ok(prepared) => prepared,
+        Err(code) => return Ok(code),
+    };
     match state {
         State::Configured(entry) => return already_running(&nl, &params, &target, &entry),
         State::WrongPrefix(entry) => {
@@ -47,15 +68,26 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         }
         State::Absent => {}
     }
+    add_and_announce(&nl, &params, &target, prefix, inv)
+}
 
-    let wire = announcing::Wire::open(&nl, &params, &target)?;
-    announcing::probe_before_add(&nl, &params, &target, wire.as_ref(), inv)?;
+/// Probes, adds the VIP with every attribute, waits for DAD, verifies and
+/// announces it; undoes what it did if any step fails.
+pub(super) fn add_and_announce(
+    nl: &Netlink,
+    params: &Params,
+    target: &Target,
+    prefix: u8,
+    inv: &Invocation,
+) -> AgentResult<ExitCode> {
+    let wire = announcing::Wire::open(nl, params, target)?;
+    announcing::probe_before_add(nl, params, target, wire.as_ref(), inv)?;
     let run_dir = run_dir(inv);
     if params.lvs_support {
-        lvs::take_from_loopback(&nl, &params, &run_dir)?;
+        lvs::take_from_loopback(nl, params, &run_dir)?;
     }
     if params.lvs_ipv6_addrlabel {
-        add_address_label(&nl, &params);
+        add_address_label(nl, params);
     }
     let new = NewAddress {
         ip: params.ip,
@@ -72,19 +104,19 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         },
         metric: target.metric,
     };
-    log::info(describe_add(&new, &target));
+    log::info(describe_add(&new, target));
     let added_here = match nl.add_address(&new) {
         Ok(()) => true,
         // Another start of the same VIP won the race: verify below.
         Err(err) if err.errno() == Some(libc_errno::EEXIST) => false,
         Err(err) => {
-            undo_side_effects(&nl, &params, inv);
+            undo_side_effects(nl, params, inv);
             return Err(err).doing(|| format!("adding {}/{prefix} to {}", params.ip, target.nic));
         }
     };
-    let outcome = finish_start(&nl, &params, &target, inv);
+    let outcome = finish_start(nl, params, target, inv);
     if outcome.is_ok() {
-        announce_started(&nl, &params, &target, inv, wire);
+        announce_started(nl, params, target, inv, wire);
     }
     if outcome.is_err() && added_here {
         if let Err(err) = nl.delete_address(params.ip, prefix, target.ifindex) {
@@ -93,7 +125,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
                 params.ip, target.nic
             ));
         }
-        undo_side_effects(&nl, &params, inv);
+        undo_side_effects(nl, params, inv);
     }
     outcome
 }
@@ -120,7 +152,7 @@ fn announce_started(
 }
 
 /// The address is there already: succeed at once if it is whole.
-fn already_running(
+pub(super) fn already_running(
     nl: &Netlink,
     params: &Params,
     target: &Target,

@@ -45,7 +45,7 @@ mod tests {
         assert_eq!(child(root, "version").and_then(|v| v.text()), Some("1.1"));
         let actions: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("action")).collect();
         let names: Vec<&str> = actions.iter().filter_map(|a| a.attribute("name")).collect();
-        for required in ["start", "stop", "monitor", "status", "meta-data", "validate-all"] {
+        for required in ["start", "stop", "monitor", "status", "recover", "meta-data", "validate-all"] {
             assert!(names.contains(&required), "action {required} missing");
         }
         for action in actions {
