@@ -153,6 +153,19 @@ pub fn lookup(nl: &Netlink, params: &Params, need: Need) -> AgentResult<Lookup> 
     Ok(Lookup::Found { target, state })
 }
 
+/// Whether the target NIC has an address of its own (not the VIP) in the
+/// VIP's subnet: the node's maintenance address, which keeps it reachable
+/// whatever happens to the VIP.
+pub fn has_maintenance_address(nl: &Netlink, params: &Params, target: &Target) -> AgentResult<bool> {
+    let Some(prefix) = target.prefix else { return Ok(false) };
+    let subnet =
+        ipnetwork::IpNetwork::new(params.ip, prefix).map_err(|e| AgentError::generic(e.to_string()))?;
+    let addresses = nl
+        .addresses(target.ifindex, params.is_ipv4())
+        .doing(|| format!("listing the addresses of {}", target.nic))?;
+    Ok(addresses.iter().any(|a| a.ip != params.ip && subnet.contains(a.ip)))
+}
+
 /// The interface holding the VIP as a local address, leaving out lo when
 /// LVS support parks the address there on purpose.
 fn holder(nl: &Netlink, params: &Params) -> AgentResult<Option<u32>> {

@@ -351,3 +351,31 @@ fn command_line_flags_override_the_environment() {
     let run = lab.agent_env(&lab.node, "monitor", &[("ip", "192.0.2.99")], &[]);
     assert_eq!(run.code, ocf::NOT_RUNNING);
 }
+
+#[test]
+fn a_vip_without_a_maintenance_address_is_warned_about_or_refused() {
+    let lab = Lab::new();
+    let lonely = [("ip", "198.51.100.5"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let run = lab.agent("validate-all", &lonely);
+    assert_eq!(run.code, ocf::SUCCESS);
+    assert!(run.stderr.contains("WARNING") && run.stderr.contains("maintenance address"), "{run:?}");
+    let strict = [
+        ("ip", "198.51.100.5"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("require_maintenance_address", "true"),
+    ];
+    let before = lab.node.snapshot();
+    for action in ["validate-all", "start"] {
+        let run = lab.agent(action, &strict);
+        assert_eq!(run.code, ocf::ERR_CONFIGURED, "{action}: {run:?}");
+        assert!(run.reason().contains("only address of eth0"), "{run:?}");
+    }
+    assert_eq!(lab.node.snapshot(), before);
+    let accompanied =
+        [("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0"), ("require_maintenance_address", "true")];
+    let run = lab.agent("validate-all", &accompanied);
+    assert_eq!(run.code, ocf::SUCCESS);
+    assert!(!run.stderr.contains("maintenance"), "{run:?}");
+    assert_eq!(lab.agent("start", &accompanied).code, ocf::SUCCESS);
+}

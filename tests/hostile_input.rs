@@ -74,6 +74,7 @@ const PARAMS: &[(&str, Class)] = &[
     ("preferred_lft", Class::Strict("preferred_lft")),
     ("network_namespace", Class::Strict("network")),
     ("check_link_status", Class::Boolean),
+    ("require_maintenance_address", Class::Boolean),
 ];
 
 /// The exit code and reason fragment validate-all must give for `value` in `param`.

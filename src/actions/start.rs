@@ -52,6 +52,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
+    if params.require_maintenance_address && matches!(state, State::Absent) {
+        super::validate::maintenance_address_check(&nl, &params, &target)?;
+    }
     match state {
         State::Configured(entry) => return already_running(&nl, &params, &target, &entry),
         State::WrongPrefix(entry) => {

@@ -2,9 +2,12 @@
 
 use super::{Invocation, connect, node_lacks, parse_params};
 use crate::discover;
+use crate::error::AgentError;
 use crate::error::AgentResult;
-use crate::inspect::{self, Lookup, Need};
+use crate::inspect::{self, Lookup, Need, Target};
+use crate::netlink::Netlink;
 use crate::ocf::{ExitCode, log};
+use crate::params::Params;
 use crate::params::Strictness;
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
@@ -23,6 +26,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Lookup::NicMissing(nic) => node_lacks(inv, format!("nic {nic} does not exist on this node")),
         Lookup::NoNetwork => node_lacks(inv, discover::no_network_error(&params).reason),
         Lookup::Found { target, .. } => {
+            maintenance_address_check(&nl, &params, &target)?;
             log::debug(format!(
                 "{} would go on {} as /{}",
                 params.ip,
@@ -32,4 +36,21 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             Ok(ExitCode::Success)
         }
     }
+}
+
+/// Microsoft's and ClusterCATS' rule: a node keeps an address of its own
+/// beside the VIP. A warning, or an error with require_maintenance_address.
+pub(super) fn maintenance_address_check(nl: &Netlink, params: &Params, target: &Target) -> AgentResult<()> {
+    if inspect::has_maintenance_address(nl, params, target)? {
+        return Ok(());
+    }
+    let problem = format!(
+        "{} would be the only address of {} in its subnet: without a maintenance address of its own the node is unreachable there whenever the VIP moves",
+        params.ip, target.nic
+    );
+    if params.require_maintenance_address {
+        return Err(AgentError::configured(problem));
+    }
+    log::warn(problem);
+    Ok(())
 }

@@ -131,6 +131,8 @@ pub struct Params {
     pub noprefixroute: bool,
     pub preferred_lft: Lifetime,
     pub check_link_status: bool,
+    /// Make "the VIP would be the NIC's only address in its subnet" an error.
+    pub require_maintenance_address: bool,
     pub network_namespace: Option<String>,
     /// Kept for the cluster IP mode, where it is the shared multicast MAC.
     #[allow(dead_code)]
@@ -307,6 +309,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
     let nodad = p.flag("nodad");
     let noprefixroute = p.flag("noprefixroute");
     let check_link_status = p.flag("check_link_status");
+    let require_maintenance_address = p.flag("require_maintenance_address");
     // IPaddr2's opt-in collision check is our default probing; the flag
     // stays accepted (and checked) for existing configurations.
     let _run_arping = p.flag("run_arping");
@@ -351,6 +354,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             noprefixroute,
             preferred_lft,
             check_link_status,
+            require_maintenance_address,
             network_namespace,
             mac,
             announce,

@@ -114,6 +114,13 @@ pub const PARAMS: &[ParamSpec] = &[
         "true",
         "Consider the resource failed if the interface is down",
     ),
+    spec(
+        "require_maintenance_address",
+        "require-maintenance-address",
+        Boolean,
+        "false",
+        "Refuse a VIP that would be the node's only address in its subnet",
+    ),
 ];
 
 /// Looks a parameter up by its OCF name.
