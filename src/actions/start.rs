@@ -14,8 +14,7 @@ use std::time::Duration;
 const DAD_POLL: Duration = Duration::from_millis(20);
 
 /// What start and recover share before acting: checked parameters, a
-/// netlink connection in the right namespace, and the VIP's target and
-/// state. `Err(Ok(code))` is an early, final answer.
+/// netlink connection in the right namespace, and the VIP's target and state.
 pub(super) struct Prepared {
     pub params: Params,
     pub nl: Netlink,
@@ -24,6 +23,8 @@ pub(super) struct Prepared {
     pub prefix: u8,
 }
 
+/// Prepares start or recover; `Ok(Err(code))` when the answer is already
+/// known (the node lacks the NIC or the namespace).
 pub(super) fn prepare(inv: &Invocation) -> AgentResult<Result<Prepared, ExitCode>> {
     require_root(inv.action)?;
     let params = parse_params(inv, Strictness::Strict)?;
@@ -52,9 +53,6 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    if params.require_maintenance_address && matches!(state, State::Absent) {
-        super::validate::maintenance_address_check(&nl, &params, &target)?;
-    }
     match state {
         State::Configured(entry) => return already_running(&nl, &params, &target, &entry),
         State::WrongPrefix(entry) => {
@@ -83,6 +81,9 @@ pub(super) fn add_and_announce(
     prefix: u8,
     inv: &Invocation,
 ) -> AgentResult<ExitCode> {
+    if params.require_maintenance_address {
+        super::validate::maintenance_address_check(nl, params, target)?;
+    }
     let wire = announcing::Wire::open(nl, params, target)?;
     announcing::probe_before_add(nl, params, target, wire.as_ref(), inv)?;
     let run_dir = run_dir(inv);
