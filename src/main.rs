@@ -9,6 +9,7 @@ mod budget;
 mod cli;
 mod discover;
 mod error;
+mod hosts;
 mod inspect;
 mod netlink;
 mod netns;

@@ -119,12 +119,35 @@ pub(super) fn print_all(text: &str) -> AgentResult<ExitCode> {
 /// Parses parameters for `inv.action`, logging the warnings parsing found
 /// (at debug level for monitor, which runs every few seconds).
 fn parse_params(inv: &Invocation, strictness: Strictness) -> AgentResult<Params> {
-    let parsed = params::parse(&inv.raw, &inv.env, strictness)?;
+    let resolved = resolve_host_name(&inv.raw)?;
+    let parsed = params::parse(resolved.as_ref().unwrap_or(&inv.raw), &inv.env, strictness)?;
     let quiet = matches!(inv.action, Action::Monitor | Action::Status);
+    if let (Some(name), Some(_)) = (inv.raw.given("ip"), &resolved) {
+        let note = format!("ip {name} is {} in {}", parsed.params.ip, crate::hosts::HOSTS_FILE);
+        if quiet { log::debug(note) } else { log::info(note) }
+    }
     for warning in &parsed.warnings {
         if quiet { log::debug(warning) } else { log::warn(warning) }
     }
     Ok(parsed.params)
+}
+
+/// When `ip` is a host name, the parameters with its address from
+/// /etc/hosts in its place (never DNS); `None` when `ip` is no name.
+fn resolve_host_name(raw: &RawParams) -> AgentResult<Option<RawParams>> {
+    let Some(name) = raw.given("ip").filter(|ip| crate::hosts::looks_like_host_name(ip)) else {
+        return Ok(None);
+    };
+    let hosts = std::fs::read_to_string(crate::hosts::HOSTS_FILE).unwrap_or_default();
+    let address = crate::hosts::lookup(&hosts, name).ok_or_else(|| {
+        AgentError::configured(format!(
+            "ip [{name}] is a host name that {} does not list (names are never looked up in DNS)",
+            crate::hosts::HOSTS_FILE
+        ))
+    })?;
+    let mut resolved = raw.clone();
+    resolved.set("ip", address.to_string());
+    Ok(Some(resolved))
 }
 
 /// Refuses actions that change the host when not run as root.
