@@ -26,6 +26,13 @@ pub struct Target {
     pub link: Option<LinkEntry>,
 }
 
+impl Target {
+    /// The label the VIP should carry but `entry` lacks, if any.
+    pub fn missing_label(&self, entry: &AddressEntry) -> Option<&str> {
+        self.label.as_deref().filter(|label| entry.label.as_deref() != Some(*label))
+    }
+}
+
 /// What the kernel shows for the VIP relative to its target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {

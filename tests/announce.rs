@@ -2,7 +2,9 @@
 //! same segment: its neighbor cache, and a capture of what the node sent.
 
 mod common;
-use common::{Capture, Frame, Lab, Segment, neighbor_mac, no_neighbor_locktime, ocf, wait_for};
+use common::{
+    Capture, Frame, Lab, Segment, neighbor_mac, no_neighbor_locktime, ocf, stale_neighbor, wait_for,
+};
 use pnet_packet::Packet;
 use pnet_packet::arp::{ArpOperations, ArpPacket};
 use pnet_packet::ethernet::{EtherTypes, EthernetPacket};
@@ -110,7 +112,7 @@ fn flips_within(client: &common::Netns, vip: &str, mac: &str, limit: Duration) -
 fn gratuitous_arp_flips_a_stale_client_entry_at_once() {
     let lab = Lab::new();
     no_neighbor_locktime(&lab.client);
-    lab.client.ip(&["neigh", "replace", "192.0.2.50", "lladdr", OLD_MAC, "dev", "eth0", "nud", "stale"]);
+    stale_neighbor(&lab.client, "192.0.2.50", OLD_MAC);
     let node_mac = lab.node.mac("eth0");
     let started = Instant::now();
     let run = lab.agent("start", &[("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")]);
@@ -125,18 +127,7 @@ fn gratuitous_arp_flips_a_stale_client_entry_at_once() {
 #[test]
 fn unsolicited_na_flips_a_stale_client_entry_at_once() {
     let lab = Lab::new();
-    lab.client.ip(&[
-        "-6",
-        "neigh",
-        "replace",
-        "2001:db8::50",
-        "lladdr",
-        OLD_MAC,
-        "dev",
-        "eth0",
-        "nud",
-        "stale",
-    ]);
+    stale_neighbor(&lab.client, "2001:db8::50", OLD_MAC);
     let node_mac = lab.node.mac("eth0");
     let run = lab.agent("start", &[("ip", "2001:db8::50"), ("cidr_netmask", "64"), ("nic", "eth0")]);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
@@ -332,7 +323,7 @@ fn monitor_refreshes_the_announcement_when_asked() {
     let base = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_bg", "false")];
     assert_eq!(lab.agent("start", &base).code, ocf::SUCCESS);
     no_neighbor_locktime(&lab.client);
-    lab.client.ip(&["neigh", "replace", "192.0.2.50", "lladdr", OLD_MAC, "dev", "eth0", "nud", "stale"]);
+    stale_neighbor(&lab.client, "192.0.2.50", OLD_MAC);
     let quiet = lab.agent("monitor", &base);
     assert_eq!(quiet.code, ocf::SUCCESS);
     assert_eq!(neighbor_mac(&lab.client, "192.0.2.50").as_deref(), Some(OLD_MAC), "no refresh by default");

@@ -3,7 +3,7 @@
 //! announced again in every case so clients follow.
 
 mod common;
-use common::{Lab, neighbor_mac, no_neighbor_locktime, ocf, wait_for};
+use common::{Lab, neighbor_mac, no_neighbor_locktime, ocf, stale_neighbor, wait_for};
 use std::time::Duration;
 
 const PARAMS: [(&str, &str); 4] =
@@ -23,17 +23,7 @@ fn recover_re_adds_a_deleted_vip_and_announces_it() {
     no_neighbor_locktime(&lab.client);
     assert_eq!(lab.agent("start", &PARAMS).code, ocf::SUCCESS);
     lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
-    lab.client.ip(&[
-        "neigh",
-        "replace",
-        "192.0.2.50",
-        "lladdr",
-        "02:00:00:00:00:99",
-        "dev",
-        "eth0",
-        "nud",
-        "stale",
-    ]);
+    stale_neighbor(&lab.client, "192.0.2.50", "02:00:00:00:00:99");
     assert_eq!(lab.agent("monitor", &PARAMS).code, ocf::NOT_RUNNING);
     let run = lab.agent("recover", &PARAMS);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
@@ -65,17 +55,7 @@ fn recover_of_a_healthy_vip_only_announces_it_again() {
     no_neighbor_locktime(&lab.client);
     assert_eq!(lab.agent("start", &PARAMS).code, ocf::SUCCESS);
     let before = lab.node.snapshot();
-    lab.client.ip(&[
-        "neigh",
-        "replace",
-        "192.0.2.50",
-        "lladdr",
-        "02:00:00:00:00:99",
-        "dev",
-        "eth0",
-        "nud",
-        "stale",
-    ]);
+    stale_neighbor(&lab.client, "192.0.2.50", "02:00:00:00:00:99");
     assert_eq!(lab.agent("recover", &PARAMS).code, ocf::SUCCESS);
     assert_eq!(lab.node.snapshot(), before);
     assert!(client_follows(&lab));

@@ -82,7 +82,6 @@ pub(super) fn probe_before_add(
         log::warn(format!("{problem}: nobody could answer a probe, so {} is added without one", params.ip));
         return Ok(());
     }
-    let own_macs = nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
     log::debug(format!(
         "probing for {} on {}: {} probes, {:?} in all",
         params.ip,
@@ -90,9 +89,7 @@ pub(super) fn probe_before_add(
         plan.count,
         plan.duration()
     ));
-    let outcome = probe::run(&wire.sock, wire.mac, &own_macs, params.ip, &plan, inv.budget.deadline())
-        .doing(|| format!("probing for {} on {}", params.ip, target.nic))?;
-    match outcome {
+    match run_probe(nl, params, wire, &plan, inv)? {
         ProbeOutcome::Free => Ok(()),
         ProbeOutcome::CutShort => {
             log::warn(format!(
@@ -198,11 +195,22 @@ pub(super) fn other_owner(
         interval: Duration::from_millis(10),
         wait: Duration::from_millis(30),
     };
-    let own_macs = nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
-    let outcome = probe::run(&wire.sock, wire.mac, &own_macs, params.ip, &plan, inv.budget.deadline())
-        .doing(|| format!("probing for {}", params.ip))?;
-    Ok(match outcome {
+    Ok(match run_probe(nl, params, wire, &plan, inv)? {
         ProbeOutcome::InUse { mac } => Some(mac),
         ProbeOutcome::Free | ProbeOutcome::CutShort => None,
     })
+}
+
+/// Probes for the VIP on the wire, not counting answers from this host's
+/// own interfaces, within the action's budget.
+fn run_probe(
+    nl: &Netlink,
+    params: &Params,
+    wire: &Wire,
+    plan: &ProbePlan,
+    inv: &Invocation,
+) -> AgentResult<ProbeOutcome> {
+    let own_macs = nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
+    probe::run(&wire.sock, wire.mac, &own_macs, params.ip, plan, inv.budget.deadline())
+        .doing(|| format!("probing for {} on {}", params.ip, wire.link.name))
 }

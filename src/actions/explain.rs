@@ -49,7 +49,7 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
             "problem": inspect::link_problem(link),
         });
     }
-    let (present, hint) = match &state {
+    let hint = match &state {
         State::Configured(entry) => {
             let shown_label = entry.label.clone().unwrap_or_default();
             let unlabelled = params.is_ipv4() && (shown_label.is_empty() || shown_label == target.nic);
@@ -61,25 +61,24 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
                 "tentative": entry.is_tentative(),
                 "dad_failed": entry.is_dad_failed(),
             });
-            let hint = unlabelled.then(|| {
+            unlabelled.then(|| {
                 format!(
                     "{} has no label of its own, so ifconfig does not list it; `ip addr show dev {}` does, or set iflabel (ifconfig then shows {}:<label>)",
                     params.ip, target.nic, target.nic
                 )
-            });
-            (true, hint)
+            })
         }
         State::Absent => {
             report["state"] = json!({ "status": "absent" });
-            (false, None)
+            None
         }
         State::WrongPrefix(entry) => {
             report["state"] = json!({ "status": "wrong prefix", "on": target.nic, "prefix": entry.prefix });
-            (true, None)
+            None
         }
         State::Elsewhere { nic } => {
             report["state"] = json!({ "status": "on another nic", "on": nic });
-            (true, None)
+            None
         }
     };
     report["hint"] = json!(hint);
@@ -89,7 +88,7 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
         }
         _ => Value::Null,
     };
-    report["running_here"] = json!(present && matches!(state, State::Configured(_)));
+    report["running_here"] = json!(matches!(state, State::Configured(_)));
     print(&report, json_output)
 }
 

@@ -65,13 +65,11 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             params.ip, target.nic
         )));
     }
-    if let Some(label) = &target.label {
-        if entry.label.as_ref() != Some(label) {
-            return Err(AgentError::generic(format!(
-                "{} is on {} but without its label {label} (partly configured)",
-                params.ip, target.nic
-            )));
-        }
+    if let Some(label) = target.missing_label(&entry) {
+        return Err(AgentError::generic(format!(
+            "{} is on {} but without its label {label} (partly configured)",
+            params.ip, target.nic
+        )));
     }
     if params.check_link_status {
         let problem = match &target.link {

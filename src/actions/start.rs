@@ -162,13 +162,11 @@ pub(super) fn already_running(
     target: &Target,
     entry: &AddressEntry,
 ) -> AgentResult<ExitCode> {
-    if let Some(label) = &target.label {
-        if entry.label.as_ref() != Some(label) {
-            return Err(AgentError::generic(format!(
-                "{} is configured on {} but without its label {label}",
-                params.ip, target.nic
-            )));
-        }
+    if let Some(label) = target.missing_label(entry) {
+        return Err(AgentError::generic(format!(
+            "{} is configured on {} but without its label {label}",
+            params.ip, target.nic
+        )));
     }
     if params.check_link_status {
         if let Some(problem) = link_problem(nl, target)? {
@@ -194,13 +192,11 @@ fn finish_start(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation
     }
     match inspect::lookup(nl, params, Need::StateOnly)? {
         Lookup::Found { state: State::Configured(entry), target: now } => {
-            if let Some(label) = &target.label {
-                if entry.label.as_ref() != Some(label) {
-                    return Err(AgentError::generic(format!(
-                        "{} was added to {} but the kernel did not keep its label {label}",
-                        params.ip, now.nic
-                    )));
-                }
+            if let Some(label) = target.missing_label(&entry) {
+                return Err(AgentError::generic(format!(
+                    "{} was added to {} but the kernel did not keep its label {label}",
+                    params.ip, now.nic
+                )));
             }
         }
         other => {

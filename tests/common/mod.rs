@@ -403,6 +403,12 @@ pub fn neighbor_mac(client: &Netns, ip: &str) -> Option<String> {
     words.next().map(str::to_string)
 }
 
+/// Plants a stale neighbor entry for `ip` pointing at `mac` (an old owner),
+/// so a test can watch an announcement replace it.
+pub fn stale_neighbor(client: &Netns, ip: &str, mac: &str) {
+    client.ip(&["neigh", "replace", ip, "lladdr", mac, "dev", "eth0", "nud", "stale"]);
+}
+
 /// Lets the client's kernel take every neighbor update at once (no 1 s
 /// locktime), so tests see the first announcement's effect.
 pub fn no_neighbor_locktime(client: &Netns) {
