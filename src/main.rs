@@ -18,6 +18,7 @@ mod packet;
 mod params;
 mod probe;
 mod rawsock;
+mod reach;
 mod rundir;
 
 use actions::{Action, Invocation};

@@ -203,7 +203,7 @@ pub(super) fn other_owner(
 
 /// Probes for the VIP on the wire, not counting answers from this host's
 /// own interfaces, within the action's budget.
-fn run_probe(
+pub(super) fn run_probe(
     nl: &Netlink,
     params: &Params,
     wire: &Wire,

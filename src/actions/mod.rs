@@ -4,10 +4,12 @@
 
 mod announce_worker;
 mod announcing;
+mod checks;
 mod explain;
 mod lvs;
 mod monitor;
 mod recover;
+mod reload;
 mod start;
 mod stop;
 mod validate;
@@ -27,6 +29,8 @@ pub enum Action {
     Stop,
     /// OCF 1.1 local recovery: fix the VIP in place.
     Recover,
+    /// OCF 1.1: take changed reloadable parameters without a restart.
+    ReloadAgent,
     Monitor,
     Status,
     ValidateAll,
@@ -46,6 +50,7 @@ impl Action {
             "start" => Action::Start,
             "stop" => Action::Stop,
             "recover" => Action::Recover,
+            "reload-agent" => Action::ReloadAgent,
             "monitor" => Action::Monitor,
             "status" => Action::Status,
             "validate-all" => Action::ValidateAll,
@@ -62,6 +67,7 @@ impl Action {
             Action::Start => "start",
             Action::Stop => "stop",
             Action::Recover => "recover",
+            Action::ReloadAgent => "reload-agent",
             Action::Monitor => "monitor",
             Action::Status => "status",
             Action::ValidateAll => "validate-all",
@@ -75,7 +81,7 @@ impl Action {
 
 /// The usage text printed by `usage`/`help` and for an unknown action.
 pub const USAGE: &str =
-    "usage: IPaddr {start|stop|status|monitor|recover|validate-all|meta-data|usage|explain} [--PARAMETER VALUE ...]
+    "usage: IPaddr {start|stop|status|monitor|recover|reload-agent|validate-all|meta-data|usage|explain} [--PARAMETER VALUE ...]
 
 Expects an OCF environment (OCF_RESKEY_ip=... etc.) or the same parameters
 as flags (IPaddr start --ip 10.0.0.5 --cidr-netmask 24 --nic eth0);
@@ -98,6 +104,7 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::Start => start::run(inv),
         Action::Stop => stop::run(inv),
         Action::Recover => recover::run(inv),
+        Action::ReloadAgent => reload::run(inv),
         Action::Monitor => monitor::run(inv, false),
         Action::Status => monitor::run(inv, true),
         Action::ValidateAll => validate::run(inv),

@@ -118,9 +118,15 @@ pub(super) fn add_and_announce(
             return Err(err).doing(|| format!("adding {}/{prefix} to {}", params.ip, target.nic));
         }
     };
-    let outcome = finish_start(nl, params, target, inv);
+    let mut outcome = finish_start(nl, params, target, inv);
     if outcome.is_ok() {
         announce_started(nl, params, target, inv, wire);
+        if params.ping.on_start {
+            outcome = ping_after_start(nl, params, target, prefix, inv);
+            if outcome.is_err() {
+                announcing::stop_background(params, inv);
+            }
+        }
     }
     if outcome.is_err() && added_here {
         if let Err(err) = nl.delete_address(params.ip, prefix, target.ifindex) {
@@ -132,6 +138,20 @@ pub(super) fn add_and_announce(
         undo_side_effects(nl, params, inv);
     }
     outcome
+}
+
+/// `ping_on_start`: the VIP must reach the network before start succeeds.
+fn ping_after_start(
+    nl: &Netlink,
+    params: &Params,
+    target: &Target,
+    prefix: u8,
+    inv: &Invocation,
+) -> AgentResult<ExitCode> {
+    match super::checks::unreachable(nl, params, target, prefix, inv)? {
+        None => Ok(ExitCode::Success),
+        Some(problem) => Err(AgentError::generic(format!("{problem}; ping_on_start fails the start"))),
+    }
 }
 
 /// Announces the new owner. The address is up whatever happens here, so a

@@ -27,6 +27,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Lookup::NoNetwork => node_lacks(inv, discover::no_network_error(&params).reason),
         Lookup::Found { target, .. } => {
             maintenance_address_check(&nl, &params, &target)?;
+            ping_list_check(&nl, &params, &target)?;
             log::debug(format!(
                 "{} would go on {} as /{}",
                 params.ip,
@@ -52,5 +53,22 @@ pub(super) fn maintenance_address_check(nl: &Netlink, params: &Params, target: &
         return Err(AgentError::configured(problem));
     }
     log::warn(problem);
+    Ok(())
+}
+
+/// The reachability check needs someone else to answer: a listed address
+/// of this node answers whatever the network does (LifeKeeper's advice).
+fn ping_list_check(nl: &Netlink, params: &Params, target: &Target) -> AgentResult<()> {
+    if params.ping.is_configured() {
+        super::checks::ping_targets(params, target, target.prefix.unwrap_or_default())?;
+    }
+    for host in &params.ping.hosts {
+        if let Ok(Some(ifindex)) = nl.local_address_holder(*host) {
+            log::warn(format!(
+                "ping_list host {host} is an address of this node ({}): its answer proves nothing about the network",
+                crate::discover::ifname_of(ifindex)
+            ));
+        }
+    }
     Ok(())
 }

@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+/// The first CRM feature set with OCF 1.1 support (Pacemaker 2.1.0), where
+/// the scheduler takes OCF_DEGRADED for "running".
+const DEGRADED_FEATURE_SET: [u32; 3] = [3, 9, 0];
+
 /// Pacemaker's default operation timeout, used when the caller gives none.
 const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -21,6 +25,10 @@ pub struct OcfEnv {
     pub globally_unique: bool,
     /// Where per-resource run-time files live (`HA_RSCTMP`).
     pub rsctmp: String,
+    /// `OCF_CHECK_LEVEL` of a monitor: 0, 10 (reachability), 20 (conflicts).
+    pub check_level: u32,
+    /// Whether the caller understands OCF 1.1's degraded exit codes.
+    pub degraded_supported: bool,
 }
 
 impl OcfEnv {
@@ -46,7 +54,22 @@ impl OcfEnv {
             .unwrap_or(DEFAULT_ACTION_TIMEOUT);
         let globally_unique =
             meta("globally_unique").map(|v| crate::params::ocf_is_true(&v)).unwrap_or(false);
+        // Pacemaker exports the operation attribute bare; accept the
+        // OCF_RESKEY_ form that hand-written callers use too.
+        let check_level = lookup("OCF_CHECK_LEVEL")
+            .or_else(|| lookup("OCF_RESKEY_OCF_CHECK_LEVEL"))
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .unwrap_or(0);
+        let ocf_minor = lookup("OCF_RA_VERSION_MAJOR")
+            .filter(|major| major.trim() == "1")
+            .and(lookup("OCF_RA_VERSION_MINOR"))
+            .and_then(|minor| minor.trim().parse::<u32>().ok());
+        let feature_set = lookup("OCF_RESKEY_crm_feature_set").and_then(|v| parse_version(&v));
+        let degraded_supported = ocf_minor.is_some_and(|minor| minor >= 1)
+            && feature_set.is_some_and(|set| set >= DEGRADED_FEATURE_SET);
         OcfEnv {
+            check_level,
+            degraded_supported,
             interval_ms,
             timeout,
             clone_max: meta("clone_max"),
@@ -63,6 +86,15 @@ impl OcfEnv {
     pub fn is_probe_interval(&self) -> bool {
         self.interval_ms == 0
     }
+}
+
+/// A dotted version (3.16.2) as numbers, missing parts as 0.
+fn parse_version(text: &str) -> Option<[u32; 3]> {
+    let mut parts = text.trim().split('.').map(|p| p.parse::<u32>());
+    let major = parts.next()?.ok()?;
+    let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+    let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+    parts.next().is_none().then_some([major, minor, patch])
 }
 
 #[cfg(test)]
@@ -97,5 +129,38 @@ mod tests {
     fn rsctmp_defaults_to_run_resource_agents() {
         assert_eq!(env_of(&[]).rsctmp, "/run/resource-agents");
         assert_eq!(env_of(&[("HA_RSCTMP", "/tmp/x")]).rsctmp, "/tmp/x");
+    }
+
+    #[test]
+    fn check_level_comes_bare_or_prefixed() {
+        assert_eq!(env_of(&[]).check_level, 0);
+        assert_eq!(env_of(&[("OCF_CHECK_LEVEL", "10")]).check_level, 10);
+        assert_eq!(env_of(&[("OCF_RESKEY_OCF_CHECK_LEVEL", "20")]).check_level, 20);
+        assert_eq!(env_of(&[("OCF_CHECK_LEVEL", "deep")]).check_level, 0);
+    }
+
+    #[test]
+    fn degraded_codes_need_ocf_1_1_and_pacemaker_2_1() {
+        let modern = [
+            ("OCF_RA_VERSION_MAJOR", "1"),
+            ("OCF_RA_VERSION_MINOR", "1"),
+            ("OCF_RESKEY_crm_feature_set", "3.16.2"),
+        ];
+        assert!(env_of(&modern).degraded_supported);
+        let ocf_1_0 = [modern[0], ("OCF_RA_VERSION_MINOR", "0"), modern[2]];
+        assert!(!env_of(&ocf_1_0).degraded_supported);
+        let old_pacemaker = [modern[0], modern[1], ("OCF_RESKEY_crm_feature_set", "3.6.3")];
+        assert!(!env_of(&old_pacemaker).degraded_supported);
+        assert!(!env_of(&modern[..2]).degraded_supported, "no feature set: not Pacemaker");
+        assert!(env_of(&[modern[0], modern[1], ("OCF_RESKEY_crm_feature_set", "3.9")]).degraded_supported);
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert_eq!(parse_version("3.16.2"), Some([3, 16, 2]));
+        assert_eq!(parse_version("3.9"), Some([3, 9, 0]));
+        assert!(parse_version("3.16.2").unwrap() > parse_version("3.9.0").unwrap());
+        assert_eq!(parse_version("3.x"), None);
+        assert_eq!(parse_version("1.2.3.4"), None);
     }
 }

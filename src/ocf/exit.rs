@@ -12,6 +12,8 @@ pub enum ExitCode {
     ErrInstalled = 5,
     ErrConfigured = 6,
     NotRunning = 7,
+    /// OCF 1.1: running, but not fully healthy (a deep check failed).
+    Degraded = 190,
 }
 
 impl ExitCode {
@@ -32,6 +34,7 @@ impl ExitCode {
             ExitCode::ErrInstalled => "OCF_ERR_INSTALLED",
             ExitCode::ErrConfigured => "OCF_ERR_CONFIGURED",
             ExitCode::NotRunning => "OCF_NOT_RUNNING",
+            ExitCode::Degraded => "OCF_DEGRADED",
         }
     }
 }
@@ -51,6 +54,7 @@ mod tests {
             (ExitCode::ErrInstalled, 5, "OCF_ERR_INSTALLED"),
             (ExitCode::ErrConfigured, 6, "OCF_ERR_CONFIGURED"),
             (ExitCode::NotRunning, 7, "OCF_NOT_RUNNING"),
+            (ExitCode::Degraded, 190, "OCF_DEGRADED"),
         ];
         for (exit, number, name) in table {
             assert_eq!(exit.code(), number);

@@ -31,6 +31,8 @@ mod tests {
             assert_eq!(content.attribute("default"), Some(spec.default), "default of {}", spec.name);
             assert_eq!(node.attribute("required") == Some("1"), spec.required, "required of {}", spec.name);
             assert_eq!(node.attribute("unique") == Some("1"), spec.unique, "unique of {}", spec.name);
+            let reloadable = node.attribute("reloadable") == Some("1");
+            assert_eq!(reloadable, spec.reloadable, "reloadable of {}", spec.name);
             let shortdesc = child(*node, "shortdesc").and_then(|s| s.text()).unwrap_or_default();
             assert_eq!(shortdesc, spec.shortdesc, "shortdesc of {}", spec.name);
             let longdesc = child(*node, "longdesc").and_then(|s| s.text()).unwrap_or_default();
@@ -45,7 +47,15 @@ mod tests {
         assert_eq!(child(root, "version").and_then(|v| v.text()), Some("1.1"));
         let actions: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("action")).collect();
         let names: Vec<&str> = actions.iter().filter_map(|a| a.attribute("name")).collect();
-        for required in ["start", "stop", "monitor", "status", "recover", "meta-data", "validate-all"] {
+        for name in &names {
+            assert!(
+                crate::actions::Action::parse(name).is_some(),
+                "metadata lists {name}, the agent lacks it"
+            );
+        }
+        for required in
+            ["start", "stop", "monitor", "status", "recover", "reload-agent", "meta-data", "validate-all"]
+        {
             assert!(names.contains(&required), "action {required} missing");
         }
         for action in actions {

@@ -4,6 +4,7 @@
 //! unsolicited advertisements. No sockets here.
 
 pub mod arp;
+pub mod icmp;
 pub mod ndp;
 
 /// An Ethernet MAC address.

@@ -34,7 +34,9 @@ impl RawParams {
                 Some(p) => {
                     raw.values.insert(p.name, value);
                 }
-                None if name.starts_with("CRM_meta_") => {}
+                // What Pacemaker passes to every agent besides parameters.
+                None if name.starts_with("CRM_meta_")
+                    || matches!(name, "crm_feature_set" | "OCF_CHECK_LEVEL") => {}
                 None => raw.unknown.push(name.to_string()),
             }
         }
@@ -106,6 +108,27 @@ pub struct ProbeParams {
     pub rfc5227: bool,
 }
 
+/// The reachability check (OCF_CHECK_LEVEL 10, and start with `on_start`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PingParams {
+    /// Hosts to ping, of the VIP's family.
+    pub hosts: Vec<IpAddr>,
+    /// Without hosts, ping the subnet's broadcast (IPv6: all-nodes) address.
+    pub broadcast: bool,
+    pub timeout: Duration,
+    pub on_start: bool,
+}
+
+impl PingParams {
+    /// Whether a reachability check has anyone to ask.
+    pub fn is_configured(&self) -> bool {
+        !self.hosts.is_empty() || self.broadcast
+    }
+}
+
+/// The most hosts a ping list may name: the check asks them all at once.
+const MAX_PING_HOSTS: usize = 64;
+
 /// Settings of IPaddr2's load-shared "cluster IP" (clone) mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterIpParams {
@@ -134,6 +157,13 @@ pub struct Params {
     /// Make "the VIP would be the NIC's only address in its subnet" an error.
     pub require_maintenance_address: bool,
     pub network_namespace: Option<String>,
+    /// Make the VIP the preferred source of its subnet's routes while it runs.
+    #[allow(dead_code)] // used from the next commit on
+    pub preferred_source: bool,
+    /// Multi-site: start without the address where its subnet is absent.
+    #[allow(dead_code)] // used from the next commit on
+    pub allow_missing_subnet: bool,
+    pub ping: PingParams,
     /// Kept for the cluster IP mode, where it is the shared multicast MAC.
     #[allow(dead_code)]
     pub mac: Option<String>,
@@ -331,6 +361,10 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         rfc5227: p.flag("probe_rfc5227"),
     };
 
+    let ping = parse_ping(&mut p, ip)?;
+    let preferred_source = p.flag("preferred_source");
+    let allow_missing_subnet = p.flag("allow_missing_subnet");
+
     let mac = raw.given("mac").map(str::to_string);
     let cluster_ip = if clone_max > 1 && !unique_clone_address {
         Some(parse_cluster_ip(&mut p, ip, clone_max, clone_id)?)
@@ -356,6 +390,9 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             check_link_status,
             require_maintenance_address,
             network_namespace,
+            preferred_source,
+            allow_missing_subnet,
+            ping,
             mac,
             announce,
             probe,
@@ -410,6 +447,48 @@ fn parse_announce(p: &mut Parser, ip: IpAddr) -> AgentResult<AnnounceParams> {
         mode,
         target,
     })
+}
+
+/// The reachability check: a list of addresses of the VIP's family.
+fn parse_ping(p: &mut Parser, ip: IpAddr) -> AgentResult<PingParams> {
+    let hosts = p.optional("ping_list", Vec::new(), |list| {
+        let hosts = list
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|item| !item.is_empty())
+            .map(|item| ping_host(item, ip))
+            .collect::<Result<Vec<_>, _>>()?;
+        if hosts.len() > MAX_PING_HOSTS {
+            return Err(format!(
+                "ping_list names {} hosts; at most {MAX_PING_HOSTS} are allowed",
+                hosts.len()
+            ));
+        }
+        Ok(hosts)
+    })?;
+    let ping = PingParams {
+        hosts,
+        broadcast: p.flag("ping_broadcast"),
+        timeout: Duration::from_millis(p.integer("ping_timeout", 10, 60_000)?),
+        on_start: p.flag("ping_on_start"),
+    };
+    if ping.on_start && !ping.is_configured() {
+        return Err(AgentError::configured("ping_on_start needs a ping_list or ping_broadcast=true"));
+    }
+    Ok(ping)
+}
+
+/// One ping_list entry: a unicast address of the VIP's family.
+fn ping_host(text: &str, vip: IpAddr) -> Result<IpAddr, String> {
+    let host: IpAddr = text
+        .parse()
+        .map_err(|_| format!("invalid ping_list entry [{}]: expected an IP address", printable(text)))?;
+    if host.is_ipv4() != vip.is_ipv4() {
+        return Err(format!("ping_list entry {host} is not of the VIP's address family"));
+    }
+    if host.is_unspecified() || host.is_multicast() || host == vip {
+        return Err(format!("ping_list entry {host} cannot answer for the network (use ping_broadcast)"));
+    }
+    Ok(host)
 }
 
 /// Checks the cluster-IP settings the way IPaddr2 does in clone mode.
@@ -536,6 +615,12 @@ mod tests {
             &[("ip", "127.0.0.2"), ("nic", "eth0")],
             &[("ip", "10.0.0.5"), ("nic", "eth0;reboot")],
             &[("ip", "10.0.0.5"), ("unique_clone_address", "true")],
+            &[("ip", "10.0.0.5"), ("ping_list", "10.0.0.1 host")],
+            &[("ip", "10.0.0.5"), ("ping_list", "2001:db8::1")],
+            &[("ip", "10.0.0.5"), ("ping_list", "224.0.0.1")],
+            &[("ip", "10.0.0.5"), ("ping_list", "10.0.0.5")],
+            &[("ip", "10.0.0.5"), ("ping_timeout", "0")],
+            &[("ip", "10.0.0.5"), ("ping_on_start", "true")],
         ];
         for case in cases {
             let err = strict(case).expect_err(&format!("{case:?} accepted"));
@@ -554,6 +639,21 @@ mod tests {
         assert_eq!((a.mode, a.count), (ArpMode::Reply, 2), "send_arp_opts wins over arp_count");
         let bad_ip = raw(&[("ip", "10.0.0.500")]);
         assert!(parse(&bad_ip, &env(), Strictness::Lenient).is_err());
+    }
+
+    #[test]
+    fn ping_list_takes_spaces_and_commas() {
+        let p = strict(&[("ip", "10.0.0.5"), ("ping_list", " 10.0.0.1, 10.0.0.2 10.0.0.3,")]).unwrap().params;
+        let hosts: Vec<String> = p.ping.hosts.iter().map(|h| h.to_string()).collect();
+        assert_eq!(hosts, ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
+        assert!(p.ping.is_configured() && !p.ping.broadcast);
+        assert_eq!(p.ping.timeout, Duration::from_millis(1000));
+        let none = strict(&[("ip", "10.0.0.5")]).unwrap().params;
+        assert!(!none.ping.is_configured());
+        let many: Vec<String> = (1..=65).map(|i| format!("10.0.1.{i}")).collect();
+        assert!(strict(&[("ip", "10.0.0.5"), ("ping_list", &many.join(" "))]).is_err());
+        let on_start = strict(&[("ip", "2001:db8::5"), ("ping_broadcast", "yes"), ("ping_on_start", "1")]);
+        assert!(on_start.unwrap().params.ping.on_start);
     }
 
     #[test]
@@ -578,6 +678,7 @@ mod tests {
             ("OCF_RESKEY_ip".to_string(), "10.0.0.5".to_string()),
             ("OCF_RESKEY_nci".to_string(), "eth0".to_string()),
             ("OCF_RESKEY_CRM_meta_timeout".to_string(), "20000".to_string()),
+            ("OCF_RESKEY_crm_feature_set".to_string(), "3.16.2".to_string()),
             ("PATH".to_string(), "/bin".to_string()),
         ]);
         assert_eq!(r.unknown, vec!["nci".to_string()]);

@@ -36,7 +36,18 @@ pub struct ParamSpec {
     pub required: bool,
     #[cfg_attr(not(test), allow(dead_code))]
     pub unique: bool,
+    /// Pacemaker may change it with `reload-agent` instead of a restart:
+    /// the agent reads it afresh in every action, and a running VIP does
+    /// not depend on it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub reloadable: bool,
     pub shortdesc: &'static str,
+}
+
+impl ParamSpec {
+    const fn reloadable(self) -> ParamSpec {
+        ParamSpec { reloadable: true, ..self }
+    }
 }
 
 const fn spec(
@@ -46,7 +57,7 @@ const fn spec(
     default: &'static str,
     shortdesc: &'static str,
 ) -> ParamSpec {
-    ParamSpec { name, flag, kind, default, required: false, unique: false, shortdesc }
+    ParamSpec { name, flag, kind, default, required: false, unique: false, reloadable: false, shortdesc }
 }
 
 use Kind::{Boolean, Integer, String as Str};
@@ -83,26 +94,34 @@ pub const PARAMS: &[ParamSpec] = &[
         "false",
         "Create a unique address for cloned instances",
     ),
-    spec("arp_interval", "arp-interval", Integer, "200", "ARP/NA packet interval in ms"),
-    spec("arp_count", "arp-count", Integer, "5", "ARP/NA packet count sent during initialization"),
+    spec("arp_interval", "arp-interval", Integer, "200", "ARP/NA packet interval in ms").reloadable(),
+    spec("arp_count", "arp-count", Integer, "5", "ARP/NA packet count sent during initialization")
+        .reloadable(),
     spec(
         "arp_count_refresh",
         "arp-count-refresh",
         Integer,
         "0",
         "ARP/NA packet count sent during monitoring",
-    ),
-    spec("arp_bg", "arp-bg", Str, "", "ARP/NA from background"),
-    spec("arp_sender", "arp-sender", Str, "", "ARP sender (all values use the built-in sender)"),
-    spec("send_arp_opts", "send-arp-opts", Str, "", "Options for the ARP sender"),
-    spec("arp_mode", "arp-mode", Str, "both", "Gratuitous ARP form: request, reply or both"),
-    spec("arp_target", "arp-target", Str, "", "Also announce to this IPv4 host (e.g. the gateway)"),
-    spec("probe_count", "probe-count", Integer, "2", "Duplicate-address probes before start (0: none)"),
-    spec("probe_interval", "probe-interval", Integer, "5", "Milliseconds between duplicate-address probes"),
-    spec("probe_wait", "probe-wait", Integer, "10", "Milliseconds to listen after the last probe"),
-    spec("probe_rfc5227", "probe-rfc5227", Boolean, "false", "Probe with RFC 5227's full timing"),
+    )
+    .reloadable(),
+    spec("arp_bg", "arp-bg", Str, "", "ARP/NA from background").reloadable(),
+    spec("arp_sender", "arp-sender", Str, "", "ARP sender (all values use the built-in sender)").reloadable(),
+    spec("send_arp_opts", "send-arp-opts", Str, "", "Options for the ARP sender").reloadable(),
+    spec("arp_mode", "arp-mode", Str, "both", "Gratuitous ARP form: request, reply or both").reloadable(),
+    spec("arp_target", "arp-target", Str, "", "Also announce to this IPv4 host (e.g. the gateway)")
+        .reloadable(),
+    spec("probe_count", "probe-count", Integer, "2", "Duplicate-address probes before start (0: none)")
+        .reloadable(),
+    spec("probe_interval", "probe-interval", Integer, "5", "Milliseconds between duplicate-address probes")
+        .reloadable(),
+    spec("probe_wait", "probe-wait", Integer, "10", "Milliseconds to listen after the last probe")
+        .reloadable(),
+    spec("probe_rfc5227", "probe-rfc5227", Boolean, "false", "Probe with RFC 5227's full timing")
+        .reloadable(),
     spec("flush_routes", "flush-routes", Boolean, "false", "Flush kernel routing table on stop"),
-    spec("run_arping", "run-arping", Str, "false", "Probe for an IPv4 address conflict before start"),
+    spec("run_arping", "run-arping", Str, "false", "Probe for an IPv4 address conflict before start")
+        .reloadable(),
     spec("nodad", "nodad", Str, "false", "Use nodad flag"),
     spec("noprefixroute", "noprefixroute", Str, "false", "Use noprefixroute flag"),
     spec("preferred_lft", "preferred-lft", Str, "forever", "IPv6 preferred lifetime"),
@@ -113,13 +132,36 @@ pub const PARAMS: &[ParamSpec] = &[
         Str,
         "true",
         "Consider the resource failed if the interface is down",
-    ),
+    )
+    .reloadable(),
     spec(
         "require_maintenance_address",
         "require-maintenance-address",
         Boolean,
         "false",
         "Refuse a VIP that would be the node's only address in its subnet",
+    )
+    .reloadable(),
+    spec("ping_list", "ping-list", Str, "", "Hosts to ping from the VIP at OCF_CHECK_LEVEL 10").reloadable(),
+    spec("ping_broadcast", "ping-broadcast", Boolean, "false", "Ping the VIP's broadcast address instead")
+        .reloadable(),
+    spec("ping_timeout", "ping-timeout", Integer, "1000", "Milliseconds to wait for a ping answer")
+        .reloadable(),
+    spec("ping_on_start", "ping-on-start", Boolean, "false", "Fail the start when no ping is answered")
+        .reloadable(),
+    spec(
+        "preferred_source",
+        "preferred-source",
+        Boolean,
+        "false",
+        "Make the VIP the source address for its subnet",
+    ),
+    spec(
+        "allow_missing_subnet",
+        "allow-missing-subnet",
+        Boolean,
+        "false",
+        "Start without the address where its subnet is absent (multi-site)",
     ),
 ];
 

@@ -242,6 +242,7 @@ pub mod ocf {
     pub const ERR_INSTALLED: i32 = 5;
     pub const ERR_CONFIGURED: i32 = 6;
     pub const NOT_RUNNING: i32 = 7;
+    pub const DEGRADED: i32 = 190;
 }
 
 /// One captured frame: microseconds since the epoch and the bytes.
@@ -261,6 +262,11 @@ impl Capture {
     /// Starts capturing ARP and ICMPv6 on `dev` in `ns`, and returns once
     /// tcpdump is listening.
     pub fn start(ns: &Netns, dev: &str, dir: &std::path::Path) -> Capture {
+        Capture::start_filtered(ns, dev, dir, "arp or icmp6")
+    }
+
+    /// Like `start`, for the frames a tcpdump `filter` selects.
+    pub fn start_filtered(ns: &Netns, dev: &str, dir: &std::path::Path, filter: &str) -> Capture {
         use std::io::{BufRead, BufReader};
         let file = dir.join(format!("capture-{}.pcap", unique("cap")));
         let mut child = Command::new("ip")
@@ -279,7 +285,7 @@ impl Capture {
                 "-w",
             ])
             .arg(&file)
-            .arg("arp or icmp6")
+            .arg(filter)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
