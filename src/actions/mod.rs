@@ -8,6 +8,7 @@ mod checks;
 mod explain;
 mod lvs;
 mod monitor;
+mod multisite;
 mod recover;
 mod reload;
 mod start;

@@ -2,7 +2,9 @@
 //! reads the VIP's own NIC only, so its cost does not grow with unrelated
 //! addresses, and never depends on route discovery while the VIP is up.
 
-use super::{Invocation, announcing, checks, connect, node_lacks, parse_params, start::link_problem};
+use super::{
+    Invocation, announcing, checks, connect, multisite, node_lacks, parse_params, start::link_problem,
+};
 use crate::error::{AgentError, AgentResult};
 use crate::inspect::{self, Lookup, Need, State};
 use crate::ocf::{ExitCode, log};
@@ -40,6 +42,19 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(nl) => nl,
         Err(code) => return Ok(code),
     };
+    if params.allow_missing_subnet && multisite::standing_in(inv, &params) {
+        if !multisite::subnet_present(&nl, &params)? {
+            log::debug(format!(
+                "{} runs without its address: this node has no interface on its subnet",
+                params.ip
+            ));
+            return Ok(ExitCode::Success);
+        }
+        log::info(format!(
+            "{} was started without its address, but its subnet is here now: reporting the address's real state",
+            params.ip
+        ));
+    }
     let (target, state) = match inspect::lookup(&nl, &params, Need::StateOnly)? {
         Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),
         // Not a local address anywhere and no route says where it would be.

@@ -1,7 +1,9 @@
 //! `start`: bring the VIP up on its NIC, exactly once, and leave nothing
 //! half-done if it cannot.
 
-use super::{Invocation, announcing, connect, lvs, node_lacks, parse_params, require_root, run_dir};
+use super::{
+    Invocation, announcing, connect, lvs, multisite, node_lacks, parse_params, require_root, run_dir,
+};
 use crate::discover;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::inspect::{self, Lookup, Need, State, Target};
@@ -37,6 +39,13 @@ pub(super) fn prepare(inv: &Invocation) -> AgentResult<Result<Prepared, ExitCode
         Ok(nl) => nl,
         Err(code) => return Ok(Err(code)),
     };
+    if params.allow_missing_subnet {
+        if !multisite::subnet_present(&nl, &params)? {
+            multisite::stand_in(inv, &params)?;
+            return Ok(Err(ExitCode::Success));
+        }
+        multisite::clear(inv, &params)?;
+    }
     let (target, state) = match inspect::lookup(&nl, &params, Need::FullTarget)? {
         Lookup::NicMissing(nic) => {
             return node_lacks(inv, format!("nic {nic} does not exist on this node")).map(Err);

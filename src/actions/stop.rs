@@ -2,7 +2,9 @@
 //! its side effects. Every step is tried even if an earlier one failed, and
 //! all failures are reported together.
 
-use super::{Action, Invocation, announcing, connect, lvs, node_lacks, parse_params, require_root, run_dir};
+use super::{
+    Action, Invocation, announcing, connect, lvs, multisite, node_lacks, parse_params, require_root, run_dir,
+};
 use crate::error::{AgentError, AgentResult};
 use crate::inspect::{self, Lookup, Need, State, Target};
 use crate::netlink::{AddressEntry, Netlink, libc_errno};
@@ -23,6 +25,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     };
     // First, so that no announcement can follow the removal.
     announcing::stop_background(&params, inv);
+    if params.allow_missing_subnet {
+        multisite::clear(inv, &params)?;
+    }
     let nl = match connect(inv, &params)? {
         Ok(nl) => nl,
         Err(code) => return Ok(code),

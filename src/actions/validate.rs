@@ -22,6 +22,13 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(nl) => nl,
         Err(code) => return Ok(code),
     };
+    if params.allow_missing_subnet && !super::multisite::subnet_present(&nl, &params)? {
+        log::warn(format!(
+            "this node has no interface on the subnet of {}: start will succeed without configuring it (allow_missing_subnet)",
+            params.ip
+        ));
+        return Ok(ExitCode::Success);
+    }
     match inspect::lookup(&nl, &params, Need::FullTarget)? {
         Lookup::NicMissing(nic) => node_lacks(inv, format!("nic {nic} does not exist on this node")),
         Lookup::NoNetwork => node_lacks(inv, discover::no_network_error(&params).reason),

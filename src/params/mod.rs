@@ -161,7 +161,6 @@ pub struct Params {
     #[allow(dead_code)] // used from the next commit on
     pub preferred_source: bool,
     /// Multi-site: start without the address where its subnet is absent.
-    #[allow(dead_code)] // used from the next commit on
     pub allow_missing_subnet: bool,
     pub ping: PingParams,
     /// Kept for the cluster IP mode, where it is the shared multicast MAC.
