@@ -11,6 +11,7 @@ mod monitor;
 mod multisite;
 mod recover;
 mod reload;
+mod source_routes;
 mod start;
 mod stop;
 mod validate;

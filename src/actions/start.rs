@@ -3,6 +3,7 @@
 
 use super::{
     Invocation, announcing, connect, lvs, multisite, node_lacks, parse_params, require_root, run_dir,
+    source_routes,
 };
 use crate::discover;
 use crate::error::{AgentError, AgentResult, Doing};
@@ -128,6 +129,9 @@ pub(super) fn add_and_announce(
         }
     };
     let mut outcome = finish_start(nl, params, target, inv);
+    if outcome.is_ok() && params.preferred_source {
+        outcome = source_routes::take_over(nl, params, target, prefix, inv).map(|()| ExitCode::Success);
+    }
     if outcome.is_ok() {
         announce_started(nl, params, target, inv, wire);
         if params.ping.on_start {
@@ -138,6 +142,7 @@ pub(super) fn add_and_announce(
         }
     }
     if outcome.is_err() && added_here {
+        source_routes::give_back(nl, params, inv);
         if let Err(err) = nl.delete_address(params.ip, prefix, target.ifindex) {
             log::error(format!(
                 "could not remove {}/{prefix} from {} after the failed start: {err}",

@@ -4,6 +4,7 @@
 
 use super::{
     Action, Invocation, announcing, connect, lvs, multisite, node_lacks, parse_params, require_root, run_dir,
+    source_routes,
 };
 use crate::error::{AgentError, AgentResult};
 use crate::inspect::{self, Lookup, Need, State, Target};
@@ -32,6 +33,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(nl) => nl,
         Err(code) => return Ok(code),
     };
+    // Before the address goes, or the kernel deletes those routes with it;
+    // and also when it is gone already, which took them away.
+    source_routes::give_back(&nl, &params, inv);
     let mut failures = Vec::new();
     match inspect::lookup(&nl, &params, Need::StateOnly)? {
         Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),

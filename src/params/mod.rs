@@ -158,7 +158,6 @@ pub struct Params {
     pub require_maintenance_address: bool,
     pub network_namespace: Option<String>,
     /// Make the VIP the preferred source of its subnet's routes while it runs.
-    #[allow(dead_code)] // used from the next commit on
     pub preferred_source: bool,
     /// Multi-site: start without the address where its subnet is absent.
     pub allow_missing_subnet: bool,

@@ -5,9 +5,14 @@
 //! on, so that dump requests are filtered by the kernel (by interface, by
 //! family, by table) and their cost does not grow with unrelated objects.
 
+mod saved_route;
+
+pub use saved_route::SavedRoute;
+
 use futures_util::StreamExt;
 use rtnetlink::packet_core::{
-    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, NLM_F_REQUEST, NetlinkMessage,
+    NetlinkPayload,
 };
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
@@ -238,6 +243,41 @@ impl Netlink {
             .filter(|route| protocol.is_none_or(|p| route.protocol == p))
             .filter(|route| oif.is_none_or(|o| route.oif == Some(o)))
             .collect())
+    }
+
+    /// The unicast routes of the main table on `ifindex` whose destination
+    /// lies inside `subnet`, as the kernel reports them.
+    pub fn subnet_routes(&self, ifindex: u32, subnet: ipnetwork::IpNetwork) -> NlResult<Vec<SavedRoute>> {
+        let mut request = RouteMessage::default();
+        request.header.address_family = family_of(subnet.ip());
+        request.header.table = u8::try_from(TABLE_MAIN).unwrap_or(0);
+        request.attributes.push(RouteAttribute::Table(TABLE_MAIN));
+        request.attributes.push(RouteAttribute::Oif(ifindex));
+        let replies = self.exchange(RouteNetlinkMessage::GetRoute(request), NLM_F_DUMP)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|reply| match reply {
+                RouteNetlinkMessage::NewRoute(msg) => Some(msg),
+                _ => None,
+            })
+            .filter(|msg| {
+                let route = route_entry(msg.clone());
+                route.table == TABLE_MAIN
+                    && route.oif == Some(ifindex)
+                    && route.kind == RouteType::Unicast
+                    && route.prefix >= subnet.prefix()
+                    && route.destination.is_some_and(|dst| subnet.contains(dst))
+            })
+            .map(SavedRoute::new)
+            .collect())
+    }
+
+    /// Puts `route` in place of the route with the same key, creating it
+    /// if it is gone.
+    pub fn replace_route(&self, route: &SavedRoute) -> NlResult<()> {
+        let request = route.message().clone();
+        self.exchange(RouteNetlinkMessage::NewRoute(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
+            .map(drop)
     }
 
     /// One link by index (a single request, not a dump).
