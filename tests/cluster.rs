@@ -188,3 +188,102 @@ fn cluster_tools_show_the_metadata_and_drive_the_agent() {
     let check = cluster.on(0, "crm_resource", &["--force-check", "--resource", "vip"]);
     assert_eq!(check.status.code(), Some(7), "force-check of a stopped VIP: {check:?}");
 }
+
+/// Watches node `i`'s addresses through netlink (`ip monitor address`)
+/// until `finish_events` ends it.
+fn address_events(cluster: &Cluster, i: usize) -> std::process::Child {
+    std::process::Command::new("ip")
+        .args(["-n", &cluster.seg.nodes[i].name, "monitor", "address"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ip monitor runs")
+}
+
+fn finish_events(mut watcher: std::process::Child) -> String {
+    use std::io::Read;
+    let _ = watcher.kill();
+    let mut text = String::new();
+    if let Some(mut out) = watcher.stdout.take() {
+        let _ = out.read_to_string(&mut text);
+    }
+    let _ = watcher.wait();
+    text
+}
+
+fn pacemaker_log(cluster: &Cluster) -> String {
+    cluster.must(0, "cat", &["/var/log/pacemaker/pacemaker.log"])
+}
+
+/// The operations Pacemaker recorded for `vip` on node `i`, one line each.
+fn recorded_operations(cluster: &Cluster, i: usize) -> Vec<String> {
+    let status = cluster.must(i, "cibadmin", &["--query", "--scope", "status"]);
+    status
+        .lines()
+        .filter(|l| l.contains("<lrm_rsc_op ") && l.contains("id=\"vip_"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn reload_agent_takes_a_new_arp_count_while_the_vip_stays_up() {
+    let cluster = Cluster::start(1);
+    cluster.crm_primitive_vip(&["op", "monitor", "interval=5s"]);
+    assert_eq!(located(&cluster), 0);
+    let watcher = address_events(&cluster, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.must(
+        0,
+        "crm_resource",
+        &["--resource", "vip", "--set-parameter", "arp_count", "--parameter-value", "3"],
+    );
+    // Pacemaker records a reload as the start it replaces; its log names it.
+    cluster.wait_for(Duration::from_secs(30), "reload-agent", |c| {
+        pacemaker_log(c).contains("Result of reload-agent operation for vip on node1: ok")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let events = finish_events(watcher);
+    assert!(!events.contains("Deleted"), "the VIP went away during the reload:\n{events}");
+    assert!(client_reaches(&cluster));
+    assert!(!pacemaker_log(&cluster).contains("stop operation for vip"), "a reload, not a restart");
+
+    // A parameter that is not reloadable restarts the VIP, which the same
+    // watcher does see.
+    let watcher = address_events(&cluster, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    cluster.must(
+        0,
+        "crm_resource",
+        &["--resource", "vip", "--set-parameter", "iflabel", "--parameter-value", "web"],
+    );
+    cluster.wait_for(Duration::from_secs(30), "the restart", |c| {
+        c.seg.nodes[0].addresses("eth0").contains("eth0:web") && c.location("vip") == Some(0)
+    });
+    let events = finish_events(watcher);
+    assert!(events.contains("Deleted") && events.contains("192.0.2.50"), "{events}");
+}
+
+#[test]
+fn a_lost_ping_list_is_degraded_not_failed_under_pacemaker() {
+    let cluster = Cluster::start(1);
+    cluster.crm_primitive_vip(&[
+        "ping_list=192.0.2.200",
+        "ping_timeout=200",
+        "op",
+        "monitor",
+        "interval=2s",
+        "OCF_CHECK_LEVEL=10",
+    ]);
+    assert_eq!(located(&cluster), 0);
+    cluster.wait_for(Duration::from_secs(30), "a degraded monitor", |c| {
+        recorded_operations(c, 0)
+            .iter()
+            .any(|op| op.contains("operation=\"monitor\"") && op.contains("rc-code=\"190\""))
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(cluster.location("vip"), Some(0), "degraded keeps the VIP where it is");
+    assert!(cluster.seg.nodes[0].has_address("eth0", "192.0.2.50/24"));
+    let ops = recorded_operations(&cluster, 0);
+    assert!(!ops.iter().any(|op| op.contains("operation=\"stop\"")), "no recovery for degraded: {ops:#?}");
+    let mon = cluster.crm_mon_xml(0);
+    assert!(mon.contains("did not answer"), "crm_mon shows the reason: {mon}");
+}
