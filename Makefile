@@ -89,6 +89,7 @@ deb: build man
 	  echo "Installed-Size: $$(du -sk target/deb --exclude=DEBIAN | cut -f1)"; \
 	  echo "Depends: libc6"; \
 	  echo "Recommends: pacemaker | heartbeat"; \
+	  echo "Suggests: nftables | iptables"; \
 	  echo "Section: admin"; \
 	  echo "Priority: optional"; \
 	  echo "Description: floating IP resource agent for Pacemaker (ocf:rust:IPaddr)"; \

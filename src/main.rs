@@ -7,6 +7,7 @@ mod announce;
 mod background;
 mod budget;
 mod cli;
+mod cluster_ip;
 mod discover;
 mod error;
 mod hosts;

@@ -86,6 +86,21 @@ impl RunDir {
         Ok(Some(text))
     }
 
+    /// Takes an exclusive lock on `name` (created if needed), held until the
+    /// returned value is dropped; the kernel releases it if we are killed.
+    pub fn lock(&self, name: &str) -> io::Result<nix::fcntl::Flock<File>> {
+        self.ensure()?;
+        let file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(self.file(name))?;
+        check_private(&file)?;
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, errno)| errno.into())
+    }
+
     /// Removes `name`, and any temporary copy of it a killed writer left
     /// behind; a missing file is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {

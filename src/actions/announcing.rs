@@ -134,8 +134,18 @@ pub(super) fn announce(
         return Ok(());
     }
     send(nl, params, target, &wire, 1, Duration::ZERO, deadline)?;
-    let env: Vec<(String, String)> =
+    let mut env: Vec<(String, String)> =
         inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
+    // The clone meta attributes make the worker announce a cluster IP alike.
+    let meta = [("clone_max", &inv.env.clone_max), ("clone", &inv.env.clone_id)];
+    for (name, value) in meta {
+        if let Some(value) = value {
+            env.push((format!("OCF_RESKEY_CRM_meta_{name}"), value.clone()));
+        }
+    }
+    if inv.env.globally_unique {
+        env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
+    }
     let fd = wire.sock.inheritable().ok();
     background::spawn(&run_dir(inv), &announcer_file(params), count - 1, fd, &env)
         .doing(|| format!("starting the background announcer for {}", params.ip))?;
@@ -153,7 +163,7 @@ pub(super) fn send(
     first_delay: Duration,
     deadline: Instant,
 ) -> AgentResult<RoundsEnded> {
-    let frames = announce::round_frames(params.ip, wire.mac, &params.announce);
+    let frames = round_frames(params, wire);
     let still_ours = || {
         nl.addresses(target.ifindex, params.is_ipv4())
             .is_ok_and(|addrs| addrs.iter().any(|a| a.ip == params.ip && Some(a.prefix) == target.prefix))
@@ -168,6 +178,20 @@ pub(super) fn send(
         still_ours,
     )
     .doing(|| format!("announcing {} on {}", params.ip, target.nic))
+}
+
+/// One round's frames. A cluster IP claims the VIP for the shared multicast
+/// MAC, while the frames still come from the NIC's own address.
+fn round_frames(params: &Params, wire: &Wire) -> Vec<Vec<u8>> {
+    let Some(cip) = &params.cluster_ip else {
+        return announce::round_frames(params.ip, wire.mac, &params.announce);
+    };
+    let shared = cip.mac.unwrap_or_else(|| crate::cluster_ip::derived_mac(params.ip));
+    let mut frames = announce::round_frames(params.ip, shared, &params.announce);
+    for frame in &mut frames {
+        packet::set_ethernet_source(frame, wire.mac);
+    }
+    frames
 }
 
 /// The tracking file of this VIP's background announcer.

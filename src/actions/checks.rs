@@ -36,7 +36,8 @@ pub(super) fn run(
     inv: &Invocation,
 ) -> AgentResult<()> {
     let level = inv.env.check_level;
-    if level >= LEVEL_CONFLICTS {
+    // In a cluster IP every node answers for the VIP: no conflict to watch.
+    if level >= LEVEL_CONFLICTS && params.cluster_ip.is_none() {
         conflict_watch(nl, params, target, inv)?;
     }
     if level >= LEVEL_REACHABILITY {

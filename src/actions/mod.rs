@@ -5,6 +5,7 @@
 mod announce_worker;
 mod announcing;
 mod checks;
+mod clone;
 mod explain;
 mod lvs;
 mod monitor;

@@ -101,6 +101,12 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
         }
     }
+    if let Some(cip) = &params.cluster_ip {
+        if !super::clone::serves_bucket(&params, cip, &target)? {
+            log::debug(format!("{} is up, but this instance's bucket is not served here", params.ip));
+            return Ok(ExitCode::NotRunning);
+        }
+    }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, target.nic));
     // Re-announcing heals caches a lost announcement left stale; a failure
     // to send is no reason to fail a VIP that is up.

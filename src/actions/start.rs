@@ -31,11 +31,6 @@ pub(super) struct Prepared {
 pub(super) fn prepare(inv: &Invocation) -> AgentResult<Result<Prepared, ExitCode>> {
     require_root(inv.action)?;
     let params = parse_params(inv, Strictness::Strict)?;
-    if params.cluster_ip.is_some() {
-        return Err(AgentError::configured(
-            "cluster IP (clone with clone-max > 1) mode is not implemented yet; use a primitive, or unique_clone_address",
-        ));
-    }
     let nl = match connect(inv, &params)? {
         Ok(nl) => nl,
         Err(code) => return Ok(Err(code)),
@@ -59,10 +54,14 @@ pub(super) fn prepare(inv: &Invocation) -> AgentResult<Result<Prepared, ExitCode
 }
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    let Prepared { params, nl, target, state, prefix } = match prepare(inv)? {
+    let prepared = match prepare(inv)? {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
+    if let Some(cip) = prepared.params.cluster_ip.clone() {
+        return super::clone::start(prepared, &cip, inv);
+    }
+    let Prepared { params, nl, target, state, prefix } = prepared;
     match state {
         State::Configured(entry) => return already_running(&nl, &params, &target, &entry),
         State::WrongPrefix(entry) => {

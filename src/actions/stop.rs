@@ -36,6 +36,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     // Before the address goes, or the kernel deletes those routes with it;
     // and also when it is gone already, which took them away.
     source_routes::give_back(&nl, &params, inv);
+    if let Some(cip) = &params.cluster_ip {
+        return super::clone::stop(&nl, &params, cip, inv);
+    }
     let mut failures = Vec::new();
     match inspect::lookup(&nl, &params, Need::StateOnly)? {
         Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),

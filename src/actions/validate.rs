@@ -15,8 +15,8 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     for name in &inv.raw.unknown {
         log::warn(format!("unknown parameter {} is ignored", crate::ocf::log::printable(name)));
     }
-    if params.cluster_ip.is_some() {
-        log::warn("cluster IP (clone) mode is not implemented yet: start will refuse it");
+    if let Some(cip) = &params.cluster_ip {
+        super::clone::check_installed(&params, cip)?;
     }
     let nl = match connect(inv, &params)? {
         Ok(nl) => nl,

@@ -20,8 +20,28 @@ pub fn mac_string(mac: &Mac) -> String {
     mac.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
 }
 
+/// Replaces the Ethernet source address of `frame` (its bytes 6 to 11).
+pub fn set_ethernet_source(frame: &mut [u8], mac: Mac) {
+    if let Some(source) = frame.get_mut(6..12) {
+        source.copy_from_slice(&mac);
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_ethernet_source_is_bytes_6_to_11() {
+        let mut frame =
+            super::arp::gratuitous_reply([3, 0, 0, 0, 0, 9], "192.0.2.5".parse().unwrap()).to_vec();
+        super::set_ethernet_source(&mut frame, [2, 0, 0, 0, 0, 1]);
+        assert_eq!(&frame[6..12], &[2, 0, 0, 0, 0, 1]);
+        let parsed = super::arp::parse(&frame).unwrap();
+        assert_eq!(parsed.sender_mac, [3, 0, 0, 0, 0, 9], "the ARP body still claims the shared MAC");
+        let mut short = vec![0u8; 8];
+        super::set_ethernet_source(&mut short, [1; 6]);
+        assert_eq!(short, vec![0u8; 8]);
+    }
+
     #[test]
     fn macs_print_like_iproute2() {
         assert_eq!(super::mac_string(&[0x02, 0, 0xab, 0x10, 0xff, 1]), "02:00:ab:10:ff:01");

@@ -9,6 +9,7 @@ pub mod values;
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::OcfEnv;
 use crate::ocf::log::printable;
+use crate::packet::Mac;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -129,11 +130,40 @@ impl PingParams {
 /// The most hosts a ping list may name: the check asks them all at once.
 const MAX_PING_HOSTS: usize = 64;
 
+/// What the cluster IP's hash covers (IPaddr2's `clusterip_hash`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::enum_variant_names)] // named after IPaddr2's values
+pub enum ClusterHash {
+    SourceIp,
+    SourceIpSourcePort,
+    SourceIpSourcePortDestPort,
+}
+
+/// Which packet filter programs the cluster IP's buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Firewall {
+    /// nftables when `nft` is installed, else iptables.
+    Auto,
+    Nft,
+    Iptables,
+}
+
 /// Settings of IPaddr2's load-shared "cluster IP" (clone) mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterIpParams {
+    /// Hash buckets: the clone's clone-max.
     pub total_nodes: u32,
+    /// The bucket this instance serves: its clone number plus one.
     pub local_node: u32,
+    pub hash: ClusterHash,
+    /// `clusterip_hash_seed`; derived from the address when not given.
+    pub seed: Option<u32>,
+    pub firewall: Firewall,
+    /// iptables only: where the rules go.
+    pub table: String,
+    pub chain: String,
+    /// The shared multicast MAC (`mac`); derived from the address when not given.
+    pub mac: Option<Mac>,
 }
 
 /// Every parameter, parsed and checked for consistency.
@@ -162,9 +192,6 @@ pub struct Params {
     /// Multi-site: start without the address where its subnet is absent.
     pub allow_missing_subnet: bool,
     pub ping: PingParams,
-    /// Kept for the cluster IP mode, where it is the shared multicast MAC.
-    #[allow(dead_code)]
-    pub mac: Option<String>,
     pub announce: AnnounceParams,
     pub probe: ProbeParams,
     pub cluster_ip: Option<ClusterIpParams>,
@@ -363,7 +390,6 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
     let preferred_source = p.flag("preferred_source");
     let allow_missing_subnet = p.flag("allow_missing_subnet");
 
-    let mac = raw.given("mac").map(str::to_string);
     let cluster_ip = if clone_max > 1 && !unique_clone_address {
         Some(parse_cluster_ip(&mut p, ip, clone_max, clone_id)?)
     } else {
@@ -391,7 +417,6 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             preferred_source,
             allow_missing_subnet,
             ping,
-            mac,
             announce,
             probe,
             cluster_ip,
@@ -491,52 +516,90 @@ fn ping_host(text: &str, vip: IpAddr) -> Result<IpAddr, String> {
 
 /// Checks the cluster-IP settings the way IPaddr2 does in clone mode.
 fn parse_cluster_ip(p: &mut Parser, ip: IpAddr, total: u32, clone_id: u32) -> AgentResult<ClusterIpParams> {
-    let seed = p.raw.value_or_default("clusterip_hash_seed");
-    let seed_ok = seed.is_empty()
-        || seed.bytes().all(|b| b.is_ascii_digit())
-        || seed
-            .strip_prefix("0x")
-            .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !seed_ok {
-        return Err(AgentError::configured(format!(
-            "invalid clusterip_hash_seed [{}]: expected a decimal or 0x-prefixed hexadecimal number",
-            printable(seed)
-        )));
-    }
-    let hash = p.raw.value_or_default("clusterip_hash");
-    if !matches!(hash, "sourceip" | "sourceip-sourceport" | "sourceip-sourceport-destport") {
-        return Err(AgentError::configured(format!(
-            "invalid clusterip_hash [{}]: expected sourceip, sourceip-sourceport or sourceip-sourceport-destport",
-            printable(hash)
-        )));
-    }
-    let firewall = p.raw.value_or_default("clusterip_firewall");
-    if !matches!(firewall, "auto" | "nft" | "iptables") {
-        return Err(AgentError::configured(format!(
-            "invalid clusterip_firewall [{}]: expected auto, nft or iptables",
-            printable(firewall)
-        )));
-    }
+    let seed_text = p.raw.value_or_default("clusterip_hash_seed");
+    let seed = match seed_text {
+        "" => None,
+        text => Some(parse_seed(text).ok_or_else(|| {
+            AgentError::configured(format!(
+                "invalid clusterip_hash_seed [{}]: expected a decimal or 0x-prefixed hexadecimal 32-bit number",
+                printable(text)
+            ))
+        })?),
+    };
+    let hash = match p.raw.value_or_default("clusterip_hash") {
+        "sourceip" => ClusterHash::SourceIp,
+        "sourceip-sourceport" => ClusterHash::SourceIpSourcePort,
+        "sourceip-sourceport-destport" => ClusterHash::SourceIpSourcePortDestPort,
+        other => {
+            return Err(AgentError::configured(format!(
+                "invalid clusterip_hash [{}]: expected sourceip, sourceip-sourceport or sourceip-sourceport-destport",
+                printable(other)
+            )));
+        }
+    };
+    let firewall = match p.raw.value_or_default("clusterip_firewall") {
+        "auto" => Firewall::Auto,
+        "nft" => Firewall::Nft,
+        "iptables" => Firewall::Iptables,
+        other => {
+            return Err(AgentError::configured(format!(
+                "invalid clusterip_firewall [{}]: expected auto, nft or iptables",
+                printable(other)
+            )));
+        }
+    };
     if p.flag("clusterip_mac_mangle") && ip.is_ipv6() {
         return Err(AgentError::configured("clusterip_mac_mangle is not supported for IPv6"));
     }
-    if let Some(mac) = p.raw.given("mac") {
-        if !is_multicast_mac(mac) {
-            return Err(AgentError::configured(format!(
-                "invalid mac [{}]: cluster IP needs a multicast MAC (odd first octet, six octets)",
-                printable(mac)
-            )));
-        }
+    let table = p.raw.value_or_default("clusterip_table").to_string();
+    let chain = p.raw.value_or_default("clusterip_chain").to_string();
+    for (name, value) in [("clusterip_table", &table), ("clusterip_chain", &chain)] {
+        values::firewall_name(name, value).map_err(AgentError::configured)?;
     }
-    Ok(ClusterIpParams { total_nodes: total, local_node: clone_id + 1 })
+    let mac = match p.raw.given("mac") {
+        None => None,
+        Some(text) => Some(parse_multicast_mac(text).ok_or_else(|| {
+            AgentError::configured(format!(
+                "invalid mac [{}]: cluster IP needs a multicast MAC (odd first octet, six octets)",
+                printable(text)
+            ))
+        })?),
+    };
+    Ok(ClusterIpParams {
+        total_nodes: total,
+        local_node: clone_id + 1,
+        hash,
+        seed,
+        firewall,
+        table,
+        chain,
+        mac,
+    })
 }
 
-/// Six hex octets with separators and the multicast bit set in the first.
-fn is_multicast_mac(mac: &str) -> bool {
-    let octets: Vec<&str> = mac.split([':', '-']).collect();
-    octets.len() == 6
-        && octets.iter().all(|o| o.len() == 2 && o.bytes().all(|b| b.is_ascii_hexdigit()))
-        && u8::from_str_radix(octets[0], 16).is_ok_and(|first| first & 1 == 1)
+/// A hash seed: decimal, or hexadecimal with 0x, that fits 32 bits.
+fn parse_seed(text: &str) -> Option<u32> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) if !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(hex, 16).ok()
+        }
+        Some(_) => None,
+        None if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => text.parse().ok(),
+        None => None,
+    }
+}
+
+/// Six hex octets with `:` or `-` between them, the multicast bit set in the first.
+fn parse_multicast_mac(text: &str) -> Option<Mac> {
+    let octets: Vec<&str> = text.split([':', '-']).collect();
+    if octets.len() != 6 || octets.iter().any(|o| o.len() != 2) {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (byte, octet) in mac.iter_mut().zip(&octets) {
+        *byte = u8::from_str_radix(octet, 16).ok()?;
+    }
+    (mac[0] & 1 == 1).then_some(mac)
 }
 
 #[cfg(test)]
@@ -663,11 +726,29 @@ mod tests {
         };
         let env = OcfEnv::from_lookup(lookup);
         let p = parse(&raw(&[("ip", "10.0.0.5")]), &env, Strictness::Strict).unwrap();
-        assert_eq!(p.params.cluster_ip, Some(ClusterIpParams { total_nodes: 3, local_node: 2 }));
+        let cip = p.params.cluster_ip.expect("clone mode");
+        assert_eq!((cip.total_nodes, cip.local_node), (3, 2));
+        assert_eq!(
+            (cip.hash, cip.firewall, cip.seed, cip.mac),
+            (ClusterHash::SourceIpSourcePort, Firewall::Auto, None, None)
+        );
+        let seeded =
+            raw(&[("ip", "10.0.0.5"), ("clusterip_hash_seed", "0x1F"), ("clusterip_hash", "sourceip")]);
+        let cip = parse(&seeded, &env, Strictness::Strict).unwrap().params.cluster_ip.unwrap();
+        assert_eq!((cip.seed, cip.hash), (Some(31), ClusterHash::SourceIp));
+        for bad in [
+            ("clusterip_hash_seed", "0x1_0"),
+            ("clusterip_hash_seed", "4294967296"),
+            ("clusterip_chain", "PRE ROUTING"),
+            ("clusterip_firewall", "pf"),
+        ] {
+            assert!(parse(&raw(&[("ip", "10.0.0.5"), bad]), &env, Strictness::Strict).is_err(), "{bad:?}");
+        }
         let bad_mac = raw(&[("ip", "10.0.0.5"), ("mac", "00:11:22:33:44:55")]);
         assert!(parse(&bad_mac, &env, Strictness::Strict).is_err());
-        let good_mac = raw(&[("ip", "10.0.0.5"), ("mac", "01:11:22:33:44:55")]);
-        assert!(parse(&good_mac, &env, Strictness::Strict).is_ok());
+        let good_mac = raw(&[("ip", "10.0.0.5"), ("mac", "01:11:22:33:44:5f")]);
+        let cip = parse(&good_mac, &env, Strictness::Strict).unwrap().params.cluster_ip.unwrap();
+        assert_eq!(cip.mac, Some([1, 0x11, 0x22, 0x33, 0x44, 0x5f]));
     }
 
     #[test]

@@ -280,6 +280,19 @@ pub fn offset_address(ip: IpAddr, offset: u32) -> Result<IpAddr, String> {
     }
 }
 
+/// An iptables table or chain name: letters, digits, `_` and `-`, at most
+/// 28 characters (the kernel's limit for chain names).
+pub fn firewall_name(param: &str, value: &str) -> Result<(), String> {
+    let ok = !value.is_empty()
+        && value.len() <= 28
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("invalid {param} [{}]: expected letters, digits, _ or -, at most 28", printable(value)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

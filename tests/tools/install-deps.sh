@@ -20,6 +20,8 @@ packages=(
     xsltproc          # the man page, generated from the metadata
     groff-base        # checks that the man page renders
     dpkg-dev          # dpkg-architecture for make deb
+    nftables          # the cluster IP's packet filter (nft) ...
+    iptables          # ... and its iptables back end
 )
 
 missing=()

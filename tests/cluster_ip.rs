@@ -1,0 +1,135 @@
+//! The load-shared cluster IP (clone mode) driven directly, on nodes and a
+//! client sharing one segment: every node holds the VIP, ARP answers carry
+//! the shared multicast MAC, each connection is served by exactly one node,
+//! and stop removes exactly the rules the agent added.
+
+mod common;
+use common::{NameServer, Segment, ask_name, ocf, run_agent};
+
+const PORT: u16 = 8080;
+const VIP: &str = "192.0.2.60";
+
+/// Runs clone instance `instance` of `total` on node `node`.
+fn instance(
+    seg: &Segment,
+    node: usize,
+    action: &str,
+    total: usize,
+    instance: usize,
+    extra: &[(&str, &str)],
+) -> common::Run {
+    let mut params = vec![("ip", VIP), ("cidr_netmask", "24")];
+    params.extend_from_slice(extra);
+    let (total, instance) = (total.to_string(), instance.to_string());
+    let env = [
+        ("OCF_RESKEY_CRM_meta_clone_max", total.as_str()),
+        ("OCF_RESKEY_CRM_meta_clone", instance.as_str()),
+        ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
+    ];
+    let dir = seg.rsctmp.join(format!("node{node}"));
+    std::fs::create_dir_all(&dir).expect("rsctmp");
+    run_agent(&seg.nodes[node], &dir, action, &params, &env)
+}
+
+/// Client source addresses 192.0.2.101 to .130.
+fn add_client_sources(seg: &Segment) -> Vec<String> {
+    (101..=130)
+        .map(|i| {
+            let ip = format!("192.0.2.{i}");
+            seg.client.ip(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"]);
+            ip
+        })
+        .collect()
+}
+
+fn nft_ruleset(seg: &Segment, node: usize) -> String {
+    String::from_utf8_lossy(&seg.nodes[node].exec("nft", &["list", "ruleset"]).stdout).into_owned()
+}
+
+fn serve_and_check(seg: &Segment, servers: &[NameServer], sources: &[String]) -> Vec<String> {
+    let before: usize = servers.iter().map(NameServer::count).sum();
+    let answers: Vec<String> = sources
+        .iter()
+        .map(|src| ask_name(&seg.client, src, VIP, PORT).unwrap_or_else(|| panic!("nobody served {src}")))
+        .collect();
+    let after: usize = servers.iter().map(NameServer::count).sum();
+    assert_eq!(after - before, sources.len(), "each connection accepted by exactly one node");
+    answers
+}
+
+fn run_two_nodes(extra: &[(&str, &str)]) {
+    let seg = Segment::new(2);
+    for node in 0..2 {
+        let run = instance(&seg, node, "start", 2, node, extra);
+        assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");
+        assert!(seg.nodes[node].has_address("eth0", "192.0.2.60/24"));
+        assert_eq!(instance(&seg, node, "monitor", 2, node, extra).code, ocf::SUCCESS);
+        let other = instance(&seg, node, "monitor", 2, 1 - node, extra);
+        assert_eq!(other.code, ocf::NOT_RUNNING, "the other bucket is not served here");
+    }
+    let mac = common::neighbor_mac(&seg.client, VIP);
+    let sources = add_client_sources(&seg);
+    let servers: Vec<NameServer> =
+        (0..2).map(|n| NameServer::start(&seg.nodes[n], PORT, &format!("node{n}"))).collect();
+    let answers = serve_and_check(&seg, &servers, &sources);
+    let shared = common::neighbor_mac(&seg.client, VIP).expect("the client resolved the VIP");
+    assert_eq!(
+        u8::from_str_radix(&shared[..2], 16).unwrap() & 1,
+        1,
+        "{shared} is a multicast MAC ({mac:?} before)"
+    );
+    let on_node0 = answers.iter().filter(|a| *a == "node0").count();
+    assert!(on_node0 > 0 && on_node0 < sources.len(), "both nodes serve: {answers:?}");
+    // The same source lands on the same node again.
+    assert_eq!(ask_name(&seg.client, &sources[0], VIP, PORT).as_deref(), Some(answers[0].as_str()));
+
+    // Node 1's instance moves to node 0: node 0 serves both buckets.
+    assert_eq!(instance(&seg, 1, "stop", 2, 1, extra).code, ocf::SUCCESS);
+    assert!(!seg.nodes[1].has_address("eth0", "192.0.2.60/24"), "last instance of node 1 gone");
+    assert_eq!(instance(&seg, 0, "start", 2, 1, extra).code, ocf::SUCCESS);
+    let answers = serve_and_check(&seg, &servers, &sources);
+    assert!(answers.iter().all(|a| a == "node0"), "{answers:?}");
+    // One of node 0's instances stops: the address stays for the other.
+    assert_eq!(instance(&seg, 0, "stop", 2, 0, extra).code, ocf::SUCCESS);
+    assert!(seg.nodes[0].has_address("eth0", "192.0.2.60/24"));
+    assert_eq!(instance(&seg, 0, "monitor", 2, 1, extra).code, ocf::SUCCESS);
+    assert_eq!(instance(&seg, 0, "monitor", 2, 0, extra).code, ocf::NOT_RUNNING);
+    assert_eq!(instance(&seg, 0, "stop", 2, 1, extra).code, ocf::SUCCESS);
+    assert!(!seg.nodes[0].has_address("eth0", "192.0.2.60/24"));
+    for node in 0..2 {
+        assert!(
+            !nft_ruleset(&seg, node).contains("ocf"),
+            "rules left on node {node}: {}",
+            nft_ruleset(&seg, node)
+        );
+        let iptables =
+            String::from_utf8_lossy(&seg.nodes[node].exec("iptables-save", &[]).stdout).into_owned();
+        assert!(!iptables.contains(VIP), "{iptables}");
+        assert!(
+            !seg.nodes[node].ip(&["maddr", "show", "dev", "eth0"]).contains(&shared),
+            "left the shared MAC"
+        );
+    }
+}
+
+#[test]
+fn nft_cluster_ip_shares_one_address_between_two_nodes() {
+    run_two_nodes(&[("clusterip_firewall", "nft")]);
+}
+
+#[test]
+fn iptables_cluster_ip_shares_one_address_between_two_nodes() {
+    run_two_nodes(&[("clusterip_firewall", "iptables"), ("clusterip_hash", "sourceip")]);
+}
+
+#[test]
+fn stop_leaves_other_rules_alone() {
+    let seg = Segment::new(1);
+    seg.nodes[0].exec("nft", &["add", "table", "ip", "admin"]);
+    let before = nft_ruleset(&seg, 0);
+    assert_eq!(instance(&seg, 0, "start", 2, 0, &[]).code, ocf::SUCCESS);
+    assert!(nft_ruleset(&seg, 0).contains("ocf_ipaddr_192_0_2_60"));
+    assert_eq!(instance(&seg, 0, "stop", 2, 0, &[]).code, ocf::SUCCESS);
+    assert_eq!(nft_ruleset(&seg, 0), before);
+    assert_eq!(instance(&seg, 0, "stop", 2, 0, &[]).code, ocf::SUCCESS, "stop is idempotent");
+}
