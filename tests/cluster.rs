@@ -287,3 +287,107 @@ fn a_lost_ping_list_is_degraded_not_failed_under_pacemaker() {
     let mon = cluster.crm_mon_xml(0);
     assert!(mon.contains("did not answer"), "crm_mon shows the reason: {mon}");
 }
+
+/// Which nodes run an instance of the clone `cip`, per crm_mon.
+fn clone_nodes(cluster: &Cluster) -> Vec<String> {
+    let xml = cluster.crm_mon_xml(cluster.any_running());
+    xml.split("<resource id=\"cip:")
+        .skip(1)
+        .filter(|block| {
+            let block = &block[..block.find("</resource>").unwrap_or(block.len())];
+            block.contains("role=\"Started\"") && block.contains("failed=\"false\"")
+        })
+        .filter_map(|block| {
+            let at = block.find("<node name=\"")? + "<node name=\"".len();
+            Some(block[at..].chars().take_while(|c| *c != '"').collect())
+        })
+        .collect()
+}
+
+#[test]
+fn a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves() {
+    use common::{NameServer, ask_name};
+    const CIP: &str = "192.0.2.60";
+    let cluster = Cluster::start(3);
+    cluster.must(
+        0,
+        "crm",
+        &[
+            "configure",
+            "primitive",
+            "cip",
+            "ocf:rust:IPaddr",
+            "params",
+            "ip=192.0.2.60",
+            "cidr_netmask=24",
+            "op",
+            "monitor",
+            "interval=5s",
+        ],
+    );
+    cluster.must(
+        0,
+        "crm",
+        &[
+            "configure",
+            "clone",
+            "cipclone",
+            "cip",
+            "meta",
+            "clone-max=3",
+            "clone-node-max=3",
+            "globally-unique=true",
+        ],
+    );
+    cluster.wait_for(Duration::from_secs(60), "three instances", |c| {
+        let mut nodes = clone_nodes(c);
+        nodes.sort();
+        nodes == ["node1", "node2", "node3"]
+    });
+    for node in &cluster.seg.nodes {
+        assert!(node.has_address("eth0", "192.0.2.60/24"));
+    }
+    let sources: Vec<String> = (101..=140).map(|i| format!("192.0.2.{i}")).collect();
+    for source in &sources {
+        cluster.seg.client.ip(&["addr", "add", &format!("{source}/24"), "dev", "eth0"]);
+    }
+    let servers: Vec<NameServer> =
+        (0..3).map(|n| NameServer::start(&cluster.seg.nodes[n], 8080, &format!("node{}", n + 1))).collect();
+    let ask_all = |servers: &[NameServer]| {
+        let before: usize = servers.iter().map(NameServer::count).sum();
+        let answers: Vec<String> = sources
+            .iter()
+            .map(|s| {
+                ask_name(&cluster.seg.client, s, CIP, 8080).unwrap_or_else(|| panic!("nobody served {s}"))
+            })
+            .collect();
+        let after: usize = servers.iter().map(NameServer::count).sum();
+        assert_eq!(after - before, sources.len(), "each connection accepted by exactly one node");
+        answers
+    };
+    let answers = ask_all(&servers);
+    for node in ["node1", "node2", "node3"] {
+        assert!(answers.iter().any(|a| a == node), "{node} serves none of {answers:?}");
+    }
+    println!("three nodes: {answers:?}");
+
+    // node3 leaves: its bucket moves to another node and every client is served.
+    cluster.stop_node(2);
+    cluster.wait_for(Duration::from_secs(60), "the bucket to move", |c| {
+        let nodes = clone_nodes(c);
+        nodes.len() == 3 && !nodes.iter().any(|n| n == "node3")
+    });
+    let answers = ask_all(&servers[..2]);
+    assert!(!answers.iter().any(|a| a == "node3"), "{answers:?}");
+    println!("two nodes: {answers:?}");
+
+    // Stopping the clone removes every address and rule the agent added.
+    cluster.must(0, "crm", &["resource", "stop", "cipclone"]);
+    cluster.wait_for(Duration::from_secs(60), "the clone to stop", |c| {
+        clone_nodes(c).is_empty() && !c.seg.nodes[..2].iter().any(|n| n.has_address("eth0", "192.0.2.60/24"))
+    });
+    for node in &cluster.seg.nodes[..2] {
+        let rules = String::from_utf8_lossy(&node.exec("nft", &["list", "ruleset"]).stdout).into_owned();
+        assert!(!rules.contains("ocf_ipaddr"), "{rules}");
+    }
+}
