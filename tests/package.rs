@@ -18,6 +18,7 @@ const FILES: &[&str] = &[
     "/usr/share/doc/ocf-ipaddr/migration-from-ipaddr2.md",
     "/usr/share/doc/ocf-ipaddr/troubleshooting.md",
     "/usr/share/doc/ocf-ipaddr/architecture.md",
+    "/usr/share/doc/ocf-ipaddr/cluster-ip.md",
     "/usr/share/doc/ocf-ipaddr/copyright",
 ];
 

@@ -12,7 +12,7 @@ use crate::error::{AgentError, AgentResult, Doing};
 use crate::inspect::{self, Lookup, Need, State, Target};
 use crate::netlink::Netlink;
 use crate::ocf::{ExitCode, log};
-use crate::params::{ClusterIpParams, Params};
+use crate::params::{ClusterHash, ClusterIpParams, Params};
 
 /// The plan for this instance, with the VIP on `nic`.
 fn plan(params: &Params, cip: &ClusterIpParams, nic: &str) -> Plan {
@@ -55,6 +55,9 @@ pub(super) fn start(prepared: Prepared, cip: &ClusterIpParams, inv: &Invocation)
             crate::packet::mac_string(&plan.mac)
         ));
         plan.set_up().doing(|| format!("setting up the {} rules of {}", plan.program(), params.ip))?;
+        if plan.backend == crate::cluster_ip::Backend::Iptables && plan.hash != ClusterHash::SourceIp {
+            log::info("iptables' cluster match hashes source addresses only: clusterip_hash has no effect");
+        }
     }
     let buckets = plan.buckets().doing(|| format!("reading the buckets of {}", params.ip))?;
     if !buckets.contains(&plan.bucket) {
