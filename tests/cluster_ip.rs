@@ -67,6 +67,22 @@ fn run_two_nodes(extra: &[(&str, &str)]) {
         let other = instance(&seg, node, "monitor", 2, 1 - node, extra);
         assert_eq!(other.code, ocf::NOT_RUNNING, "the other bucket is not served here");
     }
+    for node in 0..2 {
+        let mut deep = extra.to_vec();
+        deep.push(("ping_list", "192.0.2.100"));
+        let dir = seg.rsctmp.join(format!("node{node}"));
+        let env = [
+            ("OCF_RESKEY_CRM_meta_clone_max", "2"),
+            ("OCF_RESKEY_CRM_meta_clone", if node == 0 { "0" } else { "1" }),
+            ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
+            ("OCF_CHECK_LEVEL", "20"),
+            ("OCF_RESKEY_CRM_meta_interval", "10000"),
+        ];
+        let mut params = vec![("ip", VIP), ("cidr_netmask", "24")];
+        params.extend_from_slice(&deep);
+        let run = run_agent(&seg.nodes[node], &dir, "monitor", &params, &env);
+        assert_eq!(run.code, ocf::SUCCESS, "every node's pings are answered, whatever the hash: {run:#?}");
+    }
     let mac = common::neighbor_mac(&seg.client, VIP);
     let sources = add_client_sources(&seg);
     let servers: Vec<NameServer> =
@@ -82,6 +98,14 @@ fn run_two_nodes(extra: &[(&str, &str)]) {
     assert!(on_node0 > 0 && on_node0 < sources.len(), "both nodes serve: {answers:?}");
     // The same source lands on the same node again.
     assert_eq!(ask_name(&seg.client, &sources[0], VIP, PORT).as_deref(), Some(answers[0].as_str()));
+
+    let explained = instance(&seg, 0, "explain", 2, 0, extra);
+    assert!(explained.stdout.contains("cluster ip   bucket 1 of 2"), "{explained:#?}");
+    assert!(
+        explained.stdout.contains(&format!("shared MAC {shared}, buckets served here: [1]")),
+        "{explained:#?}"
+    );
+    assert!(explained.stdout.contains("nobody else answered"), "other nodes are no conflict: {explained:#?}");
 
     // Node 1's instance moves to node 0: node 0 serves both buckets.
     assert_eq!(instance(&seg, 1, "stop", 2, 1, extra).code, ocf::SUCCESS);

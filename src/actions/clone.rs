@@ -15,7 +15,7 @@ use crate::ocf::{ExitCode, log};
 use crate::params::{ClusterHash, ClusterIpParams, Params};
 
 /// The plan for this instance, with the VIP on `nic`.
-fn plan(params: &Params, cip: &ClusterIpParams, nic: &str) -> Plan {
+pub(super) fn plan(params: &Params, cip: &ClusterIpParams, nic: &str) -> Plan {
     Plan::new(params.ip, nic, cip, find_program("nft").is_some())
 }
 
@@ -108,6 +108,9 @@ pub(super) fn stop(
     } else if plan.is_set_up().unwrap_or(false) && !release_bucket(&plan, params) {
         log::info(format!("other instances still serve {} on this node; keeping the address", params.ip));
         return Ok(ExitCode::Success);
+    }
+    if params.lvs_ipv6_addrlabel {
+        let _ = nl.address_label(false, params.ip, params.lvs_ipv6_addrlabel_value);
     }
     remove_address(nl, &target, state)
 }

@@ -82,8 +82,21 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
         }
     };
     report["hint"] = json!(hint);
+    if let Some(cip) = &params.cluster_ip {
+        let plan = super::clone::plan(&params, cip, &target.nic);
+        let installed = crate::cluster_ip::find_program(plan.program()).is_some();
+        report["cluster_ip"] = json!({
+            "buckets": plan.total,
+            "this_instance": plan.bucket,
+            "filter": plan.program(),
+            "filter_installed": installed,
+            "shared_mac": mac_string(&plan.mac),
+            "served_here": if installed { plan.buckets().ok() } else { None },
+        });
+    }
     report["other_owner"] = match Wire::open(&nl, &params, &target)? {
-        Some(wire) if nix::unistd::geteuid().is_root() => {
+        // In a cluster IP every node answers for the VIP by design.
+        Some(wire) if nix::unistd::geteuid().is_root() && params.cluster_ip.is_none() => {
             announcing::other_owner(&nl, &params, &wire, inv)?.map(|mac| mac_string(&mac)).into()
         }
         _ => Value::Null,
@@ -149,6 +162,18 @@ fn as_text(report: &Value) -> String {
         out.push_str(&format!(" with prefix /{}", show(&state["prefix"])));
     }
     out.push('\n');
+    let cip = &report["cluster_ip"];
+    if !cip.is_null() {
+        out.push_str(&format!(
+            "  cluster ip   bucket {} of {} via {}{}, shared MAC {}, buckets served here: {}\n",
+            show(&cip["this_instance"]),
+            show(&cip["buckets"]),
+            show(&cip["filter"]),
+            if cip["filter_installed"] == Value::Bool(true) { "" } else { " (NOT INSTALLED)" },
+            show(&cip["shared_mac"]),
+            show(&cip["served_here"])
+        ));
+    }
     let owner = match &report["other_owner"] {
         Value::Null => "nobody else answered a probe for it".to_string(),
         mac => format!("{} ANSWERS FOR IT: another host holds this address", show(mac)),

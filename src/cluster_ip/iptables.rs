@@ -48,6 +48,16 @@ fn neighbor_advert_rule(plan: &Plan, op: &str) -> Vec<String> {
     rule(plan, op, &tail.map(str::to_string))
 }
 
+/// Answers to the reachability check reach every node (see nft.rs).
+fn echo_reply_rule(plan: &Plan, op: &str) -> Vec<String> {
+    let tail = if plan.vip.is_ipv4() {
+        ["-p", "icmp", "--icmp-type", "echo-reply", "-j", "ACCEPT"]
+    } else {
+        ["-p", "ipv6-icmp", "--icmpv6-type", "echo-reply", "-j", "ACCEPT"]
+    };
+    rule(plan, op, &tail.map(str::to_string))
+}
+
 fn arp_rule(plan: &Plan, op: &str) -> Vec<String> {
     let mac = mac_string(&plan.mac);
     [op, "OUTPUT", "-s", &plan.vip.to_string(), "-j", "mangle", "--mangle-mac-s", &mac]
@@ -67,6 +77,7 @@ fn exists(name: &str, args: &[String]) -> bool {
 /// The DROP rule, the IPv6 advertisement exception and the ARP mangling.
 pub fn setup(plan: &Plan) -> io::Result<()> {
     run(iptables(plan), &drop_rule(plan, "-I"))?;
+    run(iptables(plan), &echo_reply_rule(plan, "-I"))?;
     if plan.vip.is_ipv6() {
         run(iptables(plan), &neighbor_advert_rule(plan, "-I"))?;
     } else if program::find("arptables").is_some() {
@@ -84,6 +95,7 @@ pub fn setup(plan: &Plan) -> io::Result<()> {
 /// Removes what `setup` added; every step is tried.
 pub fn teardown(plan: &Plan) -> io::Result<()> {
     let mut result = run(iptables(plan), &drop_rule(plan, "-D"));
+    result = result.and(run(iptables(plan), &echo_reply_rule(plan, "-D")));
     if plan.vip.is_ipv6() {
         result = result.and(run(iptables(plan), &neighbor_advert_rule(plan, "-D")));
     } else if program::find("arptables").is_some() {

@@ -26,9 +26,13 @@ fn family(plan: &Plan) -> &'static str {
 /// The tables and the drop rule every bucket rule goes in front of.
 pub fn setup_script(plan: &Plan) -> String {
     let (family, table, nic, vip) = (family(plan), table_name(plan), &plan.nic, plan.vip);
+    let echo_reply = if plan.vip.is_ipv4() { "icmp type echo-reply" } else { "icmpv6 type echo-reply" };
+    // Answers to the reachability check reach every node: each node takes
+    // only its own (the echo identifier tells), wherever the hash puts them.
     let mut script = format!(
         "add table {family} {table}\n\
          add chain {family} {table} prerouting {{ type filter hook prerouting priority mangle; policy accept; }}\n\
+         add rule {family} {table} prerouting iif \"{nic}\" {family} daddr {vip} {echo_reply} meta pkttype set host accept\n\
          add rule {family} {table} prerouting iif \"{nic}\" {family} daddr {vip} drop comment \"ocf-ipaddr other buckets\"\n"
     );
     match plan.vip {
@@ -136,6 +140,10 @@ mod tests {
         let script = setup_script(&plan("192.0.2.60", ClusterHash::SourceIp));
         assert!(script.contains("add table ip ocf_ipaddr_192_0_2_60\n"), "{script}");
         assert!(script.contains("iif \"eth0\" ip daddr 192.0.2.60 drop"), "{script}");
+        assert!(
+            script.contains("ip daddr 192.0.2.60 icmp type echo-reply meta pkttype set host accept"),
+            "{script}"
+        );
         assert!(script.contains("arp saddr ip 192.0.2.60 arp saddr ether set 03:aa:bb:cc:dd:ee"), "{script}");
         assert!(teardown_script(&plan("192.0.2.60", ClusterHash::SourceIp)).contains("delete table arp"));
     }
