@@ -157,3 +157,40 @@ fn stop_leaves_other_rules_alone() {
     assert_eq!(nft_ruleset(&seg, 0), before);
     assert_eq!(instance(&seg, 0, "stop", 2, 0, &[]).code, ocf::SUCCESS, "stop is idempotent");
 }
+
+#[test]
+fn ipv6_cluster_ip_runs_on_two_nodes_without_tripping_dad() {
+    let seg = Segment::new(2);
+    let params = [("ip", "2001:db8::60"), ("cidr_netmask", "64")];
+    let env = |i: &'static str| {
+        [
+            ("OCF_RESKEY_CRM_meta_clone_max", "2"),
+            ("OCF_RESKEY_CRM_meta_clone", i),
+            ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
+        ]
+    };
+    let run_on = |node: usize, action: &str| {
+        let dir = seg.rsctmp.join(format!("node{node}"));
+        std::fs::create_dir_all(&dir).expect("rsctmp");
+        run_agent(&seg.nodes[node], &dir, action, &params, &env(if node == 0 { "0" } else { "1" }))
+    };
+    for node in 0..2 {
+        let run = run_on(node, "start");
+        assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");
+    }
+    for node in 0..2 {
+        let addresses = seg.nodes[node].addresses("eth0");
+        assert!(addresses.contains("2001:db8::60/64") && !addresses.contains("dadfailed"), "{addresses}");
+        assert_eq!(run_on(node, "monitor").code, ocf::SUCCESS);
+        let rules = nft_ruleset(&seg, node);
+        assert!(
+            rules.contains("table ip6 ocf_ipaddr_2001_db8__60") && rules.contains("nd-neighbor-advert"),
+            "{rules}"
+        );
+    }
+    for node in 0..2 {
+        assert_eq!(run_on(node, "stop").code, ocf::SUCCESS);
+        assert!(!nft_ruleset(&seg, node).contains("ocf_ipaddr"));
+        assert!(!seg.nodes[node].addresses("eth0").contains("2001:db8::60"));
+    }
+}
