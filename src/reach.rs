@@ -11,7 +11,7 @@ use nix::sys::socket::{
 };
 use std::io;
 use std::net::{IpAddr, SocketAddrV4, SocketAddrV6};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 /// What the check found.
@@ -55,12 +55,12 @@ pub fn ping(
         if now >= until {
             return Ok(Reach::Silent);
         }
+        if !resent && now >= resend_at {
+            send_round(&sock, vip, plan, EchoId { identifier, sequence: 2 })?;
+            resent = true;
+        }
         let wake = if resent { until } else { resend_at.min(until) };
         if !readable(&sock, wake.saturating_duration_since(now))? {
-            if !resent && Instant::now() >= resend_at {
-                send_round(&sock, vip, plan, EchoId { identifier, sequence: 2 })?;
-                resent = true;
-            }
             continue;
         }
         while let Some((len, from)) = receive(&sock, &mut buf)? {
@@ -83,12 +83,12 @@ fn open(vip: IpAddr) -> io::Result<OwnedFd> {
         IpAddr::V4(v4) => {
             let sock = socket(AddressFamily::Inet, SockType::Raw, flags, SockProtocol::Icmp)?;
             setsockopt(&sock, sockopt::Broadcast, &true)?;
-            bind(std::os::fd::AsRawFd::as_raw_fd(&sock), &SockaddrIn::from(SocketAddrV4::new(v4, 0)))?;
+            bind(sock.as_raw_fd(), &SockaddrIn::from(SocketAddrV4::new(v4, 0)))?;
             sock
         }
         IpAddr::V6(v6) => {
             let sock = socket(AddressFamily::Inet6, SockType::Raw, flags, SockProtocol::IcmpV6)?;
-            bind(std::os::fd::AsRawFd::as_raw_fd(&sock), &SockaddrIn6::from(SocketAddrV6::new(v6, 0, 0, 0)))?;
+            bind(sock.as_raw_fd(), &SockaddrIn6::from(SocketAddrV6::new(v6, 0, 0, 0)))?;
             sock
         }
     };
@@ -97,7 +97,7 @@ fn open(vip: IpAddr) -> io::Result<OwnedFd> {
 
 /// One echo request to every target.
 fn send_round(sock: &OwnedFd, vip: IpAddr, plan: &PingPlan, id: EchoId) -> io::Result<()> {
-    let fd = std::os::fd::AsRawFd::as_raw_fd(sock);
+    let fd = sock.as_raw_fd();
     let mut last_error = None;
     let mut sent_any = false;
     for target in &plan.targets {
@@ -140,7 +140,7 @@ fn readable(sock: &OwnedFd, wait: Duration) -> io::Result<bool> {
 
 /// The next queued datagram and its source, or `None` when none is queued.
 fn receive(sock: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<(usize, IpAddr)>> {
-    let fd = std::os::fd::AsRawFd::as_raw_fd(sock);
+    let fd = sock.as_raw_fd();
     loop {
         match recvfrom::<SockaddrStorage>(fd, buf) {
             Ok((len, Some(from))) => {

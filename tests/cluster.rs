@@ -210,6 +210,15 @@ fn finish_events(mut watcher: std::process::Child) -> String {
     text
 }
 
+/// `crm_resource --set-parameter`, as an admin changes a running VIP.
+fn set_parameter(cluster: &Cluster, name: &str, value: &str) {
+    cluster.must(
+        0,
+        "crm_resource",
+        &["--resource", "vip", "--set-parameter", name, "--parameter-value", value],
+    );
+}
+
 fn pacemaker_log(cluster: &Cluster) -> String {
     cluster.must(0, "cat", &["/var/log/pacemaker/pacemaker.log"])
 }
@@ -231,11 +240,7 @@ fn reload_agent_takes_a_new_arp_count_while_the_vip_stays_up() {
     assert_eq!(located(&cluster), 0);
     let watcher = address_events(&cluster, 0);
     std::thread::sleep(Duration::from_millis(300));
-    cluster.must(
-        0,
-        "crm_resource",
-        &["--resource", "vip", "--set-parameter", "arp_count", "--parameter-value", "3"],
-    );
+    set_parameter(&cluster, "arp_count", "3");
     // Pacemaker records a reload as the start it replaces; its log names it.
     cluster.wait_for(Duration::from_secs(30), "reload-agent", |c| {
         pacemaker_log(c).contains("Result of reload-agent operation for vip on node1: ok")
@@ -250,11 +255,7 @@ fn reload_agent_takes_a_new_arp_count_while_the_vip_stays_up() {
     // watcher does see.
     let watcher = address_events(&cluster, 0);
     std::thread::sleep(Duration::from_millis(300));
-    cluster.must(
-        0,
-        "crm_resource",
-        &["--resource", "vip", "--set-parameter", "iflabel", "--parameter-value", "web"],
-    );
+    set_parameter(&cluster, "iflabel", "web");
     cluster.wait_for(Duration::from_secs(30), "the restart", |c| {
         c.seg.nodes[0].addresses("eth0").contains("eth0:web") && c.location("vip") == Some(0)
     });
