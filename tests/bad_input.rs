@@ -54,6 +54,11 @@ bad_input! {
     lvs_support_for_ipv6: [("ip", "2001:db8::50"), ("lvs_support", "true")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "lvs_support";
     link_local_without_nic: [("ip", "fe80::50")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "mandatory for a link-local";
     multicast_address: [("ip", "224.0.0.5"), ("nic", "eth0")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "multicast";
+    ping_list_with_shell_metacharacters: [("ip", "192.0.2.50"), ("ping_list", "192.0.2.1;reboot")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "ping_list";
+    ping_list_of_the_other_family: [("ip", "192.0.2.50"), ("ping_list", "2001:db8::1")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "address family";
+    ping_timeout_zero: [("ip", "192.0.2.50"), ("ping_timeout", "0")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "ping_timeout";
+    ping_on_start_without_hosts: [("ip", "192.0.2.50"), ("ping_on_start", "true")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "ping_on_start";
+    broadcast_ping_on_a_host_route: [("ip", "192.0.2.50"), ("cidr_netmask", "32"), ("nic", "eth0"), ("ping_broadcast", "1"), ("ping_on_start", "1")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "no broadcast address";
 }
 
 #[test]

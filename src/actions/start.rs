@@ -93,6 +93,10 @@ pub(super) fn add_and_announce(
     if params.require_maintenance_address {
         super::validate::maintenance_address_check(nl, params, target)?;
     }
+    if params.ping.on_start {
+        // A check that can never run is a configuration error, found before any change.
+        super::checks::ping_targets(params, target, prefix)?;
+    }
     let wire = announcing::Wire::open(nl, params, target)?;
     announcing::probe_before_add(nl, params, target, wire.as_ref(), inv)?;
     let run_dir = run_dir(inv);
