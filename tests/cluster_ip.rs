@@ -96,8 +96,13 @@ fn run_two_nodes(extra: &[(&str, &str)]) {
     );
     let on_node0 = answers.iter().filter(|a| *a == "node0").count();
     assert!(on_node0 > 0 && on_node0 < sources.len(), "both nodes serve: {answers:?}");
-    // The same source lands on the same node again.
-    assert_eq!(ask_name(&seg.client, &sources[0], VIP, PORT).as_deref(), Some(answers[0].as_str()));
+    if extra.contains(&("clusterip_hash", "sourceip")) {
+        // Every connection of a client lands on the same node (a new one
+        // has a new source port, which only the other hashes look at).
+        for (source, first) in sources.iter().zip(&answers).take(10) {
+            assert_eq!(ask_name(&seg.client, source, VIP, PORT).as_deref(), Some(first.as_str()));
+        }
+    }
 
     let explained = instance(&seg, 0, "explain", 2, 0, extra);
     assert!(explained.stdout.contains("cluster ip   bucket 1 of 2"), "{explained:#?}");
@@ -139,6 +144,11 @@ fn run_two_nodes(extra: &[(&str, &str)]) {
 #[test]
 fn nft_cluster_ip_shares_one_address_between_two_nodes() {
     run_two_nodes(&[("clusterip_firewall", "nft")]);
+}
+
+#[test]
+fn nft_sourceip_hash_keeps_each_client_on_one_node() {
+    run_two_nodes(&[("clusterip_firewall", "nft"), ("clusterip_hash", "sourceip")]);
 }
 
 #[test]
