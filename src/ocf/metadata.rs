@@ -63,4 +63,17 @@ mod tests {
             assert!(timeout.ends_with('s') && timeout[..timeout.len() - 1].parse::<u32>().is_ok());
         }
     }
+
+    #[test]
+    fn only_depth_0_monitors_are_default_actions() {
+        // pcs turns every listed action into an operation: a listed depth-10
+        // monitor would make every new VIP ping on its own.
+        let doc = document();
+        let depths: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("action") && n.attribute("name") == Some("monitor"))
+            .map(|n| n.attribute("depth").unwrap_or("0"))
+            .collect();
+        assert_eq!(depths, ["0"]);
+    }
 }
