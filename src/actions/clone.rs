@@ -59,10 +59,18 @@ pub(super) fn start(prepared: Prepared, cip: &ClusterIpParams, inv: &Invocation)
             log::info("iptables' cluster match hashes source addresses only: clusterip_hash has no effect");
         }
     }
-    let buckets = plan.buckets().doing(|| format!("reading the buckets of {}", params.ip))?;
-    if !buckets.contains(&plan.bucket) {
-        log::info(format!("Serving bucket {} of {} for {}", plan.bucket, plan.total, params.ip));
-        plan.add_bucket(plan.bucket).doing(|| format!("adding bucket {} of {}", plan.bucket, params.ip))?;
+    let served =
+        plan.buckets().doing(|| format!("reading the buckets of {}", params.ip)).and_then(|buckets| {
+            if buckets.contains(&plan.bucket) {
+                return Ok(());
+            }
+            log::info(format!("Serving bucket {} of {} for {}", plan.bucket, plan.total, params.ip));
+            plan.add_bucket(plan.bucket).doing(|| format!("adding bucket {} of {}", plan.bucket, params.ip))
+        });
+    if let Err(err) = served {
+        // Leave no bucket-less filter behind that this start created.
+        release_bucket(&plan, &params);
+        return Err(err);
     }
     // Every node holds the VIP: probing would find the others, and IPv6
     // duplicate address detection would fail on them.
@@ -116,14 +124,20 @@ pub(super) fn stop(
 }
 
 /// Drops this instance's bucket rule; tears the shared filter down when it
-/// was the last one. True when no bucket is served here any more.
+/// was the last one. True when no bucket is served here any more (false
+/// when that cannot be told).
 fn release_bucket(plan: &Plan, params: &Params) -> bool {
     if let Err(err) = plan.delete_bucket(plan.bucket) {
         log::error(format!("removing bucket {} of {}: {err}", plan.bucket, params.ip));
     }
-    let remaining = plan.buckets().unwrap_or_default();
-    if !remaining.is_empty() {
-        return false;
+    match plan.buckets() {
+        Ok(remaining) if remaining.is_empty() => {}
+        Ok(_) => return false,
+        Err(err) => {
+            // Unsure whether other instances still need the filter: keep it.
+            log::error(format!("reading the buckets of {}: {err}", params.ip));
+            return false;
+        }
     }
     log::info(format!("Removing the cluster IP rules of {}", params.ip));
     if let Err(err) = plan.tear_down() {
