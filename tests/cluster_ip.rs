@@ -204,3 +204,74 @@ fn ipv6_cluster_ip_runs_on_two_nodes_without_tripping_dad() {
         assert!(!seg.nodes[node].addresses("eth0").contains("2001:db8::60"));
     }
 }
+
+/// Instances starting and stopping at once on one node (Pacemaker runs
+/// them in parallel) share one filter: one drop rule, one rule per bucket,
+/// and nothing left when the last has stopped.
+#[test]
+fn concurrent_instances_on_one_node_share_one_filter() {
+    let seg = Segment::new(1);
+    let seg_ref = &seg;
+    let parallel = |action: &'static str| {
+        std::thread::scope(|scope| {
+            let runs: Vec<_> =
+                (0..4).map(|i| scope.spawn(move || instance(seg_ref, 0, action, 4, i, &[]).code)).collect();
+            runs.into_iter().map(|run| run.join().expect("agent thread")).collect::<Vec<i32>>()
+        })
+    };
+    assert_eq!(parallel("start"), [ocf::SUCCESS; 4]);
+    let rules = nft_ruleset(&seg, 0);
+    assert_eq!(rules.matches("ocf-ipaddr other buckets").count(), 1, "{rules}");
+    for bucket in 1..=4 {
+        assert_eq!(rules.matches(&format!("\"ocf-ipaddr bucket {bucket}\"")).count(), 1, "{rules}");
+    }
+    assert_eq!(parallel("stop"), [ocf::SUCCESS; 4]);
+    assert!(!nft_ruleset(&seg, 0).contains("ocf_ipaddr"), "{}", nft_ruleset(&seg, 0));
+    assert!(!seg.nodes[0].has_address("eth0", "192.0.2.60/24"));
+}
+
+/// SIGKILL at random moments of a clone instance's start or stop: the next
+/// start and stop still converge, with no rule, address or MAC left.
+#[test]
+fn sigkill_during_a_clone_start_or_stop_converges() {
+    let seg = Segment::new(1);
+    let dir = seg.rsctmp.join("node0");
+    std::fs::create_dir_all(&dir).expect("rsctmp");
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    println!("seed {seed}");
+    let mut state = u64::from(seed);
+    let mut next = |bound: u64| {
+        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (state >> 33) % bound
+    };
+    let shared = common::neighbor_mac(&seg.client, VIP);
+    assert!(shared.is_none());
+    for round in 0..40 {
+        let action = if next(2) == 0 { "start" } else { "stop" };
+        if action == "stop" {
+            assert_eq!(instance(&seg, 0, "start", 2, 0, &[]).code, ocf::SUCCESS, "round {round}: setup");
+        }
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", &seg.nodes[0].name])
+            .arg(common::agent_path())
+            .arg(action)
+            .env("HA_RSCTMP", &dir)
+            .env("OCF_RESKEY_ip", VIP)
+            .env("OCF_RESKEY_cidr_netmask", "24")
+            .env("OCF_RESKEY_CRM_meta_clone_max", "2")
+            .env("OCF_RESKEY_CRM_meta_clone", "0")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("agent");
+        std::thread::sleep(std::time::Duration::from_micros(next(30_000)));
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(instance(&seg, 0, "start", 2, 0, &[]).code, ocf::SUCCESS, "round {round} ({action})");
+        assert_eq!(instance(&seg, 0, "monitor", 2, 0, &[]).code, ocf::SUCCESS, "round {round} ({action})");
+        assert_eq!(nft_ruleset(&seg, 0).matches("ocf-ipaddr other buckets").count(), 1, "round {round}");
+        assert_eq!(instance(&seg, 0, "stop", 2, 0, &[]).code, ocf::SUCCESS, "round {round} ({action})");
+        assert!(!nft_ruleset(&seg, 0).contains("ocf_ipaddr"), "round {round}: {}", nft_ruleset(&seg, 0));
+        assert!(!seg.nodes[0].has_address("eth0", "192.0.2.60/24"), "round {round}");
+    }
+}

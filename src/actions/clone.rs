@@ -19,10 +19,18 @@ pub(super) fn plan(params: &Params, cip: &ClusterIpParams, nic: &str) -> Plan {
     Plan::new(params.ip, nic, cip, find_program("nft").is_some())
 }
 
+/// Serialises the instances of one VIP on this node. The lock is inherited
+/// by the filter programs we run: if this agent is killed while `nft` runs,
+/// the next instance waits until that `nft` has finished too, instead of
+/// racing it (two setups would leave two drop rules).
 fn lock(inv: &Invocation, params: &Params) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
-    run_dir(inv)
+    use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+    let lock = run_dir(inv)
         .lock(&state_file_name("clusterip-lock", params))
-        .doing(|| format!("locking the cluster IP {}", params.ip))
+        .doing(|| format!("locking the cluster IP {}", params.ip))?;
+    fcntl(&*lock, FcntlArg::F_SETFD(FdFlag::empty()))
+        .doing(|| format!("sharing the lock of {} with the filter programs", params.ip))?;
+    Ok(lock)
 }
 
 /// Whether the filter program this plan needs is installed.
