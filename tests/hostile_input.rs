@@ -75,6 +75,12 @@ const PARAMS: &[(&str, Class)] = &[
     ("network_namespace", Class::Strict("network")),
     ("check_link_status", Class::Boolean),
     ("require_maintenance_address", Class::Boolean),
+    ("ping_list", Class::Strict("ping_list")),
+    ("ping_broadcast", Class::Boolean),
+    ("ping_timeout", Class::Strict("ping_timeout")),
+    ("ping_on_start", Class::Boolean),
+    ("preferred_source", Class::Boolean),
+    ("allow_missing_subnet", Class::Boolean),
 ];
 
 /// The exit code and reason fragment validate-all must give for `value` in `param`.
@@ -87,6 +93,21 @@ fn expected(param: &str, class: Class, kind: &str) -> (i32, Option<&'static str>
         Class::Strict(fragment) => (ocf::ERR_CONFIGURED, Some(fragment)),
         Class::Boolean | Class::Accepted => (ocf::SUCCESS, None),
     }
+}
+
+#[test]
+fn the_corpus_covers_every_documented_parameter() {
+    let xml =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/ocf-metadata/IPaddr.xml")).unwrap();
+    let options = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+    let doc = roxmltree::Document::parse_with_options(&xml, options).unwrap();
+    let documented: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("parameter"))
+        .filter_map(|n| n.attribute("name"))
+        .collect();
+    let covered: Vec<&str> = PARAMS.iter().map(|(name, _)| *name).collect();
+    assert_eq!(covered, documented, "add new parameters to the hostile corpus");
 }
 
 #[test]
