@@ -275,3 +275,16 @@ fn sigkill_during_a_clone_start_or_stop_converges() {
         assert!(!seg.nodes[0].has_address("eth0", "192.0.2.60/24"), "round {round}");
     }
 }
+
+/// The rules are removed even when the address and its subnet vanished
+/// from the node behind the agent's back.
+#[test]
+fn stop_removes_the_rules_when_the_address_and_its_subnet_are_gone() {
+    let seg = Segment::new(1);
+    assert_eq!(instance(&seg, 0, "start", 2, 0, &[]).code, ocf::SUCCESS);
+    seg.nodes[0].ip(&["addr", "flush", "dev", "eth0"]);
+    assert_eq!(instance(&seg, 0, "monitor", 2, 0, &[]).code, ocf::NOT_RUNNING);
+    let stop = instance(&seg, 0, "stop", 2, 0, &[]);
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    assert!(!nft_ruleset(&seg, 0).contains("ocf_ipaddr"), "{}", nft_ruleset(&seg, 0));
+}

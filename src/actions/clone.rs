@@ -111,20 +111,24 @@ pub(super) fn stop(
     inv: &Invocation,
 ) -> AgentResult<ExitCode> {
     let _lock = lock(inv, params)?;
-    let (target, state) = match inspect::lookup(nl, params, Need::StateOnly)? {
-        Lookup::Found { target, state } => (target, state),
-        Lookup::NicMissing(_) | Lookup::NoNetwork => {
-            log::info(format!("{} is not configured on this node; nothing to stop", params.ip));
-            return Ok(ExitCode::Success);
-        }
+    let found = match inspect::lookup(nl, params, Need::StateOnly)? {
+        Lookup::Found { target, state } => Some((target, state)),
+        Lookup::NicMissing(_) | Lookup::NoNetwork => None,
     };
-    let plan = plan(params, cip, &target.nic);
+    // The rules are found by the VIP alone (nft) or with its NIC (iptables):
+    // look for them even when the address is gone.
+    let nic = found.as_ref().map(|(target, _)| target.nic.clone()).or_else(|| params.nic.clone());
+    let plan = plan(params, cip, nic.as_deref().unwrap_or_default());
     if find_program(plan.program()).is_none() {
         log::warn(format!("{} is not installed: no {} rules to remove", plan.program(), params.ip));
     } else if plan.is_set_up().unwrap_or(false) && !release_bucket(&plan, params) {
         log::info(format!("other instances still serve {} on this node; keeping the address", params.ip));
         return Ok(ExitCode::Success);
     }
+    let Some((target, state)) = found else {
+        log::info(format!("{} is not configured on this node; nothing more to stop", params.ip));
+        return Ok(ExitCode::Success);
+    };
     if params.lvs_ipv6_addrlabel {
         let _ = nl.address_label(false, params.ip, params.lvs_ipv6_addrlabel_value);
     }
