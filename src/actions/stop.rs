@@ -27,7 +27,10 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     // First, so that no announcement can follow the removal.
     announcing::stop_background(&params, inv);
     if params.allow_missing_subnet {
-        multisite::clear(inv, &params)?;
+        // A leftover record must not fail a stop (and get the node fenced).
+        if let Err(err) = multisite::clear(inv, &params) {
+            log::warn(err.reason);
+        }
     }
     let nl = match connect(inv, &params)? {
         Ok(nl) => nl,

@@ -395,6 +395,13 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
     } else {
         None
     };
+    if cluster_ip.is_some() && preferred_source {
+        // Connections a node opens from a shared address get their answers
+        // hashed to any node.
+        return Err(AgentError::configured(
+            "preferred_source cannot be used with a cluster IP (clone-max > 1)",
+        ));
+    }
 
     Ok(Parsed {
         params: Params {
@@ -744,6 +751,8 @@ mod tests {
         ] {
             assert!(parse(&raw(&[("ip", "10.0.0.5"), bad]), &env, Strictness::Strict).is_err(), "{bad:?}");
         }
+        let source = raw(&[("ip", "10.0.0.5"), ("preferred_source", "true")]);
+        assert!(parse(&source, &env, Strictness::Strict).is_err(), "preferred_source in a cluster IP");
         let bad_mac = raw(&[("ip", "10.0.0.5"), ("mac", "00:11:22:33:44:55")]);
         assert!(parse(&bad_mac, &env, Strictness::Strict).is_err());
         let good_mac = raw(&[("ip", "10.0.0.5"), ("mac", "01:11:22:33:44:5f")]);
