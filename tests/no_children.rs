@@ -49,6 +49,17 @@ fn no_action_spawns_a_child_process() {
     let lab = Lab::new();
     let v4 = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_bg", "false")];
     let v6 = [("ip", "2001:db8::50"), ("nic", "eth0")];
+    // Every check this issue added, at monitor depth 20 (the prefixed form
+    // of OCF_CHECK_LEVEL, which the agent also reads).
+    let deep = [
+        ("ip", "192.0.2.51"),
+        ("cidr_netmask", "24"),
+        ("arp_bg", "false"),
+        ("ping_list", "192.0.2.100"),
+        ("ping_on_start", "true"),
+        ("preferred_source", "true"),
+        ("OCF_CHECK_LEVEL", "20"),
+    ];
     let steps: &[Step] = &[
         ("meta-data", &v4, ocf::SUCCESS),
         ("validate-all", &v4, ocf::SUCCESS),
@@ -60,6 +71,12 @@ fn no_action_spawns_a_child_process() {
         ("start", &v6, ocf::SUCCESS),
         ("monitor", &v6, ocf::SUCCESS),
         ("stop", &v6, ocf::SUCCESS),
+        ("start", &deep, ocf::SUCCESS),
+        ("monitor", &deep, ocf::SUCCESS),
+        ("reload-agent", &deep, ocf::SUCCESS),
+        ("recover", &deep, ocf::SUCCESS),
+        ("explain", &deep, ocf::SUCCESS),
+        ("stop", &deep, ocf::SUCCESS),
         ("usage", &v4, ocf::SUCCESS),
     ];
     for (action, params, expected) in steps {
