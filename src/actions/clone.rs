@@ -52,33 +52,36 @@ pub(super) fn start(prepared: Prepared, cip: &ClusterIpParams, inv: &Invocation)
     check_installed(&params, cip)?;
     let _lock = lock(inv, &params)?;
     let plan = plan(&params, cip, &target.nic);
-    let created =
-        !plan.is_set_up().doing(|| format!("reading the {} rules of {}", plan.program(), params.ip))?;
-    if created {
-        log::info(format!(
-            "Setting up cluster IP {} on {}: {} buckets, shared MAC {}",
-            params.ip,
-            target.nic,
-            plan.total,
-            crate::packet::mac_string(&plan.mac)
-        ));
-        plan.set_up().doing(|| format!("setting up the {} rules of {}", plan.program(), params.ip))?;
-        if plan.backend == crate::cluster_ip::Backend::Iptables && plan.hash != ClusterHash::SourceIp {
-            log::info("iptables' cluster match hashes source addresses only: clusterip_hash has no effect");
-        }
-    }
-    let served =
-        plan.buckets().doing(|| format!("reading the buckets of {}", params.ip)).and_then(|buckets| {
-            if buckets.contains(&plan.bucket) {
-                return Ok(());
+    let listed = plan.served().doing(|| format!("reading the {} rules of {}", plan.program(), params.ip))?;
+    let mut served = match listed {
+        Some(buckets) => buckets,
+        None => {
+            log::info(format!(
+                "Setting up cluster IP {} on {}: {} buckets, shared MAC {}",
+                params.ip,
+                target.nic,
+                plan.total,
+                crate::packet::mac_string(&plan.mac)
+            ));
+            plan.set_up().doing(|| format!("setting up the {} rules of {}", plan.program(), params.ip))?;
+            if plan.backend == crate::cluster_ip::Backend::Iptables && plan.hash != ClusterHash::SourceIp {
+                log::info(
+                    "iptables' cluster match hashes source addresses only: clusterip_hash has no effect",
+                );
             }
-            log::info(format!("Serving bucket {} of {} for {}", plan.bucket, plan.total, params.ip));
-            plan.add_bucket(plan.bucket).doing(|| format!("adding bucket {} of {}", plan.bucket, params.ip))
-        });
-    if let Err(err) = served {
-        // Leave no bucket-less filter behind that this start created.
-        release_bucket(&plan, &params);
-        return Err(err);
+            Vec::new()
+        }
+    };
+    if !served.contains(&plan.bucket) {
+        log::info(format!("Serving bucket {} of {} for {}", plan.bucket, plan.total, params.ip));
+        let added =
+            plan.add_bucket(plan.bucket).doing(|| format!("adding bucket {} of {}", plan.bucket, params.ip));
+        if let Err(err) = added {
+            // Leave no bucket-less filter behind that this start created.
+            release_bucket(&plan, &params, &served);
+            return Err(err);
+        }
+        served.push(plan.bucket);
     }
     // Every node holds the VIP: probing would find the others, and IPv6
     // duplicate address detection would fail on them.
@@ -97,7 +100,7 @@ pub(super) fn start(prepared: Prepared, cip: &ClusterIpParams, inv: &Invocation)
         ))),
     };
     if outcome.is_err() {
-        release_bucket(&plan, &params);
+        release_bucket(&plan, &params, &served);
     }
     outcome
 }
@@ -121,9 +124,20 @@ pub(super) fn stop(
     let plan = plan(params, cip, nic.as_deref().unwrap_or_default());
     if find_program(plan.program()).is_none() {
         log::warn(format!("{} is not installed: no {} rules to remove", plan.program(), params.ip));
-    } else if plan.is_set_up().unwrap_or(false) && !release_bucket(&plan, params) {
-        log::info(format!("other instances still serve {} on this node; keeping the address", params.ip));
-        return Ok(ExitCode::Success);
+    } else {
+        let listed = plan.served().unwrap_or_else(|err| {
+            log::error(format!("reading the {} rules of {}: {err}", plan.program(), params.ip));
+            None
+        });
+        if let Some(served) = listed {
+            if !release_bucket(&plan, params, &served) {
+                log::info(format!(
+                    "other instances still serve {} on this node; keeping the address",
+                    params.ip
+                ));
+                return Ok(ExitCode::Success);
+            }
+        }
     }
     let Some((target, state)) = found else {
         log::info(format!("{} is not configured on this node; nothing more to stop", params.ip));
@@ -135,21 +149,19 @@ pub(super) fn stop(
     remove_address(nl, &target, state)
 }
 
-/// Drops this instance's bucket rule; tears the shared filter down when it
-/// was the last one. True when no bucket is served here any more (false
-/// when that cannot be told).
-fn release_bucket(plan: &Plan, params: &Params) -> bool {
-    if let Err(err) = plan.delete_bucket(plan.bucket) {
-        log::error(format!("removing bucket {} of {}: {err}", plan.bucket, params.ip));
-    }
-    match plan.buckets() {
-        Ok(remaining) if remaining.is_empty() => {}
-        Ok(_) => return false,
-        Err(err) => {
-            // Unsure whether other instances still need the filter: keep it.
-            log::error(format!("reading the buckets of {}: {err}", params.ip));
+/// Drops this instance's bucket rule from `served` (the buckets listed under
+/// the lock); tears the shared filter down when it was the last one. True
+/// when no bucket is served here any more.
+fn release_bucket(plan: &Plan, params: &Params, served: &[u32]) -> bool {
+    if served.contains(&plan.bucket) {
+        if let Err(err) = plan.delete_bucket(plan.bucket) {
+            // Our rule may still be there: the filter must stay with it.
+            log::error(format!("removing bucket {} of {}: {err}", plan.bucket, params.ip));
             return false;
         }
+    }
+    if served.iter().any(|bucket| *bucket != plan.bucket) {
+        return false;
     }
     log::info(format!("Removing the cluster IP rules of {}", params.ip));
     if let Err(err) = plan.tear_down() {
@@ -179,6 +191,6 @@ pub(super) fn serves_bucket(params: &Params, cip: &ClusterIpParams, target: &Tar
     if find_program(plan.program()).is_none() {
         return Err(AgentError::installed(format!("{} is not installed", plan.program())));
     }
-    let buckets = plan.buckets().doing(|| format!("reading the buckets of {}", params.ip))?;
-    Ok(buckets.contains(&plan.bucket))
+    let served = plan.served().doing(|| format!("reading the buckets of {}", params.ip))?;
+    Ok(served.is_some_and(|buckets| buckets.contains(&plan.bucket)))
 }

@@ -91,7 +91,7 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
             "filter": plan.program(),
             "filter_installed": installed,
             "shared_mac": mac_string(&plan.mac),
-            "served_here": if installed { plan.buckets().ok() } else { None },
+            "served_here": if installed { plan.served().ok().map(Option::unwrap_or_default) } else { None },
         });
     }
     report["other_owner"] = match Wire::open(&nl, &params, &target)? {

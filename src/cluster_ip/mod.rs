@@ -81,11 +81,14 @@ impl Plan {
         }
     }
 
-    /// Whether the VIP's filter (the rules every bucket shares) exists.
-    pub fn is_set_up(&self) -> io::Result<bool> {
+    /// The buckets served on this node, or `None` when the VIP's filter
+    /// (the rules every bucket shares) does not exist: one listing.
+    pub fn served(&self) -> io::Result<Option<Vec<u32>>> {
         match self.backend {
-            Backend::Nft => Ok(nft::buckets(self)?.is_some()),
-            Backend::Iptables => Ok(iptables::is_set_up(self)),
+            Backend::Nft => {
+                Ok(nft::buckets(self)?.map(|rules| rules.into_iter().map(|(bucket, _)| bucket).collect()))
+            }
+            Backend::Iptables => Ok(iptables::is_set_up(self).then(|| iptables::buckets(self))),
         }
     }
 
@@ -106,16 +109,6 @@ impl Plan {
         };
         let membership = maddr::set(&self.nic, self.mac, false);
         filter.and(membership)
-    }
-
-    /// The buckets served on this node.
-    pub fn buckets(&self) -> io::Result<Vec<u32>> {
-        match self.backend {
-            Backend::Nft => {
-                Ok(nft::buckets(self)?.unwrap_or_default().into_iter().map(|(bucket, _)| bucket).collect())
-            }
-            Backend::Iptables => Ok(iptables::buckets(self)),
-        }
     }
 
     pub fn add_bucket(&self, bucket: u32) -> io::Result<()> {
