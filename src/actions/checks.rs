@@ -75,9 +75,13 @@ pub(super) fn unreachable(
 ) -> AgentResult<Option<String>> {
     let (targets, described) = ping_targets(params, target, prefix)?;
     let plan = PingPlan { targets, ifindex: target.ifindex, timeout: params.ping.timeout };
-    let own = nl.addresses(target.ifindex, params.is_ipv4()).unwrap_or_default();
+    // Read only once an answer comes, which a silent network never sends.
+    let own = std::cell::OnceCell::new();
     let is_local = |ip: IpAddr| {
-        own.iter().any(|a| a.ip == ip) || nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
+        own.get_or_init(|| nl.addresses(target.ifindex, params.is_ipv4()).unwrap_or_default())
+            .iter()
+            .any(|a| a.ip == ip)
+            || nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
     };
     let outcome = reach::ping(params.ip, &plan, inv.budget.deadline(), is_local)
         .doing(|| format!("pinging {described} from {}", params.ip))?;
