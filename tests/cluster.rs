@@ -130,6 +130,15 @@ fn pcs_vip_runs_and_a_bad_parameter_shows_our_exit_reason() {
     assert!(text.contains(reason), "crm_mon shows our reason: {text}");
 }
 
+/// `crm_resource --validate` of the agent with `options` (NAME=VALUE).
+fn validate(cluster: &Cluster, options: &[&str]) -> std::process::Output {
+    let mut args = vec!["--validate", "--class", "ocf", "--provider", "rust", "--agent", "IPaddr"];
+    for option in options {
+        args.extend(["--option", option]);
+    }
+    cluster.on(0, "crm_resource", &args)
+}
+
 #[test]
 fn cluster_tools_show_the_metadata_and_drive_the_agent() {
     let cluster = Cluster::start(1);
@@ -138,39 +147,9 @@ fn cluster_tools_show_the_metadata_and_drive_the_agent() {
     let describe = cluster.must(0, "pcs", &["resource", "describe", "ocf:rust:IPaddr"]);
     assert!(describe.contains("ip (required)") && describe.contains("arp_count"), "{describe}");
 
-    let good = cluster.on(
-        0,
-        "crm_resource",
-        &[
-            "--validate",
-            "--class",
-            "ocf",
-            "--provider",
-            "rust",
-            "--agent",
-            "IPaddr",
-            "--option",
-            "ip=192.0.2.50",
-            "--option",
-            "cidr_netmask=24",
-        ],
-    );
+    let good = validate(&cluster, &["ip=192.0.2.50", "cidr_netmask=24"]);
     assert!(good.status.success(), "{good:?}");
-    let bad = cluster.on(
-        0,
-        "crm_resource",
-        &[
-            "--validate",
-            "--class",
-            "ocf",
-            "--provider",
-            "rust",
-            "--agent",
-            "IPaddr",
-            "--option",
-            "ip=192.0.2.999",
-        ],
-    );
+    let bad = validate(&cluster, &["ip=192.0.2.999"]);
     assert_eq!(bad.status.code(), Some(6), "{bad:?}");
     assert!(
         String::from_utf8_lossy(&bad.stdout).contains("192.0.2.999")

@@ -9,7 +9,8 @@ use common::{NameServer, Segment, ask_name, ocf, run_agent};
 const PORT: u16 = 8080;
 const VIP: &str = "192.0.2.60";
 
-/// Runs clone instance `instance` of `total` on node `node`.
+/// Runs clone instance `instance` of `total` on node `node` with the VIP's
+/// parameters and `extra` ones.
 fn instance(
     seg: &Segment,
     node: usize,
@@ -20,15 +21,29 @@ fn instance(
 ) -> common::Run {
     let mut params = vec![("ip", VIP), ("cidr_netmask", "24")];
     params.extend_from_slice(extra);
-    let (total, instance) = (total.to_string(), instance.to_string());
-    let env = [
+    run_instance(seg, node, action, (total, instance), &params, &[])
+}
+
+/// Runs clone instance `clone.1` of `clone.0` on node `node` with exactly
+/// `params`, and `env` besides the clone's meta attributes.
+fn run_instance(
+    seg: &Segment,
+    node: usize,
+    action: &str,
+    clone: (usize, usize),
+    params: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> common::Run {
+    let (total, instance) = (clone.0.to_string(), clone.1.to_string());
+    let mut full_env = vec![
         ("OCF_RESKEY_CRM_meta_clone_max", total.as_str()),
         ("OCF_RESKEY_CRM_meta_clone", instance.as_str()),
         ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
     ];
+    full_env.extend_from_slice(env);
     let dir = seg.rsctmp.join(format!("node{node}"));
     std::fs::create_dir_all(&dir).expect("rsctmp");
-    run_agent(&seg.nodes[node], &dir, action, &params, &env)
+    run_agent(&seg.nodes[node], &dir, action, params, &full_env)
 }
 
 /// Client source addresses 192.0.2.101 to .130.
@@ -68,19 +83,10 @@ fn run_two_nodes(extra: &[(&str, &str)]) {
         assert_eq!(other.code, ocf::NOT_RUNNING, "the other bucket is not served here");
     }
     for node in 0..2 {
-        let mut deep = extra.to_vec();
-        deep.push(("ping_list", "192.0.2.100"));
-        let dir = seg.rsctmp.join(format!("node{node}"));
-        let env = [
-            ("OCF_RESKEY_CRM_meta_clone_max", "2"),
-            ("OCF_RESKEY_CRM_meta_clone", if node == 0 { "0" } else { "1" }),
-            ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
-            ("OCF_CHECK_LEVEL", "20"),
-            ("OCF_RESKEY_CRM_meta_interval", "10000"),
-        ];
-        let mut params = vec![("ip", VIP), ("cidr_netmask", "24")];
-        params.extend_from_slice(&deep);
-        let run = run_agent(&seg.nodes[node], &dir, "monitor", &params, &env);
+        let mut params = vec![("ip", VIP), ("cidr_netmask", "24"), ("ping_list", "192.0.2.100")];
+        params.extend_from_slice(extra);
+        let deep = [("OCF_CHECK_LEVEL", "20"), ("OCF_RESKEY_CRM_meta_interval", "10000")];
+        let run = run_instance(&seg, node, "monitor", (2, node), &params, &deep);
         assert_eq!(run.code, ocf::SUCCESS, "every node's pings are answered, whatever the hash: {run:#?}");
     }
     let mac = common::neighbor_mac(&seg.client, VIP);
@@ -172,18 +178,7 @@ fn stop_leaves_other_rules_alone() {
 fn ipv6_cluster_ip_runs_on_two_nodes_without_tripping_dad() {
     let seg = Segment::new(2);
     let params = [("ip", "2001:db8::60"), ("cidr_netmask", "64")];
-    let env = |i: &'static str| {
-        [
-            ("OCF_RESKEY_CRM_meta_clone_max", "2"),
-            ("OCF_RESKEY_CRM_meta_clone", i),
-            ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
-        ]
-    };
-    let run_on = |node: usize, action: &str| {
-        let dir = seg.rsctmp.join(format!("node{node}"));
-        std::fs::create_dir_all(&dir).expect("rsctmp");
-        run_agent(&seg.nodes[node], &dir, action, &params, &env(if node == 0 { "0" } else { "1" }))
-    };
+    let run_on = |node: usize, action: &str| run_instance(&seg, node, action, (2, node), &params, &[]);
     for node in 0..2 {
         let run = run_on(node, "start");
         assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");

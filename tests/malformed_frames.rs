@@ -53,6 +53,17 @@ fn probing_start(lab: &Lab, params: &[(&str, &str)], frames: Vec<Vec<u8>>) -> co
     run
 }
 
+/// Junk injected during probing is no conflict; a real claim still is,
+/// naming the spoofing MAC.
+fn junk_then_claim(lab: &Lab, params: &[(&str, &str)], junk: Vec<Vec<u8>>, claim: Vec<u8>) {
+    let run = probing_start(lab, params, junk);
+    assert_eq!(run.code, ocf::SUCCESS, "junk was taken for a conflict: {run:?}");
+    assert_eq!(lab.agent("stop", params).code, ocf::SUCCESS);
+    let run = probing_start(lab, params, vec![claim]);
+    assert_eq!(run.code, ocf::ERR_GENERIC, "{run:?}");
+    assert!(run.reason().contains("02:de:ad:be:ef:01"), "{run:?}");
+}
+
 #[test]
 fn ipv4_junk_during_probing_is_no_conflict_and_a_real_claim_still_is() {
     let lab = Lab::new();
@@ -81,12 +92,7 @@ fn ipv4_junk_during_probing_is_no_conflict_and_a_real_claim_still_is() {
         ("probe_count", "10"),
         ("probe_interval", "50"),
     ];
-    let run = probing_start(&lab, &params, junk);
-    assert_eq!(run.code, ocf::SUCCESS, "junk was taken for a conflict: {run:?}");
-    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
-    let run = probing_start(&lab, &params, vec![claim]);
-    assert_eq!(run.code, ocf::ERR_GENERIC, "{run:?}");
-    assert!(run.reason().contains("02:de:ad:be:ef:01"), "{run:?}");
+    junk_then_claim(&lab, &params, junk, claim);
     assert!(!lab.node.has_address("eth0", "192.0.2.50/24"));
 }
 
@@ -111,10 +117,5 @@ fn ipv6_junk_during_probing_is_no_conflict_and_a_real_claim_still_is() {
         ("probe_count", "10"),
         ("probe_interval", "50"),
     ];
-    let run = probing_start(&lab, &params, junk);
-    assert_eq!(run.code, ocf::SUCCESS, "junk was taken for a conflict: {run:?}");
-    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
-    let run = probing_start(&lab, &params, vec![claim]);
-    assert_eq!(run.code, ocf::ERR_GENERIC, "{run:?}");
-    assert!(run.reason().contains("02:de:ad:be:ef:01"), "{run:?}");
+    junk_then_claim(&lab, &params, junk, claim);
 }
