@@ -21,11 +21,12 @@ fn command() -> Command {
         .version(env!("CARGO_PKG_VERSION"))
         .about("Floating IP resource agent for Pacemaker (OCF 1.1), IPaddr2-compatible")
         .after_help(
-            "Actions: start, stop, monitor, status, validate-all, meta-data, usage, and explain\n\
-             (what the agent sees and would do; --format json for a machine-readable view).\n\
+            "Actions: start, stop, monitor, status, recover, reload-agent, validate-all, meta-data,\n\
+             usage, and explain (what the agent sees and would do; --format json for a\n\
+             machine-readable view). Deeper monitors: OCF_CHECK_LEVEL=10 or 20.\n\
              Parameters come from OCF_RESKEY_<name> or from the flags above; flags win.\n\
              Exit codes follow OCF: 0 success, 1 generic error, 2 bad arguments, 3 unimplemented,\n\
-             4 permission, 5 not installed, 6 not configured, 7 not running.\n\
+             4 permission, 5 not installed, 6 not configured, 7 not running, 190 degraded.\n\
              Example: IPaddr start --ip 192.0.2.10 --cidr-netmask 24 --nic eth0 --debug",
         )
         .arg(Arg::new("action").value_name("ACTION").help("OCF action to run"))
