@@ -202,7 +202,7 @@ impl Netlink {
         };
         Ok(replies.into_iter().find_map(|reply| match reply {
             RouteNetlinkMessage::NewRoute(msg) => {
-                let route = route_entry(msg);
+                let route = route_entry(&msg);
                 (route.kind == RouteType::Local
                     && route.destination == Some(ip)
                     && route.prefix == host_prefix(ip))
@@ -236,7 +236,7 @@ impl Netlink {
         Ok(replies
             .into_iter()
             .filter_map(|reply| match reply {
-                RouteNetlinkMessage::NewRoute(msg) => Some(route_entry(msg)),
+                RouteNetlinkMessage::NewRoute(msg) => Some(route_entry(&msg)),
                 _ => None,
             })
             .filter(|route| route.table == table)
@@ -261,7 +261,7 @@ impl Netlink {
                 _ => None,
             })
             .filter(|msg| {
-                let route = route_entry(msg.clone());
+                let route = route_entry(msg);
                 route.table == TABLE_MAIN
                     && route.oif == Some(ifindex)
                     && route.kind == RouteType::Unicast
@@ -431,7 +431,7 @@ fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
     })
 }
 
-fn route_entry(msg: RouteMessage) -> RouteEntry {
+fn route_entry(msg: &RouteMessage) -> RouteEntry {
     let mut route = RouteEntry {
         destination: None,
         prefix: msg.header.destination_prefix_length,
@@ -444,12 +444,12 @@ fn route_entry(msg: RouteMessage) -> RouteEntry {
         preferred_source: None,
         has_gateway: false,
     };
-    for attr in msg.attributes {
+    for attr in &msg.attributes {
         match attr {
             RouteAttribute::Destination(dst) => route.destination = route_ip(dst),
-            RouteAttribute::Oif(oif) => route.oif = Some(oif),
-            RouteAttribute::Table(table) => route.table = table,
-            RouteAttribute::Priority(metric) => route.metric = Some(metric),
+            RouteAttribute::Oif(oif) => route.oif = Some(*oif),
+            RouteAttribute::Table(table) => route.table = *table,
+            RouteAttribute::Priority(metric) => route.metric = Some(*metric),
             RouteAttribute::PrefSource(src) => route.preferred_source = route_ip(src),
             RouteAttribute::Gateway(_) | RouteAttribute::Via(_) | RouteAttribute::MultiPath(_) => {
                 route.has_gateway = true
@@ -460,10 +460,10 @@ fn route_entry(msg: RouteMessage) -> RouteEntry {
     route
 }
 
-fn route_ip(address: RouteAddress) -> Option<IpAddr> {
+fn route_ip(address: &RouteAddress) -> Option<IpAddr> {
     match address {
-        RouteAddress::Inet(v4) => Some(IpAddr::V4(v4)),
-        RouteAddress::Inet6(v6) => Some(IpAddr::V6(v6)),
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
         _ => None,
     }
 }

@@ -50,7 +50,7 @@ impl SavedRoute {
 
     pub fn preferred_source(&self) -> Option<IpAddr> {
         self.message.attributes.iter().find_map(|attr| match attr {
-            RouteAttribute::PrefSource(src) => route_ip(src.clone()),
+            RouteAttribute::PrefSource(src) => route_ip(src),
             _ => None,
         })
     }
@@ -59,7 +59,7 @@ impl SavedRoute {
     /// interface), whatever its preferred source.
     pub fn same_route(&self, other: &SavedRoute) -> bool {
         let key = |route: &SavedRoute| {
-            let entry = route_entry(route.message.clone());
+            let entry = route_entry(&route.message);
             (entry.table, entry.destination, entry.prefix, entry.metric, entry.oif, entry.kind)
         };
         key(self) == key(other)
@@ -67,18 +67,18 @@ impl SavedRoute {
 
     /// The interface the route leaves by.
     pub fn oif(&self) -> Option<u32> {
-        route_entry(self.message.clone()).oif
+        route_entry(&self.message).oif
     }
 
     /// The destination network.
     pub fn network(&self) -> Option<ipnetwork::IpNetwork> {
-        let entry = route_entry(self.message.clone());
+        let entry = route_entry(&self.message);
         ipnetwork::IpNetwork::new(entry.destination?, entry.prefix).ok()
     }
 
     /// `DEST/PREFIX`, for log lines.
     pub fn describe(&self) -> String {
-        let entry = route_entry(self.message.clone());
+        let entry = route_entry(&self.message);
         let destination = entry.destination.map(|d| d.to_string()).unwrap_or_else(|| "default".into());
         format!("{destination}/{} (table {})", entry.prefix, entry.table)
     }
