@@ -179,7 +179,7 @@ fn holder(nl: &Netlink, params: &Params) -> AgentResult<Option<u32>> {
     let found = nl
         .local_address_holder(params.ip)
         .doing(|| format!("looking up which interface holds {}", params.ip))?;
-    Ok(found.filter(|index| !(params.lvs_support && *index == LOOPBACK_IFINDEX)))
+    Ok(found.filter(|index| !(params.lvs.support && *index == LOOPBACK_IFINDEX)))
 }
 
 /// IPaddr2 gives a VIP without an explicit broadcast the broadcast address

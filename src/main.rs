@@ -43,9 +43,7 @@ fn main() -> std::process::ExitCode {
         *json = command_line.json;
     }
     let env = OcfEnv::from_process();
-    let mut raw = params::RawParams::from_vars(
-        std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-    );
+    let mut raw = params::RawParams::from_os_vars(std::env::vars_os());
     for (name, value) in command_line.overrides {
         raw.set(name, value);
     }

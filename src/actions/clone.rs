@@ -143,8 +143,8 @@ pub(super) fn stop(
         log::info(format!("{} is not configured on this node; nothing more to stop", params.ip));
         return Ok(ExitCode::Success);
     };
-    if params.lvs_ipv6_addrlabel {
-        let _ = nl.address_label(false, params.ip, params.lvs_ipv6_addrlabel_value);
+    if let Some(value) = params.lvs.ipv6_label {
+        let _ = nl.address_label(false, params.ip, value);
     }
     remove_address(nl, &target, state)
 }

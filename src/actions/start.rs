@@ -100,11 +100,11 @@ pub(super) fn add_and_announce(
     let wire = announcing::Wire::open(nl, params, target)?;
     announcing::probe_before_add(nl, params, target, wire.as_ref(), inv)?;
     let run_dir = run_dir(inv);
-    if params.lvs_support {
+    if params.lvs.support {
         lvs::take_from_loopback(nl, params, &run_dir)?;
     }
-    if params.lvs_ipv6_addrlabel {
-        add_address_label(nl, params);
+    if let Some(value) = params.lvs.ipv6_label {
+        add_address_label(nl, params, value);
     }
     let new = NewAddress {
         ip: params.ip,
@@ -294,8 +294,7 @@ fn wait_for_dad(nl: &Netlink, params: &Params, target: &Target, inv: &Invocation
     }
 }
 
-fn add_address_label(nl: &Netlink, params: &Params) {
-    let value = params.lvs_ipv6_addrlabel_value;
+fn add_address_label(nl: &Netlink, params: &Params, value: u32) {
     log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", params.ip));
     match nl.address_label(true, params.ip, value) {
         Err(err) if err.errno() != Some(libc_errno::EEXIST) => {
@@ -307,10 +306,10 @@ fn add_address_label(nl: &Netlink, params: &Params) {
 
 /// Reverts what start did besides adding the address (labels, lo copy).
 fn undo_side_effects(nl: &Netlink, params: &Params, inv: &Invocation) {
-    if params.lvs_ipv6_addrlabel {
-        let _ = nl.address_label(false, params.ip, params.lvs_ipv6_addrlabel_value);
+    if let Some(value) = params.lvs.ipv6_label {
+        let _ = nl.address_label(false, params.ip, value);
     }
-    if params.lvs_support {
+    if params.lvs.support {
         if let Err(err) = lvs::give_back_to_loopback(nl, params, &run_dir(inv)) {
             log::error(err);
         }

@@ -63,15 +63,15 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             )),
         },
     }
-    if params.lvs_ipv6_addrlabel {
-        match nl.address_label(false, params.ip, params.lvs_ipv6_addrlabel_value) {
+    if let Some(value) = params.lvs.ipv6_label {
+        match nl.address_label(false, params.ip, value) {
             Err(err) if !matches!(err.errno(), Some(libc_errno::ESRCH) | Some(libc_errno::ENOENT)) => {
                 log::debug(format!("removing the IPv6 address label of {}: {err}", params.ip));
             }
             _ => {}
         }
     }
-    if params.lvs_support {
+    if params.lvs.support {
         if let Err(err) = lvs::give_back_to_loopback(&nl, &params, &run_dir(inv)) {
             failures.push(err.reason);
         }
