@@ -43,22 +43,30 @@ pub enum RoundsEnded {
     },
 }
 
-/// Sends `count` rounds `interval` apart, the first after `first_delay`.
-/// Before each round `still_ours` confirms the address is still on the
-/// interface.
+/// When a series of rounds goes out.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub count: u64,
+    /// Before the first round.
+    pub first_delay: Duration,
+    /// Between rounds.
+    pub interval: Duration,
+    /// No round starts after this.
+    pub deadline: Instant,
+}
+
+/// Sends the rounds `timing` describes. Before each round `still_ours`
+/// confirms the address is still on the interface.
 pub fn send_rounds(
     sock: &PacketSocket,
     frames: &[Vec<u8>],
-    count: u64,
-    first_delay: Duration,
-    interval: Duration,
-    deadline: Instant,
+    timing: &Timing,
     mut still_ours: impl FnMut() -> bool,
 ) -> io::Result<RoundsEnded> {
-    let started = Instant::now() + first_delay;
-    for round in 0..count {
-        let due = started + interval * u32::try_from(round).unwrap_or(u32::MAX);
-        if due > deadline {
+    let started = Instant::now() + timing.first_delay;
+    for round in 0..timing.count {
+        let due = started + timing.interval * u32::try_from(round).unwrap_or(u32::MAX);
+        if due > timing.deadline {
             return Ok(RoundsEnded::OutOfTime { sent: round });
         }
         std::thread::sleep(due.saturating_duration_since(Instant::now()));

@@ -7,7 +7,7 @@
 //! kernel adds for the address itself, take the most specific prefix, then
 //! the lowest metric, then the lowest interface index.
 
-use crate::error::{AgentError, AgentResult, Doing};
+use crate::error::{AgentResult, Doing};
 use crate::netlink::{Netlink, RouteEntry, TABLE_LOCAL, TABLE_MAIN};
 use crate::ocf::log;
 use crate::params::Params;
@@ -121,27 +121,6 @@ fn loopback_network(
         metric: None,
         preferred_source: r.preferred_source,
     }))
-}
-
-/// The name of interface `ifindex`.
-pub fn ifname_of(ifindex: u32) -> String {
-    let mut buf = [0u8; 16];
-    // SAFETY: `buf` has room for IF_NAMESIZE (16) bytes, as if_indextoname requires.
-    let ptr = unsafe { nix::libc::if_indextoname(ifindex, buf.as_mut_ptr().cast()) };
-    if ptr.is_null() {
-        return format!("ifindex {ifindex}");
-    }
-    let len = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..len]).into_owned()
-}
-
-/// An error for "no route on this node tells where the address belongs".
-pub fn no_network_error(params: &Params) -> AgentError {
-    let scope = params.nic.as_deref().map(|n| format!(" on nic {n}")).unwrap_or_default();
-    AgentError::installed(format!(
-        "unable to find nic or netmask for {}: no route{scope} covers it; set nic and cidr_netmask or add an address in that subnet",
-        params.ip
-    ))
 }
 
 #[cfg(test)]

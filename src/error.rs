@@ -52,3 +52,48 @@ impl<T, E: Display> Doing<T> for Result<T, E> {
         self.map_err(|err| AgentError::generic(format!("{} failed: {err}", what())))
     }
 }
+
+/// The failures of a sequence that tries every step (stop): each step's
+/// error is noted and the next step still runs; all are reported together.
+#[derive(Debug, Default)]
+pub struct Failures {
+    reasons: Vec<String>,
+}
+
+impl Failures {
+    /// Notes `result`'s failure, if any, and hands back its value.
+    pub fn note<T>(&mut self, result: AgentResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(err) => {
+                self.reasons.push(err.reason);
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.reasons.is_empty()
+    }
+
+    /// Success, or one generic failure that names every reason.
+    pub fn into_result(self) -> AgentResult<()> {
+        if self.reasons.is_empty() { Ok(()) } else { Err(AgentError::generic(self.reasons.join("; "))) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_keep_every_reason_and_the_sequence_goes_on() {
+        let mut failures = Failures::default();
+        assert_eq!(failures.note(Ok::<_, AgentError>(3)), Some(3));
+        assert_eq!(failures.note(Err::<(), _>(AgentError::generic("first"))), None);
+        failures.note(Err::<(), _>(AgentError::generic("second")));
+        let err = failures.into_result().unwrap_err();
+        assert_eq!((err.exit, err.reason.as_str()), (ExitCode::ErrGeneric, "first; second"));
+        assert!(Failures::default().into_result().is_ok());
+    }
+}

@@ -23,6 +23,14 @@ pub fn looks_like_host_name(value: &str) -> bool {
         })
 }
 
+/// The address `name` has in this node's hosts file. The file is read as
+/// bytes: a line that is not valid UTF-8 is skipped, never a reason to
+/// miss the others.
+pub fn lookup_file(name: &str) -> Option<IpAddr> {
+    let bytes = std::fs::read(HOSTS_FILE).ok()?;
+    lookup(&String::from_utf8_lossy(&bytes), name)
+}
+
 /// The first address `name` has in `hosts` (the text of a hosts file).
 pub fn lookup(hosts: &str, name: &str) -> Option<IpAddr> {
     hosts.lines().find_map(|line| {

@@ -11,7 +11,7 @@ mod cluster_ip;
 mod discover;
 mod error;
 mod hosts;
-mod inspect;
+mod invocation;
 mod netlink;
 mod netns;
 mod ocf;
@@ -21,8 +21,10 @@ mod probe;
 mod rawsock;
 mod reach;
 mod rundir;
+mod sysctl;
+mod vip;
 
-use actions::{Action, Invocation};
+use invocation::{Action, Invocation};
 use ocf::{ExitCode, OcfEnv, log};
 use std::time::Instant;
 

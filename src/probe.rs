@@ -64,19 +64,26 @@ fn random_below(bound: u64) -> u64 {
     std::collections::hash_map::RandomState::new().hash_one(Instant::now()) % bound.max(1)
 }
 
-/// Probes for `ip` on the socket's interface. `own_macs` are this host's
-/// interfaces: their answers are not conflicts. Never runs past `deadline`.
+/// Who is listening: which answers are this host's own.
+#[derive(Debug, Clone, Copy)]
+pub struct Listener<'a> {
+    /// The MAC the probes are sent from.
+    pub our_mac: Mac,
+    /// This host's interfaces: their answers are not conflicts.
+    pub own_macs: &'a [Mac],
+}
+
+/// Probes for `ip` on the socket's interface. Never runs past `deadline`.
 pub fn run(
     sock: &PacketSocket,
-    our_mac: Mac,
-    own_macs: &[Mac],
+    listener: &Listener,
     ip: IpAddr,
     plan: &ProbePlan,
     deadline: Instant,
 ) -> io::Result<ProbeOutcome> {
     let probe_frame: Vec<u8> = match ip {
-        IpAddr::V4(v4) => arp::probe(our_mac, v4).to_vec(),
-        IpAddr::V6(v6) => ndp::dad_solicitation(our_mac, v6).to_vec(),
+        IpAddr::V4(v4) => arp::probe(listener.our_mac, v4).to_vec(),
+        IpAddr::V6(v6) => ndp::dad_solicitation(listener.our_mac, v6).to_vec(),
     };
     let claimant = |frame: &[u8]| -> Option<Mac> {
         let mac = match ip {
@@ -85,7 +92,7 @@ pub fn run(
                 ndp::parse(frame).filter(|m| ndp::claims(m, v6)).map(|m| m.link_layer.unwrap_or(m.eth_source))
             }
         }?;
-        (!own_macs.contains(&mac)).then_some(mac)
+        (!listener.own_macs.contains(&mac)).then_some(mac)
     };
     let mut buf = [0u8; 2048];
     let mut listen_until = |until: Instant| -> io::Result<Option<Mac>> {

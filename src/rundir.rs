@@ -6,9 +6,13 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The most a tracking file may hold; anything longer is corrupt.
 const MAX_FILE_BYTES: u64 = 4096;
+
+/// How often a held lock is tried again.
+const LOCK_POLL: Duration = Duration::from_millis(5);
 
 /// The directory of run-time files.
 #[derive(Debug, Clone)]
@@ -88,9 +92,12 @@ impl RunDir {
 
     /// Takes an exclusive lock on `name` (created if needed), held until the
     /// returned value is dropped; the kernel releases it if we are killed.
-    pub fn lock(&self, name: &str) -> io::Result<nix::fcntl::Flock<File>> {
+    /// Waits at most until `deadline`: a lock still held then is an error,
+    /// so an action never overruns the time its caller gave it.
+    pub fn lock(&self, name: &str, deadline: Instant) -> io::Result<nix::fcntl::Flock<File>> {
+        use nix::fcntl::{Flock, FlockArg};
         self.ensure()?;
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(false)
@@ -98,7 +105,22 @@ impl RunDir {
             .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
             .open(self.file(name))?;
         check_private(&file)?;
-        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, errno)| errno.into())
+        loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(lock) => return Ok(lock),
+                Err((back, nix::errno::Errno::EWOULDBLOCK)) if Instant::now() < deadline => {
+                    file = back;
+                    std::thread::sleep(LOCK_POLL.min(deadline.saturating_duration_since(Instant::now())));
+                }
+                Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("{} is still held by another process when the action's time runs out", name),
+                    ));
+                }
+                Err((_, errno)) => return Err(errno.into()),
+            }
+        }
     }
 
     /// Removes `name`, and any temporary copy of it a killed writer left
@@ -161,6 +183,22 @@ mod tests {
         dir.write("link", "new").unwrap();
         assert!(fs::symlink_metadata(dir.file("link")).unwrap().file_type().is_file());
         assert_eq!(dir.read("real").unwrap().as_deref(), Some("secret"));
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_held_lock_is_waited_for_only_until_the_deadline() {
+        let dir = temp_dir("lock");
+        let held = dir.lock("l", Instant::now()).unwrap();
+        let started = Instant::now();
+        let err = dir.lock("l", started + Duration::from_millis(50)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        drop(held);
+        assert!(
+            dir.lock("l", Instant::now()).is_ok(),
+            "a free lock is taken at once, even past the deadline"
+        );
         fs::remove_dir_all(dir.path()).unwrap();
     }
 

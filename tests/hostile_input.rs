@@ -163,8 +163,8 @@ const SPECIAL: &[(&str, &str, &str, i32, &str, &str)] = &[
     ("127.0.0.5", "eth0", "", ocf::ERR_CONFIGURED, "loopback", "0 (accepted)"),
     ("127.0.0.5", "lo", "", ocf::SUCCESS, "", "0"),
     ("192.0.2.55", "lo", "32", ocf::SUCCESS, "", "0"),
-    ("192.0.2.55", "lo", "", ocf::ERR_CONFIGURED, "no route on nic lo", "1, [findif] failed"),
-    ("203.0.113.9", "", "", ocf::ERR_CONFIGURED, "unable to find nic or netmask", "1, [findif] failed"),
+    ("192.0.2.55", "lo", "", ocf::ERR_GENERIC, "no route on nic lo", "1, [findif] failed"),
+    ("203.0.113.9", "", "", ocf::ERR_GENERIC, "unable to find nic or netmask", "1, [findif] failed"),
 ];
 
 #[test]

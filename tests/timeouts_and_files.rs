@@ -32,13 +32,15 @@ fn foreground_announcements_that_do_not_fit_are_cut_at_the_timeout() {
 }
 
 #[test]
-fn rfc5227_probing_is_cut_short_by_the_timeout() {
+fn probing_that_does_not_fit_the_timeout_fails_the_start_and_adds_nothing() {
     let lab = Lab::new();
+    let before = lab.node.snapshot();
     let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("probe_rfc5227", "true")];
     let (run, took) = timed(&lab, "start", &params, "1500");
-    assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
+    assert_eq!(run.code, ocf::ERR_GENERIC, "{run:?}");
     assert!(took < Duration::from_millis(1500), "start took {took:?}");
-    assert!(run.stderr.contains("cut short"), "{run:?}");
+    assert!(run.reason().contains("no time left to probe"), "{run:?}");
+    assert_eq!(lab.node.snapshot(), before, "an address nobody probed for was added");
 }
 
 #[test]

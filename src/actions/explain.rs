@@ -4,58 +4,68 @@
 //! ifconfig may not show it. Text, or JSON with `--format json`. It changes
 //! nothing on the host.
 
-use super::announcing::{self, Wire};
-use super::{Invocation, connect, parse_params};
+use super::{Invocation, prepare, print_all};
 use crate::error::{AgentResult, Doing};
-use crate::inspect::{self, Lookup, Need, State};
 use crate::ocf::ExitCode;
 use crate::packet::mac_string;
 use crate::params::Strictness;
+use crate::vip::locate::link_problem;
+use crate::vip::{Placement, Whereabouts};
 use serde_json::{Value, json};
 
 pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> {
-    let params = parse_params(inv, Strictness::Strict)?;
-    let nl = match connect(inv, &params)? {
-        Ok(nl) => nl,
+    let prepared = match prepare(inv, Strictness::Strict)? {
+        Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
+    let vip = prepared.vip(inv);
+    let params = vip.params;
     let mut report = json!({
         "ip": params.ip.to_string(),
         "family": if params.is_ipv4() { "IPv4" } else { "IPv6" },
     });
-    let (target, state) = match inspect::lookup(&nl, &params, Need::FullTarget)? {
-        Lookup::NicMissing(nic) => {
+    if let Some(name) = vip.host_name {
+        report["host_name"] = json!(name);
+    }
+    if let Some(record) = vip.record {
+        report["record"] = json!({ "nic": record.nic, "index": record.ifindex, "prefix": record.prefix, "label": record.label });
+    }
+    let (placement, placed_now) = vip.placement()?;
+    let target = match placement {
+        Placement::Target(target) => target,
+        Placement::NicMissing(nic) => {
             report["problem"] = json!(format!("nic {nic} does not exist on this node"));
             return print(&report, json_output);
         }
-        Lookup::NoNetwork => {
-            report["problem"] = json!("no route on this node covers the address; set nic and cidr_netmask");
+        Placement::NoNetwork(reason) => {
+            report["problem"] = json!(reason);
             return print(&report, json_output);
         }
-        Lookup::Found { target, state } => (target, state),
     };
+    // Where this resource's own address is: by its record when it has one.
+    let state = if vip.record.is_some() { vip.whereabouts()? } else { placed_now };
     let source = |given: bool| if given { "given" } else { "discovered" };
     report["nic"] =
-        json!({ "name": target.nic, "index": target.ifindex, "source": source(params.nic.is_some()) });
+        json!({ "name": target.nic(), "index": target.ifindex(), "source": source(params.nic.is_some()) });
     report["prefix"] = json!({ "length": target.prefix, "source": source(params.prefix.is_some()) });
     report["broadcast"] = json!(target.broadcast.map(|b| b.to_string()));
     report["label"] = json!(target.label);
-    let link = nl.link(target.ifindex).doing(|| format!("reading the state of {}", target.nic))?;
+    let link = vip.nl.link(target.ifindex()).doing(|| format!("reading the state of {}", target.nic()))?;
     if let Some(link) = &link {
         report["link"] = json!({
             "admin_up": link.admin_up,
             "operstate": format!("{:?}", link.oper_state),
             "mac": link.mac.as_ref().map(mac_string),
-            "problem": inspect::link_problem(link),
+            "problem": link_problem(link),
         });
     }
     let hint = match &state {
-        State::Configured(entry) => {
+        Whereabouts::InPlace { site, entry } => {
             let shown_label = entry.label.clone().unwrap_or_default();
-            let unlabelled = params.is_ipv4() && (shown_label.is_empty() || shown_label == target.nic);
+            let unlabelled = params.is_ipv4() && (shown_label.is_empty() || shown_label == site.nic);
             report["state"] = json!({
                 "status": "configured",
-                "on": target.nic,
+                "on": site.nic,
                 "prefix": entry.prefix,
                 "label": entry.label,
                 "tentative": entry.is_tentative(),
@@ -64,26 +74,27 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
             unlabelled.then(|| {
                 format!(
                     "{} has no label of its own, so ifconfig does not list it; `ip addr show dev {}` does, or set iflabel (ifconfig then shows {}:<label>)",
-                    params.ip, target.nic, target.nic
+                    params.ip, site.nic, site.nic
                 )
             })
         }
-        State::Absent => {
+        Whereabouts::Absent | Whereabouts::NicMissing(_) => {
             report["state"] = json!({ "status": "absent" });
             None
         }
-        State::WrongPrefix(entry) => {
-            report["state"] = json!({ "status": "wrong prefix", "on": target.nic, "prefix": entry.prefix });
-            None
+        Whereabouts::Foreign(foreign) if foreign.prefix.is_some() => {
+            report["state"] =
+                json!({ "status": "wrong prefix", "on": foreign.nic, "prefix": foreign.prefix });
+            Some(foreign.describe(params.ip))
         }
-        State::Elsewhere { nic } => {
-            report["state"] = json!({ "status": "on another nic", "on": nic });
-            None
+        Whereabouts::Foreign(foreign) => {
+            report["state"] = json!({ "status": "on another nic", "on": foreign.nic });
+            Some(foreign.describe(params.ip))
         }
     };
     report["hint"] = json!(hint);
     if let Some(cip) = &params.cluster_ip {
-        let plan = super::clone::plan(&params, cip, &target.nic);
+        let plan = vip.cluster_plan(cip, target.nic());
         let installed = crate::cluster_ip::find_program(plan.program()).is_some();
         report["cluster_ip"] = json!({
             "buckets": plan.total,
@@ -94,14 +105,14 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
             "served_here": if installed { plan.served().ok().map(Option::unwrap_or_default) } else { None },
         });
     }
-    report["other_owner"] = match Wire::open(&nl, &params, &target)? {
+    report["other_owner"] = match vip.open_wire(&target.site)? {
         // In a cluster IP every node answers for the VIP by design.
         Some(wire) if nix::unistd::geteuid().is_root() && params.cluster_ip.is_none() => {
-            announcing::other_owner(&nl, &params, &wire, inv)?.map(|mac| mac_string(&mac)).into()
+            vip.other_owner(&wire)?.map(|mac| mac_string(&mac)).into()
         }
         _ => Value::Null,
     };
-    report["running_here"] = json!(matches!(state, State::Configured(_)));
+    report["running_here"] = json!(matches!(state, Whereabouts::InPlace { .. }));
     print(&report, json_output)
 }
 
@@ -111,7 +122,7 @@ fn print(report: &Value, json_output: bool) -> AgentResult<ExitCode> {
     } else {
         as_text(report)
     };
-    super::print_all(&text)
+    print_all(&text)
 }
 
 /// One `name  value` line per fact, in a stable order.

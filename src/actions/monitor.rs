@@ -1,14 +1,16 @@
 //! `monitor` (and IPaddr2's `status`): is the VIP whole on this node? It
-//! reads the VIP's own NIC only, so its cost does not grow with unrelated
-//! addresses, and never depends on route discovery while the VIP is up.
+//! says 0 when the address is where this resource put it, 7 only when it
+//! is on no interface here, and an error naming where when a copy sits
+//! somewhere this resource did not put it. It reads one link and that
+//! link's addresses, so its cost does not grow with unrelated addresses.
 
-use super::{
-    Invocation, announcing, checks, connect, multisite, node_lacks, parse_params, start::link_problem,
-};
+use super::{Invocation, node_lacks, prepare};
 use crate::error::{AgentError, AgentResult};
-use crate::inspect::{self, Lookup, Need, State};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
+use crate::vip::announcing::Spot;
+use crate::vip::locate::site_problem;
+use crate::vip::{Lack, Whereabouts};
 
 /// Runs monitor; with `as_status`, prints `running`/`stopped` as Heartbeat
 /// and IPaddr2's `status` do and reports anything but running as stopped.
@@ -37,13 +39,14 @@ pub(super) fn run(inv: &Invocation, as_status: bool) -> AgentResult<ExitCode> {
 }
 
 fn check(inv: &Invocation) -> AgentResult<ExitCode> {
-    let params = parse_params(inv, Strictness::Strict)?;
-    let nl = match connect(inv, &params)? {
-        Ok(nl) => nl,
+    let prepared = match prepare(inv, Strictness::Strict)? {
+        Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    if params.allow_missing_subnet && multisite::standing_in(inv, &params) {
-        if !multisite::subnet_present(&nl, &params)? {
+    let vip = prepared.vip(inv);
+    let params = vip.params;
+    if params.allow_missing_subnet && vip.standing_in() {
+        if !vip.subnet_present()? {
             log::debug(format!(
                 "{} runs without its address: this node has no interface on its subnet",
                 params.ip
@@ -55,70 +58,48 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             params.ip
         ));
     }
-    let (target, state) = match inspect::lookup(&nl, &params, Need::StateOnly)? {
-        Lookup::NicMissing(nic) => return node_lacks(inv, format!("nic {nic} does not exist on this node")),
-        // Not a local address anywhere and no route says where it would be.
-        Lookup::NoNetwork => return Ok(ExitCode::NotRunning),
-        Lookup::Found { target, state } => (target, state),
-    };
-    let entry = match state {
-        State::Configured(entry) => entry,
-        State::Absent => return Ok(ExitCode::NotRunning),
-        State::WrongPrefix(entry) => {
-            return Err(AgentError::generic(format!(
-                "{} is on {} with prefix /{}, but this resource wants /{}",
-                params.ip,
-                target.nic,
-                entry.prefix,
-                target.prefix.map(|p| p.to_string()).unwrap_or_else(|| "?".into())
-            )));
-        }
-        State::Elsewhere { nic } => {
-            return Err(AgentError::generic(format!(
-                "{} is on {nic}, but this resource wants it on {}",
-                params.ip, target.nic
-            )));
+    let (site, entry) = match vip.whereabouts()? {
+        Whereabouts::InPlace { site, entry } => (site, entry),
+        Whereabouts::Absent => return Ok(ExitCode::NotRunning),
+        Whereabouts::Foreign(foreign) => return Err(AgentError::generic(foreign.describe(params.ip))),
+        Whereabouts::NicMissing(nic) => {
+            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
         }
     };
     if entry.is_dad_failed() {
         return Err(AgentError::generic(format!(
             "{} on {} failed duplicate address detection: another host uses it",
-            params.ip, target.nic
+            params.ip, site.nic
         )));
     }
-    if let Some(label) = target.missing_label(&entry) {
+    if let Some(label) = vip.expected_label(&site)?.filter(|label| entry.label.as_ref() != Some(label)) {
         return Err(AgentError::generic(format!(
             "{} is on {} but without its label {label} (partly configured)",
-            params.ip, target.nic
+            params.ip, site.nic
         )));
     }
     if params.check_link_status {
-        let problem = match &target.link {
-            Some(link) => crate::inspect::link_problem(link),
-            None => link_problem(&nl, &target)?,
-        };
-        if let Some(problem) = problem {
+        if let Some(problem) = site_problem(&site) {
             return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
         }
     }
     if let Some(cip) = &params.cluster_ip {
-        if !super::clone::serves_bucket(&params, cip, &target)? {
+        if !vip.serves_bucket(cip, &site.nic)? {
             log::debug(format!("{} is up, but this instance's bucket is not served here", params.ip));
             return Ok(ExitCode::NotRunning);
         }
     }
-    log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, target.nic));
+    log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, site.nic));
+    let spot = Spot { site: &site, prefix: entry.prefix };
     // Re-announcing heals caches a lost announcement left stale; a failure
     // to send is no reason to fail a VIP that is up.
     let refresh = params.announce.count_refresh;
-    let announced = match refresh {
-        0 => Ok(()),
-        _ => announcing::Wire::open(&nl, &params, &target)
-            .and_then(|wire| announcing::announce(&nl, &params, &target, inv, refresh, wire)),
-    };
-    if let Err(err) = announced {
-        log::warn(format!("refreshing the announcement of {}: {}", params.ip, err.reason));
+    if refresh > 0 {
+        let announced = vip.open_wire(&site).and_then(|wire| vip.announce(spot, refresh, wire));
+        if let Err(err) = announced {
+            log::warn(format!("refreshing the announcement of {}: {}", params.ip, err.reason));
+        }
     }
-    checks::run(&nl, &params, &target, entry.prefix, inv)?;
+    vip.deep_checks(spot)?;
     Ok(ExitCode::Success)
 }

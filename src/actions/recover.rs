@@ -1,51 +1,68 @@
 //! `recover` (OCF 1.1): put the VIP right in place before Pacemaker has to
-//! move it — re-add it if it was removed, take it back from another NIC it
-//! was moved to, and announce it again either way.
+//! move it: re-add it if it was removed, take it back from another NIC it
+//! was moved to (only when its record proves it is this resource's), and
+//! announce it again either way.
 
-use super::start::{self, Prepared};
-use super::{Invocation, announcing};
+use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::inspect::State;
 use crate::ocf::{ExitCode, log};
+use crate::params::Strictness;
+use crate::vip::announcing::Spot;
+use crate::vip::{Foreign, Lack, Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    let Prepared { params, nl, target, state, prefix } = match start::prepare(inv)? {
+    require_root(inv.action)?;
+    let prepared = match prepare(inv, Strictness::Strict)? {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    match state {
-        State::Configured(entry) => {
-            start::already_running(&nl, &params, &target, &entry)?;
-            log::info(format!("{} is in place on {}; announcing it again", params.ip, target.nic));
-            let wire = announcing::Wire::open(&nl, &params, &target)?;
-            announcing::announce(&nl, &params, &target, inv, params.announce.count, wire)?;
-            Ok(ExitCode::Success)
+    let vip = prepared.vip(inv);
+    let ip = vip.params.ip;
+    match vip.whereabouts()? {
+        Whereabouts::InPlace { site, entry } => {
+            let label = vip.expected_label(&site)?;
+            vip.confirm_running(&site, &entry, label.as_deref())?;
+            log::info(format!("{ip} is in place on {}; announcing it again", site.nic));
+            let wire = vip.open_wire(&site)?;
+            vip.announce(Spot { site: &site, prefix: entry.prefix }, vip.params.announce.count, wire)?;
+            return Ok(ExitCode::Success);
         }
-        State::Absent => {
-            log::info(format!("{} is gone from {}; adding it again", params.ip, target.nic));
-            start::add_and_announce(&nl, &params, &target, prefix, inv)
+        Whereabouts::Foreign(foreign) if vip.record.is_some() && foreign.prefix.is_none() => {
+            take_back(&vip, &foreign)?;
         }
-        State::Elsewhere { nic } => {
-            let other = nl
-                .link_by_name(&nic)
-                .doing(|| format!("looking up nic {nic}"))?
-                .ok_or_else(|| AgentError::generic(format!("nic {nic} disappeared")))?;
-            let copies = nl
-                .addresses(other.ifindex, params.is_ipv4())
-                .doing(|| format!("listing the addresses of {nic}"))?;
-            for copy in copies.iter().filter(|a| a.ip == params.ip) {
-                log::info(format!(
-                    "{} was moved to {nic}; taking {}/{} back to {}",
-                    params.ip, copy.ip, copy.prefix, target.nic
-                ));
-                nl.delete_address(copy.ip, copy.prefix, other.ifindex)
-                    .doing(|| format!("removing {}/{} from {nic}", copy.ip, copy.prefix))?;
-            }
-            start::add_and_announce(&nl, &params, &target, prefix, inv)
+        Whereabouts::Foreign(foreign) => {
+            return Err(AgentError::generic(format!(
+                "{}; recover takes back only an address its record proves is this resource's",
+                foreign.describe(ip)
+            )));
         }
-        State::WrongPrefix(entry) => Err(AgentError::generic(format!(
-            "{} is on {} as /{}, not /{prefix}; recover does not change another prefix",
-            params.ip, target.nic, entry.prefix
-        ))),
+        Whereabouts::NicMissing(nic) => {
+            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
+        }
+        Whereabouts::Absent => log::info(format!("{ip} is gone; adding it again")),
     }
+    let (placement, _) = vip.placement()?;
+    match placement {
+        Placement::Target(target) => vip.bring_up(&target),
+        Placement::NicMissing(nic) => {
+            node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")))
+        }
+        Placement::NoNetwork(reason) => node_lacks(inv, Lack::Network(reason)),
+    }
+}
+
+/// Removes this resource's address from the interface it was moved to.
+fn take_back(vip: &Vip, foreign: &Foreign) -> AgentResult<()> {
+    let ip = vip.params.ip;
+    let copies = vip
+        .nl
+        .addresses(foreign.ifindex, vip.params.is_ipv4())
+        .doing(|| format!("listing the addresses of {}", foreign.nic))?;
+    for copy in copies.iter().filter(|a| a.ip == ip) {
+        log::info(format!("{ip} was moved to {}; taking {}/{} back", foreign.nic, copy.ip, copy.prefix));
+        vip.nl
+            .delete_address(copy.ip, copy.prefix, foreign.ifindex)
+            .doing(|| format!("removing {}/{} from {}", copy.ip, copy.prefix, foreign.nic))?;
+    }
+    Ok(())
 }

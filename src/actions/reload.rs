@@ -4,13 +4,14 @@
 //! parameters afresh: reloading means checking the new values, and never
 //! touching the address.
 
-use super::{Invocation, parse_params};
-use crate::error::AgentResult;
+use super::Invocation;
+use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    let params = parse_params(inv, Strictness::Strict)?;
-    log::debug(format!("reloaded the parameters of {}: the next actions use them", params.ip));
+    let config = crate::vip::configuration(inv, Strictness::Strict)?
+        .map_err(|lack| AgentError::installed(lack.reason().to_string()))?;
+    log::debug(format!("reloaded the parameters of {}: the next actions use them", config.params.ip));
     Ok(ExitCode::Success)
 }

@@ -1,79 +1,61 @@
 //! `validate-all`: every check start would make, without changing anything.
 
-use super::{Invocation, connect, node_lacks, parse_params};
-use crate::discover;
-use crate::error::AgentError;
+use super::{Invocation, node_lacks, prepare};
 use crate::error::AgentResult;
-use crate::inspect::{self, Lookup, Need, Target};
-use crate::netlink::Netlink;
-use crate::ocf::{ExitCode, log};
-use crate::params::Params;
+use crate::ocf::ExitCode;
+use crate::ocf::log::{self, printable};
 use crate::params::Strictness;
+use crate::vip::announcing::Spot;
+use crate::vip::{Lack, Placement, Target, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    let params = parse_params(inv, Strictness::Strict)?;
-    for name in &inv.raw.unknown {
-        log::warn(format!("unknown parameter {} is ignored", crate::ocf::log::printable(name)));
-    }
-    if let Some(cip) = &params.cluster_ip {
-        super::clone::check_installed(&params, cip)?;
-    }
-    let nl = match connect(inv, &params)? {
-        Ok(nl) => nl,
+    let prepared = match prepare(inv, Strictness::Strict)? {
+        Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    if params.allow_missing_subnet && !super::multisite::subnet_present(&nl, &params)? {
+    for name in &inv.raw.unknown {
+        log::warn(format!("unknown parameter {} is ignored", printable(name)));
+    }
+    let vip = prepared.vip(inv);
+    let params = vip.params;
+    if let Some(cip) = &params.cluster_ip {
+        vip.cluster_check_installed(cip)?;
+    }
+    if params.allow_missing_subnet && !vip.subnet_present()? {
         log::warn(format!(
             "this node has no interface on the subnet of {}: start will succeed without configuring it (allow_missing_subnet)",
             params.ip
         ));
         return Ok(ExitCode::Success);
     }
-    match inspect::lookup(&nl, &params, Need::FullTarget)? {
-        Lookup::NicMissing(nic) => node_lacks(inv, format!("nic {nic} does not exist on this node")),
-        Lookup::NoNetwork => node_lacks(inv, discover::no_network_error(&params).reason),
-        Lookup::Found { target, .. } => {
-            maintenance_address_check(&nl, &params, &target)?;
-            ping_list_check(&nl, &params, &target)?;
-            log::debug(format!(
-                "{} would go on {} as /{}",
-                params.ip,
-                target.nic,
-                target.prefix.unwrap_or_default()
-            ));
-            Ok(ExitCode::Success)
+    let (placement, now) = vip.placement()?;
+    let target = match placement {
+        Placement::Target(target) => target,
+        Placement::NicMissing(nic) => {
+            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
         }
+        Placement::NoNetwork(reason) => return node_lacks(inv, Lack::Network(reason)),
+    };
+    if let Whereabouts::Foreign(foreign) = &now {
+        log::warn(format!("{}: start will refuse to add a second copy", foreign.describe(params.ip)));
     }
-}
-
-/// Microsoft's and ClusterCATS' rule: a node keeps an address of its own
-/// beside the VIP. A warning, or an error with require_maintenance_address.
-pub(super) fn maintenance_address_check(nl: &Netlink, params: &Params, target: &Target) -> AgentResult<()> {
-    if inspect::has_maintenance_address(nl, params, target)? {
-        return Ok(());
-    }
-    let problem = format!(
-        "{} would be the only address of {} in its subnet: without a maintenance address of its own the node is unreachable there whenever the VIP moves",
-        params.ip, target.nic
-    );
-    if params.require_maintenance_address {
-        return Err(AgentError::configured(problem));
-    }
-    log::warn(problem);
-    Ok(())
+    vip.maintenance_address_check(&target)?;
+    ping_list_check(&vip, &target)?;
+    log::debug(format!("{} would go on {} as /{}", params.ip, target.nic(), target.prefix));
+    Ok(ExitCode::Success)
 }
 
 /// The reachability check needs someone else to answer: a listed address
 /// of this node answers whatever the network does (LifeKeeper's advice).
-fn ping_list_check(nl: &Netlink, params: &Params, target: &Target) -> AgentResult<()> {
-    if params.ping.is_configured() {
-        super::checks::ping_targets(params, target, target.prefix.unwrap_or_default())?;
+fn ping_list_check(vip: &Vip, target: &Target) -> AgentResult<()> {
+    if vip.params.ping.is_configured() {
+        vip.ping_targets(Spot { site: &target.site, prefix: target.prefix })?;
     }
-    for host in &params.ping.hosts {
-        if let Ok(Some(ifindex)) = nl.local_address_holder(*host) {
+    for host in &vip.params.ping.hosts {
+        if let Ok(Some(ifindex)) = vip.nl.local_address_holder(*host) {
+            let nic = vip.nl.link(ifindex).ok().flatten().map(|link| link.name).unwrap_or_default();
             log::warn(format!(
-                "ping_list host {host} is an address of this node ({}): its answer proves nothing about the network",
-                crate::discover::ifname_of(ifindex)
+                "ping_list host {host} is an address of this node ({nic}): its answer proves nothing about the network"
             ));
         }
     }

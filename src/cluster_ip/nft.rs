@@ -93,21 +93,26 @@ pub fn buckets(plan: &Plan) -> io::Result<Option<Vec<(u32, u64)>>> {
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
     };
-    Ok(Some(parse_buckets(&output)))
+    parse_buckets(&output).map(Some)
 }
 
-/// Reads bucket rules out of `nft -j list chain` output.
-fn parse_buckets(json: &str) -> Vec<(u32, u64)> {
-    let Ok(value) = serde_json::from_str::<serde_json::Value>(json) else { return Vec::new() };
-    let Some(items) = value.get("nftables").and_then(|v| v.as_array()) else { return Vec::new() };
-    items
+/// Reads bucket rules out of `nft -j list chain` output. Output that
+/// cannot be read is an error, never "no buckets": stop would read that as
+/// "no other instance here" and tear the shared filter down.
+fn parse_buckets(json: &str) -> io::Result<Vec<(u32, u64)>> {
+    let unreadable =
+        |why: &str| io::Error::new(io::ErrorKind::InvalidData, format!("unreadable nft -j output: {why}"));
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|err| unreadable(&err.to_string()))?;
+    let items =
+        value.get("nftables").and_then(|v| v.as_array()).ok_or_else(|| unreadable("no nftables list"))?;
+    Ok(items
         .iter()
         .filter_map(|item| {
             let rule = item.get("rule")?;
             let bucket = rule.get("comment")?.as_str()?.strip_prefix(BUCKET_COMMENT)?.parse().ok()?;
             Some((bucket, rule.get("handle")?.as_u64()?))
         })
-        .collect()
+        .collect())
 }
 
 /// Deletes one bucket rule by its handle.
@@ -179,7 +184,9 @@ mod tests {
             {"rule": {"family": "ip", "handle": 4, "comment": "ocf-ipaddr bucket 1", "expr": []}},
             {"rule": {"family": "ip", "handle": 2, "comment": "ocf-ipaddr other buckets", "expr": []}},
             {"rule": {"family": "ip", "handle": 9, "expr": []}}]}"#;
-        assert_eq!(parse_buckets(json), vec![(3, 5), (1, 4)]);
-        assert_eq!(parse_buckets("not json"), vec![]);
+        assert_eq!(parse_buckets(json).unwrap(), vec![(3, 5), (1, 4)]);
+        for unreadable in ["not json", "{}", r#"{"nftables": 3}"#, ""] {
+            assert!(parse_buckets(unreadable).is_err(), "{unreadable:?}");
+        }
     }
 }

@@ -114,8 +114,6 @@ pub struct NewAddress {
     pub noprefixroute: bool,
     /// IPv6 preferred lifetime in seconds; `None` is forever.
     pub preferred_lft: Option<u32>,
-    /// IPv6 prefix route metric (IFA_RT_PRIORITY).
-    pub metric: Option<u32>,
 }
 
 /// An open rtnetlink connection and the runtime that drives it.
@@ -358,9 +356,6 @@ impl Netlink {
             info.ifa_valid = u32::MAX;
             attrs.push(AddressAttribute::CacheInfo(info));
         }
-        if let Some(metric) = new.metric {
-            attrs.push(AddressAttribute::RoutePriority(metric));
-        }
         self.exchange(RouteNetlinkMessage::NewAddress(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
             .map(drop)
     }
@@ -377,21 +372,28 @@ impl Netlink {
         self.exchange(RouteNetlinkMessage::DelAddress(request), NLM_F_ACK).map(drop)
     }
 
-    /// Adds or deletes an IPv6 address-selection label for one address
-    /// (`ip addrlabel add|del prefix IP/128 label VALUE`).
-    pub fn address_label(&self, add: bool, ip: IpAddr, value: u32) -> NlResult<()> {
-        let mut request = AddrLabelMessage::default();
-        request.header.family = family_of(ip);
-        request.header.prefix_len = host_prefix(ip);
-        request.attributes.push(AddrLabelAttribute::Address(ip));
-        request.attributes.push(AddrLabelAttribute::Label(value));
-        if add {
-            self.exchange(RouteNetlinkMessage::NewAddrLabel(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
-        } else {
-            self.exchange(RouteNetlinkMessage::DelAddrLabel(request), NLM_F_ACK)
-        }
-        .map(drop)
+    /// Adds an IPv6 address-selection label for one address
+    /// (`ip addrlabel add prefix IP/128 label VALUE`).
+    pub fn add_address_label(&self, ip: IpAddr, value: u32) -> NlResult<()> {
+        let request = address_label_message(ip, value);
+        self.exchange(RouteNetlinkMessage::NewAddrLabel(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
     }
+
+    /// Deletes that label (`ip addrlabel del prefix IP/128 label VALUE`).
+    pub fn delete_address_label(&self, ip: IpAddr, value: u32) -> NlResult<()> {
+        let request = address_label_message(ip, value);
+        self.exchange(RouteNetlinkMessage::DelAddrLabel(request), NLM_F_ACK).map(drop)
+    }
+}
+
+fn address_label_message(ip: IpAddr, value: u32) -> AddrLabelMessage {
+    let mut request = AddrLabelMessage::default();
+    request.header.family = family_of(ip);
+    request.header.prefix_len = host_prefix(ip);
+    request.attributes.push(AddrLabelAttribute::Address(ip));
+    request.attributes.push(AddrLabelAttribute::Label(value));
+    request
 }
 
 /// iproute2's default scope: host for 127/8, universe otherwise (the kernel

@@ -49,7 +49,7 @@ mod tests {
         let names: Vec<&str> = actions.iter().filter_map(|a| a.attribute("name")).collect();
         for name in &names {
             assert!(
-                crate::actions::Action::parse(name).is_some(),
+                crate::invocation::Action::parse(name).is_some(),
                 "metadata lists {name}, the agent lacks it"
             );
         }

@@ -65,6 +65,13 @@ impl RawParams {
         self.values.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// Only the given parameters named in `names`.
+    pub fn keeping(&self, names: &[&str]) -> RawParams {
+        let values =
+            self.values.iter().filter(|(k, _)| names.contains(k)).map(|(k, v)| (*k, v.clone())).collect();
+        RawParams { values, not_utf8: Vec::new(), unknown: Vec::new() }
+    }
+
     /// Whether the value given for `name` is not valid UTF-8.
     pub fn is_not_utf8(&self, name: &str) -> bool {
         self.not_utf8.contains(&name)

@@ -1,0 +1,41 @@
+//! The few kernel settings the agent reads or writes under /proc/sys: the
+//! one doorway to them, so no other module builds a /proc path.
+
+use std::io;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// The path of a setting; segments are kept whole, since interface names
+/// may hold dots (`eth0.100`).
+fn path(segments: &[&str]) -> PathBuf {
+    segments.iter().fold(PathBuf::from("/proc/sys"), |path, segment| path.join(segment))
+}
+
+/// Whether deleting a primary IPv4 address of `nic` promotes a secondary of
+/// its subnet instead of deleting them all (`promote_secondaries`).
+pub fn promotes_secondaries(nic: &str) -> bool {
+    ["all", nic].iter().any(|scope| {
+        std::fs::read_to_string(path(&["net", "ipv4", "conf", scope, "promote_secondaries"]))
+            .is_ok_and(|value| value.trim() == "1")
+    })
+}
+
+/// Turns `promote_secondaries` on for `nic`.
+pub fn promote_secondaries(nic: &str) -> io::Result<()> {
+    std::fs::write(path(&["net", "ipv4", "conf", nic, "promote_secondaries"]), "1")
+}
+
+/// Flushes the route cache of `ip`'s family, as `ip route flush cache` does.
+pub fn flush_route_cache(ip: IpAddr) -> io::Result<()> {
+    let family = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
+    std::fs::write(path(&["net", family, "route", "flush"]), "-1")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn interface_names_with_dots_stay_one_segment() {
+        let path = super::path(&["net", "ipv4", "conf", "eth0.100", "promote_secondaries"]);
+        assert_eq!(path.to_str(), Some("/proc/sys/net/ipv4/conf/eth0.100/promote_secondaries"));
+    }
+}

@@ -1,0 +1,145 @@
+//! Adding and removing the address and its IPv6 address label: one
+//! implementation each, for the plain VIP and the cluster IP alike (as
+//! keepalived's one `netlink_ipaddress` serves every caller), so the two
+//! modes cannot drift apart.
+
+use super::{Site, Target, Vip};
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::netlink::{AddressEntry, NewAddress, libc_errno};
+use crate::ocf::log;
+use crate::params::Lifetime;
+use crate::sysctl;
+use ipnetwork::IpNetwork;
+
+/// Whether an add put the address there or found it already added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// This call added it: undo it if the start fails later.
+    ByUs,
+    /// A racing start of the same VIP added it first.
+    Already,
+}
+
+impl Vip<'_> {
+    /// Adds the address at `target` with every attribute IPaddr2 sets.
+    pub fn add_address(&self, target: &Target) -> AgentResult<Added> {
+        let params = self.params;
+        let new = NewAddress {
+            ip: params.ip,
+            prefix: target.prefix,
+            ifindex: target.ifindex(),
+            broadcast: target.broadcast,
+            label: target.label.clone(),
+            nodad: params.nodad && params.ip.is_ipv6(),
+            noprefixroute: params.noprefixroute,
+            preferred_lft: match params.preferred_lft {
+                lifetime @ Lifetime::Seconds(_) if params.ip.is_ipv6() => Some(lifetime.as_netlink()),
+                _ => None,
+            },
+        };
+        log::info(describe_add(&new, target.nic()));
+        match self.nl.add_address(&new) {
+            Ok(()) => Ok(Added::ByUs),
+            Err(err) if err.errno() == Some(libc_errno::EEXIST) => Ok(Added::Already),
+            Err(err) => {
+                Err(err).doing(|| format!("adding {}/{} to {}", params.ip, target.prefix, target.nic()))
+            }
+        }
+    }
+
+    /// Removes exactly `entry` from `site`, keeping the other addresses of
+    /// its subnet, and flushes the route cache when `flush_routes` asks.
+    pub fn remove_address(&self, site: &Site, entry: &AddressEntry) -> AgentResult<()> {
+        if entry.ip.is_ipv4() && !entry.is_secondary() {
+            self.keep_secondaries_alive(site, entry);
+        }
+        log::info(format!("Removing {}/{} from {}", entry.ip, entry.prefix, site.nic));
+        match self.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
+            Ok(()) => {}
+            // Someone removed it between our look and our delete: it is gone, as wanted.
+            Err(err) if err.errno() == Some(libc_errno::EADDRNOTAVAIL) => {}
+            Err(err) => {
+                return Err(AgentError::generic(format!(
+                    "Unable to remove IP [{}/{}] from interface [{}]: {err}",
+                    entry.ip, entry.prefix, site.nic
+                )));
+            }
+        }
+        if self.params.flush_routes {
+            if let Err(err) = sysctl::flush_route_cache(entry.ip) {
+                log::warn(format!("flushing the route cache failed: {err}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deleting a primary IPv4 address makes the kernel delete the
+    /// secondary addresses of its subnet too (other resources' VIPs, the
+    /// node's own addresses) unless promote_secondaries is on: turn it on
+    /// for this NIC in that case.
+    fn keep_secondaries_alive(&self, site: &Site, entry: &AddressEntry) {
+        let Ok(subnet) = IpNetwork::new(entry.ip, entry.prefix) else { return };
+        let Ok(addresses) = self.nl.addresses(site.ifindex, true) else { return };
+        let has_secondaries =
+            addresses.iter().any(|a| a.ip != entry.ip && a.is_secondary() && subnet.contains(a.ip));
+        if !has_secondaries || sysctl::promotes_secondaries(&site.nic) {
+            return;
+        }
+        log::info(format!(
+            "{} is the primary address of its subnet on {}; enabling promote_secondaries there so the other addresses survive its removal",
+            entry.ip, site.nic
+        ));
+        if let Err(err) = sysctl::promote_secondaries(&site.nic) {
+            log::warn(format!("could not enable promote_secondaries on {}: {err}", site.nic));
+        }
+    }
+
+    /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for.
+    pub fn add_address_label(&self) {
+        let Some(value) = self.params.lvs.ipv6_label else { return };
+        log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", self.params.ip));
+        match self.nl.add_address_label(self.params.ip, value) {
+            Err(err) if err.errno() != Some(libc_errno::EEXIST) => {
+                log::warn(format!("adding IPv6 address label for {} failed: {err}", self.params.ip));
+            }
+            _ => {}
+        }
+    }
+
+    /// Removes that label again; a label that is not there is fine.
+    pub fn remove_address_label(&self) -> AgentResult<()> {
+        let Some(value) = self.params.lvs.ipv6_label else { return Ok(()) };
+        match self.nl.delete_address_label(self.params.ip, value) {
+            Err(err) if !matches!(err.errno(), Some(libc_errno::ESRCH | libc_errno::ENOENT)) => Err(
+                AgentError::generic(format!("removing the IPv6 address label of {}: {err}", self.params.ip)),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn describe_add(new: &NewAddress, nic: &str) -> String {
+    let family = if new.ip.is_ipv4() { "inet" } else { "inet6" };
+    let mut text = format!("Adding {family} address {}/{} ", new.ip, new.prefix);
+    if let Some(broadcast) = new.broadcast {
+        text.push_str(&format!("with broadcast address {broadcast} "));
+    }
+    text.push_str(&format!("to device {nic}"));
+    let mut extras = Vec::new();
+    if let Some(label) = &new.label {
+        extras.push(format!("label {label}"));
+    }
+    if new.nodad {
+        extras.push("nodad".into());
+    }
+    if new.noprefixroute {
+        extras.push("noprefixroute".into());
+    }
+    if let Some(lft) = new.preferred_lft {
+        extras.push(format!("preferred_lft {lft}"));
+    }
+    if !extras.is_empty() {
+        text.push_str(&format!(" (with {})", extras.join(" ")));
+    }
+    text
+}

@@ -1,0 +1,231 @@
+//! Probing before the address is added and announcing it afterwards. One
+//! raw socket (a `Wire`) serves both, and is handed to the background
+//! announcer when there is one: opening and closing packet sockets is what
+//! costs time here.
+
+use super::locate::link_problem;
+use super::{Site, Vip};
+use crate::announce::{self, RoundsEnded};
+use crate::background;
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::netlink::LinkEntry;
+use crate::ocf::log;
+use crate::packet::{self, Mac};
+use crate::probe::{self, ProbeOutcome, ProbePlan};
+use crate::rawsock::PacketSocket;
+use std::time::{Duration, Instant};
+
+/// A raw socket on the VIP's interface and the MAC to send from.
+pub struct Wire {
+    sock: PacketSocket,
+    mac: Mac,
+    link: LinkEntry,
+}
+
+/// Where the address is up: the interface and the prefix it has there.
+#[derive(Debug, Clone, Copy)]
+pub struct Spot<'s> {
+    pub site: &'s Site,
+    pub prefix: u8,
+}
+
+impl Vip<'_> {
+    /// Opens the wire for the VIP's family on `site`, or `None` (with the
+    /// reason logged) where ARP/NDP do not apply: loopback, a link without a
+    /// 6-byte hardware address, or a link that is administratively down (a
+    /// socket opened then cannot send later).
+    pub fn open_wire(&self, site: &Site) -> AgentResult<Option<Wire>> {
+        let link = self
+            .nl
+            .link(site.ifindex)
+            .doing(|| format!("reading the state of {}", site.nic))?
+            .ok_or_else(|| AgentError::generic(format!("nic {} disappeared", site.nic)))?;
+        if link.loopback {
+            log::debug(format!("{} is a loopback interface: no ARP/NDP needed", link.name));
+            return Ok(None);
+        }
+        if !link.admin_up {
+            log::debug(format!("{} is administratively down: no raw socket yet", link.name));
+            return Ok(None);
+        }
+        let Some(mac) = link.mac else {
+            log::warn(format!(
+                "{} has no Ethernet address: the built-in sender cannot probe or announce on it",
+                link.name
+            ));
+            return Ok(None);
+        };
+        let sock = PacketSocket::open(site.ifindex, probe::ethertype_for(self.params.ip))
+            .doing(|| format!("opening a raw socket on {}", site.nic))?;
+        Ok(Some(Wire { sock, mac, link }))
+    }
+
+    /// Takes over the socket the agent handed to the background announcer.
+    pub fn inherited_wire(&self, fd: i32, site: &Site) -> Option<Wire> {
+        let sock = PacketSocket::adopt(fd).ok()?;
+        let link = self.nl.link(site.ifindex).ok()??;
+        Some(Wire { mac: link.mac?, sock, link })
+    }
+
+    /// Probes for the VIP before it is added; fails the start if another
+    /// host answers, or if the probing cannot be done in the time left.
+    /// IPv6 without `nodad` relies on the kernel's DAD instead.
+    pub fn probe_before_add(&self, site: &Site, wire: Option<&Wire>) -> AgentResult<()> {
+        let params = self.params;
+        let plan = ProbePlan::from_params(&params.probe);
+        if plan.count == 0 || (params.ip.is_ipv6() && !params.nodad) {
+            return Ok(());
+        }
+        let Some(wire) = wire else {
+            log::warn(format!("cannot probe for {} on {}: adding it without a probe", params.ip, site.nic));
+            return Ok(());
+        };
+        if let Some(problem) = link_problem(&wire.link) {
+            log::warn(format!(
+                "{problem}: nobody could answer a probe, so {} is added without one",
+                params.ip
+            ));
+            return Ok(());
+        }
+        let left = self.inv.budget.remaining();
+        if left < plan.duration() {
+            return Err(AgentError::generic(format!(
+                "no time left to probe for {} ({} ms needed, {} ms left of the start timeout): not adding an address nobody checked; raise the start timeout or lower probe_count",
+                params.ip,
+                plan.duration().as_millis(),
+                left.as_millis()
+            )));
+        }
+        log::debug(format!(
+            "probing for {} on {}: {} probes, {:?} in all",
+            params.ip,
+            site.nic,
+            plan.count,
+            plan.duration()
+        ));
+        match self.run_probe(wire, &plan)? {
+            ProbeOutcome::Free => Ok(()),
+            ProbeOutcome::CutShort => Err(AgentError::generic(format!(
+                "probing for {} was cut short by the start timeout: not adding an address nobody checked",
+                params.ip
+            ))),
+            ProbeOutcome::InUse { mac } => Err(AgentError::generic(format!(
+                "{} is already in use on the link of {}: {} answered the duplicate-address probe",
+                params.ip,
+                site.nic,
+                packet::mac_string(&mac)
+            ))),
+        }
+    }
+
+    /// Announces the VIP in `count` rounds. The first round goes out at
+    /// once; with `arp_bg` the rest is left to a detached announcer, which
+    /// inherits the socket, otherwise they are sent before returning.
+    pub fn announce(&self, spot: Spot, count: u64, wire: Option<Wire>) -> AgentResult<()> {
+        let Some(wire) = wire else { return Ok(()) };
+        if count == 0 {
+            return Ok(());
+        }
+        let deadline = self.inv.budget.deadline();
+        if !self.params.announce.background || count == 1 {
+            let ended = self.send_rounds(spot, &wire, count, Duration::ZERO, deadline)?;
+            if let RoundsEnded::OutOfTime { sent } = ended {
+                log::warn(format!(
+                    "sent {sent} of {count} announcements for {}; the rest did not fit in the action timeout",
+                    self.params.ip
+                ));
+            }
+            return Ok(());
+        }
+        self.send_rounds(spot, &wire, 1, Duration::ZERO, deadline)?;
+        let mut env: Vec<(String, String)> =
+            self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
+        // The clone meta attributes make the worker announce a cluster IP alike.
+        let env_meta = &self.inv.env;
+        for (name, value) in [("clone_max", &env_meta.clone_max), ("clone", &env_meta.clone_id)] {
+            if let Some(value) = value {
+                env.push((format!("OCF_RESKEY_CRM_meta_{name}"), value.clone()));
+            }
+        }
+        if env_meta.globally_unique {
+            env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
+        }
+        let fd = wire.sock.inheritable().ok();
+        background::spawn(&self.run_dir(), &self.announcer_file(), count - 1, fd, &env)
+            .doing(|| format!("starting the background announcer for {}", self.params.ip))?;
+        Ok(())
+    }
+
+    /// Sends the rounds from this process, the first after `first_delay`,
+    /// stopping early if the VIP leaves its interface.
+    pub fn send_rounds(
+        &self,
+        spot: Spot,
+        wire: &Wire,
+        count: u64,
+        first_delay: Duration,
+        deadline: Instant,
+    ) -> AgentResult<RoundsEnded> {
+        let frames = self.round_frames(wire);
+        let (ip, ipv4) = (self.params.ip, self.params.is_ipv4());
+        let still_ours = || {
+            self.nl
+                .addresses(spot.site.ifindex, ipv4)
+                .is_ok_and(|addrs| addrs.iter().any(|a| a.ip == ip && a.prefix == spot.prefix))
+        };
+        let timing =
+            announce::Timing { count, first_delay, interval: self.params.announce.interval, deadline };
+        announce::send_rounds(&wire.sock, &frames, &timing, still_ours)
+            .doing(|| format!("announcing {ip} on {}", spot.site.nic))
+    }
+
+    /// One round's frames. A cluster IP claims the VIP for the shared
+    /// multicast MAC, while the frames still come from the NIC's own address.
+    fn round_frames(&self, wire: &Wire) -> Vec<Vec<u8>> {
+        let params = self.params;
+        let Some(cip) = &params.cluster_ip else {
+            return announce::round_frames(params.ip, wire.mac, &params.announce);
+        };
+        let shared = cip.mac.unwrap_or_else(|| crate::cluster_ip::derived_mac(params.ip));
+        let mut frames = announce::round_frames(params.ip, shared, &params.announce);
+        for frame in &mut frames {
+            packet::set_ethernet_source(frame, wire.mac);
+        }
+        frames
+    }
+
+    /// The tracking file of this VIP's background announcer.
+    pub fn announcer_file(&self) -> String {
+        self.state_file("announce")
+    }
+
+    /// Ends this VIP's background announcer, if one runs.
+    pub fn stop_announcers(&self) {
+        let wait = self.inv.budget.remaining().min(Duration::from_secs(1));
+        background::stop(&self.run_dir(), &self.announcer_file(), Instant::now() + wait);
+    }
+
+    /// Asks the link, with a short probe, whether another host answers for
+    /// the VIP (for `explain`): its MAC, or `None`.
+    pub fn other_owner(&self, wire: &Wire) -> AgentResult<Option<Mac>> {
+        let plan = ProbePlan {
+            initial_delay: Duration::ZERO,
+            count: 2,
+            interval: Duration::from_millis(10),
+            wait: Duration::from_millis(30),
+        };
+        Ok(match self.run_probe(wire, &plan)? {
+            ProbeOutcome::InUse { mac } => Some(mac),
+            ProbeOutcome::Free | ProbeOutcome::CutShort => None,
+        })
+    }
+
+    /// Probes for the VIP on the wire, not counting answers from this
+    /// host's own interfaces, within the action's budget.
+    pub fn run_probe(&self, wire: &Wire, plan: &ProbePlan) -> AgentResult<ProbeOutcome> {
+        let own_macs = self.nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
+        let seen = probe::Listener { our_mac: wire.mac, own_macs: &own_macs };
+        probe::run(&wire.sock, &seen, self.params.ip, plan, self.inv.budget.deadline())
+            .doing(|| format!("probing for {} on {}", self.params.ip, wire.link.name))
+    }
+}

@@ -1,0 +1,206 @@
+//! Bringing the address up, shared by start, recover and the cluster IP:
+//! probe, record, add, wait for DAD, verify, take over the source routes,
+//! announce; and undo what was done if any step fails, so that a failed
+//! start leaves nothing behind.
+
+use super::Vip;
+use super::address::Added;
+use super::announcing::{Spot, Wire};
+use super::locate::{Site, Target, Whereabouts, link_problem, site_problem};
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::netlink::AddressEntry;
+use crate::ocf::{ExitCode, log};
+use std::time::Duration;
+
+/// How often the DAD state of a new IPv6 address is polled.
+const DAD_POLL: Duration = Duration::from_millis(20);
+
+impl Vip<'_> {
+    /// The address is in place already: succeed if it is whole (its label,
+    /// its link), and apply what a start killed half-way may have left out.
+    pub fn confirm_running(
+        &self,
+        site: &Site,
+        entry: &AddressEntry,
+        label: Option<&str>,
+    ) -> AgentResult<ExitCode> {
+        let ip = self.params.ip;
+        if let Some(label) = label.filter(|label| entry.label.as_deref() != Some(*label)) {
+            return Err(AgentError::generic(format!(
+                "{ip} is configured on {} but without its label {label}",
+                site.nic
+            )));
+        }
+        if self.params.check_link_status {
+            if let Some(problem) = site_problem(site) {
+                return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
+            }
+        }
+        self.take_over_routes(Spot { site, prefix: entry.prefix })?;
+        log::debug(format!("{ip}/{} is already on {}", entry.prefix, site.nic));
+        Ok(ExitCode::Success)
+    }
+
+    /// Probes, records, adds the address at `target` with every attribute,
+    /// waits for DAD, verifies and announces it; undoes what it did if any
+    /// step fails.
+    pub fn bring_up(&self, target: &Target) -> AgentResult<ExitCode> {
+        let params = self.params;
+        if params.require_maintenance_address {
+            self.maintenance_address_check(target)?;
+        }
+        let spot = Spot { site: &target.site, prefix: target.prefix };
+        if params.ping.on_start {
+            // A check that can never run is a configuration error, found before any change.
+            self.ping_targets(spot)?;
+        }
+        let wire = self.open_wire(&target.site)?;
+        self.probe_before_add(&target.site, wire.as_ref())?;
+        // Recorded before the add: a start killed at any instant leaves stop what it needs.
+        self.write_record(target)?;
+        self.take_from_loopback()?;
+        self.add_address_label();
+        let added = match self.add_address(target) {
+            Ok(added) => added,
+            Err(err) => {
+                self.undo_side_effects();
+                let _ = self.remove_record();
+                return Err(err);
+            }
+        };
+        let mut outcome = self.finish_start(target).and_then(|()| self.take_over_routes(spot));
+        if outcome.is_ok() {
+            self.announce_started(spot, wire);
+            if params.ping.on_start {
+                outcome = self.ping_after_start(spot);
+                if outcome.is_err() {
+                    self.stop_announcers();
+                }
+            }
+        }
+        if outcome.is_err() && added == Added::ByUs {
+            self.give_back_routes();
+            let removed = self.nl.delete_address(params.ip, target.prefix, target.ifindex());
+            if let Err(err) = removed {
+                log::error(format!(
+                    "could not remove {}/{} from {} after the failed start: {err}",
+                    params.ip,
+                    target.prefix,
+                    target.nic()
+                ));
+            } else {
+                let _ = self.remove_record();
+            }
+            self.undo_side_effects();
+        }
+        outcome.map(|()| ExitCode::Success)
+    }
+
+    /// `ping_on_start`: the VIP must reach the network before start succeeds.
+    fn ping_after_start(&self, spot: Spot) -> AgentResult<()> {
+        match self.unreachable(spot)? {
+            None => Ok(()),
+            Some(problem) => Err(AgentError::generic(format!("{problem}; ping_on_start fails the start"))),
+        }
+    }
+
+    /// Announces the new owner. The address is up whatever happens here, so
+    /// a failure to announce is logged, not a failed start (as in IPaddr2).
+    fn announce_started(&self, spot: Spot, wire: Option<Wire>) {
+        let wire = match wire {
+            Some(wire) => Ok(Some(wire)),
+            // The link was down before the add; it is up now.
+            None => self.open_wire(spot.site),
+        };
+        let announced = wire.and_then(|wire| self.announce(spot, self.params.announce.count, wire));
+        if let Err(err) = announced {
+            log::error(format!("Could not announce {}: {}", self.params.ip, err.reason));
+        }
+    }
+
+    /// After the add: link up, DAD, then a check that the VIP is really whole.
+    fn finish_start(&self, target: &Target) -> AgentResult<()> {
+        let (nl, ip) = (self.nl, self.params.ip);
+        let link = nl
+            .link(target.ifindex())
+            .doing(|| format!("reading the state of {}", target.nic()))?
+            .ok_or_else(|| AgentError::generic(format!("nic {} disappeared during start", target.nic())))?;
+        if !link.admin_up {
+            log::info(format!("Bringing device {} up", target.nic()));
+            nl.set_link_up(target.ifindex()).doing(|| format!("bringing {} up", target.nic()))?;
+        }
+        if ip.is_ipv6() && !self.params.nodad {
+            self.wait_for_dad(target)?;
+        }
+        match self.whereabouts_at(target)? {
+            Whereabouts::InPlace { entry, .. } => {
+                if let Some(label) = target.missing_label(&entry) {
+                    return Err(AgentError::generic(format!(
+                        "{ip} was added to {} but the kernel did not keep its label {label}",
+                        target.nic()
+                    )));
+                }
+            }
+            other => {
+                return Err(AgentError::generic(format!(
+                    "{ip} is not configured on {} after adding it ({other:?})",
+                    target.nic()
+                )));
+            }
+        }
+        if self.params.check_link_status {
+            let link =
+                nl.link(target.ifindex()).doing(|| format!("reading the state of {}", target.nic()))?;
+            let problem = match link {
+                Some(link) => link_problem(&link),
+                None => Some(format!("nic {} does not exist any more", target.nic())),
+            };
+            if let Some(problem) = problem {
+                return Err(AgentError::generic(format!("{ip} cannot be brought up: {problem}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for IPv6 duplicate address detection to end. A duplicate fails
+    /// the start; a DAD still running when the budget is spent is logged and
+    /// the start succeeds, as in IPaddr2.
+    fn wait_for_dad(&self, target: &Target) -> AgentResult<()> {
+        let ip = self.params.ip;
+        loop {
+            let entries = self
+                .nl
+                .addresses(target.ifindex(), false)
+                .doing(|| format!("reading the DAD state of {ip} on {}", target.nic()))?;
+            let Some(entry) = entries.iter().find(|a| a.ip == ip) else {
+                return Err(AgentError::generic(format!("{ip} vanished from {} during DAD", target.nic())));
+            };
+            if entry.is_dad_failed() {
+                return Err(AgentError::generic(format!(
+                    "IPv6 address collision: duplicate address detection found {ip} already in use on the link of {}",
+                    target.nic()
+                )));
+            }
+            if !entry.is_tentative() {
+                return Ok(());
+            }
+            if self.inv.budget.remaining() < DAD_POLL {
+                log::warn(format!(
+                    "{ip}: duplicate address detection still running when the start timeout nears"
+                ));
+                return Ok(());
+            }
+            std::thread::sleep(DAD_POLL);
+        }
+    }
+
+    /// Reverts what start did besides adding the address (labels, lo copy).
+    fn undo_side_effects(&self) {
+        if let Err(err) = self.remove_address_label() {
+            log::warn(err.reason);
+        }
+        if let Err(err) = self.give_back_to_loopback() {
+            log::error(err.reason);
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The deep checks of a VIP that is up: reachability (OCF_CHECK_LEVEL 10,
+//! and the end of start with `ping_on_start`) and the conflict watch
+//! (OCF_CHECK_LEVEL 20). The address itself is fine when these run; what
+//! they find is reported as OCF 1.1's "degraded" where Pacemaker
+//! understands it.
+
+use super::announcing::Spot;
+use super::{Target, Vip};
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::ocf::{ExitCode, log};
+use crate::packet::mac_string;
+use crate::probe::{ProbeOutcome, ProbePlan};
+use crate::reach::{self, PingPlan, Reach};
+use ipnetwork::IpNetwork;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
+
+/// The monitor depth that adds the reachability check.
+pub const LEVEL_REACHABILITY: u32 = 10;
+/// The monitor depth that adds the conflict watch.
+pub const LEVEL_CONFLICTS: u32 = 20;
+/// The shortest time the conflict watch listens after its last probe: an
+/// answer from across a switch takes well under this.
+const CONFLICT_LISTEN: Duration = Duration::from_millis(100);
+
+impl Vip<'_> {
+    /// Runs the checks the monitor's depth asks for on a VIP that is up at `spot`.
+    pub fn deep_checks(&self, spot: Spot) -> AgentResult<()> {
+        let level = self.inv.env.check_level;
+        // In a cluster IP every node answers for the VIP: no conflict to watch.
+        if level >= LEVEL_CONFLICTS && self.params.cluster_ip.is_none() {
+            self.conflict_watch(spot)?;
+        }
+        if level >= LEVEL_REACHABILITY {
+            if !self.params.ping.is_configured() {
+                // Depth 20 may be meant for the conflict watch alone.
+                if level < LEVEL_CONFLICTS {
+                    log::warn(format!(
+                        "OCF_CHECK_LEVEL {level} asks for a reachability check, but neither ping_list nor ping_broadcast is set"
+                    ));
+                }
+                return Ok(());
+            }
+            if let Some(problem) = self.unreachable(spot)? {
+                return Err(self.degraded(problem));
+            }
+        }
+        Ok(())
+    }
+
+    /// A check failed while the address is fine: OCF_DEGRADED for a cluster
+    /// that understands it, a plain failure otherwise.
+    fn degraded(&self, problem: String) -> AgentError {
+        let exit = if self.inv.env.degraded_supported { ExitCode::Degraded } else { ExitCode::ErrGeneric };
+        AgentError::new(exit, problem)
+    }
+
+    /// Pings from the VIP; `None` when a host other than this node
+    /// answered, otherwise who did not answer.
+    pub fn unreachable(&self, spot: Spot) -> AgentResult<Option<String>> {
+        let params = self.params;
+        let (targets, described) = self.ping_targets(spot)?;
+        let plan = PingPlan { targets, ifindex: spot.site.ifindex, timeout: params.ping.timeout };
+        // Read only once an answer comes, which a silent network never sends.
+        let own = std::cell::OnceCell::new();
+        let is_local = |ip: IpAddr| {
+            own.get_or_init(|| self.nl.addresses(spot.site.ifindex, params.is_ipv4()).unwrap_or_default())
+                .iter()
+                .any(|a| a.ip == ip)
+                || self.nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
+        };
+        let outcome = reach::ping(params.ip, &plan, self.inv.budget.deadline(), is_local)
+            .doing(|| format!("pinging {described} from {}", params.ip))?;
+        Ok(match outcome {
+            Reach::Answered { by } => {
+                log::debug(format!("{by} answered a ping from {}", params.ip));
+                None
+            }
+            Reach::Silent => Some(format!(
+                "{} is up on {}, but {described} did not answer a ping from it within {} ms",
+                params.ip,
+                spot.site.nic,
+                params.ping.timeout.as_millis()
+            )),
+        })
+    }
+
+    /// The addresses to ping and how to name them in a reason.
+    pub fn ping_targets(&self, spot: Spot) -> AgentResult<(Vec<IpAddr>, String)> {
+        let params = self.params;
+        if !params.ping.hosts.is_empty() {
+            let names: Vec<String> = params.ping.hosts.iter().map(IpAddr::to_string).collect();
+            let described = match names.len() {
+                1 => format!("ping_list host {}", names[0]),
+                _ => format!("none of the ping_list hosts ({})", names.join(", ")),
+            };
+            return Ok((params.ping.hosts.clone(), described));
+        }
+        let broadcast = match params.ip {
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)),
+            // /31 and /32 have no broadcast address, whatever is configured.
+            IpAddr::V4(_) if spot.prefix >= 31 => return Err(self.no_broadcast(spot.prefix)),
+            IpAddr::V4(v4) => match self.configured_broadcast(spot) {
+                Some(broadcast) => IpAddr::V4(broadcast),
+                None => match IpNetwork::new(IpAddr::V4(v4), spot.prefix) {
+                    Ok(IpNetwork::V4(net)) => IpAddr::V4(net.broadcast()),
+                    _ => return Err(self.no_broadcast(spot.prefix)),
+                },
+            },
+        };
+        Ok((vec![broadcast], format!("nobody on the broadcast address {broadcast}")))
+    }
+
+    /// The broadcast the address carries on its interface, if it is up.
+    fn configured_broadcast(&self, spot: Spot) -> Option<std::net::Ipv4Addr> {
+        let on_nic = self.nl.addresses(spot.site.ifindex, true).ok()?;
+        on_nic.iter().find(|a| a.ip == self.params.ip && a.prefix == spot.prefix).and_then(|a| a.broadcast)
+    }
+
+    fn no_broadcast(&self, prefix: u8) -> AgentError {
+        AgentError::configured(format!(
+            "ping_broadcast: {}/{prefix} has no broadcast address; set ping_list instead",
+            self.params.ip
+        ))
+    }
+
+    /// Microsoft's and ClusterCATS' rule: a node keeps an address of its own
+    /// beside the VIP. A warning, or an error with require_maintenance_address.
+    pub fn maintenance_address_check(&self, target: &Target) -> AgentResult<()> {
+        let params = self.params;
+        let subnet =
+            IpNetwork::new(params.ip, target.prefix).map_err(|e| AgentError::generic(e.to_string()))?;
+        let addresses = self
+            .nl
+            .addresses(target.ifindex(), params.is_ipv4())
+            .doing(|| format!("listing the addresses of {}", target.nic()))?;
+        if addresses.iter().any(|a| a.ip != params.ip && subnet.contains(a.ip)) {
+            return Ok(());
+        }
+        let problem = format!(
+            "{} would be the only address of {} in its subnet: without a maintenance address of its own the node is unreachable there whenever the VIP moves",
+            params.ip,
+            target.nic()
+        );
+        if params.require_maintenance_address {
+            return Err(AgentError::configured(problem));
+        }
+        log::warn(problem);
+        Ok(())
+    }
+
+    /// Asks the link whether another MAC claims the VIP; on a conflict,
+    /// announces this node again and fails naming the other MAC.
+    fn conflict_watch(&self, spot: Spot) -> AgentResult<()> {
+        let Some(wire) = self.open_wire(spot.site)? else {
+            log::debug(format!("no ARP/NDP on {}: nothing to watch for conflicts", spot.site.nic));
+            return Ok(());
+        };
+        let probe = &self.params.probe;
+        let plan = ProbePlan {
+            initial_delay: Duration::ZERO,
+            count: probe.count.max(1),
+            interval: probe.interval,
+            wait: probe.wait.max(CONFLICT_LISTEN),
+        };
+        let ProbeOutcome::InUse { mac } = self.run_probe(&wire, &plan)? else {
+            return Ok(());
+        };
+        let other = mac_string(&mac);
+        log::error(format!(
+            "{other} claims {} on the link of {}; announcing this node again",
+            self.params.ip, spot.site.nic
+        ));
+        if let Err(err) = self.announce(spot, self.params.announce.count, Some(wire)) {
+            log::warn(format!("re-announcing {}: {}", self.params.ip, err.reason));
+        }
+        Err(AgentError::generic(format!(
+            "address conflict: {other} also claims {} on the link of {} (split brain or a rogue host); this node announced itself again",
+            self.params.ip, spot.site.nic
+        )))
+    }
+}

@@ -1,0 +1,185 @@
+//! The cluster IP (a clone with clone-max > 1, IPaddr2's load sharing):
+//! each instance serves one hash bucket of the VIP's traffic. All
+//! instances on a node share the address and the filter's common rules;
+//! the first to start creates them, the last to stop removes them, under a
+//! lock, so that instances moving between nodes only add and remove their
+//! own bucket rule. The address itself goes up and down through the same
+//! steps as a plain VIP's.
+
+use super::locate::Target;
+use super::{Vip, Whereabouts};
+use crate::cluster_ip::{Backend, Plan, find_program};
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::ocf::{ExitCode, log};
+use crate::params::{ClusterHash, ClusterIpParams, Params};
+
+impl Vip<'_> {
+    /// The plan for this instance, with the VIP on `nic`.
+    pub fn cluster_plan(&self, cip: &ClusterIpParams, nic: &str) -> Plan {
+        Plan::new(self.params.ip, nic, cip, find_program("nft").is_some())
+    }
+
+    /// Serialises the instances of one VIP on this node, within the
+    /// action's budget. The lock is inherited by the filter programs we
+    /// run: if this agent is killed while `nft` runs, the next instance
+    /// waits until that `nft` has finished too, instead of racing it.
+    fn cluster_lock(&self) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
+        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+        let ip = self.params.ip;
+        let lock = self
+            .run_dir()
+            .lock(&self.state_file("clusterip-lock"), self.inv.budget.deadline())
+            .doing(|| {
+                format!(
+                    "waiting for the other instances of the cluster IP {ip} (the lock in {})",
+                    self.run_dir().path().display()
+                )
+            })?;
+        fcntl(&*lock, FcntlArg::F_SETFD(FdFlag::empty()))
+            .doing(|| format!("sharing the lock of {ip} with the filter programs"))?;
+        Ok(lock)
+    }
+
+    /// Whether the filter program this plan needs is installed.
+    pub fn cluster_check_installed(&self, cip: &ClusterIpParams) -> AgentResult<()> {
+        let program = self.cluster_plan(cip, "").program();
+        if find_program(program).is_none() {
+            return Err(AgentError::installed(format!(
+                "{program} is not installed: the cluster IP {} needs it (clusterip_firewall)",
+                self.params.ip
+            )));
+        }
+        Ok(())
+    }
+
+    /// Start: the shared filter if this is the node's first instance, this
+    /// instance's bucket, then the address (added once per node).
+    pub fn cluster_start(
+        &self,
+        cip: &ClusterIpParams,
+        target: &Target,
+        now: Whereabouts,
+    ) -> AgentResult<ExitCode> {
+        self.cluster_check_installed(cip)?;
+        let _lock = self.cluster_lock()?;
+        let ip = self.params.ip;
+        let plan = self.cluster_plan(cip, target.nic());
+        let listed = plan.served().doing(|| format!("reading the {} rules of {ip}", plan.program()))?;
+        let mut served = match listed {
+            Some(buckets) => buckets,
+            None => {
+                log::info(format!(
+                    "Setting up cluster IP {ip} on {}: {} buckets, shared MAC {}",
+                    target.nic(),
+                    plan.total,
+                    crate::packet::mac_string(&plan.mac)
+                ));
+                plan.set_up().doing(|| format!("setting up the {} rules of {ip}", plan.program()))?;
+                if plan.backend == Backend::Iptables && plan.hash != ClusterHash::SourceIp {
+                    log::info(
+                        "iptables' cluster match hashes source addresses only: clusterip_hash has no effect",
+                    );
+                }
+                Vec::new()
+            }
+        };
+        if !served.contains(&plan.bucket) {
+            log::info(format!("Serving bucket {} of {} for {ip}", plan.bucket, plan.total));
+            let added =
+                plan.add_bucket(plan.bucket).doing(|| format!("adding bucket {} of {ip}", plan.bucket));
+            if let Err(err) = added {
+                // Leave no bucket-less filter behind that this start created.
+                self.release_bucket(&plan, &served);
+                return Err(err);
+            }
+            served.push(plan.bucket);
+        }
+        // Every node holds the VIP: probing would find the others, and IPv6
+        // duplicate address detection would fail on them.
+        let mut shared = self.params.clone();
+        shared.probe.count = 0;
+        shared.nodad |= shared.ip.is_ipv6();
+        let vip = self.with_params(&shared);
+        let outcome = match now {
+            Whereabouts::InPlace { site, entry } => {
+                vip.confirm_running(&site, &entry, target.label.as_deref())
+            }
+            Whereabouts::Absent => vip.bring_up(target),
+            Whereabouts::Foreign(foreign) => Err(AgentError::generic(foreign.describe(ip))),
+            Whereabouts::NicMissing(nic) => {
+                Err(AgentError::configured(format!("nic {nic} does not exist on this node")))
+            }
+        };
+        if outcome.is_err() {
+            self.release_bucket(&plan, &served);
+        }
+        outcome
+    }
+
+    /// Stop: this instance's bucket; the address and the shared filter
+    /// only when no other instance on this node still serves a bucket.
+    pub fn cluster_stop(&self, cip: &ClusterIpParams) -> AgentResult<ExitCode> {
+        let _lock = self.cluster_lock()?;
+        let ip = self.params.ip;
+        // The rules are found by the VIP alone (nft) or with its NIC
+        // (iptables): look for them even when the address is gone.
+        let nic = match self.whereabouts()? {
+            Whereabouts::InPlace { site, .. } => Some(site.nic),
+            _ => self.record.map(|r| r.nic.clone()).or_else(|| self.params.nic.clone()),
+        };
+        let plan = self.cluster_plan(cip, nic.as_deref().unwrap_or_default());
+        if find_program(plan.program()).is_none() {
+            log::warn(format!("{} is not installed: no {ip} rules to remove", plan.program()));
+        } else {
+            let served = plan.served().doing(|| format!("reading the {} rules of {ip}", plan.program()))?;
+            if let Some(served) = served {
+                if !self.release_bucket(&plan, &served) {
+                    log::info(format!("other instances still serve {ip} on this node; keeping the address"));
+                    return Ok(ExitCode::Success);
+                }
+            }
+        }
+        self.tear_down().map(|()| ExitCode::Success)
+    }
+
+    /// Drops this instance's bucket rule from `served` (the buckets listed
+    /// under the lock); tears the shared filter down when it was the last
+    /// one. True when no bucket is served here any more.
+    fn release_bucket(&self, plan: &Plan, served: &[u32]) -> bool {
+        let ip = self.params.ip;
+        if served.contains(&plan.bucket) {
+            if let Err(err) = plan.delete_bucket(plan.bucket) {
+                // Our rule may still be there: the filter must stay with it.
+                log::error(format!("removing bucket {} of {ip}: {err}", plan.bucket));
+                return false;
+            }
+        }
+        if served.iter().any(|bucket| *bucket != plan.bucket) {
+            return false;
+        }
+        log::info(format!("Removing the cluster IP rules of {ip}"));
+        if let Err(err) = plan.tear_down() {
+            log::error(format!("removing the {} rules of {ip}: {err}", plan.program()));
+        }
+        true
+    }
+
+    /// Monitor: the address is whole (checked by the caller); is this
+    /// instance's bucket served here?
+    pub fn serves_bucket(&self, cip: &ClusterIpParams, nic: &str) -> AgentResult<bool> {
+        let plan = self.cluster_plan(cip, nic);
+        if find_program(plan.program()).is_none() {
+            return Err(AgentError::installed(format!("{} is not installed", plan.program())));
+        }
+        let served = plan.served().doing(|| format!("reading the buckets of {}", self.params.ip))?;
+        Ok(served.is_some_and(|buckets| buckets.contains(&plan.bucket)))
+    }
+
+    /// The same VIP with other parameters (the cluster IP's start turns probing off).
+    fn with_params<'p>(&self, params: &'p Params) -> Vip<'p>
+    where
+        Self: 'p,
+    {
+        Vip { params, ..*self }
+    }
+}

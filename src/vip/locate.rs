@@ -1,0 +1,341 @@
+//! The one lookup every action uses: where the address belongs (its
+//! record, else the configuration) and where it actually is. Start, stop,
+//! monitor, recover, the clone mode and explain all answer from here, so
+//! they always agree on what "running" and "stopped" mean:
+//!
+//! - in place, as recorded or configured: running;
+//! - on no interface of this node (or its namespace): stopped;
+//! - a copy somewhere this resource did not put it (another interface,
+//!   another prefix): an error naming where, which stop neither deletes nor
+//!   hides.
+//!
+//! It only reads, and every query is filtered by the kernel: one link, one
+//! interface's addresses, one local-table lookup.
+
+use super::Vip;
+use crate::discover::{self, RouteMatch};
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
+use crate::params::{BroadcastSpec, values};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// The interface an address belongs on, as the kernel names it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    pub ifindex: u32,
+    pub nic: String,
+    /// The link as read during the lookup; `None` when it no longer exists.
+    pub link: Option<LinkEntry>,
+}
+
+/// Where start puts the address: interface, prefix and attributes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub site: Site,
+    pub prefix: u8,
+    /// The full kernel label (`eth0:web`), IPv4 only.
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+}
+
+impl Target {
+    pub fn ifindex(&self) -> u32 {
+        self.site.ifindex
+    }
+
+    pub fn nic(&self) -> &str {
+        &self.site.nic
+    }
+
+    /// The label the VIP should carry but `entry` lacks, if any.
+    pub fn missing_label(&self, entry: &AddressEntry) -> Option<&str> {
+        self.label.as_deref().filter(|label| entry.label.as_deref() != Some(*label))
+    }
+}
+
+/// A copy of the address somewhere this resource did not put it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Foreign {
+    pub ifindex: u32,
+    pub nic: String,
+    /// Its prefix, when it sits on the resource's own interface with another one.
+    pub prefix: Option<u8>,
+    /// Where this resource puts the address: interface name and prefix, when known.
+    pub wanted: Option<(String, Option<u8>)>,
+}
+
+impl Foreign {
+    /// What an admin needs to know, for a reason line.
+    pub fn describe(&self, ip: IpAddr) -> String {
+        let hint = if self.nic == "lo" && !ip.is_loopback() {
+            " (set lvs_support=true if this node is also an LVS real server)"
+        } else {
+            ""
+        };
+        match (&self.wanted, self.prefix) {
+            (Some((_, Some(wanted))), Some(prefix)) => format!(
+                "{ip}/{prefix} is on {}, where this resource puts it as /{wanted}: a copy this resource did not add",
+                self.nic
+            ),
+            (Some((nic, _)), _) => format!(
+                "{ip} is on {}, where this resource did not put it (it belongs on {nic}){hint}",
+                self.nic
+            ),
+            (None, _) => format!("{ip} is on {}, where this resource did not put it{hint}", self.nic),
+        }
+    }
+}
+
+/// Where this resource's address is, relative to where it belongs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Whereabouts {
+    /// Where this resource put it (its record), or without a record where
+    /// the configuration puts it, with the prefix it should have.
+    InPlace { site: Site, entry: AddressEntry },
+    /// On no interface of this node (or its namespace).
+    Absent,
+    /// A copy this resource did not put there.
+    Foreign(Foreign),
+    /// The configured nic does not exist (and no record names another).
+    NicMissing(String),
+}
+
+/// Where start would put the address, from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    Target(Target),
+    /// The configured nic does not exist on this node.
+    NicMissing(String),
+    /// No route on this node says where the address belongs.
+    NoNetwork(String),
+}
+
+/// The interface found for the address, before its addresses are read.
+enum SiteLookup {
+    Found(Site, Option<RouteMatch>),
+    NicMissing(String),
+    NoNetwork,
+}
+
+impl Vip<'_> {
+    /// Where the address is, relative to where this resource put it (its
+    /// record) or, without a record, where the configuration puts it.
+    pub fn whereabouts(&self) -> AgentResult<Whereabouts> {
+        if let Some(record) = self.record {
+            let site = self.site_by_index(record.ifindex, &record.nic)?;
+            return self.presence_on(site, Some(record.prefix));
+        }
+        match self.configured_site()? {
+            SiteLookup::Found(site, _) => self.presence_on(site, self.params.prefix),
+            SiteLookup::NicMissing(nic) => self.anywhere_else(None, Whereabouts::NicMissing(nic)),
+            SiteLookup::NoNetwork => self.anywhere_else(None, Whereabouts::Absent),
+        }
+    }
+
+    /// Where start would put the address (from the configuration alone),
+    /// and where it is relative to that place.
+    pub fn placement(&self) -> AgentResult<(Placement, Whereabouts)> {
+        let (site, mut route) = match self.configured_site()? {
+            SiteLookup::Found(site, route) => (site, route),
+            SiteLookup::NicMissing(nic) => {
+                let now = self.anywhere_else(None, Whereabouts::NicMissing(nic.clone()))?;
+                return Ok((Placement::NicMissing(nic), now));
+            }
+            SiteLookup::NoNetwork => {
+                let now = self.anywhere_else(None, Whereabouts::Absent)?;
+                return Ok((Placement::NoNetwork(self.no_network()), now));
+            }
+        };
+        let params = self.params;
+        let on_site = self.addresses_on(&site)?;
+        let present = on_site.iter().find(|a| a.ip == params.ip).map(|a| a.prefix);
+        let inherits_broadcast = params.is_ipv4() && params.broadcast == BroadcastSpec::Inherit;
+        // IPaddr2 looks the route up even when nic and netmask are given, and
+        // takes the broadcast of the subnet's own address from it.
+        if route.is_none() && (params.prefix.is_none() || inherits_broadcast) {
+            route = discover::find_route(self.nl, params, Some(site.ifindex))?;
+        }
+        let prefix = match (params.prefix, &route) {
+            (Some(given), _) => given,
+            (None, Some(route)) => route.prefix,
+            (None, None) => match present {
+                Some(present) => present,
+                None => {
+                    let now = self.anywhere_else(None, Whereabouts::Absent)?;
+                    return Ok((Placement::NoNetwork(self.no_network()), now));
+                }
+            },
+        };
+        let label = match &params.label_suffix {
+            Some(suffix) => Some(values::full_label(&site.nic, suffix).map_err(AgentError::configured)?),
+            None => None,
+        };
+        let broadcast = match params.ip {
+            IpAddr::V4(v4) => match params.broadcast {
+                BroadcastSpec::Inherit => inherited_broadcast(&on_site, route.as_ref()),
+                spec => values::derived_broadcast(spec, v4, prefix),
+            },
+            IpAddr::V6(_) => None,
+        };
+        let now = self.presence_among(site.clone(), Some(prefix), &on_site)?;
+        Ok((Placement::Target(Target { site, prefix, label, broadcast }), now))
+    }
+
+    /// The interface holding the address as a local address, if any: one
+    /// lookup of the address's own entry in the local table, whatever the
+    /// number of addresses on the host. An LVS real server's copy on lo
+    /// is not counted.
+    pub fn holder(&self) -> AgentResult<Option<u32>> {
+        let ip = self.params.ip;
+        let found =
+            self.nl.local_address_holder(ip).doing(|| format!("looking up which interface holds {ip}"))?;
+        Ok(found.filter(|index| !(self.params.lvs.support && *index == LOOPBACK_IFINDEX)))
+    }
+
+    /// The interface the configuration puts the address on: `nic`, else
+    /// the route that covers it (findif's rule). The interface that holds
+    /// the address now is not asked: without a record, a copy elsewhere is
+    /// not this resource's.
+    fn configured_site(&self) -> AgentResult<SiteLookup> {
+        let params = self.params;
+        if let Some(name) = &params.nic {
+            let link = self.nl.link_by_name(name).doing(|| format!("looking up nic {name}"))?;
+            return Ok(match link {
+                Some(link) => SiteLookup::Found(site_of(link), None),
+                None => SiteLookup::NicMissing(name.clone()),
+            });
+        }
+        let Some(route) = discover::find_route(self.nl, params, None)? else {
+            return Ok(SiteLookup::NoNetwork);
+        };
+        if let (IpAddr::V6(_), Some(given)) = (params.ip, params.prefix) {
+            // findif's rule for IPv6 without nic (the case of IPaddr2's own
+            // test suite that IPaddr2 fails): the route must have the given
+            // prefix. A /128 is a host address of no subnet: its route only
+            // says where it goes.
+            if given != route.prefix && given != 128 {
+                return Ok(SiteLookup::NoNetwork);
+            }
+        }
+        let site = self.site_by_index(route.ifindex, "")?;
+        Ok(SiteLookup::Found(site, Some(route)))
+    }
+
+    /// Where the address is relative to `target` (start's own check after the add).
+    pub fn whereabouts_at(&self, target: &Target) -> AgentResult<Whereabouts> {
+        self.presence_on(target.site.clone(), Some(target.prefix))
+    }
+
+    /// The interface with index `ifindex`; `known_as` names it when it is gone.
+    fn site_by_index(&self, ifindex: u32, known_as: &str) -> AgentResult<Site> {
+        let link = self.nl.link(ifindex).doing(|| format!("reading interface {ifindex}"))?;
+        Ok(match link {
+            Some(link) => site_of(link),
+            None if known_as.is_empty() => Site { ifindex, nic: format!("ifindex {ifindex}"), link: None },
+            None => Site { ifindex, nic: known_as.to_string(), link: None },
+        })
+    }
+
+    fn addresses_on(&self, site: &Site) -> AgentResult<Vec<AddressEntry>> {
+        if site.link.is_none() {
+            return Ok(Vec::new());
+        }
+        match self.nl.addresses(site.ifindex, self.params.is_ipv4()) {
+            Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(Vec::new()),
+            listed => listed.doing(|| format!("listing the addresses of {}", site.nic)),
+        }
+    }
+
+    /// The address's state on `site`, where it should have `prefix` (any,
+    /// when not known).
+    fn presence_on(&self, site: Site, prefix: Option<u8>) -> AgentResult<Whereabouts> {
+        let on_site = self.addresses_on(&site)?;
+        self.presence_among(site, prefix, &on_site)
+    }
+
+    fn presence_among(
+        &self,
+        site: Site,
+        prefix: Option<u8>,
+        on_site: &[AddressEntry],
+    ) -> AgentResult<Whereabouts> {
+        let ip = self.params.ip;
+        let mine: Vec<&AddressEntry> = on_site.iter().filter(|a| a.ip == ip).collect();
+        let wanted = prefix.or(mine.first().map(|a| a.prefix));
+        if let Some(entry) = mine.iter().find(|a| Some(a.prefix) == wanted) {
+            return Ok(Whereabouts::InPlace { site, entry: (*entry).clone() });
+        }
+        if let Some(other) = mine.first() {
+            return Ok(Whereabouts::Foreign(Foreign {
+                ifindex: site.ifindex,
+                nic: site.nic.clone(),
+                prefix: Some(other.prefix),
+                wanted: Some((site.nic, wanted)),
+            }));
+        }
+        self.anywhere_else(Some((site, wanted)), Whereabouts::Absent)
+    }
+
+    /// `otherwise`, unless the address is held by an interface other than
+    /// `site`: then that copy is foreign.
+    fn anywhere_else(
+        &self,
+        site: Option<(Site, Option<u8>)>,
+        otherwise: Whereabouts,
+    ) -> AgentResult<Whereabouts> {
+        let Some(index) = self.holder()? else { return Ok(otherwise) };
+        if site.as_ref().is_some_and(|(s, _)| s.ifindex == index) {
+            return Ok(otherwise);
+        }
+        let nic = self.site_by_index(index, "")?.nic;
+        let wanted = site.map(|(s, prefix)| (s.nic, prefix));
+        Ok(Whereabouts::Foreign(Foreign { ifindex: index, nic, prefix: None, wanted }))
+    }
+
+    fn no_network(&self) -> String {
+        let params = self.params;
+        let scope = params.nic.as_deref().map(|n| format!(" on nic {n}")).unwrap_or_default();
+        let given = params.prefix.map(|p| format!(" with prefix /{p}")).unwrap_or_default();
+        format!(
+            "unable to find nic or netmask for {}: no route{scope}{given} covers it; set nic and cidr_netmask or add an address in that subnet",
+            params.ip
+        )
+    }
+}
+
+/// The loopback interface has index 1 in every network namespace.
+pub const LOOPBACK_IFINDEX: u32 = 1;
+
+fn site_of(link: LinkEntry) -> Site {
+    Site { ifindex: link.ifindex, nic: link.name.clone(), link: Some(link) }
+}
+
+/// IPaddr2 gives a VIP without an explicit broadcast the broadcast address
+/// of the subnet's own address (the route's preferred source).
+fn inherited_broadcast(on_nic: &[AddressEntry], route: Option<&RouteMatch>) -> Option<Ipv4Addr> {
+    let source = route?.preferred_source?;
+    on_nic.iter().find(|a| a.ip == source).and_then(|a| a.broadcast)
+}
+
+/// Why a link cannot carry the VIP, or `None` when it can. Follows IPaddr2's
+/// check_link_status: administratively down, or operationally DOWN or
+/// LOWERLAYERDOWN (no carrier).
+pub fn link_problem(link: &LinkEntry) -> Option<String> {
+    use rtnetlink::packet_route::link::State as Oper;
+    if !link.admin_up {
+        return Some(format!("nic {} is administratively down", link.name));
+    }
+    match link.oper_state {
+        Oper::Down => Some(format!("nic {} is down (no carrier)", link.name)),
+        Oper::LowerLayerDown => Some(format!("nic {} has no carrier (lower layer down)", link.name)),
+        _ => None,
+    }
+}
+
+/// The problem of `site`'s link, or that it is gone.
+pub fn site_problem(site: &Site) -> Option<String> {
+    match &site.link {
+        Some(link) => link_problem(link),
+        None => Some(format!("nic {} does not exist any more", site.nic)),
+    }
+}

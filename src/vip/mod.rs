@@ -1,0 +1,235 @@
+//! This VIP in this action: the steps the actions compose. Every action
+//! starts with `prepare` (record, parameters, namespace, netlink), then
+//! works through a borrowed `Vip`: where the address is (`locate`), adding
+//! and removing it (`address`), and the features around it (announcing,
+//! deep checks, LVS, source routes, multi-site, the cluster IP).
+
+pub mod address;
+pub mod announcing;
+mod bring_up;
+pub mod checks;
+pub mod cluster;
+pub mod locate;
+pub mod lvs;
+pub mod multisite;
+pub mod record;
+pub mod source_routes;
+mod tear_down;
+
+use crate::error::{AgentError, AgentResult};
+use crate::hosts;
+use crate::invocation::Invocation;
+use crate::netlink::Netlink;
+use crate::netns;
+use crate::ocf::{ExitCode, log};
+use crate::params::{self, Params, RawParams, Strictness};
+use crate::rundir::RunDir;
+use record::{Record, RecordKey};
+use std::net::IpAddr;
+
+pub use locate::{Foreign, Placement, Site, Target, Whereabouts};
+
+/// What this node lacks for the VIP; each action answers it in its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lack {
+    /// The configured nic does not exist here.
+    Nic(String),
+    /// No route here says where the address belongs.
+    Network(String),
+    /// The configured network namespace does not exist here.
+    Namespace(String),
+    /// `ip` is a host name this node's /etc/hosts does not list.
+    HostName(String),
+}
+
+impl Lack {
+    pub fn reason(&self) -> &str {
+        match self {
+            Lack::Nic(reason) | Lack::Network(reason) | Lack::Namespace(reason) | Lack::HostName(reason) => {
+                reason
+            }
+        }
+    }
+}
+
+/// The parameters, with what start recorded.
+pub struct Configuration {
+    pub params: Params,
+    pub record: Option<Record>,
+    pub key: RecordKey,
+    /// The host name `ip` was, if it was one.
+    pub host_name: Option<String>,
+}
+
+/// What every action starts with: the record, the parameters, and a
+/// netlink connection inside the VIP's namespace.
+pub struct Prepared {
+    pub config: Configuration,
+    pub nl: Netlink,
+}
+
+impl Prepared {
+    /// The borrowed context the steps work through.
+    pub fn vip<'a>(&'a self, inv: &'a Invocation) -> Vip<'a> {
+        let config = &self.config;
+        Vip {
+            inv,
+            params: &config.params,
+            nl: &self.nl,
+            record: config.record.as_ref(),
+            key: &config.key,
+            host_name: config.host_name.as_deref(),
+        }
+    }
+}
+
+/// Reads the record and parses the parameters, with the record's address
+/// (or /etc/hosts's) in place of a host name. `Ok(Err(lack))` when `ip` is
+/// a name this node cannot resolve.
+pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<Configuration, Lack>> {
+    let key = RecordKey::of(inv)
+        .ok_or_else(|| AgentError::configured("IP address (the ip parameter) is mandatory"))?;
+    let record = Record::read(&inv.run_dir(), &key);
+    let (raw, host_name) = match resolve_ip(inv, record.as_ref()) {
+        Ok(resolved) => resolved,
+        Err(lack) => return Ok(Err(lack)),
+    };
+    let raw = raw.as_ref().unwrap_or(&inv.raw);
+    let params = match (parse_params(inv, raw, strictness), &record) {
+        // What identifies the address changed since start (an edit, a typo):
+        // stop still removes what the record says start added.
+        (Err(err), Some(record))
+            if strictness == Strictness::Lenient && err.exit == ExitCode::ErrConfigured =>
+        {
+            log::warn(format!("{}; stopping what start recorded instead", err.reason));
+            let mut minimal = raw.keeping(&["network_namespace"]);
+            minimal.set("ip", record.ip.to_string());
+            parse_params(inv, &minimal, strictness)?
+        }
+        (parsed, _) => parsed?,
+    };
+    if let Some(name) = &host_name {
+        let source = match record {
+            Some(_) => "as recorded at start".to_string(),
+            None => format!("in {}", hosts::HOSTS_FILE),
+        };
+        let note = format!("ip {name} is {} {source}", params.ip);
+        if inv.action.is_routine() { log::debug(note) } else { log::info(note) }
+    }
+    Ok(Ok(Configuration { params, record, key, host_name }))
+}
+
+/// `configuration`, then the VIP's namespace and a netlink connection in it.
+/// `Ok(Err(lack))` when this node lacks the namespace or the host name.
+pub fn prepare(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<Prepared, Lack>> {
+    let config = match configuration(inv, strictness)? {
+        Ok(config) => config,
+        Err(lack) => return Ok(Err(lack)),
+    };
+    if let Some(name) = &config.params.network_namespace {
+        if let Err(reason) = netns::enter(name) {
+            return Ok(Err(Lack::Namespace(reason)));
+        }
+    }
+    let nl = Netlink::open()
+        .map_err(|err| AgentError::generic(format!("opening a netlink socket failed: {err}")))?;
+    Ok(Ok(Prepared { config, nl }))
+}
+
+/// The parameters with the address in place of a host name: the record's
+/// address when start left one (a changed /etc/hosts cannot move a running
+/// VIP), else /etc/hosts (never DNS). `None` when `ip` needs no resolving.
+fn resolve_ip(
+    inv: &Invocation,
+    record: Option<&Record>,
+) -> Result<(Option<RawParams>, Option<String>), Lack> {
+    let Some(given) = inv.raw.given("ip").map(str::trim) else { return Ok((None, None)) };
+    let is_name = hosts::looks_like_host_name(given);
+    let address: IpAddr = match (record, is_name) {
+        (Some(record), _) => record.ip,
+        (None, false) => return Ok((None, None)),
+        (None, true) => hosts::lookup_file(given).ok_or_else(|| {
+            Lack::HostName(format!(
+                "ip [{given}] is a host name that {} on this node does not list (names are never looked up in DNS)",
+                hosts::HOSTS_FILE
+            ))
+        })?,
+    };
+    let mut resolved = inv.raw.clone();
+    resolved.set("ip", address.to_string());
+    Ok((Some(resolved), is_name.then(|| given.to_string())))
+}
+
+/// Parses parameters for `inv.action`, logging the warnings parsing found
+/// (at debug level for monitor, which runs every few seconds).
+fn parse_params(inv: &Invocation, raw: &RawParams, strictness: Strictness) -> AgentResult<Params> {
+    let parsed = params::parse(raw, &inv.env, strictness)?;
+    for warning in &parsed.warnings {
+        if inv.action.is_routine() { log::debug(warning) } else { log::warn(warning) }
+    }
+    Ok(parsed.params)
+}
+
+/// This VIP in this action: the borrowed things every step needs.
+#[derive(Clone, Copy)]
+pub struct Vip<'a> {
+    pub inv: &'a Invocation,
+    pub params: &'a Params,
+    pub nl: &'a Netlink,
+    /// What start added, if it left a record.
+    pub record: Option<&'a Record>,
+    pub key: &'a RecordKey,
+    pub host_name: Option<&'a str>,
+}
+
+impl Vip<'_> {
+    pub fn run_dir(&self) -> RunDir {
+        self.inv.run_dir()
+    }
+
+    /// A file name for per-address state: the address in canonical form,
+    /// and its namespace, since one address may live in several namespaces.
+    pub fn state_file(&self, kind: &str) -> String {
+        match &self.params.network_namespace {
+            Some(ns) => format!("IPaddr-{kind}-{ns}-{}", self.params.ip),
+            None => format!("IPaddr-{kind}-{}", self.params.ip),
+        }
+    }
+
+    /// Records that this resource's address is `target`, before it is added.
+    pub fn write_record(&self, target: &Target) -> AgentResult<Record> {
+        let record = Record {
+            ip: self.params.ip,
+            prefix: target.prefix,
+            ifindex: target.ifindex(),
+            nic: target.nic().to_string(),
+            label: target.label.clone(),
+            host_name: self.host_name.map(str::to_string),
+        };
+        record.write(&self.run_dir(), self.key).map_err(|err| {
+            AgentError::generic(format!(
+                "recording {} in {} failed: {err}; not adding an address stop could not find",
+                self.params.ip,
+                self.run_dir().path().display()
+            ))
+        })?;
+        Ok(record)
+    }
+
+    /// The label the address should carry on `site`: the configured one,
+    /// else the one start recorded.
+    pub fn expected_label(&self, site: &Site) -> AgentResult<Option<String>> {
+        match &self.params.label_suffix {
+            Some(suffix) => {
+                params::values::full_label(&site.nic, suffix).map(Some).map_err(AgentError::configured)
+            }
+            None => Ok(self.record.and_then(|record| record.label.clone())),
+        }
+    }
+
+    /// Forgets the record once the address is gone.
+    pub fn remove_record(&self) -> AgentResult<()> {
+        Record::remove(&self.run_dir(), self.key)
+            .map_err(|err| AgentError::generic(format!("removing the record of {}: {err}", self.params.ip)))
+    }
+}
