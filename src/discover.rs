@@ -8,15 +8,13 @@
 //! the lowest metric, then the lowest interface index.
 
 use crate::error::{AgentResult, Doing};
-use crate::netlink::{Netlink, RouteEntry, TABLE_LOCAL, TABLE_MAIN};
+use crate::netlink::{Netlink, RTPROT_KERNEL, RouteEntry, TABLE_LOCAL, TABLE_MAIN};
 use crate::ocf::log;
 use crate::params::Params;
 use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::route::{RouteScope, RouteType};
 use std::cmp::Reverse;
 use std::net::IpAddr;
-
-const RTPROT_KERNEL: u8 = 2;
 
 /// The route chosen for an address: the NIC and the prefix it implies.
 #[derive(Debug, Clone, PartialEq, Eq)]

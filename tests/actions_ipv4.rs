@@ -2,7 +2,7 @@
 //! objects in network namespaces.
 
 mod common;
-use common::{Lab, ocf};
+use common::{Lab, NamespaceHosts, ocf};
 
 const VIP: &str = "192.0.2.50";
 
@@ -386,28 +386,10 @@ fn a_vip_without_a_maintenance_address_is_warned_about_or_refused() {
     assert_eq!(lab.agent("start", &accompanied).code, ocf::SUCCESS);
 }
 
-/// A hosts file that `ip netns exec` shows as /etc/hosts in one namespace.
-struct NamespaceHosts(std::path::PathBuf);
-
-impl NamespaceHosts {
-    fn new(ns: &common::Netns, text: &str) -> NamespaceHosts {
-        let dir = std::path::PathBuf::from("/etc/netns").join(&ns.name);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("hosts"), text).unwrap();
-        NamespaceHosts(dir)
-    }
-}
-
-impl Drop for NamespaceHosts {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn ip_may_be_a_host_name_from_etc_hosts_never_dns() {
     let lab = Lab::new();
-    let _hosts = NamespaceHosts::new(&lab.node, "127.0.0.1 localhost\n192.0.2.50 vip-web\n");
+    let _hosts = NamespaceHosts::new(&lab.node, b"127.0.0.1 localhost\n192.0.2.50 vip-web\n");
     let params = [("ip", "vip-web"), ("cidr_netmask", "24"), ("nic", "eth0")];
     let run = lab.agent("start", &params);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");

@@ -30,6 +30,8 @@ use std::net::{IpAddr, Ipv4Addr};
 pub const TABLE_MAIN: u32 = 254;
 /// The local table, where the kernel keeps one route per local address.
 pub const TABLE_LOCAL: u32 = 255;
+/// The protocol of the routes the kernel adds for addresses.
+pub const RTPROT_KERNEL: u8 = 2;
 
 /// A failed netlink exchange: the kernel's errno, or a transport problem.
 #[derive(Debug, thiserror::Error)]
@@ -268,6 +270,12 @@ impl Netlink {
             })
             .map(SavedRoute::new)
             .collect())
+    }
+
+    /// Deletes exactly `route` (table, destination, metric, interface).
+    pub fn delete_route(&self, route: &SavedRoute) -> NlResult<()> {
+        let request = route.message().clone();
+        self.exchange(RouteNetlinkMessage::DelRoute(request), NLM_F_ACK).map(drop)
     }
 
     /// Puts `route` in place of the route with the same key, creating it

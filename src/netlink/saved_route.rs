@@ -2,7 +2,7 @@
 //! exactly what it changed: the kernel's own message, minus the run-time
 //! attributes (cache information, expiry) that a request may not carry.
 
-use super::{NetlinkError, NlResult, route_entry, route_ip};
+use super::{NetlinkError, NlResult, RTPROT_KERNEL, route_entry, route_ip};
 use rtnetlink::packet_core::{Emitable, Parseable};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use std::net::IpAddr;
@@ -63,6 +63,11 @@ impl SavedRoute {
             (entry.table, entry.destination, entry.prefix, entry.metric, entry.oif, entry.kind)
         };
         key(self) == key(other)
+    }
+
+    /// Whether the kernel added this route for an address (`proto kernel`).
+    pub fn is_kernels(&self) -> bool {
+        route_entry(&self.message).protocol == RTPROT_KERNEL
     }
 
     /// The interface the route leaves by.

@@ -5,11 +5,12 @@
 
 use super::{Site, Target, Vip};
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::netlink::{AddressEntry, NewAddress, libc_errno};
+use crate::netlink::{AddressEntry, NewAddress, SavedRoute, libc_errno};
 use crate::ocf::log;
 use crate::params::Lifetime;
 use crate::sysctl;
 use ipnetwork::IpNetwork;
+use rtnetlink::packet_route::address::AddressFlags;
 
 /// Whether an add put the address there or found it already added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +55,7 @@ impl Vip<'_> {
             self.keep_secondaries_alive(site, entry);
         }
         log::info(format!("Removing {}/{} from {}", entry.ip, entry.prefix, site.nic));
+        let others = self.others_on_link_routes(site, entry);
         match self.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
             Ok(()) => {}
             // Someone removed it between our look and our delete: it is gone, as wanted.
@@ -64,6 +66,9 @@ impl Vip<'_> {
                     entry.ip, entry.prefix, site.nic
                 )));
             }
+        }
+        if !others.is_empty() {
+            self.keep_others_on_link_routes(site, entry, &others);
         }
         if self.params.flush_routes {
             if let Err(err) = sysctl::flush_route_cache(entry.ip) {
@@ -94,6 +99,64 @@ impl Vip<'_> {
         }
     }
 
+    /// The on-link routes onto an IPv6 address's prefix on its interface that
+    /// the kernel did not add (an admin's static route). When the last
+    /// address of a prefix goes, the kernel deletes the prefix's lowest-metric
+    /// on-link route, whoever added it: one of these, if its metric is below
+    /// the kernel's own 256.
+    fn others_on_link_routes(&self, site: &Site, entry: &AddressEntry) -> Vec<SavedRoute> {
+        if entry.ip.is_ipv4() || entry.prefix == 128 || entry.flags.contains(AddressFlags::Noprefixroute) {
+            return Vec::new();
+        }
+        let Some(subnet) = prefix_network(entry) else { return Vec::new() };
+        match self.nl.subnet_routes(site.ifindex, subnet) {
+            Ok(routes) => {
+                routes.into_iter().filter(|r| !r.is_kernels() && r.network() == Some(subnet)).collect()
+            }
+            Err(err) => {
+                log::warn(format!("reading the routes onto {subnet} on {}: {err}", site.nic));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Puts back the routes of `others` the kernel deleted with the address,
+    /// and removes the kernel's own prefix route it left in their place.
+    fn keep_others_on_link_routes(&self, site: &Site, entry: &AddressEntry, others: &[SavedRoute]) {
+        let Some(subnet) = prefix_network(entry) else { return };
+        let Ok(now) = self.nl.subnet_routes(site.ifindex, subnet) else { return };
+        let mut restored = false;
+        for route in others.iter().filter(|route| !now.iter().any(|r| r.same_route(route))) {
+            match self.nl.replace_route(route) {
+                Ok(()) => {
+                    log::info(format!(
+                        "the kernel took route {} with {}; put it back",
+                        route.describe(),
+                        entry.ip
+                    ));
+                    restored = true;
+                }
+                Err(err) => log::error(format!(
+                    "restoring route {} after removing {}: {err}",
+                    route.describe(),
+                    entry.ip
+                )),
+            }
+        }
+        if !restored {
+            return;
+        }
+        for stray in now.iter().filter(|r| r.is_kernels() && r.network() == Some(subnet)) {
+            if let Err(err) = self.nl.delete_route(stray) {
+                log::warn(format!(
+                    "removing the kernel's route {} left after {}: {err}",
+                    stray.describe(),
+                    entry.ip
+                ));
+            }
+        }
+    }
+
     /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for.
     pub fn add_address_label(&self) {
         let Some(value) = self.params.lvs.ipv6_label else { return };
@@ -116,6 +179,12 @@ impl Vip<'_> {
             _ => Ok(()),
         }
     }
+}
+
+/// The network an address's prefix names, as routes carry it (host bits clear).
+fn prefix_network(entry: &AddressEntry) -> Option<IpNetwork> {
+    let network = IpNetwork::new(entry.ip, entry.prefix).ok()?;
+    IpNetwork::new(network.network(), entry.prefix).ok()
 }
 
 fn describe_add(new: &NewAddress, nic: &str) -> String {

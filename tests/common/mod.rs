@@ -209,6 +209,19 @@ pub fn run_agent_at(
     params: &[(&str, &str)],
     env: &[(&str, &str)],
 ) -> Run {
+    let mut cmd = agent_command(ns, rsctmp, agent, action);
+    for (key, value) in params {
+        cmd.env(format!("OCF_RESKEY_{key}"), value);
+    }
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    finish(cmd)
+}
+
+/// The command that runs `agent ACTION` in `ns` with a clean environment,
+/// like Pacemaker's executor, for a test to add its own variables to.
+pub fn agent_command(ns: &Netns, rsctmp: &std::path::Path, agent: &std::path::Path, action: &str) -> Command {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &ns.name])
         .arg(agent)
@@ -218,17 +231,41 @@ pub fn run_agent_at(
         .env("HA_RSCTMP", rsctmp)
         .env("OCF_ROOT", "/usr/lib/ocf")
         .stdin(Stdio::null());
-    for (key, value) in params {
-        cmd.env(format!("OCF_RESKEY_{key}"), value);
-    }
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
+    cmd
+}
+
+/// Runs a prepared agent command and collects what it did.
+pub fn finish(mut cmd: Command) -> Run {
     let out = cmd.output().expect("agent runs");
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A hosts file that `ip netns exec` shows as /etc/hosts inside one
+/// namespace only (`/etc/netns/NS/hosts`); removed when dropped.
+pub struct NamespaceHosts(PathBuf);
+
+impl NamespaceHosts {
+    pub fn new(ns: &Netns, text: &[u8]) -> NamespaceHosts {
+        let dir = PathBuf::from("/etc/netns").join(&ns.name);
+        std::fs::create_dir_all(&dir).expect("/etc/netns");
+        let hosts = NamespaceHosts(dir);
+        hosts.write(text);
+        hosts
+    }
+
+    /// Replaces the file's contents.
+    pub fn write(&self, text: &[u8]) {
+        std::fs::write(self.0.join("hosts"), text).expect("hosts file");
+    }
+}
+
+impl Drop for NamespaceHosts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
