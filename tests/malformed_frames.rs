@@ -119,3 +119,67 @@ fn ipv6_junk_during_probing_is_no_conflict_and_a_real_claim_still_is() {
     ];
     junk_then_claim(&lab, &params, junk, claim);
 }
+
+/// `frame` with an 802.1Q tag for VLAN `vid` after its MAC addresses.
+fn tagged(frame: &[u8], vid: u16) -> Vec<u8> {
+    let mut f = frame[..12].to_vec();
+    f.extend_from_slice(&[0x81, 0x00]);
+    f.extend_from_slice(&vid.to_be_bytes());
+    f.extend_from_slice(&frame[12..]);
+    f
+}
+
+#[test]
+fn claims_tagged_for_a_vlan_this_nic_does_not_carry_are_no_conflict_at_start() {
+    let lab = Lab::new();
+    let v4: Ipv4Addr = "192.0.2.50".parse().unwrap();
+    let claim = arp(2, SPOOF, v4, v4);
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("probe_count", "10")];
+    junk_then_claim(&lab, &params, vec![tagged(&claim, 42), tagged(&claim, 4094)], claim);
+    let v6: Ipv6Addr = "2001:db8::50".parse().unwrap();
+    let claim = na(SPOOF, v6, v6, 255, true);
+    let params = [
+        ("ip", "2001:db8::50"),
+        ("cidr_netmask", "64"),
+        ("nic", "eth0"),
+        ("nodad", "1"),
+        ("probe_count", "10"),
+    ];
+    junk_then_claim(&lab, &params, vec![tagged(&claim, 42)], claim);
+}
+
+#[test]
+fn claims_tagged_for_another_vlan_are_no_conflict_for_the_level_20_watch() {
+    let lab = Lab::new();
+    let vip: Ipv4Addr = "192.0.2.50".parse().unwrap();
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_bg", "false")];
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    let deep = [("OCF_CHECK_LEVEL", "20"), ("OCF_RESKEY_CRM_meta_interval", "60000")];
+    let injector =
+        inject(&lab.client, "eth0", vec![tagged(&arp(2, SPOOF, vip, vip), 7)], Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(100));
+    let run = lab.agent_env(&lab.node, "monitor", &params, &deep);
+    assert!(injector.join().expect("injector") > 0);
+    assert_eq!(run.code, ocf::SUCCESS, "a claim for VLAN 7 was taken for a conflict: {run:?}");
+    let injector = inject(&lab.client, "eth0", vec![arp(2, SPOOF, vip, vip)], Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(100));
+    let run = lab.agent_env(&lab.node, "monitor", &params, &deep);
+    assert!(injector.join().expect("injector") > 0);
+    assert_eq!(run.code, ocf::ERR_GENERIC, "an untagged claim is a conflict: {run:?}");
+}
+
+#[test]
+fn a_claim_received_on_another_interface_is_no_conflict() {
+    let lab = Lab::new();
+    let elsewhere = common::Netns::new("r");
+    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth0", "netns", &elsewhere.name]);
+    lab.node.ip(&["link", "set", "eth1", "up"]);
+    elsewhere.ip(&["link", "set", "eth0", "up"]);
+    let vip: Ipv4Addr = "192.0.2.50".parse().unwrap();
+    let injector = inject(&elsewhere, "eth0", vec![arp(2, SPOOF, vip, vip)], Duration::from_millis(800));
+    std::thread::sleep(Duration::from_millis(100));
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("probe_count", "10")];
+    let run = lab.agent("start", &params);
+    assert!(injector.join().expect("injector") > 0);
+    assert_eq!(run.code, ocf::SUCCESS, "a claim on eth1's network was taken for one on eth0's: {run:?}");
+}

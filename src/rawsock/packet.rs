@@ -1,19 +1,24 @@
 //! A raw Ethernet (AF_PACKET) socket bound to one interface and one
-//! ethertype: the one place with `unsafe`, kept to the system calls nix
-//! does not wrap for packet sockets.
+//! ethertype, for the ARP and neighbor discovery frames the agent sends
+//! and listens for.
 
+use super::readable_before;
 use nix::libc;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::Instant;
 
 /// The kernel's pkttype for frames this host sent itself.
 const PACKET_OUTGOING: u8 = 4;
+/// The kernel's pkttype for frames addressed to another host. It also
+/// gives it to a frame tagged for a VLAN this interface has no device for,
+/// after stripping the tag: such a frame belongs to another network.
+const PACKET_OTHERHOST: u8 = 3;
 
 /// A packet socket on one interface for one ethertype.
 pub struct PacketSocket {
     fd: OwnedFd,
+    ifindex: i32,
 }
 
 fn link_address(ifindex: u32, ethertype: u16) -> io::Result<libc::sockaddr_ll> {
@@ -23,6 +28,13 @@ fn link_address(ifindex: u32, ethertype: u16) -> io::Result<libc::sockaddr_ll> {
     addr.sll_protocol = ethertype.to_be();
     addr.sll_ifindex = i32::try_from(ifindex).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     Ok(addr)
+}
+
+/// What the kernel says about one received frame.
+struct Received {
+    len: usize,
+    pkttype: u8,
+    ifindex: i32,
 }
 
 impl PacketSocket {
@@ -53,7 +65,7 @@ impl PacketSocket {
         if rc < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(PacketSocket { fd })
+        Ok(PacketSocket { fd, ifindex: addr.sll_ifindex })
     }
 
     /// Makes the socket survive exec into a child at the same descriptor
@@ -67,31 +79,26 @@ impl PacketSocket {
     }
 
     /// Takes over a packet socket inherited from the agent as descriptor
-    /// `fd`; anything that is not a packet socket is refused.
+    /// `fd`; anything that is not a packet socket bound to an interface is
+    /// refused.
     pub fn adopt(fd: i32) -> io::Result<PacketSocket> {
-        let mut domain: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: getsockopt writes at most `len` bytes into `domain`; a bad
-        // descriptor only makes it fail.
-        let rc = unsafe {
-            libc::getsockopt(
-                fd,
-                libc::SOL_SOCKET,
-                libc::SO_DOMAIN,
-                (&mut domain as *mut libc::c_int).cast(),
-                &mut len,
-            )
+        let not_ours = || {
+            io::Error::new(io::ErrorKind::InvalidInput, "inherited descriptor is not a bound packet socket")
         };
-        if rc < 0 || domain != libc::AF_PACKET {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "inherited descriptor is not a packet socket",
-            ));
+        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: getsockname writes at most `len` bytes into `addr`; a bad
+        // descriptor or another kind of socket only makes it fail or report
+        // another family.
+        let rc = unsafe { libc::getsockname(fd, (&mut addr as *mut libc::sockaddr_ll).cast(), &mut len) };
+        if rc < 0 || i32::from(addr.sll_family) != libc::AF_PACKET || addr.sll_ifindex <= 0 {
+            return Err(not_ours());
         }
         // SAFETY: the descriptor was handed to this process to own and is a packet socket.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
         nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
-        Ok(PacketSocket { fd })
+        Ok(PacketSocket { fd, ifindex: addr.sll_ifindex })
     }
 
     /// Sends one complete Ethernet frame on the bound interface.
@@ -105,23 +112,30 @@ impl PacketSocket {
         }
     }
 
-    /// Waits until `deadline` for the next frame another host sent; returns
-    /// its length in `buf`, or `None` when the deadline passed. Frames this
-    /// host sent are skipped.
+    /// Waits until `deadline` for the next frame another host sent on this
+    /// interface's own network; returns its length in `buf`, or `None` when
+    /// the deadline passed. Skipped: frames this host sent, frames another
+    /// interface received, and frames addressed to other hosts, which
+    /// include frames tagged for a VLAN this interface does not carry.
+    /// (Every claim the agent looks for is broadcast, multicast or
+    /// addressed to this host.)
     pub fn receive_until(&self, deadline: Instant, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        while readable_before(&self.fd, deadline)? {
+            while let Some(frame) = self.receive(buf)? {
+                let ours = frame.ifindex == self.ifindex
+                    && frame.pkttype != PACKET_OUTGOING
+                    && frame.pkttype != PACKET_OTHERHOST;
+                if ours {
+                    return Ok(Some(frame.len));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The next queued frame, or `None` when none is queued.
+    fn receive(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            let millis = u16::try_from(left.as_millis().max(1)).unwrap_or(u16::MAX);
-            let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::from(millis)) {
-                Ok(0) => continue,
-                Ok(_) => {}
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(err) => return Err(err.into()),
-            }
             // SAFETY: sockaddr_ll is plain old data; all-zero is valid.
             let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
             let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
@@ -136,17 +150,16 @@ impl PacketSocket {
                     &mut from_len,
                 )
             };
-            if got < 0 {
-                let err = io::Error::last_os_error();
-                if matches!(err.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) {
-                    continue;
-                }
-                return Err(err);
+            if got >= 0 {
+                let len = (got as usize).min(buf.len());
+                return Ok(Some(Received { len, pkttype: from.sll_pkttype, ifindex: from.sll_ifindex }));
             }
-            if from.sll_pkttype == PACKET_OUTGOING {
-                continue;
+            let err = io::Error::last_os_error();
+            match err.kind() {
+                io::ErrorKind::WouldBlock => return Ok(None),
+                io::ErrorKind::Interrupted => continue,
+                _ => return Err(err),
             }
-            return Ok(Some(got as usize));
         }
     }
 }
