@@ -93,3 +93,106 @@ fn a_route_changed_by_someone_else_is_left_alone() {
     assert!(route.contains("src 192.0.2.60"), "{route}");
     assert!(!lab.node.has_address("eth0", "192.0.2.50/24"));
 }
+
+fn subnet_route(lab: &Lab) -> String {
+    lab.node.ip(&["route", "show", "192.0.2.0/24"])
+}
+
+#[test]
+fn an_admins_later_change_of_metric_or_nic_is_left_alone() {
+    let lab = Lab::new();
+    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    lab.node.ip(&["link", "set", "eth1", "up"]);
+    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    let params =
+        [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("preferred_source", "true")];
+    for (change, dev, metric) in [("a new metric", "eth0", "50"), ("another NIC", "eth1", "0")] {
+        assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS, "{change}");
+        lab.node.ip(&["route", "del", "192.0.2.0/24", "dev", "eth0"]);
+        let args = [
+            "route",
+            "add",
+            "192.0.2.0/24",
+            "dev",
+            dev,
+            "metric",
+            metric,
+            "proto",
+            "static",
+            "src",
+            "192.0.2.1",
+        ];
+        lab.node.ip(&args);
+        let changed = all_routes(&lab);
+        let stop = lab.agent("stop", &params);
+        assert_eq!(stop.code, ocf::SUCCESS, "{change}: {stop:#?}");
+        let after = all_routes(&lab);
+        assert!(!after.contains("192.0.2.50"), "{change}: {after}");
+        let vips_own: Vec<&str> = changed.lines().filter(|l| l.contains("192.0.2.50")).collect();
+        let expected: Vec<&str> = changed.lines().filter(|l| !vips_own.contains(l)).collect();
+        assert_eq!(after.lines().collect::<Vec<_>>(), expected, "{change}: stop undid the admin's route");
+        lab.node.ip(&["route", "del", "192.0.2.0/24", "dev", dev]);
+        lab.node.ip(&[
+            "route",
+            "add",
+            "192.0.2.0/24",
+            "dev",
+            "eth0",
+            "proto",
+            "kernel",
+            "scope",
+            "link",
+            "src",
+            "192.0.2.1",
+        ]);
+    }
+}
+
+#[test]
+fn two_vips_of_one_subnet_restore_the_original_source_in_any_order() {
+    let a = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("preferred_source", "true")];
+    let b = [("ip", "192.0.2.51"), ("cidr_netmask", "24"), ("nic", "eth0"), ("preferred_source", "true")];
+    for (first, second) in [(&a, &b), (&b, &a)] {
+        let lab = Lab::new();
+        let before = all_routes(&lab);
+        assert_eq!(lab.agent("start", &a).code, ocf::SUCCESS);
+        assert_eq!(lab.agent("start", &b).code, ocf::SUCCESS);
+        assert!(subnet_route(&lab).contains("src 192.0.2.51"), "the later VIP is the source");
+        assert_eq!(lab.agent("monitor", &a).code, ocf::SUCCESS, "a VIP that handed on its route runs");
+        let stop = lab.agent("stop", first);
+        assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+        let source = if first[0].1 == "192.0.2.51" { "src 192.0.2.50" } else { "src 192.0.2.51" };
+        assert!(subnet_route(&lab).contains(source), "the other VIP keeps the route: {}", subnet_route(&lab));
+        assert_eq!(lab.agent("monitor", second).code, ocf::SUCCESS);
+        assert_eq!(lab.agent("stop", second).code, ocf::SUCCESS);
+        assert_eq!(all_routes(&lab), before, "stopping {} first did not restore the original", first[0].1);
+    }
+}
+
+#[test]
+fn a_start_after_a_killed_start_applies_the_source_and_monitor_reports_it_missing() {
+    let lab = Lab::new();
+    let params =
+        [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("preferred_source", "true")];
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    // What a start killed between saving the routes and changing them leaves.
+    lab.node.ip(&[
+        "route",
+        "replace",
+        "192.0.2.0/24",
+        "dev",
+        "eth0",
+        "proto",
+        "kernel",
+        "scope",
+        "link",
+        "src",
+        "192.0.2.1",
+    ]);
+    let monitor = lab.agent("monitor", &params);
+    assert_eq!(monitor.code, ocf::ERR_GENERIC, "{monitor:#?}");
+    assert!(monitor.reason().contains("preferred_source"), "{monitor:#?}");
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    assert!(subnet_route(&lab).contains("src 192.0.2.50"), "{}", subnet_route(&lab));
+    assert_eq!(lab.agent("monitor", &params).code, ocf::SUCCESS);
+}

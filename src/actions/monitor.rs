@@ -83,6 +83,9 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
         }
     }
+    if let Some(problem) = vip.lost_route()? {
+        return Err(AgentError::generic(format!("{}; a restart makes it the source again", problem)));
+    }
     if let Some(cip) = &params.cluster_ip {
         if !vip.serves_bucket(cip, &site.nic)? {
             log::debug(format!("{} is up, but this instance's bucket is not served here", params.ip));

@@ -245,6 +245,15 @@ impl Netlink {
             .collect())
     }
 
+    /// The routes of `table` to exactly `network`, on any interface.
+    pub fn routes_to(&self, network: ipnetwork::IpNetwork, table: u32) -> NlResult<Vec<RouteEntry>> {
+        let routes = self.routes(network.is_ipv4(), table, None, None)?;
+        Ok(routes
+            .into_iter()
+            .filter(|route| route.destination == Some(network.ip()) && route.prefix == network.prefix())
+            .collect())
+    }
+
     /// The unicast routes of the main table on `ifindex` whose destination
     /// lies inside `subnet`, as the kernel reports them.
     pub fn subnet_routes(&self, ifindex: u32, subnet: ipnetwork::IpNetwork) -> NlResult<Vec<SavedRoute>> {

@@ -70,6 +70,11 @@ impl SavedRoute {
         route_entry(&self.message).protocol == RTPROT_KERNEL
     }
 
+    /// The routing table the route is in.
+    pub fn table(&self) -> u32 {
+        route_entry(&self.message).table
+    }
+
     /// The interface the route leaves by.
     pub fn oif(&self) -> Option<u32> {
         route_entry(&self.message).oif

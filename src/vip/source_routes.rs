@@ -2,24 +2,90 @@
 //! address of the routes onto its subnet (LifeKeeper's "source address"
 //! setting), so connections this node opens there come from the VIP.
 //!
-//! The kernel deletes every route whose preferred source is an address
-//! being removed, so the routes must be given back before the VIP goes.
-//! Start saves each route's original message in HA_RSCTMP before changing
-//! it; stop puts back, byte for byte, those that still carry the VIP (or
-//! that the VIP's removal took away), and leaves alone any route someone
-//! changed since.
+//! Start saves each route it changes, as the kernel reported it before any
+//! VIP changed it, with the VIPs that held it before this one (two VIPs of
+//! one subnet may both ask). Stop hands back only routes still as it left
+//! them: to the last earlier VIP still holding a claim, else as they were.
+//! A route someone changed since (another source, NIC or metric) is left
+//! alone. The kernel deletes every route whose source goes away, so the
+//! routes are handed back before the address goes; a route the kernel took
+//! with a VIP deleted behind our back comes back too.
 
 use super::Vip;
 use super::announcing::Spot;
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::netlink::{Netlink, SavedRoute};
+use crate::netlink::SavedRoute;
 use crate::ocf::log;
-use crate::params::Params;
 use ipnetwork::IpNetwork;
+use std::net::IpAddr;
+
+/// One route a VIP took over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Claim {
+    /// The route before any VIP made itself its source.
+    original: SavedRoute,
+    /// The VIPs that held it before this one, oldest first.
+    before: Vec<IpAddr>,
+}
+
+impl Claim {
+    fn encode(&self) -> String {
+        let before: Vec<String> = self.before.iter().map(IpAddr::to_string).collect();
+        match before.is_empty() {
+            true => self.original.encode(),
+            false => format!("{} {}", self.original.encode(), before.join(",")),
+        }
+    }
+
+    fn decode(line: &str) -> AgentResult<Claim> {
+        let mut fields = line.split_whitespace();
+        let original =
+            SavedRoute::decode(fields.next().unwrap_or_default()).doing(|| "reading a saved route")?;
+        let before = match fields.next() {
+            Some(list) => list
+                .split(',')
+                .map(|ip| ip.parse().map_err(|_| AgentError::generic(format!("a saved route names [{ip}]"))))
+                .collect::<AgentResult<Vec<IpAddr>>>()?,
+            None => Vec::new(),
+        };
+        Ok(Claim { original, before })
+    }
+}
 
 impl Vip<'_> {
-    fn source_routes_file(&self) -> String {
-        self.state_file("srcroutes")
+    fn claims_file_of(&self, vip: IpAddr) -> String {
+        match &self.params.network_namespace {
+            Some(ns) => format!("IPaddr-srcroutes-{ns}-{vip}"),
+            None => format!("IPaddr-srcroutes-{vip}"),
+        }
+    }
+
+    /// Serialises the VIPs of one interface changing and restoring its routes.
+    fn routes_lock(&self, ifindex: u32) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
+        let name = match &self.params.network_namespace {
+            Some(ns) => format!("IPaddr-srcroutes-lock-{ns}-{ifindex}"),
+            None => format!("IPaddr-srcroutes-lock-{ifindex}"),
+        };
+        self.run_dir()
+            .lock(&name, self.inv.budget.deadline())
+            .doing(|| format!("waiting for the other preferred_source VIPs of interface {ifindex}"))
+    }
+
+    /// The routes `vip` took over, from its record.
+    fn claims_of(&self, vip: IpAddr) -> AgentResult<Vec<Claim>> {
+        let text = self
+            .run_dir()
+            .read(&self.claims_file_of(vip))
+            .doing(|| format!("reading the saved routes of {vip}"))?
+            .unwrap_or_default();
+        text.lines().filter(|line| !line.trim().is_empty()).map(Claim::decode).collect()
+    }
+
+    fn save_claims(&self, claims: &[Claim]) -> AgentResult<()> {
+        let text: String = claims.iter().map(|claim| claim.encode() + "\n").collect();
+        self.run_dir()
+            .write(&self.claims_file_of(self.params.ip), &text)
+            .doing(|| format!("saving the routes {} takes over", self.params.ip))
     }
 
     /// Makes the VIP the preferred source of its subnet's routes on its NIC.
@@ -27,109 +93,183 @@ impl Vip<'_> {
         if !self.params.preferred_source {
             return Ok(());
         }
-        let (nl, params, prefix) = (self.nl, self.params, spot.prefix);
-        let subnet = IpNetwork::new(params.ip, prefix)
-            .map_err(|err| AgentError::configured(format!("{}/{prefix}: {err}", params.ip)))?;
-        let routes = nl
+        let ip = self.params.ip;
+        let subnet = IpNetwork::new(ip, spot.prefix)
+            .map_err(|err| AgentError::configured(format!("{ip}/{}: {err}", spot.prefix)))?;
+        let _lock = self.routes_lock(spot.site.ifindex)?;
+        let routes = self
+            .nl
             .subnet_routes(spot.site.ifindex, subnet)
             .doing(|| format!("reading the routes onto {subnet} on {}", spot.site.nic))?;
         if routes.is_empty() {
-            log::warn(format!(
-                "no route onto {subnet} on {}: {} is the source of none",
-                spot.site.nic, params.ip
-            ));
+            log::warn(format!("no route onto {subnet} on {}: {ip} is the source of none", spot.site.nic));
             return Ok(());
         }
         let to_change: Vec<SavedRoute> =
-            routes.into_iter().filter(|route| route.preferred_source() != Some(params.ip)).collect();
+            routes.into_iter().filter(|r| r.preferred_source() != Some(ip)).collect();
         if to_change.is_empty() {
             return Ok(());
         }
-        // Saved before anything changes: a start killed half-way still leaves
-        // stop what it needs. Originals from an earlier start are kept.
-        let dir = self.run_dir();
-        let mut saved = self.saved_routes()?;
+        // Saved before anything changes: a start killed half-way still
+        // leaves stop what it needs. Claims from an earlier start are kept.
+        let mut claims = self.claims_of(ip)?;
         for route in &to_change {
-            if !saved.iter().any(|kept| kept.same_route(route)) {
-                saved.push(route.clone());
+            if !claims.iter().any(|claim| claim.original.same_route(route)) {
+                claims.push(self.claim_for(route)?);
             }
         }
-        let text: String = saved.iter().map(|route| route.encode() + "\n").collect();
-        dir.write(&self.source_routes_file(), &text).doing(|| format!("saving the routes onto {subnet}"))?;
+        self.save_claims(&claims)?;
         for route in &to_change {
-            nl.replace_route(&route.with_preferred_source(Some(params.ip)))
-                .doing(|| format!("making {} the source of route {}", params.ip, route.describe()))?;
-            log::info(format!("{} is the preferred source of route {} now", params.ip, route.describe()));
+            self.nl
+                .replace_route(&route.with_preferred_source(Some(ip)))
+                .doing(|| format!("making {ip} the source of route {}", route.describe()))?;
+            log::info(format!("{ip} is the preferred source of route {} now", route.describe()));
         }
         Ok(())
     }
 
-    /// Puts back the routes `take_over_routes` changed. Never fails: the address must
-    /// go whatever happens to the routes; what cannot be restored is logged.
+    /// The claim on `route`: inherited from the VIP that holds it now, if
+    /// that VIP took it over too, so the route's first state is never lost.
+    fn claim_for(&self, route: &SavedRoute) -> AgentResult<Claim> {
+        let ip = self.params.ip;
+        if let Some(holder) = route.preferred_source() {
+            let theirs = self.claims_of(holder).unwrap_or_default();
+            if let Some(claim) = theirs.into_iter().find(|claim| claim.original.same_route(route)) {
+                let mut before: Vec<IpAddr> = claim.before.into_iter().filter(|vip| *vip != ip).collect();
+                before.push(holder);
+                return Ok(Claim { original: claim.original, before });
+            }
+        }
+        Ok(Claim { original: route.clone(), before: Vec::new() })
+    }
+
+    /// Whether `vip` still holds a claim on `route` here: its address is on
+    /// this node and its record lists the route.
+    fn still_claims(&self, vip: IpAddr, route: &SavedRoute) -> bool {
+        let local = self.nl.local_address_holder(vip).is_ok_and(|holder| holder.is_some());
+        local && self.claims_of(vip).is_ok_and(|claims| claims.iter().any(|c| c.original.same_route(route)))
+    }
+
+    /// Puts back the routes `take_over_routes` changed. Never fails: the
+    /// address must go whatever happens to the routes; what cannot be put
+    /// back is logged.
     pub fn give_back_routes(&self) {
-        let (nl, params) = (self.nl, self.params);
-        let saved = match self.saved_routes() {
-            Ok(saved) if saved.is_empty() => return,
-            Ok(saved) => saved,
+        let ip = self.params.ip;
+        let claims = match self.claims_of(ip) {
+            Ok(claims) if claims.is_empty() => return,
+            Ok(claims) => claims,
             Err(err) => {
                 log::error(err.reason);
                 return;
             }
         };
-        for original in &saved {
-            if let Err(err) = restore(nl, params, original) {
+        let lock = claims.first().and_then(|claim| claim.original.oif()).map(|oif| self.routes_lock(oif));
+        if let Some(Err(err)) = &lock {
+            log::error(format!("{}; handing the routes back without it", err.reason));
+        }
+        for claim in &claims {
+            if let Err(err) = self.give_back(claim) {
                 log::error(err.reason);
             }
         }
-        if let Err(err) = self.run_dir().remove(&self.source_routes_file()) {
-            log::warn(format!("removing the saved routes of {}: {err}", params.ip));
+        if let Err(err) = self.run_dir().remove(&self.claims_file_of(ip)) {
+            log::warn(format!("removing the saved routes of {ip}: {err}"));
         }
     }
-}
 
-fn restore(nl: &Netlink, params: &Params, original: &SavedRoute) -> AgentResult<()> {
-    let current = match (original.oif(), original.network()) {
-        (Some(oif), Some(network)) => nl
-            .subnet_routes(oif, network)
-            .doing(|| format!("reading route {}", original.describe()))?
-            .into_iter()
-            .find(|route| route.same_route(original)),
-        _ => None,
-    };
-    match current {
-        Some(route) if route.preferred_source() != Some(params.ip) => {
-            log::info(format!(
-                "route {} was changed since {} started; leaving it as it is",
-                original.describe(),
-                params.ip
-            ));
-            Ok(())
+    fn give_back(&self, claim: &Claim) -> AgentResult<()> {
+        let (ip, original) = (self.params.ip, &claim.original);
+        let (Some(oif), Some(network)) = (original.oif(), original.network()) else { return Ok(()) };
+        let now =
+            self.nl.subnet_routes(oif, network).doing(|| format!("reading route {}", original.describe()))?;
+        let current = now.iter().find(|route| route.same_route(original));
+        match current {
+            Some(route) if route.preferred_source() == Some(ip) => {
+                let heir = claim.before.iter().rev().find(|vip| self.still_claims(**vip, original));
+                let handed = match heir {
+                    Some(vip) => original.with_preferred_source(Some(*vip)),
+                    None => original.clone(),
+                };
+                self.restore(&handed)?;
+                match heir {
+                    Some(vip) => log::info(format!("route {} goes back to {vip}", original.describe())),
+                    None => log::info(format!("restored route {}", original.describe())),
+                }
+            }
+            Some(_) => log::info(format!(
+                "route {} was changed since {ip} took it over; leaving it as it is",
+                original.describe()
+            )),
+            None if self.taken_with_the_vip(original)? => {
+                self.restore(original)?;
+                log::info(format!(
+                    "restored route {}, which the kernel removed with {ip}",
+                    original.describe()
+                ));
+            }
+            None => log::info(format!(
+                "route {} was changed or removed since {ip} took it over; leaving it",
+                original.describe()
+            )),
         }
-        _ => {
-            let restored = nl.replace_route(original).or_else(|_| {
-                // Its old source may be gone meanwhile: let the kernel choose.
-                nl.replace_route(&original.with_preferred_source(None))
-            });
-            restored.doing(|| format!("restoring route {}", original.describe()))?;
-            log::info(format!("restored route {}", original.describe()));
-            Ok(())
-        }
+        Ok(())
     }
-}
 
-impl Vip<'_> {
-    fn saved_routes(&self) -> AgentResult<Vec<SavedRoute>> {
-        let params = self.params;
-        let text = self
-            .run_dir()
-            .read(&self.source_routes_file())
-            .doing(|| format!("reading the saved routes of {}", params.ip))?
-            .unwrap_or_default();
-        text.lines()
-            .filter(|line| !line.trim().is_empty())
-            .map(|line| {
-                SavedRoute::decode(line).doing(|| format!("reading the saved routes of {}", params.ip))
-            })
-            .collect()
+    /// Whether a route that is gone went with the VIP (the kernel deletes
+    /// the routes whose source it removes): the VIP is gone, and no route
+    /// to the same destination stands in its place (an admin's new metric
+    /// or NIC).
+    fn taken_with_the_vip(&self, original: &SavedRoute) -> AgentResult<bool> {
+        let ip = self.params.ip;
+        if self.nl.local_address_holder(ip).doing(|| format!("looking for {ip}"))?.is_some() {
+            return Ok(false);
+        }
+        let Some(network) = original.network() else { return Ok(false) };
+        let everywhere = self
+            .nl
+            .routes_to(network, original.table())
+            .doing(|| format!("reading the routes to {network}"))?;
+        Ok(everywhere.is_empty())
+    }
+
+    fn restore(&self, route: &SavedRoute) -> AgentResult<()> {
+        // Its old source may be gone meanwhile: then let the kernel choose.
+        let restored = self
+            .nl
+            .replace_route(route)
+            .or_else(|_| self.nl.replace_route(&route.with_preferred_source(None)));
+        restored.doing(|| format!("restoring route {}", route.describe()))
+    }
+
+    /// For monitor: a route this VIP took over that no longer carries it
+    /// (nor a later VIP that took it over in turn), if any.
+    pub fn lost_route(&self) -> AgentResult<Option<String>> {
+        if !self.params.preferred_source {
+            return Ok(None);
+        }
+        let ip = self.params.ip;
+        for claim in self.claims_of(ip)? {
+            let (Some(oif), Some(network)) = (claim.original.oif(), claim.original.network()) else {
+                continue;
+            };
+            let now =
+                self.nl.subnet_routes(oif, network).doing(|| format!("reading the routes onto {network}"))?;
+            let source =
+                now.iter().find(|r| r.same_route(&claim.original)).and_then(SavedRoute::preferred_source);
+            let held = match source {
+                Some(source) if source == ip => true,
+                Some(later) => self.claims_of(later).is_ok_and(|theirs| {
+                    theirs.iter().any(|c| c.original.same_route(&claim.original) && c.before.contains(&ip))
+                }),
+                None => false,
+            };
+            if !held {
+                return Ok(Some(format!(
+                    "route {} no longer has {ip} as its preferred source (preferred_source)",
+                    claim.original.describe()
+                )));
+            }
+        }
+        Ok(None)
     }
 }
