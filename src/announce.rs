@@ -55,13 +55,13 @@ pub struct Timing {
     pub deadline: Instant,
 }
 
-/// Sends the rounds `timing` describes. Before each round `still_ours`
-/// confirms the address is still on the interface.
+/// Sends the rounds `timing` describes. Before each round `next_round`
+/// builds its frames afresh (the NIC's MAC may have changed), or says with
+/// `None` that the address is no longer on the interface.
 pub fn send_rounds(
     sock: &PacketSocket,
-    frames: &[Vec<u8>],
     timing: &Timing,
-    mut still_ours: impl FnMut() -> bool,
+    mut next_round: impl FnMut() -> Option<Vec<Vec<u8>>>,
 ) -> io::Result<RoundsEnded> {
     let started = Instant::now() + timing.first_delay;
     for round in 0..timing.count {
@@ -70,10 +70,10 @@ pub fn send_rounds(
             return Ok(RoundsEnded::OutOfTime { sent: round });
         }
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        if !still_ours() {
+        let Some(frames) = next_round() else {
             return Ok(RoundsEnded::AddressGone { sent: round });
-        }
-        for frame in frames {
+        };
+        for frame in &frames {
             sock.send(frame)?;
         }
     }

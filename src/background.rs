@@ -1,10 +1,20 @@
 //! The detached announcer: a second process of this same binary that sends
-//! announcement rounds after start has returned. It is tracked by a file
-//! holding its pid and start time, so that a stale or forged file can never
-//! make the agent signal an unrelated process.
+//! announcement rounds after start has returned.
+//!
+//! Every announcer of a VIP holds a POSIX read lock on that VIP's lock file
+//! in the run directory, taken in the child before it executes, so no
+//! announcer is ever untracked: not when two starts race, not when a start
+//! is killed the instant after spawning one. Stop asks the kernel who holds
+//! the lock (the lock's owner pid cannot be forged like a pid file's
+//! contents), checks that it is this binary announcing this VIP, and ends
+//! it through a pidfd, which cannot hit a process that reused the pid.
 
 use crate::ocf::log;
 use crate::rundir::RunDir;
+use nix::libc;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -15,57 +25,53 @@ pub const WORKER_ACTION: &str = "__announce";
 pub const COUNT_VAR: &str = "OCF_IPADDR_ANNOUNCE_COUNT";
 /// Tells the worker which inherited descriptor is its raw socket.
 pub const SOCKET_VAR: &str = "OCF_IPADDR_ANNOUNCE_FD";
+/// Tells the worker which inherited descriptor holds its lock.
+pub const LOCK_VAR: &str = "OCF_IPADDR_ANNOUNCE_LOCK_FD";
 
-/// A live process identified beyond its pid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tracked {
-    pub pid: i32,
-    /// Field 22 of /proc/PID/stat: when the process started, in clock ticks.
-    pub start_time: u64,
+/// A whole-file POSIX lock request of `kind` (F_RDLCK, F_WRLCK).
+fn whole_file(kind: libc::c_short) -> libc::flock {
+    // SAFETY: flock is plain old data; all-zero is a valid value.
+    let mut lock: libc::flock = unsafe { std::mem::zeroed() };
+    lock.l_type = kind;
+    lock.l_whence = libc::SEEK_SET as libc::c_short;
+    lock
 }
 
-/// The start time of `pid`, or `None` if there is no such process.
-pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces; the fields after it do not.
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    after_name.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Whether the tracked process is still the announcer we started: same
-/// start time, and running our worker action.
-fn is_our_worker(tracked: Tracked) -> bool {
-    if start_time(tracked.pid) != Some(tracked.start_time) {
-        return false;
+/// The pid of a process holding a lock on `file`, if any (F_GETLK).
+fn lock_holder(file: &File) -> io::Result<Option<i32>> {
+    let mut probe = whole_file(libc::F_WRLCK as libc::c_short);
+    // SAFETY: a valid descriptor and a live flock the kernel fills in.
+    let rc = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETLK, &mut probe) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
     }
-    std::fs::read(format!("/proc/{}/cmdline", tracked.pid))
-        .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == WORKER_ACTION.as_bytes()))
+    Ok((probe.l_type != libc::F_UNLCK as libc::c_short).then_some(probe.l_pid))
 }
 
-fn parse_record(text: &str) -> Option<Tracked> {
-    let mut fields = text.split_whitespace();
-    let pid: i32 = fields.next()?.parse().ok().filter(|pid| *pid > 1)?;
-    let start_time = fields.next()?.parse().ok()?;
-    fields.next().is_none().then_some(Tracked { pid, start_time })
-}
-
-/// Starts a detached worker that sends `count` rounds, the first one
-/// interval from now, replacing any earlier worker for the same address.
+/// Starts a detached worker that sends `count` rounds for the VIP whose
+/// lock file is `file`, ending any earlier worker of that VIP first.
 /// `socket` is an inheritable raw socket for it to use; `env` are the
-/// OCF_RESKEY_* pairs the worker needs to find the address again.
+/// OCF_RESKEY_* pairs the worker needs to find the address again. When
+/// the lock file cannot be made, no worker is started: one that stop could
+/// not find must never run.
 pub fn spawn(
     run_dir: &RunDir,
     file: &str,
     count: u64,
     socket: Option<i32>,
     env: &[(String, String)],
-) -> std::io::Result<Tracked> {
-    stop(run_dir, file, Instant::now() + Duration::from_secs(1));
+) -> io::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    stop(run_dir, file, deadline);
+    let lock = open_for_spawn(run_dir, file, deadline)?;
+    let lock_fd = lock.as_raw_fd();
     let mut command = Command::new("/proc/self/exe");
     command
         .arg0("IPaddr")
         .arg(WORKER_ACTION)
+        .arg(file)
         .env(COUNT_VAR, count.to_string())
+        .env(LOCK_VAR, lock_fd.to_string())
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .envs(socket.map(|fd| (SOCKET_VAR, fd.to_string())))
         // The caller reading our output must see end-of-file when the
@@ -75,85 +81,182 @@ pub fn spawn(
         .stderr(Stdio::null())
         // Own process group: signals for the agent's group skip it.
         .process_group(0);
-    let child = command.spawn()?;
-    let pid = i32::try_from(child.id()).map_err(|_| std::io::Error::other("pid out of range"))?;
-    let tracked = Tracked { pid, start_time: start_time(pid).unwrap_or(0) };
-    run_dir.write(file, &format!("{} {}\n", tracked.pid, tracked.start_time))?;
-    // The child is not waited for: when the agent exits, init adopts and reaps it.
-    drop(child);
-    Ok(tracked)
+    // SAFETY: runs in the forked child before exec, and only calls fcntl,
+    // which is async-signal-safe, on a descriptor the child inherited.
+    unsafe {
+        command.pre_exec(move || {
+            let lock = whole_file(libc::F_RDLCK as libc::c_short);
+            // Locked before exec: from the moment the child exists, stop finds it.
+            if libc::fcntl(lock_fd, libc::F_SETLK, &lock) < 0 || libc::fcntl(lock_fd, libc::F_SETFD, 0) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    // Returns once the child has executed, holding its lock. It is not
+    // waited for: when the agent exits, init adopts and reaps it.
+    command.spawn().map(drop)
 }
 
-/// Ends the worker tracked in `file`, if it is still ours, waiting for it
-/// until `deadline` at most; removes the file in every case.
-pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
-    let record = match run_dir.read(file) {
-        Ok(Some(record)) => record,
-        Ok(None) => {
-            // Still sweep up what a writer killed mid-write may have left.
-            let _ = run_dir.remove(file);
-            return;
+/// Opens the lock file of `file` for a new worker, holding a shared
+/// `flock` on it that the worker inherits: stop removes the file only while
+/// it holds that `flock` exclusively, so a file being handed to a new worker
+/// is never removed under it. If stop removed the file meanwhile, the new
+/// one is taken.
+fn open_for_spawn(run_dir: &RunDir, file: &str, deadline: Instant) -> io::Result<File> {
+    loop {
+        let lock = run_dir.open_lock_file(file)?;
+        while !try_flock(&lock, libc::LOCK_SH) {
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, format!("{file} is being removed")));
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
+        if is_still(&lock, &run_dir.file(file)) {
+            return Ok(lock);
+        }
+    }
+}
+
+/// Takes a `flock` of `kind` without waiting; true when taken.
+fn try_flock(file: &File, kind: libc::c_int) -> bool {
+    // SAFETY: flock on a valid descriptor.
+    unsafe { libc::flock(file.as_raw_fd(), kind | libc::LOCK_NB) == 0 }
+}
+
+/// Whether `path` still names the file `file` has open.
+fn is_still(file: &File, path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::symlink_metadata(path)) {
+        (Ok(open), Ok(named)) => (open.dev(), open.ino()) == (named.dev(), named.ino()),
+        _ => false,
+    }
+}
+
+/// Ends every worker that holds the lock of `file`, waiting for each until
+/// `deadline` at most, then removes the lock file. A lock holder that is
+/// not this binary announcing this VIP is reported, never signalled.
+pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
+    let lock = match run_dir.open_existing_lock_file(file) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return,
         Err(err) => {
-            log::warn(format!("ignoring unreadable announcer record {file}: {err}"));
-            let _ = run_dir.remove(file);
+            log::warn(format!("cannot check the announcers of {file}: {err}"));
             return;
         }
     };
-    match parse_record(&record) {
-        Some(tracked) if is_our_worker(tracked) => terminate(tracked, deadline),
-        Some(_) => log::debug(format!("announcer record {file} is stale")),
-        None => log::warn(format!("ignoring corrupt announcer record {file}")),
-    }
-    let _ = run_dir.remove(file);
-}
-
-fn terminate(tracked: Tracked, deadline: Instant) {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
-    let pid = Pid::from_raw(tracked.pid);
-    log::debug(format!("stopping announcer {}", tracked.pid));
-    if kill(pid, Signal::SIGTERM).is_err() {
-        return;
-    }
-    while Instant::now() < deadline {
-        if !is_alive(tracked) {
+    let mut signalled = Vec::new();
+    loop {
+        match lock_holder(&lock) {
+            Err(err) => {
+                log::warn(format!("cannot check the announcers of {file}: {err}"));
+                return;
+            }
+            Ok(Some(pid)) if !signalled.contains(&pid) => {
+                if !end_worker(pid, file) {
+                    log::warn(format!(
+                        "process {pid} holds the announcer lock of {file} but is no announcer of it"
+                    ));
+                    return;
+                }
+                signalled.push(pid);
+            }
+            Ok(Some(_)) => {}
+            // No worker, and nobody handing the file to a new one: remove it.
+            Ok(None) if try_flock(&lock, libc::LOCK_EX) => {
+                if matches!(lock_holder(&lock), Ok(None)) && is_still(&lock, &run_dir.file(file)) {
+                    let _ = run_dir.remove(file);
+                }
+                return;
+            }
+            Ok(None) => {}
+        }
+        if Instant::now() >= deadline {
+            log::warn(format!("an announcer of {file} outlived the time stop had for it"));
             return;
         }
         std::thread::sleep(Duration::from_millis(2));
     }
-    if is_alive(tracked) {
-        let _ = kill(pid, Signal::SIGKILL);
+}
+
+/// Whether `pid` runs this binary as the announcer of `file`.
+fn is_worker_of(pid: i32, file: &str) -> bool {
+    let same_binary =
+        match (std::fs::metadata(format!("/proc/{pid}/exe")), std::fs::metadata("/proc/self/exe")) {
+            (Ok(theirs), Ok(ours)) => {
+                use std::os::unix::fs::MetadataExt;
+                (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino())
+            }
+            _ => false,
+        };
+    let args = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let mut args = args.split(|b| *b == 0).skip(1);
+    same_binary && args.next() == Some(WORKER_ACTION.as_bytes()) && args.next() == Some(file.as_bytes())
+}
+
+/// Sends SIGTERM to `pid` if it is the announcer of `file`: through a
+/// pidfd opened before the check, so the signal reaches the process that
+/// was checked even if the pid is reused meanwhile. SIGKILL follows if
+/// SIGTERM is not enough (the caller waits).
+fn end_worker(pid: i32, file: &str) -> bool {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if raw < 0 {
+        // Gone already: nothing to end.
+        return true;
     }
+    // SAFETY: a fresh descriptor that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    if !is_worker_of(pid, file) {
+        return false;
+    }
+    log::debug(format!("stopping announcer {pid}"));
+    for signal in [libc::SIGTERM, libc::SIGKILL] {
+        // SAFETY: pidfd_send_signal with a live pidfd and no siginfo.
+        let rc = unsafe {
+            libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), signal, std::ptr::null::<u8>(), 0)
+        };
+        if rc < 0 {
+            return true;
+        }
+        if signal == libc::SIGTERM {
+            let until = Instant::now() + Duration::from_millis(200);
+            while Instant::now() < until && is_running(pid) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            if !is_running(pid) {
+                return true;
+            }
+        }
+    }
+    true
 }
 
 /// Alive and not yet a zombie (a zombie no longer sends anything).
-fn is_alive(tracked: Tracked) -> bool {
-    if start_time(tracked.pid) != Some(tracked.start_time) {
-        return false;
-    }
-    std::fs::read_to_string(format!("/proc/{}/stat", tracked.pid))
+fn is_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| stat.rfind(')').map(|i| stat[i + 1..].trim_start().starts_with('Z')))
-        .is_some_and(|zombie| !zombie)
+        .and_then(|stat| stat.rfind(')').map(|i| !stat[i + 1..].trim_start().starts_with('Z')))
+        .unwrap_or(false)
 }
 
-/// Closes every descriptor above stderr but `keep`: the worker must not
-/// keep the caller's pipes or sockets open.
-pub fn close_inherited_descriptors(keep: Option<i32>) {
-    let keep = keep.and_then(|fd| u32::try_from(fd).ok()).filter(|fd| *fd >= 3);
+/// Closes every descriptor above stderr but those in `keep`: the worker
+/// must not keep the caller's pipes or sockets open.
+pub fn close_inherited_descriptors(keep: &[i32]) {
+    let mut keep: Vec<u32> =
+        keep.iter().filter_map(|fd| u32::try_from(*fd).ok()).filter(|fd| *fd >= 3).collect();
+    keep.sort_unstable();
+    let mut from = 3u32;
     // SAFETY: called first thing in the worker, before it opens anything;
-    // no Rust object owns a descriptor above 2 at that point.
+    // no Rust object owns a descriptor above 2 at that point but those kept.
     unsafe {
-        match keep {
-            Some(fd) => {
-                nix::libc::close_range(3, fd - 1, 0);
-                nix::libc::close_range(fd + 1, u32::MAX, 0);
+        for fd in keep {
+            if fd > from {
+                libc::close_range(from, fd - 1, 0);
             }
-            None => {
-                nix::libc::close_range(3, u32::MAX, 0);
-            }
+            from = fd + 1;
         }
+        libc::close_range(from, u32::MAX, 0);
     }
 }
 
@@ -162,19 +265,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_are_strict() {
-        assert_eq!(parse_record("123 456\n"), Some(Tracked { pid: 123, start_time: 456 }));
-        for bad in ["", "123", "1 5", "0 5", "-4 5", "12 x", "12 5 6", "99999999999 1"] {
-            assert_eq!(parse_record(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn our_own_start_time_is_readable_and_we_are_not_a_worker() {
+    fn a_test_process_is_no_announcer() {
         let me = std::process::id() as i32;
-        let tracked = Tracked { pid: me, start_time: start_time(me).unwrap() };
-        assert!(is_alive(tracked));
-        assert!(!is_our_worker(tracked), "a test process is not an announcer");
-        assert!(!is_alive(Tracked { pid: me, start_time: tracked.start_time + 1 }));
+        assert!(is_running(me));
+        assert!(!is_worker_of(me, "IPaddr-announce-192.0.2.50"));
     }
 }

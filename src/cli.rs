@@ -3,6 +3,7 @@
 //! agent can pass the same parameters as flags, which win over the
 //! environment.
 
+use crate::background::WORKER_ACTION;
 use crate::params::spec::{Kind, PARAMS};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
@@ -65,16 +66,17 @@ fn command() -> Command {
 pub fn parse() -> CommandLine {
     let mut args = std::env::args_os().skip(1);
     // Pacemaker's call, `IPaddr ACTION`, skips building the full command
-    // line parser: that was a third of a monitor's instructions.
-    if let (Some(action), None) = (args.next(), args.next()) {
-        if let Some(action) = action.to_str().filter(|a| !a.starts_with('-')) {
-            return CommandLine {
-                action: Some(action.to_string()),
-                overrides: Vec::new(),
-                debug: false,
-                json: false,
-            };
-        }
+    // line parser: that was a third of a monitor's instructions. The
+    // background announcer's own call names its VIP after the action.
+    let (first, second) = (args.next(), args.next());
+    let action = first.as_ref().and_then(|a| a.to_str()).filter(|a| !a.starts_with('-'));
+    if let Some(action) = action.filter(|a| second.is_none() || *a == WORKER_ACTION) {
+        return CommandLine {
+            action: Some(action.to_string()),
+            overrides: Vec::new(),
+            debug: false,
+            json: false,
+        };
     }
     from_matches(command().get_matches())
 }

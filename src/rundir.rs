@@ -123,6 +123,41 @@ impl RunDir {
         }
     }
 
+    /// Opens the lock file `name`, creating it if needed. Anything else in its
+    /// place (a symlink, a file not owned by us) is removed first, never
+    /// followed.
+    pub fn open_lock_file(&self, name: &str) -> io::Result<File> {
+        self.ensure()?;
+        let open = || {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+                .open(self.file(name))?;
+            check_private(&file).map(|()| file)
+        };
+        open().or_else(|_| {
+            fs::remove_file(self.file(name))?;
+            open()
+        })
+    }
+
+    /// Opens the lock file `name` if it exists; never follows a symlink.
+    pub fn open_existing_lock_file(&self, name: &str) -> io::Result<Option<File>> {
+        let opened = OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(self.file(name));
+        match opened {
+            Ok(file) => check_private(&file).map(|()| Some(file)),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Removes `name`, and any temporary copy of it a killed writer left
     /// behind; a missing file is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {

@@ -434,3 +434,113 @@ fn kill_9_during_start_leaves_nothing_that_blocks_start_or_stop() {
     assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
     assert_eq!(pids(&lab.node), 0);
 }
+
+/// The announcers running in `ns` for `vip`: their pids.
+fn announcers_of(ns: &common::Netns, vip: &str) -> Vec<u32> {
+    let out = std::process::Command::new("ip").args(["netns", "pids", &ns.name]).output().unwrap();
+    let wanted = format!("OCF_RESKEY_ip={vip}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .filter(|pid: &u32| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            environ.split(|b| *b == 0).any(|var| var == wanted.as_bytes())
+        })
+        .collect()
+}
+
+fn long_announcing(ip: &'static str) -> [(&'static str, &'static str); 5] {
+    [("ip", ip), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_count", "200"), ("arp_interval", "50")]
+}
+
+#[test]
+fn racing_starts_leave_no_announcer_behind_after_stop() {
+    let lab = Lab::new();
+    let params = long_announcing("192.0.2.50");
+    for round in 0..5 {
+        std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..4).map(|_| scope.spawn(|| lab.agent("start", &params).code)).collect();
+            for start in starts {
+                assert_eq!(start.join().unwrap(), ocf::SUCCESS, "round {round}");
+            }
+        });
+        assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+        assert_eq!(
+            announcers_of(&lab.node, "192.0.2.50"),
+            Vec::<u32>::new(),
+            "round {round}: one survived stop"
+        );
+    }
+}
+
+#[test]
+fn an_announcer_stop_could_not_find_is_never_started() {
+    let lab = Lab::new();
+    // Something the agent cannot replace where it tracks its announcer.
+    let blocker = lab.rsctmp.join("IPaddr-announce-192.0.2.50");
+    std::fs::create_dir_all(blocker.join("keep")).unwrap();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_count", "10"),
+        ("arp_interval", "50"),
+    ];
+    let start = lab.agent("start", &params);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:?}");
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    assert_eq!(
+        announcers_of(&lab.node, "192.0.2.50"),
+        Vec::<u32>::new(),
+        "an untracked announcer outlived stop"
+    );
+}
+
+#[test]
+fn a_forged_record_never_gets_another_vips_announcer_stopped() {
+    let lab = Lab::new();
+    let (a, b) = (long_announcing("192.0.2.50"), long_announcing("192.0.2.51"));
+    assert_eq!(lab.agent("start", &a).code, ocf::SUCCESS);
+    assert_eq!(lab.agent("start", &b).code, ocf::SUCCESS);
+    let a_pids = announcers_of(&lab.node, "192.0.2.50");
+    assert_eq!(a_pids.len(), 1, "{a_pids:?}");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", a_pids[0])).unwrap();
+    let start_time = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().to_string();
+    // B's tracking file now names A's announcer, with its real start time.
+    std::fs::write(lab.rsctmp.join("IPaddr-announce-192.0.2.51"), format!("{} {start_time}\n", a_pids[0]))
+        .unwrap();
+    assert_eq!(lab.agent("stop", &b).code, ocf::SUCCESS);
+    assert_eq!(announcers_of(&lab.node, "192.0.2.50"), a_pids, "stopping B ended A's announcer");
+    assert_eq!(announcers_of(&lab.node, "192.0.2.51"), Vec::<u32>::new());
+    assert_eq!(lab.agent("stop", &a).code, ocf::SUCCESS);
+    assert_eq!(announcers_of(&lab.node, "192.0.2.50"), Vec::<u32>::new());
+}
+
+#[test]
+fn announcements_follow_a_new_mac_of_the_nic() {
+    let lab = Lab::new();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_count", "20"),
+        ("arp_interval", "100"),
+    ];
+    let capture = Capture::start(&lab.client, "eth0", &lab.rsctmp);
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    std::thread::sleep(Duration::from_millis(300));
+    let new_mac = "02:00:00:aa:bb:cc";
+    lab.node.ip(&["link", "set", "eth0", "address", new_mac]);
+    let changed_at = now_micros();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    let frames = capture.stop();
+    let later: Vec<Arp> = arps(&frames)
+        .into_iter()
+        .filter(|a| {
+            a.sender_ip == "192.0.2.50".parse::<Ipv4Addr>().unwrap() && a.micros > changed_at + 20_000
+        })
+        .collect();
+    assert!(later.len() >= 4, "the announcer kept announcing: {later:?}");
+    assert!(later.iter().all(|a| a.sender_mac == new_mac && a.eth_src == new_mac), "{later:?}");
+}

@@ -1,8 +1,10 @@
 //! The hidden `__announce` action: the detached background announcer that
-//! start (and monitor, for refreshes) leaves behind when `arp_bg` is on.
+//! start (and monitor, for refreshes) leaves behind when `arp_bg` is on. It
+//! keeps the lock that lets stop find it, and its raw socket; it closes
+//! every other descriptor it inherited.
 
 use super::{Invocation, prepare};
-use crate::background::{self, COUNT_VAR, SOCKET_VAR};
+use crate::background::{self, COUNT_VAR, LOCK_VAR, SOCKET_VAR};
 use crate::error::AgentResult;
 use crate::ocf::ExitCode;
 use crate::params::Strictness;
@@ -11,27 +13,15 @@ use crate::vip::{Vip, Whereabouts};
 use std::time::{Duration, Instant};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    let socket: Option<i32> = std::env::var(SOCKET_VAR).ok().and_then(|fd| fd.parse().ok());
-    background::close_inherited_descriptors(socket);
+    let inherited = |name: &str| std::env::var(name).ok().and_then(|fd| fd.parse::<i32>().ok());
+    let (socket, lock) = (inherited(SOCKET_VAR), inherited(LOCK_VAR));
+    background::close_inherited_descriptors(&[socket, lock].into_iter().flatten().collect::<Vec<_>>());
     let count: u64 = std::env::var(COUNT_VAR).ok().and_then(|c| c.parse().ok()).unwrap_or(0);
     let prepared = match prepare(inv, Strictness::Lenient)? {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    let vip = prepared.vip(inv);
-    let result = announce(&vip, count, socket);
-    // Leave the tracking file alone if a newer announcer replaced us.
-    let file = vip.announcer_file();
-    let ours = vip
-        .run_dir()
-        .read(&file)
-        .ok()
-        .flatten()
-        .is_some_and(|record| record.split_whitespace().next() == Some(&std::process::id().to_string()));
-    if ours {
-        let _ = vip.run_dir().remove(&file);
-    }
-    result
+    announce(&prepared.vip(inv), count, socket)
 }
 
 fn announce(vip: &Vip, count: u64, socket: Option<i32>) -> AgentResult<ExitCode> {

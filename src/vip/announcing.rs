@@ -151,8 +151,17 @@ impl Vip<'_> {
             env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
         }
         let fd = wire.sock.inheritable().ok();
-        background::spawn(&self.run_dir(), &self.announcer_file(), count - 1, fd, &env)
-            .doing(|| format!("starting the background announcer for {}", self.params.ip))?;
+        if let Err(err) = background::spawn(&self.run_dir(), &self.announcer_file(), count - 1, fd, &env) {
+            // An announcer stop could not find must never run: announce here.
+            log::warn(format!(
+                "cannot start a tracked background announcer for {} ({err}); announcing in the foreground",
+                self.params.ip
+            ));
+            let ended = self.send_rounds(spot, &wire, count - 1, self.params.announce.interval, deadline)?;
+            if let RoundsEnded::OutOfTime { sent } = ended {
+                log::warn(format!("sent {} of {count} announcements for {}", sent + 1, self.params.ip));
+            }
+        }
         Ok(())
     }
 
@@ -166,30 +175,35 @@ impl Vip<'_> {
         first_delay: Duration,
         deadline: Instant,
     ) -> AgentResult<RoundsEnded> {
-        let frames = self.round_frames(wire);
         let (ip, ipv4) = (self.params.ip, self.params.is_ipv4());
-        let still_ours = || {
-            self.nl
-                .addresses(spot.site.ifindex, ipv4)
-                .is_ok_and(|addrs| addrs.iter().any(|a| a.ip == ip && a.prefix == spot.prefix))
+        let next_round = || {
+            let addresses = self.nl.addresses(spot.site.ifindex, ipv4).ok()?;
+            addresses.iter().any(|a| a.ip == ip && a.prefix == spot.prefix).then_some(())?;
+            // The MAC may change under a running VIP (a bond's failover).
+            let mac = match self.nl.link(spot.site.ifindex) {
+                Ok(Some(link)) => link.mac.unwrap_or(wire.mac),
+                _ => wire.mac,
+            };
+            Some(self.round_frames(mac))
         };
         let timing =
             announce::Timing { count, first_delay, interval: self.params.announce.interval, deadline };
-        announce::send_rounds(&wire.sock, &frames, &timing, still_ours)
+        announce::send_rounds(&wire.sock, &timing, next_round)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))
     }
 
-    /// One round's frames. A cluster IP claims the VIP for the shared
-    /// multicast MAC, while the frames still come from the NIC's own address.
-    fn round_frames(&self, wire: &Wire) -> Vec<Vec<u8>> {
+    /// One round's frames from the NIC's `mac`. A cluster IP claims the VIP
+    /// for the shared multicast MAC, while the frames still come from the
+    /// NIC's own address.
+    fn round_frames(&self, mac: Mac) -> Vec<Vec<u8>> {
         let params = self.params;
         let Some(cip) = &params.cluster_ip else {
-            return announce::round_frames(params.ip, wire.mac, &params.announce);
+            return announce::round_frames(params.ip, mac, &params.announce);
         };
         let shared = cip.mac.unwrap_or_else(|| crate::cluster_ip::derived_mac(params.ip));
         let mut frames = announce::round_frames(params.ip, shared, &params.announce);
         for frame in &mut frames {
-            packet::set_ethernet_source(frame, wire.mac);
+            packet::set_ethernet_source(frame, mac);
         }
         frames
     }
