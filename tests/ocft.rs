@@ -1,0 +1,127 @@
+//! resource-agents' own conformance suites for IPaddr2 (ocft, with the
+//! configurations IPaddr2, IPaddr2v4 and IPaddr2v6 from Debian's
+//! resource-agents package), run unchanged against this agent and against
+//! IPaddr2 itself, each in a namespace of its own with eth0 and eth1.
+//! They are the reference contract for exit codes: this agent passes all
+//! 62 cases, including the one IPaddr2 fails.
+
+mod common;
+use common::{Netns, agent_path};
+use std::path::Path;
+use std::process::Command;
+
+/// What one suite reported.
+#[derive(Debug)]
+struct Outcome {
+    cases: usize,
+    failed: Vec<String>,
+    output: String,
+}
+
+/// Cases per suite, as resource-agents 4.12 to 4.16 ship them.
+const SUITES: [(&str, usize); 3] = [("IPaddr2", 20), ("IPaddr2v4", 22), ("IPaddr2v6", 20)];
+
+const KNOWN_IPADDR2_FAILURE: &str =
+    "IPaddr2v6: params with force cidr_netmask (base netmask < assigned netmask)";
+
+fn run_suite(agent: &Path, config: &str) -> Outcome {
+    let ns = Netns::new("o");
+    for (nic, peer) in [("eth0", "peer0"), ("eth1", "peer1")] {
+        ns.ip(&["link", "add", nic, "type", "veth", "peer", "name", peer]);
+        ns.ip(&["link", "set", nic, "up"]);
+        ns.ip(&["link", "set", peer, "up"]);
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/ocft.sh");
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.name, script])
+        .arg(agent)
+        .arg(config)
+        .output()
+        .expect("ocft runs (make check installs resource-agents)");
+    let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    parse(config, output)
+}
+
+/// Reads ocft's report: a case starts with `CONFIG: NAME - `, and failed
+/// when any of its checks printed FAILED or the agent hung.
+fn parse(config: &str, output: String) -> Outcome {
+    let plain = strip_colors(&output);
+    let mut cases: Vec<(String, bool)> = Vec::new();
+    let prefix = format!("{config}: ");
+    for line in plain.lines() {
+        if let Some(rest) = line.strip_prefix(&prefix) {
+            if let Some((name, _)) = rest.split_once(" - ") {
+                cases.push((format!("{config}: {name}"), false));
+            }
+        }
+        if line.contains("FAILED") || line.contains("The agent was hanging") {
+            if let Some(case) = cases.last_mut() {
+                case.1 = true;
+            }
+        }
+    }
+    let failed = cases.iter().filter(|(_, failed)| *failed).map(|(name, _)| name.clone()).collect();
+    Outcome { cases: cases.len(), failed, output: plain }
+}
+
+fn strip_colors(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn ours_passes(config: &str) {
+    let expected = SUITES.iter().find(|(name, _)| *name == config).map(|(_, n)| *n).unwrap();
+    let outcome = run_suite(&agent_path(), config);
+    println!(
+        "{config}: ocf:rust:IPaddr passes {} of {} cases",
+        outcome.cases - outcome.failed.len(),
+        outcome.cases
+    );
+    assert_eq!(outcome.cases, expected, "the suite did not run through:\n{}", outcome.output);
+    assert!(outcome.failed.is_empty(), "failed: {:?}\n{}", outcome.failed, outcome.output);
+}
+
+#[test]
+fn passes_ocft_ipaddr2() {
+    ours_passes("IPaddr2");
+}
+
+#[test]
+fn passes_ocft_ipaddr2v4() {
+    ours_passes("IPaddr2v4");
+}
+
+#[test]
+fn passes_ocft_ipaddr2v6_including_the_case_ipaddr2_fails() {
+    ours_passes("IPaddr2v6");
+}
+
+#[test]
+fn ipaddr2_itself_fails_exactly_one_case_of_its_suites() {
+    let ipaddr2 = Path::new("/usr/lib/ocf/resource.d/heartbeat/IPaddr2");
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let runs: Vec<_> =
+            SUITES.iter().map(|(config, _)| scope.spawn(move || run_suite(ipaddr2, config))).collect();
+        runs.into_iter().map(|run| run.join().expect("suite")).collect()
+    });
+    let cases: usize = outcomes.iter().map(|o| o.cases).sum();
+    let failed: Vec<&String> = outcomes.iter().flat_map(|o| &o.failed).collect();
+    println!("Debian's IPaddr2 passes {} of {cases} cases; fails {failed:?}", cases - failed.len());
+    assert_eq!(cases, 62);
+    assert_eq!(failed, [KNOWN_IPADDR2_FAILURE]);
+}
+
+#[test]
+fn reports_are_read_case_by_case() {
+    let report = "\u{1b}[33mX: a - \u{1b}[32mOK\u{1b}[0m.\n\u{1b}[32mOK\u{1b}[0m.\nX: b - \u{1b}[32mOK\u{1b}[0m.\n\u{1b}[31mFAILED\u{1b}[0m. Agent returns unexpected value: 'OCF_SUCCESS'.\nX: c - OK.\n";
+    let outcome = parse("X", report.to_string());
+    assert_eq!((outcome.cases, outcome.failed), (3, vec!["X: b".to_string()]));
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs one of resource-agents' ocft suites for IPaddr2 (IPaddr2, IPaddr2v4,
+# IPaddr2v6) against AGENT, an OCF agent's path. Called by tests/ocft.rs
+# inside `ip netns exec NS`, which gives it a network namespace with eth0
+# and eth1 and a private mount namespace: ocft's case directory, its run
+# log in /tmp and the agents' HA_RSCTMP are private tmpfs mounts, so
+# parallel runs never meet.
+# usage: ocft.sh AGENT CONFIG
+set -euo pipefail
+agent=$1
+config=$2
+for dir in /var/lib/resource-agents /run/resource-agents /tmp; do
+    mkdir -p "$dir"
+    mount -t tmpfs -o mode=0755 tmpfs "$dir"
+done
+mkdir /tmp/configs
+# The suite as resource-agents ships it, pointed at AGENT.
+sed -e "s|^\([[:space:]]*\)Agent .*|\1Agent $(basename "$agent")|" \
+    -e "s|^\([[:space:]]*\)AgentRoot .*|\1AgentRoot $(dirname "$agent")|" \
+    "/usr/share/resource-agents/ocft/configs/$config" > "/tmp/configs/$config"
+ocft make -d /tmp/configs "$config" >/dev/null
+ocft test "$config"
