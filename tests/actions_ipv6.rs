@@ -124,3 +124,20 @@ fn link_local_vip_needs_a_nic_and_works_with_one() {
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS, "{:?}", lab.agent("start", &params));
     assert_eq!(lab.agent("monitor", &params).code, ocf::SUCCESS);
 }
+
+#[test]
+fn a_broadcast_for_ipv6_is_ignored_with_a_warning_as_ipaddr2s_ip_ignored_it() {
+    let lab = Lab::new();
+    let params = [
+        ("ip", "2001:db8::50"),
+        ("cidr_netmask", "64"),
+        ("nic", "eth0"),
+        ("nodad", "1"),
+        ("broadcast", "2001:db8::ff"),
+    ];
+    let run = lab.agent("start", &params);
+    assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
+    assert!(run.stderr.contains("broadcast is ignored for IPv6"), "{run:?}");
+    assert!(lab.node.addresses("eth0").contains("2001:db8::50/64"));
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+}

@@ -33,12 +33,8 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
     let (placement, placed_now) = vip.placement()?;
     let target = match placement {
         Placement::Target(target) => target,
-        Placement::NicMissing(nic) => {
-            report["problem"] = json!(format!("nic {nic} does not exist on this node"));
-            return print(&report, json_output);
-        }
-        Placement::NoNetwork(reason) => {
-            report["problem"] = json!(reason);
+        Placement::Unplaced(lack) => {
+            report["problem"] = json!(lack.reason());
             return print(&report, json_output);
         }
     };
@@ -78,7 +74,7 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
                 )
             })
         }
-        Whereabouts::Absent | Whereabouts::NicMissing(_) => {
+        Whereabouts::Absent | Whereabouts::Unplaced(_) => {
             report["state"] = json!({ "status": "absent" });
             None
         }

@@ -62,9 +62,11 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         Whereabouts::InPlace { site, entry } => (site, entry),
         Whereabouts::Absent => return Ok(ExitCode::NotRunning),
         Whereabouts::Foreign(foreign) => return Err(AgentError::generic(foreign.describe(params.ip))),
-        Whereabouts::NicMissing(nic) => {
-            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
+        // A node allowed to lack the subnet is not failing without it.
+        Whereabouts::Unplaced(Lack::Network(_)) if params.allow_missing_subnet => {
+            return Ok(ExitCode::NotRunning);
         }
+        Whereabouts::Unplaced(lack) => return node_lacks(inv, lack),
     };
     if entry.is_dad_failed() {
         return Err(AgentError::generic(format!(

@@ -8,7 +8,7 @@ use crate::error::{AgentError, AgentResult, Doing};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::vip::announcing::Spot;
-use crate::vip::{Foreign, Lack, Placement, Vip, Whereabouts};
+use crate::vip::{Foreign, Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     require_root(inv.action)?;
@@ -36,18 +36,13 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
                 foreign.describe(ip)
             )));
         }
-        Whereabouts::NicMissing(nic) => {
-            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
-        }
+        Whereabouts::Unplaced(lack) => return node_lacks(inv, lack),
         Whereabouts::Absent => log::info(format!("{ip} is gone; adding it again")),
     }
     let (placement, _) = vip.placement()?;
     match placement {
         Placement::Target(target) => vip.bring_up(&target),
-        Placement::NicMissing(nic) => {
-            node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")))
-        }
-        Placement::NoNetwork(reason) => node_lacks(inv, Lack::Network(reason)),
+        Placement::Unplaced(lack) => node_lacks(inv, lack),
     }
 }
 

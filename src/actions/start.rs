@@ -5,7 +5,7 @@ use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
-use crate::vip::{Lack, Placement, Whereabouts};
+use crate::vip::{Placement, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     require_root(inv.action)?;
@@ -32,10 +32,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let (placement, now) = vip.placement()?;
     let target = match placement {
         Placement::Target(target) => target,
-        Placement::NicMissing(nic) => {
-            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
-        }
-        Placement::NoNetwork(reason) => return node_lacks(inv, Lack::Network(reason)),
+        Placement::Unplaced(lack) => return node_lacks(inv, lack),
     };
     if let Some(cip) = &params.cluster_ip {
         return vip.cluster_start(cip, &target, now);
@@ -57,8 +54,6 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             foreign.describe(params.ip),
             target.nic()
         ))),
-        Whereabouts::NicMissing(nic) => {
-            node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")))
-        }
+        Whereabouts::Unplaced(lack) => node_lacks(inv, lack),
     }
 }

@@ -6,7 +6,7 @@ use crate::ocf::ExitCode;
 use crate::ocf::log::{self, printable};
 use crate::params::Strictness;
 use crate::vip::announcing::Spot;
-use crate::vip::{Lack, Placement, Target, Vip, Whereabouts};
+use crate::vip::{Placement, Target, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let prepared = match prepare(inv, Strictness::Strict)? {
@@ -31,10 +31,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let (placement, now) = vip.placement()?;
     let target = match placement {
         Placement::Target(target) => target,
-        Placement::NicMissing(nic) => {
-            return node_lacks(inv, Lack::Nic(format!("nic {nic} does not exist on this node")));
-        }
-        Placement::NoNetwork(reason) => return node_lacks(inv, Lack::Network(reason)),
+        Placement::Unplaced(lack) => return node_lacks(inv, lack),
     };
     if let Whereabouts::Foreign(foreign) = &now {
         log::warn(format!("{}: start will refuse to add a second copy", foreign.describe(params.ip)));

@@ -68,9 +68,18 @@ pub(super) fn parse(r: &mut Reader, clone: &CloneMeta) -> AgentResult<AddressPar
             nic.as_deref().unwrap_or_default()
         )));
     }
-    let broadcast = r.optional("broadcast", BroadcastSpec::Inherit, |given| {
-        values::broadcast(given.unwrap_or_default(), ip)
-    })?;
+    let broadcast = match ip {
+        IpAddr::V4(_) => r.optional("broadcast", BroadcastSpec::Inherit, |given| {
+            values::broadcast(given.unwrap_or_default())
+        })?,
+        // IPaddr2 handed it to ip, which ignores it for IPv6.
+        IpAddr::V6(_) => {
+            if r.given("broadcast").is_some() {
+                r.warn("broadcast is ignored for IPv6 addresses: IPv6 has no broadcast addresses".into());
+            }
+            BroadcastSpec::Inherit
+        }
+    };
     let proto = r.optional("proto", None, |given| given.map(values::route_protocol).transpose())?;
     let network_namespace = r.identity("network_namespace", |given| {
         given.map(|name| values::namespace_name(name).map(|()| name.to_string())).transpose()

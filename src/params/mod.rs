@@ -134,6 +134,7 @@ fn parse_lvs(r: &mut Reader, ip: IpAddr) -> AgentResult<LvsParams> {
             "lvs_support is for IPv4; for IPv6 LVS-DR use lvs_ipv6_addrlabel",
         ));
     }
+    // On by default since resource-agents 4.15, which stopped refusing it for IPv4.
     let ipv6_label = match r.identity_flag("lvs_ipv6_addrlabel")? && ip.is_ipv6() {
         true => {
             let name = "lvs_ipv6_addrlabel_value";
@@ -219,7 +220,7 @@ mod tests {
             &[("ip", "10.0.0.5"), ("arp_sender", "magic")],
             &[("ip", "10.0.0.5"), ("iflabel", "a b")],
             &[("ip", "10.0.0.5"), ("nic", "eth0"), ("iflabel", "waytoolong1")],
-            &[("ip", "2001:db8::5"), ("broadcast", "+")],
+            &[("ip", "2001:db8::5"), ("lvs_ipv6_addrlabel_value", "-1")],
             &[("ip", "2001:db8::5"), ("lvs_support", "true")],
             &[("ip", "fe80::5")],
             &[("ip", "127.0.0.2"), ("nic", "eth0")],

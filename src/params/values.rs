@@ -107,15 +107,10 @@ pub enum BroadcastSpec {
     HostBitsCleared,
 }
 
-pub fn broadcast(value: &str, ip: IpAddr) -> Result<BroadcastSpec, String> {
+/// An IPv4 broadcast: an address, `+` or `-` (empty: inherit).
+pub fn broadcast(value: &str) -> Result<BroadcastSpec, String> {
     if value.is_empty() {
         return Ok(BroadcastSpec::Inherit);
-    }
-    if ip.is_ipv6() {
-        return Err(format!(
-            "broadcast [{}] given for IPv6 address {ip}: IPv6 has no broadcast addresses",
-            printable(value)
-        ));
     }
     match value {
         "+" => Ok(BroadcastSpec::HostBitsSet),
@@ -156,13 +151,27 @@ impl Lifetime {
     }
 }
 
+/// `preferred_lft` in the spellings ip(8) accepts: `forever`, or seconds
+/// in decimal, hexadecimal (`0x`) or octal (leading `0`), where
+/// 4294967295 also means forever.
 pub fn lifetime(value: &str) -> Result<Lifetime, String> {
     if value == "forever" {
         return Ok(Lifetime::Forever);
     }
-    integer("preferred_lft", value, 0, u64::from(u32::MAX - 1))
-        .map(|s| Lifetime::Seconds(s as u32))
-        .map_err(|_| format!("invalid preferred_lft [{}]: expected seconds or \"forever\"", printable(value)))
+    let (digits, radix) = match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+        Some(hex) => (hex, 16),
+        None if value.len() > 1 && value.starts_with('0') => (&value[1..], 8),
+        None => (value, 10),
+    };
+    let seconds = match digits.bytes().all(|b| b.is_ascii_hexdigit()) && !digits.is_empty() {
+        true => u32::from_str_radix(digits, radix).ok(),
+        false => None,
+    };
+    match seconds {
+        Some(u32::MAX) => Ok(Lifetime::Forever),
+        Some(seconds) => Ok(Lifetime::Seconds(seconds)),
+        None => Err(format!("invalid preferred_lft [{}]: expected seconds or \"forever\"", printable(value))),
+    }
 }
 
 /// Route protocols by the names iproute2 gives them (`/etc/iproute2/rt_protos`).
@@ -390,10 +399,12 @@ mod tests {
     }
 
     #[test]
-    fn broadcast_is_refused_for_ipv6() {
-        assert!(broadcast("+", "2001:db8::1".parse().unwrap()).is_err());
-        assert_eq!(broadcast("", "2001:db8::1".parse().unwrap()), Ok(BroadcastSpec::Inherit));
-        assert!(broadcast("10.0.0.300", v4("10.0.0.1")).is_err());
+    fn broadcasts_are_addresses_plus_or_minus() {
+        assert_eq!(broadcast(""), Ok(BroadcastSpec::Inherit));
+        assert_eq!(broadcast("+"), Ok(BroadcastSpec::HostBitsSet));
+        assert_eq!(broadcast("10.0.0.255"), Ok(BroadcastSpec::Address("10.0.0.255".parse().unwrap())));
+        assert!(broadcast("10.0.0.300").is_err());
+        assert!(broadcast("2001:db8::ff").is_err());
     }
 
     #[test]
@@ -401,7 +412,12 @@ mod tests {
         assert_eq!(lifetime("forever"), Ok(Lifetime::Forever));
         assert_eq!(lifetime("0"), Ok(Lifetime::Seconds(0)));
         assert!(lifetime("").is_err());
-        assert!(lifetime("4294967295").is_err());
+        assert_eq!(lifetime("4294967295"), Ok(Lifetime::Forever), "ip(8)'s infinity");
+        assert_eq!(lifetime("0x10"), Ok(Lifetime::Seconds(16)));
+        assert_eq!(lifetime("010"), Ok(Lifetime::Seconds(8)));
+        for bad in ["0x", "-1", " 5", "5s", "09", "4294967296", "0x1g"] {
+            assert!(lifetime(bad).is_err(), "{bad:?}");
+        }
         assert_eq!(route_protocol("kernel"), Ok(2));
         assert_eq!(route_protocol("42"), Ok(42));
         assert!(route_protocol("kernl").is_err());
@@ -476,7 +492,7 @@ mod properties {
             let v4: IpAddr = "10.0.0.1".parse().unwrap();
             let _ = vip(&text);
             let _ = prefix_len(&text, v4);
-            let _ = broadcast(&text, v4);
+            let _ = broadcast(&text);
             let _ = lifetime(&text);
             let _ = route_protocol(&text);
             let _ = interface_name(&text);

@@ -106,9 +106,7 @@ impl Vip<'_> {
             }
             Whereabouts::Absent => vip.bring_up(target),
             Whereabouts::Foreign(foreign) => Err(AgentError::generic(foreign.describe(ip))),
-            Whereabouts::NicMissing(nic) => {
-                Err(AgentError::configured(format!("nic {nic} does not exist on this node")))
-            }
+            Whereabouts::Unplaced(lack) => Err(AgentError::generic(lack.reason().to_string())),
         };
         if outcome.is_err() {
             self.release_bucket(&plan, &served);

@@ -12,7 +12,7 @@
 //! It only reads, and every query is filtered by the kernel: one link, one
 //! interface's addresses, one local-table lookup.
 
-use super::Vip;
+use super::{Lack, Vip};
 use crate::discover::{self, RouteMatch};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
@@ -96,75 +96,77 @@ pub enum Whereabouts {
     Absent,
     /// A copy this resource did not put there.
     Foreign(Foreign),
-    /// The configured nic does not exist (and no record names another).
-    NicMissing(String),
+    /// Without a record, the configuration places the address nowhere on
+    /// this node (its nic is missing, no route covers it), and no interface
+    /// holds it.
+    Unplaced(Lack),
 }
 
 /// Where start would put the address, from the configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Placement {
     Target(Target),
-    /// The configured nic does not exist on this node.
-    NicMissing(String),
-    /// No route on this node says where the address belongs.
-    NoNetwork(String),
+    /// Nowhere on this node: its nic is missing, or no route covers it.
+    Unplaced(Lack),
 }
 
 /// The interface found for the address, before its addresses are read.
 enum SiteLookup {
     Found(Site, Option<RouteMatch>),
-    NicMissing(String),
-    NoNetwork,
+    Unplaced(Lack),
 }
 
 impl Vip<'_> {
     /// Where the address is, relative to where this resource put it (its
-    /// record) or, without a record, where the configuration puts it.
+    /// record) or, without a record, where the configuration puts it, with
+    /// the prefix start would give it there.
     pub fn whereabouts(&self) -> AgentResult<Whereabouts> {
         if let Some(record) = self.record {
             let site = self.site_by_index(record.ifindex, &record.nic)?;
             return self.presence_on(site, Some(record.prefix));
         }
         match self.configured_site()? {
-            SiteLookup::Found(site, _) => self.presence_on(site, self.params.prefix),
-            SiteLookup::NicMissing(nic) => self.anywhere_else(None, Whereabouts::NicMissing(nic)),
-            SiteLookup::NoNetwork => self.anywhere_else(None, Whereabouts::Absent),
+            SiteLookup::Found(site, route) => {
+                let on_site = self.addresses_on(&site)?;
+                let prefix = match self.configured_prefix(&site, route)? {
+                    (Some(prefix), _) => prefix,
+                    // No route any more: a VIP started before records
+                    // existed keeps the prefix it has (resource-agents #2001).
+                    (None, _) => match on_site.iter().find(|a| a.ip == self.params.ip) {
+                        Some(present) => present.prefix,
+                        None => {
+                            return self.anywhere_else(
+                                None,
+                                Whereabouts::Unplaced(Lack::Network(self.no_network())),
+                            );
+                        }
+                    },
+                };
+                self.presence_among(site, Some(prefix), &on_site)
+            }
+            SiteLookup::Unplaced(lack) => self.anywhere_else(None, Whereabouts::Unplaced(lack)),
         }
     }
 
     /// Where start would put the address (from the configuration alone),
     /// and where it is relative to that place.
     pub fn placement(&self) -> AgentResult<(Placement, Whereabouts)> {
-        let (site, mut route) = match self.configured_site()? {
+        let (site, route) = match self.configured_site()? {
             SiteLookup::Found(site, route) => (site, route),
-            SiteLookup::NicMissing(nic) => {
-                let now = self.anywhere_else(None, Whereabouts::NicMissing(nic.clone()))?;
-                return Ok((Placement::NicMissing(nic), now));
-            }
-            SiteLookup::NoNetwork => {
-                let now = self.anywhere_else(None, Whereabouts::Absent)?;
-                return Ok((Placement::NoNetwork(self.no_network()), now));
+            SiteLookup::Unplaced(lack) => {
+                let now = self.anywhere_else(None, Whereabouts::Unplaced(lack.clone()))?;
+                return Ok((Placement::Unplaced(lack), now));
             }
         };
         let params = self.params;
         let on_site = self.addresses_on(&site)?;
-        let present = on_site.iter().find(|a| a.ip == params.ip).map(|a| a.prefix);
-        let inherits_broadcast = params.is_ipv4() && params.broadcast == BroadcastSpec::Inherit;
-        // IPaddr2 looks the route up even when nic and netmask are given, and
-        // takes the broadcast of the subnet's own address from it.
-        if route.is_none() && (params.prefix.is_none() || inherits_broadcast) {
-            route = discover::find_route(self.nl, params, Some(site.ifindex))?;
-        }
-        let prefix = match (params.prefix, &route) {
-            (Some(given), _) => given,
-            (None, Some(route)) => route.prefix,
-            (None, None) => match present {
-                Some(present) => present,
-                None => {
-                    let now = self.anywhere_else(None, Whereabouts::Absent)?;
-                    return Ok((Placement::NoNetwork(self.no_network()), now));
-                }
-            },
+        let (prefix, route) = match self.configured_prefix(&site, route)? {
+            (Some(prefix), route) => (prefix, route),
+            (None, _) => {
+                let lack = Lack::Network(self.no_network());
+                let now = self.anywhere_else(None, Whereabouts::Unplaced(lack.clone()))?;
+                return Ok((Placement::Unplaced(lack), now));
+            }
         };
         let label = match &params.label_suffix {
             Some(suffix) => Some(values::full_label(&site.nic, suffix).map_err(AgentError::configured)?),
@@ -179,6 +181,26 @@ impl Vip<'_> {
         };
         let now = self.presence_among(site.clone(), Some(prefix), &on_site)?;
         Ok((Placement::Target(Target { site, prefix, label, broadcast }), now))
+    }
+
+    /// The prefix the configuration gives the address on `site`:
+    /// `cidr_netmask`, else the prefix of the route covering it there. The
+    /// route is looked up even when the prefix is given, as IPaddr2 does,
+    /// for the broadcast of the subnet's own address.
+    fn configured_prefix(
+        &self,
+        site: &Site,
+        route: Option<RouteMatch>,
+    ) -> AgentResult<(Option<u8>, Option<RouteMatch>)> {
+        let params = self.params;
+        let inherits_broadcast = params.is_ipv4() && params.broadcast == BroadcastSpec::Inherit;
+        let route = match route {
+            None if params.prefix.is_none() || inherits_broadcast => {
+                discover::find_route(self.nl, params, Some(site.ifindex))?
+            }
+            found => found,
+        };
+        Ok((params.prefix.or(route.as_ref().map(|r| r.prefix)), route))
     }
 
     /// The interface holding the address as a local address, if any: one
@@ -202,11 +224,11 @@ impl Vip<'_> {
             let link = self.nl.link_by_name(name).doing(|| format!("looking up nic {name}"))?;
             return Ok(match link {
                 Some(link) => SiteLookup::Found(site_of(link), None),
-                None => SiteLookup::NicMissing(name.clone()),
+                None => SiteLookup::Unplaced(Lack::Nic(format!("nic {name} does not exist on this node"))),
             });
         }
         let Some(route) = discover::find_route(self.nl, params, None)? else {
-            return Ok(SiteLookup::NoNetwork);
+            return Ok(SiteLookup::Unplaced(Lack::Network(self.no_network())));
         };
         if let (IpAddr::V6(_), Some(given)) = (params.ip, params.prefix) {
             // findif's rule for IPv6 without nic (the case of IPaddr2's own
@@ -214,7 +236,7 @@ impl Vip<'_> {
             // prefix. A /128 is a host address of no subnet: its route only
             // says where it goes.
             if given != route.prefix && given != 128 {
-                return Ok(SiteLookup::NoNetwork);
+                return Ok(SiteLookup::Unplaced(Lack::Network(self.no_network())));
             }
         }
         let site = self.site_by_index(route.ifindex, "")?;

@@ -26,9 +26,7 @@ impl Vip<'_> {
             Some(Whereabouts::Absent) => {
                 log::debug(format!("{} is not configured on this node", self.params.ip))
             }
-            Some(Whereabouts::NicMissing(nic)) => {
-                log::debug(format!("nic {nic} does not exist on this node: nothing to remove there"))
-            }
+            Some(Whereabouts::Unplaced(lack)) => log::debug(format!("{}: nothing to remove", lack.reason())),
             None => {}
         }
         failures.note(self.remove_address_label());
@@ -44,7 +42,7 @@ impl Vip<'_> {
     /// real server's copy on lo aside, which lvs_support gives back).
     fn verify_gone(&self) -> AgentResult<()> {
         match self.whereabouts()? {
-            Whereabouts::Absent | Whereabouts::NicMissing(_) => Ok(()),
+            Whereabouts::Absent | Whereabouts::Unplaced(_) => Ok(()),
             Whereabouts::InPlace { site, entry } => Err(crate::error::AgentError::generic(format!(
                 "{}/{} is still on {} after stop removed it",
                 entry.ip, entry.prefix, site.nic

@@ -7,7 +7,8 @@ packages=(
     iproute2          # ip netns / veth for every namespace test
     iputils-ping      # the client's reachability checks
     libxml2-utils     # xmllint: metadata against the OCF schemas
-    resource-agents   # IPaddr2 and ocf-tester, to compare against
+    resource-agents   # IPaddr2, ocf-tester and ocft, to compare against
+    iputils-arping    # IPaddr2's run_arping, in the side-by-side test
     strace            # proves that no action spawns a child process
     tcpdump           # captures in the client namespace
     procps            # sysctl in the client namespace

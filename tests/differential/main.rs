@@ -1,0 +1,125 @@
+//! This agent and Debian's IPaddr2, side by side: every generated case runs
+//! validate-all, start, monitor, start, stop, a probe and stop with each
+//! agent on identical fresh namespaces, and the exit codes and the kernel
+//! state after every step are compared. Every difference must be listed,
+//! with its reason, in the migration guide's table of measured
+//! differences; a difference the table does not list fails the test, and
+//! so does a row that no case shows any more.
+
+mod cases;
+#[path = "../common/mod.rs"]
+mod common;
+mod table;
+mod world;
+
+use cases::Case;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use table::Difference;
+use world::{Snapshot, World};
+
+const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
+const RECURRING: &[(&str, &str)] = &[("OCF_RESKEY_CRM_meta_interval", "10000")];
+
+/// Extra environment for an action.
+type Env = &'static [(&'static str, &'static str)];
+
+/// The steps, as (name, action, extra environment).
+const STEPS: [(&str, &str, Env); 7] = [
+    ("validate-all", "validate-all", &[]),
+    ("start", "start", &[]),
+    ("monitor", "monitor", RECURRING),
+    ("start-again", "start", &[]),
+    ("stop", "stop", &[]),
+    ("probe", "monitor", &[]),
+    ("stop-again", "stop", &[]),
+];
+
+/// What one agent did with one case: exit codes and state after each step.
+struct Trace {
+    codes: Vec<i32>,
+    states: Vec<Snapshot>,
+}
+
+fn trace(agent: &Path, case: &Case) -> Trace {
+    let world = World::new();
+    if let Some(setup) = case.setup {
+        world.set_up(setup, case.v4);
+    }
+    let mut trace = Trace { codes: Vec::new(), states: Vec::new() };
+    for (step, action, env) in STEPS {
+        if step == "monitor" {
+            if let Some(change) = case.change {
+                world.change(change, case.v4);
+            }
+        }
+        trace.codes.push(world.run(agent, action, &case.params, env));
+        trace.states.push(world.snapshot());
+    }
+    trace
+}
+
+fn compare(case: &Case, ours: &Trace, theirs: &Trace) -> Vec<Difference> {
+    let mut found = Vec::new();
+    for (i, (step, _, _)) in STEPS.iter().enumerate() {
+        let (mine, ipaddr2) = (ours.codes[i], theirs.codes[i]);
+        if mine != ipaddr2 {
+            let what = format!("rc {mine} / {ipaddr2}");
+            found.push(Difference { case: case.name.clone(), step, what, detail: String::new() });
+        }
+        for (section, detail) in ours.states[i].differences(&theirs.states[i]) {
+            let what = format!("state {section}");
+            found.push(Difference { case: case.name.clone(), step, what, detail });
+        }
+    }
+    found
+}
+
+#[test]
+fn every_difference_from_ipaddr2_is_listed_with_its_reason() {
+    let cases = cases::all();
+    let rows = table::read();
+    let next = AtomicUsize::new(0);
+    let found = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        // The runs wait on the kernel (DAD) and on IPaddr2's sleeps, not the CPU.
+        for _ in 0..12 {
+            scope.spawn(|| {
+                while let Some(case) = cases.get(next.fetch_add(1, Ordering::SeqCst)) {
+                    let (ours, theirs) = std::thread::scope(|both| {
+                        let ours = both.spawn(|| trace(&common::agent_path(), case));
+                        let theirs = both.spawn(|| trace(Path::new(IPADDR2), case));
+                        (ours.join().expect("our run"), theirs.join().expect("IPaddr2's run"))
+                    });
+                    found.lock().unwrap().extend(compare(case, &ours, &theirs));
+                }
+            });
+        }
+    });
+    let found = found.into_inner().unwrap();
+    let unlisted: Vec<&Difference> = found.iter().filter(|d| !rows.iter().any(|row| row.covers(d))).collect();
+    let stale: Vec<&table::Row> = rows.iter().filter(|row| !found.iter().any(|d| row.covers(d))).collect();
+    println!(
+        "{} cases, {} steps each, compared with IPaddr2: {} differences, in {} rows of the migration guide",
+        cases.len(),
+        STEPS.len(),
+        found.len(),
+        rows.len()
+    );
+    for difference in &unlisted {
+        println!(
+            "UNLISTED {} {}: {} {}",
+            difference.case, difference.step, difference.what, difference.detail
+        );
+    }
+    for row in &rows {
+        let covered = found.iter().filter(|d| row.covers(d)).count();
+        println!("  {covered:4}  {:?} {:?} {:?}: {}", row.cases, row.steps, row.whats, row.why);
+    }
+    for row in &stale {
+        println!("STALE ROW {:?} {:?} {:?}", row.cases, row.steps, row.whats);
+    }
+    assert!(unlisted.is_empty(), "{} differences are not in the migration guide's table", unlisted.len());
+    assert!(stale.is_empty(), "{} rows of the table match no difference any more", stale.len());
+}
