@@ -371,3 +371,25 @@ fn a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves() 
         assert!(!rules.contains("ocf_ipaddr"), "{rules}");
     }
 }
+
+#[test]
+fn crm_resource_stop_removes_the_vip_from_a_nic_renamed_while_it_ran() {
+    let cluster = Cluster::start(1);
+    cluster.crm_primitive_vip(&["nic=eth0", "op", "monitor", "interval=60s"]);
+    assert_eq!(located(&cluster), 0);
+    let node = &cluster.seg.nodes[0];
+    assert!(node.has_address("eth0", "192.0.2.50/24"));
+    // An admin (or udev on a hot-plug) renames the NIC under the running VIP.
+    node.ip(&["link", "set", "eth0", "down"]);
+    node.ip(&["link", "set", "eth0", "name", "wan0"]);
+    node.ip(&["link", "set", "wan0", "up"]);
+    assert!(node.has_address("wan0", "192.0.2.50/24"));
+    cluster.must(0, "crm", &["resource", "stop", "vip"]);
+    cluster.wait_for(Duration::from_secs(30), "vip stopped", |c| {
+        let xml = c.crm_mon_xml(0);
+        xml.contains("<resource id=\"vip\"") && xml.contains("role=\"Stopped\"")
+    });
+    let everywhere = node.ip(&["-o", "addr", "show"]);
+    assert!(!everywhere.contains("192.0.2.50/"), "stop said it stopped and left the VIP: {everywhere}");
+    assert!(!cluster.crm_mon_xml(0).contains("<failure "), "{}", cluster.crm_mon_xml(0));
+}
