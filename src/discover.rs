@@ -8,7 +8,7 @@
 //! the lowest metric, then the lowest interface index.
 
 use crate::error::{AgentResult, Doing};
-use crate::netlink::{Netlink, RTPROT_KERNEL, RouteEntry, TABLE_LOCAL, TABLE_MAIN};
+use crate::netlink::{IpFamily, Netlink, RTPROT_KERNEL, RouteEntry, RouteFilter};
 use crate::ocf::log;
 use crate::params::Params;
 use ipnetwork::IpNetwork;
@@ -67,7 +67,7 @@ pub fn find_route(
     only_ifindex: Option<u32>,
 ) -> AgentResult<Option<RouteMatch>> {
     let routes = nl
-        .routes(params.is_ipv4(), TABLE_MAIN, params.proto, only_ifindex)
+        .routes(&RouteFilter::main(params.family()).of_protocol(params.proto).leaving_by(only_ifindex))
         .doing(|| format!("reading the routing table to find the network of {}", params.ip))?;
     let candidates: Vec<String> =
         routes.iter().filter(|r| covers(r, params.ip, params.prefix)).map(describe).collect();
@@ -103,7 +103,7 @@ fn loopback_network(
         return Ok(None);
     }
     let routes = nl
-        .routes(true, TABLE_LOCAL, None, only_ifindex)
+        .routes(&RouteFilter::local(IpFamily::V4).leaving_by(only_ifindex))
         .doing(|| "reading the local routing table".to_string())?;
     let found = routes.iter().find(|r| {
         r.kind == RouteType::Local
@@ -133,7 +133,7 @@ mod tests {
             kind: RouteType::Unicast,
             scope,
             protocol: RTPROT_KERNEL,
-            table: TABLE_MAIN,
+            table: crate::netlink::TABLE_MAIN,
             metric,
             preferred_source: None,
             has_gateway: false,

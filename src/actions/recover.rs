@@ -51,7 +51,7 @@ fn take_back(vip: &Vip, foreign: &Foreign) -> AgentResult<()> {
     let ip = vip.params.ip;
     let copies = vip
         .nl
-        .addresses(foreign.ifindex, vip.params.is_ipv4())
+        .addresses(foreign.ifindex, vip.params.family())
         .doing(|| format!("listing the addresses of {}", foreign.nic))?;
     for copy in copies.iter().filter(|a| a.ip == ip) {
         log::info(format!("{ip} was moved to {}; taking {}/{} back", foreign.nic, copy.ip, copy.prefix));

@@ -2,7 +2,8 @@
 //! exactly what it changed: the kernel's own message, minus the run-time
 //! attributes (cache information, expiry) that a request may not carry.
 
-use super::{NetlinkError, NlResult, RTPROT_KERNEL, route_entry, route_ip};
+use super::route::{route_entry, route_ip};
+use super::{NetlinkError, NlResult, RTPROT_KERNEL};
 use rtnetlink::packet_core::{Emitable, Parseable};
 use rtnetlink::packet_route::route::{RouteAddress, RouteAttribute, RouteMessage};
 use std::net::IpAddr;

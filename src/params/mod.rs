@@ -70,6 +70,11 @@ impl Params {
     pub fn is_ipv4(&self) -> bool {
         self.ip.is_ipv4()
     }
+
+    /// The VIP's address family, as the kernel's requests take it.
+    pub fn family(&self) -> crate::netlink::IpFamily {
+        crate::netlink::IpFamily::of(self.ip)
+    }
 }
 
 /// Parsed parameters and the warnings parsing produced.

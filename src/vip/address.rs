@@ -5,7 +5,7 @@
 
 use super::{Site, Target, Vip};
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::netlink::{AddressEntry, NewAddress, SavedRoute, libc_errno};
+use crate::netlink::{AddressEntry, IpFamily, NewAddress, SavedRoute, libc_errno};
 use crate::ocf::log;
 use crate::params::Lifetime;
 use crate::sysctl;
@@ -84,7 +84,7 @@ impl Vip<'_> {
     /// for this NIC in that case.
     fn keep_secondaries_alive(&self, site: &Site, entry: &AddressEntry) {
         let Ok(subnet) = IpNetwork::new(entry.ip, entry.prefix) else { return };
-        let Ok(addresses) = self.nl.addresses(site.ifindex, true) else { return };
+        let Ok(addresses) = self.nl.addresses(site.ifindex, IpFamily::V4) else { return };
         let has_secondaries =
             addresses.iter().any(|a| a.ip != entry.ip && a.is_secondary() && subnet.contains(a.ip));
         if !has_secondaries || sysctl::promotes_secondaries(&site.nic) {

@@ -175,9 +175,9 @@ impl Vip<'_> {
         first_delay: Duration,
         deadline: Instant,
     ) -> AgentResult<RoundsEnded> {
-        let (ip, ipv4) = (self.params.ip, self.params.is_ipv4());
+        let (ip, family) = (self.params.ip, self.params.family());
         let next_round = || {
-            let addresses = self.nl.addresses(spot.site.ifindex, ipv4).ok()?;
+            let addresses = self.nl.addresses(spot.site.ifindex, family).ok()?;
             addresses.iter().any(|a| a.ip == ip && a.prefix == spot.prefix).then_some(())?;
             // The MAC may change under a running VIP (a bond's failover).
             let mac = match self.nl.link(spot.site.ifindex) {

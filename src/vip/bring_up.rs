@@ -8,7 +8,7 @@ use super::address::Added;
 use super::announcing::{Spot, Wire};
 use super::locate::{Site, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::netlink::AddressEntry;
+use crate::netlink::{AddressEntry, IpFamily};
 use crate::ocf::{ExitCode, log};
 use std::time::Duration;
 
@@ -170,7 +170,7 @@ impl Vip<'_> {
         loop {
             let entries = self
                 .nl
-                .addresses(target.ifindex(), false)
+                .addresses(target.ifindex(), IpFamily::V6)
                 .doing(|| format!("reading the DAD state of {ip} on {}", target.nic()))?;
             let Some(entry) = entries.iter().find(|a| a.ip == ip) else {
                 return Err(AgentError::generic(format!("{ip} vanished from {} during DAD", target.nic())));

@@ -7,6 +7,7 @@
 use super::announcing::Spot;
 use super::{Target, Vip};
 use crate::error::{AgentError, AgentResult, Doing};
+use crate::netlink::IpFamily;
 use crate::ocf::{ExitCode, log};
 use crate::packet::mac_string;
 use crate::probe::{ProbeOutcome, ProbePlan};
@@ -64,7 +65,7 @@ impl Vip<'_> {
         // Read only once an answer comes, which a silent network never sends.
         let own = std::cell::OnceCell::new();
         let is_local = |ip: IpAddr| {
-            own.get_or_init(|| self.nl.addresses(spot.site.ifindex, params.is_ipv4()).unwrap_or_default())
+            own.get_or_init(|| self.nl.addresses(spot.site.ifindex, params.family()).unwrap_or_default())
                 .iter()
                 .any(|a| a.ip == ip)
                 || self.nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
@@ -113,7 +114,7 @@ impl Vip<'_> {
 
     /// The broadcast the address carries on its interface, if it is up.
     fn configured_broadcast(&self, spot: Spot) -> Option<std::net::Ipv4Addr> {
-        let on_nic = self.nl.addresses(spot.site.ifindex, true).ok()?;
+        let on_nic = self.nl.addresses(spot.site.ifindex, IpFamily::V4).ok()?;
         on_nic.iter().find(|a| a.ip == self.params.ip && a.prefix == spot.prefix).and_then(|a| a.broadcast)
     }
 
@@ -132,7 +133,7 @@ impl Vip<'_> {
             IpNetwork::new(params.ip, target.prefix).map_err(|e| AgentError::generic(e.to_string()))?;
         let addresses = self
             .nl
-            .addresses(target.ifindex(), params.is_ipv4())
+            .addresses(target.ifindex(), params.family())
             .doing(|| format!("listing the addresses of {}", target.nic()))?;
         if addresses.iter().any(|a| a.ip != params.ip && subnet.contains(a.ip)) {
             return Ok(());

@@ -262,7 +262,7 @@ impl Vip<'_> {
         if site.link.is_none() {
             return Ok(Vec::new());
         }
-        match self.nl.addresses(site.ifindex, self.params.is_ipv4()) {
+        match self.nl.addresses(site.ifindex, self.params.family()) {
             Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(Vec::new()),
             listed => listed.doing(|| format!("listing the addresses of {}", site.nic)),
         }

@@ -6,7 +6,7 @@
 use super::Vip;
 use super::locate::LOOPBACK_IFINDEX;
 use crate::error::{AgentResult, Doing};
-use crate::netlink::NewAddress;
+use crate::netlink::{IpFamily, NewAddress};
 use crate::ocf::log;
 
 impl Vip<'_> {
@@ -20,8 +20,9 @@ impl Vip<'_> {
             return Ok(());
         }
         let (nl, params, run_dir) = (self.nl, self.params, self.run_dir());
-        let on_lo =
-            nl.addresses(LOOPBACK_IFINDEX, true).doing(|| "listing the addresses of lo".to_string())?;
+        let on_lo = nl
+            .addresses(LOOPBACK_IFINDEX, IpFamily::V4)
+            .doing(|| "listing the addresses of lo".to_string())?;
         let Some(entry) = on_lo.into_iter().find(|a| a.ip == params.ip) else {
             return Ok(());
         };

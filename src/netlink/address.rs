@@ -1,0 +1,171 @@
+//! Addresses and IPv6 address-selection labels.
+
+use super::{IpFamily, Netlink, NlResult};
+use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::address::{
+    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+};
+use rtnetlink::packet_route::addrlabel::{AddrLabelAttribute, AddrLabelMessage};
+use std::net::{IpAddr, Ipv4Addr};
+
+/// One address as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressEntry {
+    pub ip: IpAddr,
+    pub prefix: u8,
+    pub ifindex: u32,
+    pub label: Option<String>,
+    pub broadcast: Option<Ipv4Addr>,
+    pub flags: AddressFlags,
+}
+
+impl AddressEntry {
+    pub fn is_tentative(&self) -> bool {
+        self.flags.contains(AddressFlags::Tentative) && !self.is_dad_failed()
+    }
+
+    pub fn is_dad_failed(&self) -> bool {
+        self.flags.contains(AddressFlags::Dadfailed)
+    }
+
+    pub fn is_secondary(&self) -> bool {
+        self.flags.contains(AddressFlags::Secondary)
+    }
+}
+
+/// An address to add, with every attribute IPaddr2 can set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAddress {
+    pub ip: IpAddr,
+    pub prefix: u8,
+    pub ifindex: u32,
+    pub broadcast: Option<Ipv4Addr>,
+    pub label: Option<String>,
+    pub nodad: bool,
+    pub noprefixroute: bool,
+    /// IPv6 preferred lifetime in seconds; `None` is forever.
+    pub preferred_lft: Option<u32>,
+}
+
+impl Netlink {
+    /// The addresses of one family on one interface. The kernel filters the
+    /// dump by interface, so other interfaces' addresses cost nothing.
+    pub fn addresses(&self, ifindex: u32, family: IpFamily) -> NlResult<Vec<AddressEntry>> {
+        let mut request = AddressMessage::default();
+        request.header.family = family.address_family();
+        request.header.index = ifindex;
+        let replies = self.exchange(RouteNetlinkMessage::GetAddress(request), NLM_F_DUMP)?;
+        Ok(replies
+            .into_iter()
+            .filter_map(|reply| match reply {
+                RouteNetlinkMessage::NewAddress(msg) if msg.header.index == ifindex => address_entry(msg),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// Adds an address; fails with EEXIST if that exact address is there.
+    pub fn add_address(&self, new: &NewAddress) -> NlResult<()> {
+        let mut request = AddressMessage::default();
+        request.header.family = IpFamily::of(new.ip).address_family();
+        request.header.prefix_len = new.prefix;
+        request.header.index = new.ifindex;
+        request.header.scope = default_scope(new.ip);
+        let attrs = &mut request.attributes;
+        attrs.push(AddressAttribute::Local(new.ip));
+        attrs.push(AddressAttribute::Address(new.ip));
+        if let Some(broadcast) = new.broadcast {
+            attrs.push(AddressAttribute::Broadcast(broadcast));
+        }
+        if let Some(label) = &new.label {
+            attrs.push(AddressAttribute::Label(label.clone()));
+        }
+        let mut flags = AddressFlags::empty();
+        flags.set(AddressFlags::Nodad, new.nodad);
+        flags.set(AddressFlags::Noprefixroute, new.noprefixroute);
+        if !flags.is_empty() {
+            attrs.push(AddressAttribute::Flags(flags));
+        }
+        if let Some(preferred) = new.preferred_lft {
+            let mut info = CacheInfo::default();
+            info.ifa_preferred = preferred;
+            info.ifa_valid = u32::MAX;
+            attrs.push(AddressAttribute::CacheInfo(info));
+        }
+        self.exchange(RouteNetlinkMessage::NewAddress(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
+    }
+
+    /// Deletes exactly `ip/prefix` on `ifindex`: the kernel matches the
+    /// address, the prefix length and the interface, nothing broader.
+    pub fn delete_address(&self, ip: IpAddr, prefix: u8, ifindex: u32) -> NlResult<()> {
+        let mut request = AddressMessage::default();
+        request.header.family = IpFamily::of(ip).address_family();
+        request.header.prefix_len = prefix;
+        request.header.index = ifindex;
+        request.attributes.push(AddressAttribute::Local(ip));
+        request.attributes.push(AddressAttribute::Address(ip));
+        self.exchange(RouteNetlinkMessage::DelAddress(request), NLM_F_ACK).map(drop)
+    }
+
+    /// Adds an IPv6 address-selection label for one address
+    /// (`ip addrlabel add prefix IP/128 label VALUE`).
+    pub fn add_address_label(&self, ip: IpAddr, value: u32) -> NlResult<()> {
+        let request = address_label_message(ip, value);
+        self.exchange(RouteNetlinkMessage::NewAddrLabel(request), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+            .map(drop)
+    }
+
+    /// Deletes that label (`ip addrlabel del prefix IP/128 label VALUE`).
+    pub fn delete_address_label(&self, ip: IpAddr, value: u32) -> NlResult<()> {
+        let request = address_label_message(ip, value);
+        self.exchange(RouteNetlinkMessage::DelAddrLabel(request), NLM_F_ACK).map(drop)
+    }
+}
+
+fn address_label_message(ip: IpAddr, value: u32) -> AddrLabelMessage {
+    let mut request = AddrLabelMessage::default();
+    request.header.family = IpFamily::of(ip).address_family();
+    request.header.prefix_len = IpFamily::of(ip).host_prefix();
+    request.attributes.push(AddrLabelAttribute::Address(ip));
+    request.attributes.push(AddrLabelAttribute::Label(value));
+    request
+}
+
+/// iproute2's default scope: host for 127/8, universe otherwise (the kernel
+/// computes IPv6 scopes itself).
+fn default_scope(ip: IpAddr) -> AddressScope {
+    match ip {
+        IpAddr::V4(v4) if v4.is_loopback() => AddressScope::Host,
+        _ => AddressScope::Universe,
+    }
+}
+
+fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
+    let mut local = None;
+    let mut address = None;
+    let mut label = None;
+    let mut broadcast = None;
+    let mut flags = AddressFlags::from_bits_retain(u32::from(msg.header.flags.bits()));
+    for attr in msg.attributes {
+        match attr {
+            AddressAttribute::Local(ip) => local = Some(ip),
+            AddressAttribute::Address(ip) => address = Some(ip),
+            AddressAttribute::Label(l) => label = Some(l),
+            AddressAttribute::Broadcast(b) => broadcast = Some(b),
+            AddressAttribute::Flags(f) => flags = f,
+            _ => {}
+        }
+    }
+    Some(AddressEntry {
+        // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer
+        // on point-to-point links and the same address elsewhere.
+        ip: local.or(address)?,
+        prefix: msg.header.prefix_len,
+        ifindex: msg.header.index,
+        label,
+        broadcast,
+        flags,
+    })
+}
