@@ -4,6 +4,8 @@
 //! environment.
 
 use crate::background::WORKER_ACTION;
+use crate::invocation::OutputFormat;
+use crate::ocf::log::Verbosity;
 use crate::params::spec::{Kind, PARAMS};
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
@@ -12,9 +14,9 @@ pub struct CommandLine {
     pub action: Option<String>,
     /// Parameters given as flags, by OCF name.
     pub overrides: Vec<(&'static str, String)>,
-    pub debug: bool,
-    /// `--format json` (for `explain`).
-    pub json: bool,
+    pub verbosity: Verbosity,
+    /// `--format` (for `explain`).
+    pub format: OutputFormat,
 }
 
 fn command() -> Command {
@@ -74,8 +76,8 @@ pub fn parse() -> CommandLine {
         return CommandLine {
             action: Some(action.to_string()),
             overrides: Vec::new(),
-            debug: false,
-            json: false,
+            verbosity: Verbosity::FromEnvironment,
+            format: OutputFormat::Text,
         };
     }
     from_matches(command().get_matches())
@@ -89,8 +91,11 @@ fn from_matches(matches: ArgMatches) -> CommandLine {
     CommandLine {
         action: matches.get_one::<String>("action").cloned(),
         overrides,
-        debug: matches.get_flag("debug"),
-        json: matches.get_one::<String>("format").is_some_and(|f| f == "json"),
+        verbosity: if matches.get_flag("debug") { Verbosity::Debug } else { Verbosity::FromEnvironment },
+        format: match matches.get_one::<String>("format").map(String::as_str) {
+            Some("json") => OutputFormat::Json,
+            _ => OutputFormat::Text,
+        },
     }
 }
 
@@ -115,14 +120,14 @@ mod tests {
                 ("cidr_netmask", "24".to_string())
             ]
         );
-        assert!(!cl.debug);
+        assert_eq!(cl.verbosity, Verbosity::FromEnvironment);
     }
 
     #[test]
     fn broadcast_minus_is_a_value_not_a_flag() {
         let cl = parse_args(&["IPaddr", "--broadcast", "-", "start", "-d"]);
         assert_eq!(cl.overrides, vec![("broadcast", "-".to_string())]);
-        assert!(cl.debug);
+        assert_eq!(cl.verbosity, Verbosity::Debug);
     }
 
     #[test]

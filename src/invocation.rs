@@ -26,8 +26,17 @@ pub enum Action {
     AnnounceWorker,
     /// What the agent sees and would do, for humans (not an OCF action).
     Explain {
-        json: bool,
+        format: OutputFormat,
     },
+}
+
+/// How `explain` prints what it found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One `name  value` line per fact, for people.
+    Text,
+    /// A JSON document, for programs.
+    Json,
 }
 
 impl Action {
@@ -43,7 +52,7 @@ impl Action {
             "meta-data" | "metadata" => Action::MetaData,
             "usage" | "help" => Action::Usage,
             WORKER_ACTION => Action::AnnounceWorker,
-            "explain" => Action::Explain { json: false },
+            "explain" => Action::Explain { format: OutputFormat::Text },
             _ => return None,
         })
     }

@@ -31,7 +31,7 @@ use std::time::Instant;
 fn main() -> std::process::ExitCode {
     let started = Instant::now();
     let command_line = cli::parse();
-    log::init(command_line.debug);
+    log::init(command_line.verbosity);
     let Some(action_name) = command_line.action else {
         eprint!("{}", actions::USAGE);
         return exit(ExitCode::ErrArgs);
@@ -41,8 +41,8 @@ fn main() -> std::process::ExitCode {
         log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));
         return exit(ExitCode::ErrUnimplemented);
     };
-    if let Action::Explain { json } = &mut action {
-        *json = command_line.json;
+    if let Action::Explain { format } = &mut action {
+        *format = command_line.format;
     }
     let env = OcfEnv::from_process();
     let mut raw = params::RawParams::from_os_vars(std::env::vars_os());

@@ -38,6 +38,10 @@ fn announce(vip: &Vip, count: u64, socket: Option<i32>) -> AgentResult<ExitCode>
     let interval = vip.params.announce.interval;
     let deadline =
         Instant::now() + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);
-    vip.send_rounds(Spot { site: &site, prefix: entry.prefix }, &wire, count, interval, deadline)?;
+    vip.send_rounds(
+        Spot { site: &site, prefix: entry.prefix },
+        &wire,
+        vip.rounds(count, interval, deadline),
+    )?;
     Ok(ExitCode::Success)
 }

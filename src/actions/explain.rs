@@ -6,6 +6,7 @@
 
 use super::{Invocation, prepare, print_all};
 use crate::error::{AgentResult, Doing};
+use crate::invocation::OutputFormat;
 use crate::ocf::ExitCode;
 use crate::packet::mac_string;
 use crate::params::Strictness;
@@ -13,7 +14,7 @@ use crate::vip::locate::link_problem;
 use crate::vip::{Placement, Whereabouts};
 use serde_json::{Value, json};
 
-pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> {
+pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCode> {
     let prepared = match prepare(inv, Strictness::Strict)? {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
@@ -35,7 +36,7 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
         Placement::Target(target) => target,
         Placement::Unplaced(lack) => {
             report["problem"] = json!(lack.reason());
-            return print(&report, json_output);
+            return print(&report, format);
         }
     };
     // Where this resource's own address is: by its record when it has one.
@@ -109,14 +110,13 @@ pub(super) fn run(inv: &Invocation, json_output: bool) -> AgentResult<ExitCode> 
         _ => Value::Null,
     };
     report["running_here"] = json!(matches!(state, Whereabouts::InPlace { .. }));
-    print(&report, json_output)
+    print(&report, format)
 }
 
-fn print(report: &Value, json_output: bool) -> AgentResult<ExitCode> {
-    let text = if json_output {
-        format!("{}\n", serde_json::to_string_pretty(report).unwrap_or_default())
-    } else {
-        as_text(report)
+fn print(report: &Value, format: OutputFormat) -> AgentResult<ExitCode> {
+    let text = match format {
+        OutputFormat::Json => format!("{}\n", serde_json::to_string_pretty(report).unwrap_or_default()),
+        OutputFormat::Text => as_text(report),
     };
     print_all(&text)
 }

@@ -35,11 +35,11 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::Stop => stop::run(inv),
         Action::Recover => recover::run(inv),
         Action::ReloadAgent => reload::run(inv),
-        Action::Monitor => monitor::run(inv, false),
-        Action::Status => monitor::run(inv, true),
+        Action::Monitor => monitor::run(inv),
+        Action::Status => monitor::status(inv),
         Action::ValidateAll => validate::run(inv),
         Action::AnnounceWorker => announce_worker::run(inv),
-        Action::Explain { json } => explain::run(inv, json),
+        Action::Explain { format } => explain::run(inv, format),
     }
 }
 

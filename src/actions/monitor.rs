@@ -12,14 +12,14 @@ use crate::vip::announcing::Spot;
 use crate::vip::locate::site_problem;
 use crate::vip::{Lack, Whereabouts};
 
-/// Runs monitor; with `as_status`, prints `running`/`stopped` as Heartbeat
-/// and IPaddr2's `status` do and reports anything but running as stopped.
-pub(super) fn run(inv: &Invocation, as_status: bool) -> AgentResult<ExitCode> {
-    let result = check(inv);
-    if !as_status {
-        return result;
-    }
-    match result {
+pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    check(inv)
+}
+
+/// IPaddr2's and Heartbeat's `status`: prints `running` or `stopped`, and
+/// reports anything but running as stopped.
+pub(super) fn status(inv: &Invocation) -> AgentResult<ExitCode> {
+    match check(inv) {
         Ok(ExitCode::Success) => {
             println!("running");
             Ok(ExitCode::Success)

@@ -8,14 +8,33 @@ use crate::ocf::log;
 use crate::packet::mac_string;
 use std::io;
 
+/// What an iptables command does with a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleOp {
+    Insert,
+    Delete,
+    /// Whether the rule exists.
+    Check,
+}
+
+impl RuleOp {
+    fn flag(self) -> &'static str {
+        match self {
+            RuleOp::Insert => "-I",
+            RuleOp::Delete => "-D",
+            RuleOp::Check => "-C",
+        }
+    }
+}
+
 fn iptables(plan: &Plan) -> &'static str {
     if plan.vip.is_ipv4() { "iptables" } else { "ip6tables" }
 }
 
-/// The arguments of a rule for the VIP on its NIC, with `op` (-I, -D, -C).
-fn rule(plan: &Plan, op: &str, tail: &[String]) -> Vec<String> {
+/// The arguments of a rule for the VIP on its NIC, for `op`.
+fn rule(plan: &Plan, op: RuleOp, tail: &[String]) -> Vec<String> {
     let mut args: Vec<String> =
-        ["-w", "-t", &plan.table, op, &plan.chain, "-d", &plan.vip.to_string(), "-i", &plan.nic]
+        ["-w", "-t", &plan.table, op.flag(), &plan.chain, "-d", &plan.vip.to_string(), "-i", &plan.nic]
             .iter()
             .map(|s| s.to_string())
             .collect();
@@ -23,11 +42,11 @@ fn rule(plan: &Plan, op: &str, tail: &[String]) -> Vec<String> {
     args
 }
 
-pub fn drop_rule(plan: &Plan, op: &str) -> Vec<String> {
+pub fn drop_rule(plan: &Plan, op: RuleOp) -> Vec<String> {
     rule(plan, op, &["-j".into(), "DROP".into()])
 }
 
-pub fn bucket_rule(plan: &Plan, op: &str, bucket: u32) -> Vec<String> {
+pub fn bucket_rule(plan: &Plan, op: RuleOp, bucket: u32) -> Vec<String> {
     let tail = [
         "-m",
         "cluster",
@@ -43,13 +62,13 @@ pub fn bucket_rule(plan: &Plan, op: &str, bucket: u32) -> Vec<String> {
     rule(plan, op, &tail.map(str::to_string))
 }
 
-fn neighbor_advert_rule(plan: &Plan, op: &str) -> Vec<String> {
+fn neighbor_advert_rule(plan: &Plan, op: RuleOp) -> Vec<String> {
     let tail = ["-p", "ipv6-icmp", "-m", "icmp6", "--icmpv6-type", "neighbour-advertisement", "-j", "ACCEPT"];
     rule(plan, op, &tail.map(str::to_string))
 }
 
 /// Answers to the reachability check reach every node (see nft.rs).
-fn echo_reply_rule(plan: &Plan, op: &str) -> Vec<String> {
+fn echo_reply_rule(plan: &Plan, op: RuleOp) -> Vec<String> {
     let tail = if plan.vip.is_ipv4() {
         ["-p", "icmp", "--icmp-type", "echo-reply", "-j", "ACCEPT"]
     } else {
@@ -58,9 +77,9 @@ fn echo_reply_rule(plan: &Plan, op: &str) -> Vec<String> {
     rule(plan, op, &tail.map(str::to_string))
 }
 
-fn arp_rule(plan: &Plan, op: &str) -> Vec<String> {
+fn arp_rule(plan: &Plan, op: RuleOp) -> Vec<String> {
     let mac = mac_string(&plan.mac);
-    [op, "OUTPUT", "-s", &plan.vip.to_string(), "-j", "mangle", "--mangle-mac-s", &mac]
+    [op.flag(), "OUTPUT", "-s", &plan.vip.to_string(), "-j", "mangle", "--mangle-mac-s", &mac]
         .map(str::to_string)
         .to_vec()
 }
@@ -76,12 +95,12 @@ fn exists(name: &str, args: &[String]) -> bool {
 
 /// The DROP rule, the IPv6 advertisement exception and the ARP mangling.
 pub fn setup(plan: &Plan) -> io::Result<()> {
-    run(iptables(plan), &drop_rule(plan, "-I"))?;
-    run(iptables(plan), &echo_reply_rule(plan, "-I"))?;
+    run(iptables(plan), &drop_rule(plan, RuleOp::Insert))?;
+    run(iptables(plan), &echo_reply_rule(plan, RuleOp::Insert))?;
     if plan.vip.is_ipv6() {
-        run(iptables(plan), &neighbor_advert_rule(plan, "-I"))?;
+        run(iptables(plan), &neighbor_advert_rule(plan, RuleOp::Insert))?;
     } else if program::find("arptables").is_some() {
-        run("arptables", &arp_rule(plan, "-I"))?;
+        run("arptables", &arp_rule(plan, RuleOp::Insert))?;
     } else {
         log::warn(format!(
             "arptables is not installed: ARP answers for {} carry each node's own MAC; give routers and clients a static ARP entry for {}",
@@ -94,31 +113,33 @@ pub fn setup(plan: &Plan) -> io::Result<()> {
 
 /// Removes what `setup` added; every step is tried.
 pub fn teardown(plan: &Plan) -> io::Result<()> {
-    let mut result = run(iptables(plan), &drop_rule(plan, "-D"));
-    result = result.and(run(iptables(plan), &echo_reply_rule(plan, "-D")));
+    let mut result = run(iptables(plan), &drop_rule(plan, RuleOp::Delete));
+    result = result.and(run(iptables(plan), &echo_reply_rule(plan, RuleOp::Delete)));
     if plan.vip.is_ipv6() {
-        result = result.and(run(iptables(plan), &neighbor_advert_rule(plan, "-D")));
+        result = result.and(run(iptables(plan), &neighbor_advert_rule(plan, RuleOp::Delete)));
     } else if program::find("arptables").is_some() {
-        let _ = run("arptables", &arp_rule(plan, "-D"));
+        let _ = run("arptables", &arp_rule(plan, RuleOp::Delete));
     }
     result
 }
 
 pub fn is_set_up(plan: &Plan) -> bool {
-    exists(iptables(plan), &drop_rule(plan, "-C"))
+    exists(iptables(plan), &drop_rule(plan, RuleOp::Check))
 }
 
 pub fn add_bucket(plan: &Plan, bucket: u32) -> io::Result<()> {
-    run(iptables(plan), &bucket_rule(plan, "-I", bucket))
+    run(iptables(plan), &bucket_rule(plan, RuleOp::Insert, bucket))
 }
 
 pub fn delete_bucket(plan: &Plan, bucket: u32) -> io::Result<()> {
-    run(iptables(plan), &bucket_rule(plan, "-D", bucket))
+    run(iptables(plan), &bucket_rule(plan, RuleOp::Delete, bucket))
 }
 
 /// The buckets that have a rule here.
 pub fn buckets(plan: &Plan) -> Vec<u32> {
-    (1..=plan.total).filter(|bucket| exists(iptables(plan), &bucket_rule(plan, "-C", *bucket))).collect()
+    (1..=plan.total)
+        .filter(|bucket| exists(iptables(plan), &bucket_rule(plan, RuleOp::Check, *bucket)))
+        .collect()
 }
 
 #[cfg(test)]
@@ -142,15 +163,15 @@ mod tests {
             chain: "PREROUTING".into(),
         };
         assert_eq!(
-            bucket_rule(&plan, "-I", 2).join(" "),
+            bucket_rule(&plan, RuleOp::Insert, 2).join(" "),
             "-w -t mangle -I PREROUTING -d 192.0.2.60 -i eth0 -m cluster --cluster-hash-seed 0x10 --cluster-total-nodes 3 --cluster-local-node 2 -j ACCEPT"
         );
         assert_eq!(
-            drop_rule(&plan, "-C").join(" "),
+            drop_rule(&plan, RuleOp::Check).join(" "),
             "-w -t mangle -C PREROUTING -d 192.0.2.60 -i eth0 -j DROP"
         );
         assert_eq!(
-            arp_rule(&plan, "-I").join(" "),
+            arp_rule(&plan, RuleOp::Insert).join(" "),
             "-I OUTPUT -s 192.0.2.60 -j mangle --mangle-mac-s 03:00:00:00:00:01"
         );
     }

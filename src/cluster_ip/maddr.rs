@@ -6,8 +6,18 @@ use nix::libc;
 use std::io;
 use std::os::fd::AsRawFd;
 
-/// Adds (`join`) or removes the link-layer multicast address `mac` on `nic`.
-pub fn set(nic: &str, mac: [u8; 6], join: bool) -> io::Result<()> {
+/// Adds the link-layer multicast address `mac` on `nic` (`ip maddr add`).
+pub fn join(nic: &str, mac: [u8; 6]) -> io::Result<()> {
+    membership(nic, mac, libc::SIOCADDMULTI)
+}
+
+/// Removes it again (`ip maddr del`).
+pub fn leave(nic: &str, mac: [u8; 6]) -> io::Result<()> {
+    membership(nic, mac, libc::SIOCDELMULTI)
+}
+
+/// Sends SIOCADDMULTI or SIOCDELMULTI for `mac` on `nic`.
+fn membership(nic: &str, mac: [u8; 6], op: libc::c_ulong) -> io::Result<()> {
     let sock = nix::sys::socket::socket(
         nix::sys::socket::AddressFamily::Inet,
         nix::sys::socket::SockType::Datagram,
@@ -31,7 +41,6 @@ pub fn set(nic: &str, mac: [u8; 6], join: bool) -> io::Result<()> {
             *slot = byte as libc::c_char;
         }
     }
-    let op = if join { libc::SIOCADDMULTI } else { libc::SIOCDELMULTI };
     // SAFETY: a valid socket and a fully initialised ifreq that outlives the call.
     let rc = unsafe { libc::ioctl(sock.as_raw_fd(), op as _, &request) };
     if rc < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }

@@ -46,16 +46,22 @@ pub enum Backend {
     Iptables,
 }
 
-impl Plan {
-    /// The plan for `params` with the VIP on `nic`; `nft_installed`
-    /// decides `clusterip_firewall=auto`.
-    pub fn new(vip: IpAddr, nic: &str, cip: &ClusterIpParams, nft_installed: bool) -> Plan {
-        let backend = match cip.firewall {
+impl Backend {
+    /// The back end `firewall` asks for; `auto` takes nftables when
+    /// `installed` says `nft` is there.
+    pub fn chosen(firewall: Firewall, installed: impl Fn(&str) -> bool) -> Backend {
+        match firewall {
             Firewall::Nft => Backend::Nft,
             Firewall::Iptables => Backend::Iptables,
-            Firewall::Auto if nft_installed => Backend::Nft,
+            Firewall::Auto if installed("nft") => Backend::Nft,
             Firewall::Auto => Backend::Iptables,
-        };
+        }
+    }
+}
+
+impl Plan {
+    /// The plan for `cip` with the VIP on `nic`, filtered by `backend`.
+    pub fn new(vip: IpAddr, nic: &str, cip: &ClusterIpParams, backend: Backend) -> Plan {
         Plan {
             vip,
             nic: nic.to_string(),
@@ -98,7 +104,7 @@ impl Plan {
             Backend::Nft => nft::apply(&nft::setup_script(self))?,
             Backend::Iptables => iptables::setup(self)?,
         }
-        maddr::set(&self.nic, self.mac, true)
+        maddr::join(&self.nic, self.mac)
     }
 
     /// Removes the VIP's filter and leaves the shared MAC; every step is tried.
@@ -107,7 +113,7 @@ impl Plan {
             Backend::Nft => nft::apply(&nft::teardown_script(self)),
             Backend::Iptables => iptables::teardown(self),
         };
-        let membership = maddr::set(&self.nic, self.mac, false);
+        let membership = maddr::leave(&self.nic, self.mac);
         filter.and(membership)
     }
 
@@ -197,10 +203,10 @@ mod tests {
             mac: None,
         };
         let vip: IpAddr = "192.0.2.60".parse().unwrap();
-        assert_eq!(Plan::new(vip, "eth0", &cip, true).backend, Backend::Nft);
-        assert_eq!(Plan::new(vip, "eth0", &cip, false).backend, Backend::Iptables);
+        assert_eq!(Backend::chosen(cip.firewall, |_| true), Backend::Nft);
+        assert_eq!(Backend::chosen(cip.firewall, |_| false), Backend::Iptables);
         let forced = ClusterIpParams { firewall: Firewall::Iptables, ..cip };
-        let plan = Plan::new(vip, "eth0", &forced, true);
+        let plan = Plan::new(vip, "eth0", &forced, Backend::chosen(forced.firewall, |_| true));
         assert_eq!((plan.backend, plan.seed, plan.bucket, plan.total), (Backend::Iptables, 7, 2, 3));
     }
 }

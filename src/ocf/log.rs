@@ -15,11 +15,19 @@ struct LogConfig {
 
 static CONFIG: OnceLock<LogConfig> = OnceLock::new();
 
+/// Whether debug lines are wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    /// As `OCF_TRACE_RA` or `HA_debug` say.
+    FromEnvironment,
+    /// Always (the command line's `--debug`).
+    Debug,
+}
+
 /// Sets the log tag and debug switch from the environment; call once, early.
-/// `force_debug` is the command line's `--debug`.
-pub fn init(force_debug: bool) {
+pub fn init(verbosity: Verbosity) {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let debug = force_debug
+    let debug = verbosity == Verbosity::Debug
         || var("OCF_TRACE_RA").is_some_and(|v| v != "0")
         || var("HA_debug").is_some_and(|v| v != "0");
     let tag = var("OCF_RESOURCE_INSTANCE")

@@ -5,7 +5,7 @@
 
 use super::locate::link_problem;
 use super::{Site, Vip};
-use crate::announce::{self, RoundsEnded};
+use crate::announce::{self, RoundsEnded, Timing};
 use crate::background;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::LinkEntry;
@@ -128,7 +128,7 @@ impl Vip<'_> {
         }
         let deadline = self.inv.budget.deadline();
         if !self.params.announce.background || count == 1 {
-            let ended = self.send_rounds(spot, &wire, count, Duration::ZERO, deadline)?;
+            let ended = self.send_rounds(spot, &wire, self.rounds(count, Duration::ZERO, deadline))?;
             if let RoundsEnded::OutOfTime { sent } = ended {
                 log::warn(format!(
                     "sent {sent} of {count} announcements for {}; the rest did not fit in the action timeout",
@@ -137,7 +137,7 @@ impl Vip<'_> {
             }
             return Ok(());
         }
-        self.send_rounds(spot, &wire, 1, Duration::ZERO, deadline)?;
+        self.send_rounds(spot, &wire, self.rounds(1, Duration::ZERO, deadline))?;
         let mut env: Vec<(String, String)> =
             self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
         // The clone meta attributes make the worker announce a cluster IP alike.
@@ -157,7 +157,11 @@ impl Vip<'_> {
                 "cannot start a tracked background announcer for {} ({err}); announcing in the foreground",
                 self.params.ip
             ));
-            let ended = self.send_rounds(spot, &wire, count - 1, self.params.announce.interval, deadline)?;
+            let ended = self.send_rounds(
+                spot,
+                &wire,
+                self.rounds(count - 1, self.params.announce.interval, deadline),
+            )?;
             if let RoundsEnded::OutOfTime { sent } = ended {
                 log::warn(format!("sent {} of {count} announcements for {}", sent + 1, self.params.ip));
             }
@@ -167,14 +171,7 @@ impl Vip<'_> {
 
     /// Sends the rounds from this process, the first after `first_delay`,
     /// stopping early if the VIP leaves its interface.
-    pub fn send_rounds(
-        &self,
-        spot: Spot,
-        wire: &Wire,
-        count: u64,
-        first_delay: Duration,
-        deadline: Instant,
-    ) -> AgentResult<RoundsEnded> {
+    pub fn send_rounds(&self, spot: Spot, wire: &Wire, timing: Timing) -> AgentResult<RoundsEnded> {
         let (ip, family) = (self.params.ip, self.params.family());
         let next_round = || {
             let addresses = self.nl.addresses(spot.site.ifindex, family).ok()?;
@@ -186,10 +183,13 @@ impl Vip<'_> {
             };
             Some(self.round_frames(mac))
         };
-        let timing =
-            announce::Timing { count, first_delay, interval: self.params.announce.interval, deadline };
         announce::send_rounds(&wire.sock, &timing, next_round)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))
+    }
+
+    /// `count` rounds at the configured interval, the first after `first_delay`.
+    pub fn rounds(&self, count: u64, first_delay: Duration, deadline: Instant) -> Timing {
+        Timing { count, first_delay, interval: self.params.announce.interval, deadline }
     }
 
     /// One round's frames from the NIC's `mac`. A cluster IP claims the VIP

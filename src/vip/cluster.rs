@@ -16,7 +16,8 @@ use crate::params::{ClusterHash, ClusterIpParams, Params};
 impl Vip<'_> {
     /// The plan for this instance, with the VIP on `nic`.
     pub fn cluster_plan(&self, cip: &ClusterIpParams, nic: &str) -> Plan {
-        Plan::new(self.params.ip, nic, cip, find_program("nft").is_some())
+        let backend = Backend::chosen(cip.firewall, |program| find_program(program).is_some());
+        Plan::new(self.params.ip, nic, cip, backend)
     }
 
     /// Serialises the instances of one VIP on this node, within the
