@@ -95,7 +95,7 @@ mod tests {
         }
     }
 
-    const MAC: Mac = [2, 0, 0, 0, 0, 1];
+    const MAC: Mac = Mac(2, 0, 0, 0, 0, 1);
 
     #[test]
     fn ipv4_rounds_follow_arp_mode_and_target() {

@@ -8,7 +8,6 @@ use super::{Invocation, prepare, print_all};
 use crate::error::{AgentResult, Doing};
 use crate::invocation::OutputFormat;
 use crate::ocf::ExitCode;
-use crate::packet::mac_string;
 use crate::params::Strictness;
 use crate::vip::locate::link_problem;
 use crate::vip::{Placement, Whereabouts};
@@ -52,7 +51,7 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
         report["link"] = json!({
             "admin_up": link.admin_up,
             "operstate": format!("{:?}", link.oper_state),
-            "mac": link.mac.as_ref().map(mac_string),
+            "mac": link.mac.map(|mac| mac.to_string()),
             "problem": link_problem(link),
         });
     }
@@ -98,14 +97,14 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
             "this_instance": plan.bucket,
             "filter": plan.program(),
             "filter_installed": installed,
-            "shared_mac": mac_string(&plan.mac),
+            "shared_mac": plan.mac.to_string(),
             "served_here": if installed { plan.served().ok().map(Option::unwrap_or_default) } else { None },
         });
     }
     report["other_owner"] = match vip.open_wire(&target.site)? {
         // In a cluster IP every node answers for the VIP by design.
         Some(wire) if nix::unistd::geteuid().is_root() && params.cluster_ip.is_none() => {
-            vip.other_owner(&wire)?.map(|mac| mac_string(&mac)).into()
+            vip.other_owner(&wire)?.map(|mac| mac.to_string()).into()
         }
         _ => Value::Null,
     };

@@ -5,7 +5,6 @@
 
 use super::{Plan, program};
 use crate::ocf::log;
-use crate::packet::mac_string;
 use std::io;
 
 /// What an iptables command does with a rule.
@@ -78,7 +77,7 @@ fn echo_reply_rule(plan: &Plan, op: RuleOp) -> Vec<String> {
 }
 
 fn arp_rule(plan: &Plan, op: RuleOp) -> Vec<String> {
-    let mac = mac_string(&plan.mac);
+    let mac = plan.mac.to_string();
     [op.flag(), "OUTPUT", "-s", &plan.vip.to_string(), "-j", "mangle", "--mangle-mac-s", &mac]
         .map(str::to_string)
         .to_vec()
@@ -104,8 +103,7 @@ pub fn setup(plan: &Plan) -> io::Result<()> {
     } else {
         log::warn(format!(
             "arptables is not installed: ARP answers for {} carry each node's own MAC; give routers and clients a static ARP entry for {}",
-            plan.vip,
-            mac_string(&plan.mac)
+            plan.vip, plan.mac
         ));
     }
     Ok(())
@@ -153,7 +151,7 @@ mod tests {
         let plan = Plan {
             vip: "192.0.2.60".parse().unwrap(),
             nic: "eth0".into(),
-            mac: [0x03, 0, 0, 0, 0, 1],
+            mac: crate::packet::Mac(0x03, 0, 0, 0, 0, 1),
             seed: 0x10,
             total: 3,
             bucket: 2,

@@ -2,22 +2,23 @@
 //! NIC's filter lets frames to it in. The kernel offers this only as an
 //! ioctl, hence the small `unsafe` here.
 
+use crate::packet::Mac;
 use nix::libc;
 use std::io;
 use std::os::fd::AsRawFd;
 
 /// Adds the link-layer multicast address `mac` on `nic` (`ip maddr add`).
-pub fn join(nic: &str, mac: [u8; 6]) -> io::Result<()> {
+pub fn join(nic: &str, mac: Mac) -> io::Result<()> {
     membership(nic, mac, libc::SIOCADDMULTI)
 }
 
 /// Removes it again (`ip maddr del`).
-pub fn leave(nic: &str, mac: [u8; 6]) -> io::Result<()> {
+pub fn leave(nic: &str, mac: Mac) -> io::Result<()> {
     membership(nic, mac, libc::SIOCDELMULTI)
 }
 
 /// Sends SIOCADDMULTI or SIOCDELMULTI for `mac` on `nic`.
-fn membership(nic: &str, mac: [u8; 6], op: libc::c_ulong) -> io::Result<()> {
+fn membership(nic: &str, mac: Mac, op: libc::c_ulong) -> io::Result<()> {
     let sock = nix::sys::socket::socket(
         nix::sys::socket::AddressFamily::Inet,
         nix::sys::socket::SockType::Datagram,
@@ -37,7 +38,7 @@ fn membership(nic: &str, mac: [u8; 6], op: libc::c_ulong) -> io::Result<()> {
     // member SIOCADDMULTI and SIOCDELMULTI read.
     unsafe {
         request.ifr_ifru.ifru_hwaddr.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
-        for (slot, byte) in request.ifr_ifru.ifru_hwaddr.sa_data.iter_mut().zip(mac) {
+        for (slot, byte) in request.ifr_ifru.ifru_hwaddr.sa_data.iter_mut().zip(mac.octets()) {
             *slot = byte as libc::c_char;
         }
     }

@@ -158,7 +158,7 @@ pub fn derived_mac(vip: IpAddr) -> Mac {
     } else {
         mac[0] = (mac[0] & 0xfc) | 0x03;
     }
-    mac
+    Mac::from(mac)
 }
 
 /// The hash seed when `clusterip_hash_seed` is not set: derived from the
@@ -175,12 +175,12 @@ mod tests {
     fn derived_macs_are_multicast_and_stable() {
         let v4: IpAddr = "192.0.2.60".parse().unwrap();
         let mac = derived_mac(v4);
-        assert_eq!(mac[0] & 1, 1, "multicast bit");
-        assert_eq!(mac[0] & 2, 2, "locally administered");
+        assert!(mac.is_multicast());
+        assert!(mac.is_local(), "locally administered");
         assert_eq!(mac, derived_mac(v4), "every node derives the same MAC");
         assert_ne!(mac, derived_mac("192.0.2.61".parse().unwrap()));
         let v6 = derived_mac("2001:db8::60".parse().unwrap());
-        assert_eq!(&v6[..2], &[0x33, 0x33]);
+        assert_eq!(&v6.octets()[..2], &[0x33, 0x33]);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! to `nft -f -` on standard input; state is read back as JSON.
 
 use super::{Plan, program};
-use crate::packet::mac_string;
 use crate::params::ClusterHash;
 use std::io;
 
@@ -40,7 +39,7 @@ pub fn setup_script(plan: &Plan) -> String {
             "add table arp {table}\n\
              add chain arp {table} output {{ type filter hook output priority filter; policy accept; }}\n\
              add rule arp {table} output arp saddr ip {vip} arp saddr ether set {} comment \"ocf-ipaddr cluster mac\"\n",
-            mac_string(&plan.mac)
+            plan.mac
         )),
         // Neighbor advertisements for the VIP must reach every node.
         std::net::IpAddr::V6(_) => script.push_str(&format!(
@@ -129,7 +128,7 @@ mod tests {
         Plan {
             vip: vip.parse().unwrap(),
             nic: "eth0".into(),
-            mac: [0x03, 0xaa, 0xbb, 0xcc, 0xdd, 0xee],
+            mac: crate::packet::Mac(0x03, 0xaa, 0xbb, 0xcc, 0xdd, 0xee),
             seed: 0x1234,
             total: 3,
             bucket: 2,

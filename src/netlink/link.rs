@@ -1,6 +1,7 @@
 //! Links: one by index or by name, every link's MAC, and bringing one up.
 
 use super::{Netlink, NlResult, libc_errno};
+use crate::packet::Mac;
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_DUMP};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
@@ -12,7 +13,7 @@ pub struct LinkEntry {
     pub name: String,
     pub admin_up: bool,
     pub oper_state: State,
-    pub mac: Option<[u8; 6]>,
+    pub mac: Option<Mac>,
     pub loopback: bool,
 }
 
@@ -39,7 +40,7 @@ impl Netlink {
 
     /// The MAC addresses of every link in this namespace: answers from them
     /// are this host's own.
-    pub fn link_macs(&self) -> NlResult<Vec<[u8; 6]>> {
+    pub fn link_macs(&self) -> NlResult<Vec<Mac>> {
         let replies = self.exchange(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_DUMP)?;
         Ok(replies
             .into_iter()
@@ -81,7 +82,9 @@ fn link_entry(msg: LinkMessage) -> LinkEntry {
         match attr {
             LinkAttribute::IfName(name) => link.name = name,
             LinkAttribute::OperState(state) => link.oper_state = state,
-            LinkAttribute::Address(bytes) => link.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok(),
+            LinkAttribute::Address(bytes) => {
+                link.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(Mac::from)
+            }
             _ => {}
         }
     }

@@ -25,8 +25,8 @@ fn frame(eth_dst: Mac, message: &ArpMessage) -> [u8; FRAME_LEN] {
     {
         // Proven invariant: `buf` is exactly FRAME_LEN, which fits both headers.
         let mut eth = MutableEthernetPacket::new(&mut buf).expect("frame buffer holds an Ethernet header");
-        eth.set_destination(eth_dst.into());
-        eth.set_source(message.sender_mac.into());
+        eth.set_destination(eth_dst);
+        eth.set_source(message.sender_mac);
         eth.set_ethertype(EtherType(ETHERTYPE_ARP));
     }
     // Proven invariant: the 28 bytes after the Ethernet header are the ARP body.
@@ -36,9 +36,9 @@ fn frame(eth_dst: Mac, message: &ArpMessage) -> [u8; FRAME_LEN] {
     arp.set_hw_addr_len(6);
     arp.set_proto_addr_len(4);
     arp.set_operation(if message.is_reply { ArpOperations::Reply } else { ArpOperations::Request });
-    arp.set_sender_hw_addr(message.sender_mac.into());
+    arp.set_sender_hw_addr(message.sender_mac);
     arp.set_sender_proto_addr(message.sender_ip);
-    arp.set_target_hw_addr(message.target_mac.into());
+    arp.set_target_hw_addr(message.target_mac);
     arp.set_target_proto_addr(message.target_ip);
     buf
 }
@@ -101,9 +101,9 @@ pub fn parse(frame: &[u8]) -> Option<ArpMessage> {
     }
     Some(ArpMessage {
         is_reply: op == ArpOperations::Reply,
-        sender_mac: arp.get_sender_hw_addr().octets(),
+        sender_mac: arp.get_sender_hw_addr(),
         sender_ip: arp.get_sender_proto_addr(),
-        target_mac: arp.get_target_hw_addr().octets(),
+        target_mac: arp.get_target_hw_addr(),
         target_ip: arp.get_target_proto_addr(),
     })
 }
@@ -120,7 +120,7 @@ pub fn claims(message: &ArpMessage, ip: Ipv4Addr) -> bool {
 mod tests {
     use super::*;
 
-    const MAC: Mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+    const MAC: Mac = Mac(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
     const VIP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 50);
 
     #[test]
@@ -158,10 +158,10 @@ mod tests {
             is_reply: true,
             sender_mac: MAC,
             sender_ip: Ipv4Addr::new(10, 1, 2, 3),
-            target_mac: [9, 8, 7, 6, 5, 4],
+            target_mac: Mac(9, 8, 7, 6, 5, 4),
             target_ip: Ipv4Addr::new(10, 4, 5, 6),
         };
-        assert_eq!(parse(&frame([1, 2, 3, 4, 5, 6], &message)), Some(message));
+        assert_eq!(parse(&frame(Mac(1, 2, 3, 4, 5, 6), &message)), Some(message));
     }
 
     #[test]
@@ -183,7 +183,7 @@ mod tests {
 
     #[test]
     fn claims_follow_rfc5227() {
-        let other: Mac = [2, 0, 0, 0, 0, 9];
+        let other = Mac(2, 0, 0, 0, 0, 9);
         assert!(claims(&parse(&gratuitous_reply(other, VIP)).unwrap(), VIP));
         assert!(claims(&parse(&probe(other, VIP)).unwrap(), VIP));
         assert!(!claims(&parse(&probe(other, Ipv4Addr::new(192, 0, 2, 51))).unwrap(), VIP));

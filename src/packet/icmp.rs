@@ -5,7 +5,7 @@
 
 use pnet_packet::Packet;
 use pnet_packet::icmp::{IcmpPacket, IcmpTypes, echo_reply, echo_request};
-use pnet_packet::icmpv6::{Icmpv6Packet, Icmpv6Types};
+use pnet_packet::icmpv6::{self, Icmpv6Types};
 use pnet_packet::ipv4::Ipv4Packet;
 
 /// ICMP header (type, code, checksum) plus identifier and sequence.
@@ -40,10 +40,13 @@ pub fn echo_request_v4(id: EchoId) -> Vec<u8> {
 /// addresses, which the kernel fills in for raw ICMPv6 sockets.
 pub fn echo_request_v6(id: EchoId) -> Vec<u8> {
     let mut buf = vec![0u8; ECHO_HEADER_LEN + PAYLOAD.len()];
-    buf[0] = Icmpv6Types::EchoRequest.0;
-    buf[4..6].copy_from_slice(&id.identifier.to_be_bytes());
-    buf[6..8].copy_from_slice(&id.sequence.to_be_bytes());
-    buf[ECHO_HEADER_LEN..].copy_from_slice(PAYLOAD);
+    // The buffer is exactly the minimum size, so the packet view exists.
+    if let Some(mut echo) = icmpv6::echo_request::MutableEchoRequestPacket::new(&mut buf) {
+        echo.set_icmpv6_type(Icmpv6Types::EchoRequest);
+        echo.set_identifier(id.identifier);
+        echo.set_sequence_number(id.sequence);
+        echo.set_payload(PAYLOAD);
+    }
     buf
 }
 
@@ -61,14 +64,9 @@ pub fn parse_reply_v4(datagram: &[u8]) -> Option<EchoId> {
 /// The echo an ICMPv6 message replies to, if it is an echo reply carrying
 /// our payload.
 pub fn parse_reply_v6(message: &[u8]) -> Option<EchoId> {
-    let icmp = Icmpv6Packet::new(message)?;
-    if icmp.get_icmpv6_type() != Icmpv6Types::EchoReply || message.len() < ECHO_HEADER_LEN {
-        return None;
-    }
-    message[ECHO_HEADER_LEN..].starts_with(PAYLOAD).then(|| EchoId {
-        identifier: u16::from_be_bytes([message[4], message[5]]),
-        sequence: u16::from_be_bytes([message[6], message[7]]),
-    })
+    let reply = icmpv6::echo_reply::EchoReplyPacket::new(message)?;
+    (reply.get_icmpv6_type() == Icmpv6Types::EchoReply && reply.payload().starts_with(PAYLOAD))
+        .then(|| EchoId { identifier: reply.get_identifier(), sequence: reply.get_sequence_number() })
 }
 
 #[cfg(test)]

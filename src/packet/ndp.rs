@@ -6,25 +6,29 @@
 
 use super::{ETHERTYPE_IPV6, Mac};
 use pnet_packet::Packet;
-use pnet_packet::ethernet::{EtherType, EthernetPacket};
-use pnet_packet::icmpv6::{self, Icmpv6Packet};
-use pnet_packet::ipv6::Ipv6Packet;
+use pnet_packet::ethernet::{EtherType, EthernetPacket, MutableEthernetPacket};
+use pnet_packet::icmpv6::ndp::{
+    MutableNeighborAdvertPacket, MutableNeighborSolicitPacket, NdpOption, NdpOptionTypes, NeighborAdvertFlags,
+};
+use pnet_packet::icmpv6::{self, Icmpv6Packet, Icmpv6Types, MutableIcmpv6Packet};
+use pnet_packet::ip::IpNextHeaderProtocols;
+use pnet_packet::ipv6::{Ipv6Packet, MutableIpv6Packet};
 use std::net::Ipv6Addr;
 
-const ICMPV6: u8 = 58;
 const NEIGHBOR_SOLICITATION: u8 = 135;
 const NEIGHBOR_ADVERTISEMENT: u8 = 136;
 const OPTION_SOURCE_LL: u8 = 1;
 const OPTION_TARGET_LL: u8 = 2;
-/// The Override flag of a Neighbor Advertisement (first bit after R and S).
-const FLAG_OVERRIDE: u8 = 0x20;
-const FLAG_SOLICITED: u8 = 0x40;
+/// Ethernet and IPv6 headers: where the ICMPv6 message starts.
+const ICMP_AT: usize = 14 + 40;
+/// Hop limit 255 proves the sender is on-link (RFC 4861 section 7.1).
+const ON_LINK_HOP_LIMIT: u8 = 255;
 
 /// The all-nodes multicast address, where unsolicited advertisements go.
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
-pub const SOLICITATION_LEN: usize = 14 + 40 + 24;
-pub const ADVERTISEMENT_LEN: usize = 14 + 40 + 24 + 8;
+pub const SOLICITATION_LEN: usize = ICMP_AT + 24;
+pub const ADVERTISEMENT_LEN: usize = ICMP_AT + 24 + 8;
 
 /// Which neighbor discovery message a frame carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,51 +58,75 @@ pub fn solicited_node(ip: Ipv6Addr) -> Ipv6Addr {
 /// The Ethernet address of an IPv6 multicast group (RFC 2464 section 7).
 pub fn multicast_mac(group: Ipv6Addr) -> Mac {
     let o = group.octets();
-    [0x33, 0x33, o[12], o[13], o[14], o[15]]
+    Mac::new(0x33, 0x33, o[12], o[13], o[14], o[15])
 }
 
-/// Writes Ethernet and IPv6 headers, the ICMPv6 body and its checksum.
-fn frame<const N: usize>(our_mac: Mac, source: Ipv6Addr, destination: Ipv6Addr, icmp: &[u8]) -> [u8; N] {
-    let mut buf = [0u8; N];
-    buf[0..6].copy_from_slice(&multicast_mac(destination));
-    buf[6..12].copy_from_slice(&our_mac);
-    buf[12..14].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
-    let ip = &mut buf[14..54];
-    ip[0] = 0x60; // version 6, traffic class and flow label 0
-    ip[4..6].copy_from_slice(&(icmp.len() as u16).to_be_bytes());
-    ip[6] = ICMPV6;
-    ip[7] = 255; // hop limit 255: proves the sender is on-link (RFC 4861 section 7.1)
-    ip[8..24].copy_from_slice(&source.octets());
-    ip[24..40].copy_from_slice(&destination.octets());
-    buf[54..54 + icmp.len()].copy_from_slice(icmp);
-    // Proven invariant: buf[54..] holds the whole ICMPv6 message just copied.
-    let packet = Icmpv6Packet::new(&buf[54..54 + icmp.len()]).expect("ICMPv6 body fits");
-    let checksum = icmpv6::checksum(&packet, &source, &destination);
-    buf[56..58].copy_from_slice(&checksum.to_be_bytes());
-    buf
+/// Writes the Ethernet and IPv6 headers of a frame whose ICMPv6 message
+/// fills the rest of `buf`.
+fn write_headers(buf: &mut [u8], our_mac: Mac, source: Ipv6Addr, destination: Ipv6Addr) {
+    let icmp_len = buf.len() - ICMP_AT;
+    // Proven invariant: every buffer here is SOLICITATION_LEN or
+    // ADVERTISEMENT_LEN long, which holds both headers.
+    let mut eth = MutableEthernetPacket::new(buf).expect("frame buffer holds an Ethernet header");
+    eth.set_destination(multicast_mac(destination));
+    eth.set_source(our_mac);
+    eth.set_ethertype(EtherType(ETHERTYPE_IPV6));
+    let mut ip = MutableIpv6Packet::new(&mut buf[14..]).expect("frame buffer holds an IPv6 header");
+    ip.set_version(6);
+    ip.set_payload_length(icmp_len as u16);
+    ip.set_next_header(IpNextHeaderProtocols::Icmpv6);
+    ip.set_hop_limit(ON_LINK_HOP_LIMIT);
+    ip.set_source(source);
+    ip.set_destination(destination);
+}
+
+/// Fills in the ICMPv6 checksum over the pseudo-header and the message.
+fn write_checksum(buf: &mut [u8], source: Ipv6Addr, destination: Ipv6Addr) {
+    // Proven invariant: the message follows the headers write_headers wrote.
+    let checksum = icmpv6::checksum(
+        &Icmpv6Packet::new(&buf[ICMP_AT..]).expect("an ICMPv6 message"),
+        &source,
+        &destination,
+    );
+    MutableIcmpv6Packet::new(&mut buf[ICMP_AT..]).expect("an ICMPv6 message").set_checksum(checksum);
 }
 
 /// A duplicate-address probe: NS for `target` from the unspecified address
 /// to its solicited-node group, without a source link-layer option.
 pub fn dad_solicitation(our_mac: Mac, target: Ipv6Addr) -> [u8; SOLICITATION_LEN] {
-    let mut icmp = [0u8; 24];
-    icmp[0] = NEIGHBOR_SOLICITATION;
-    icmp[8..24].copy_from_slice(&target.octets());
-    frame(our_mac, Ipv6Addr::UNSPECIFIED, solicited_node(target), &icmp)
+    let mut buf = [0u8; SOLICITATION_LEN];
+    let destination = solicited_node(target);
+    write_headers(&mut buf, our_mac, Ipv6Addr::UNSPECIFIED, destination);
+    {
+        // Proven invariant: 24 bytes follow the headers.
+        let mut ns = MutableNeighborSolicitPacket::new(&mut buf[ICMP_AT..]).expect("room for an NS");
+        ns.set_icmpv6_type(Icmpv6Types::NeighborSolicit);
+        ns.set_target_addr(target);
+    }
+    write_checksum(&mut buf, Ipv6Addr::UNSPECIFIED, destination);
+    buf
 }
 
 /// An unsolicited NA: sent from the VIP itself to all nodes, Override set,
 /// with the target link-layer option, so every neighbor cache that knows
 /// the VIP switches to `our_mac` (RFC 4861 section 7.2.6).
 pub fn unsolicited_advertisement(our_mac: Mac, vip: Ipv6Addr) -> [u8; ADVERTISEMENT_LEN] {
-    let mut icmp = [0u8; 32];
-    icmp[0] = NEIGHBOR_ADVERTISEMENT;
-    icmp[4] = FLAG_OVERRIDE;
-    icmp[8..24].copy_from_slice(&vip.octets());
-    icmp[24] = OPTION_TARGET_LL;
-    icmp[25] = 1; // length in units of 8 octets
-    icmp[26..32].copy_from_slice(&our_mac);
-    frame(our_mac, vip, ALL_NODES, &icmp)
+    let mut buf = [0u8; ADVERTISEMENT_LEN];
+    write_headers(&mut buf, our_mac, vip, ALL_NODES);
+    {
+        // Proven invariant: 32 bytes follow the headers, room for the option.
+        let mut na = MutableNeighborAdvertPacket::new(&mut buf[ICMP_AT..]).expect("room for an NA");
+        na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
+        na.set_flags(NeighborAdvertFlags::Override);
+        na.set_target_addr(vip);
+        na.set_options(&[NdpOption {
+            option_type: NdpOptionTypes::TargetLLAddr,
+            length: 1,
+            data: our_mac.octets().to_vec(),
+        }]);
+    }
+    write_checksum(&mut buf, vip, ALL_NODES);
+    buf
 }
 
 /// Parses an Ethernet frame as a valid NS or NA; anything else is `None`.
@@ -109,7 +137,8 @@ pub fn parse(frame: &[u8]) -> Option<NdpMessage> {
     }
     let ip = Ipv6Packet::new(eth.payload())?;
     let payload_len = usize::from(ip.get_payload_length());
-    if ip.get_version() != 6 || ip.get_next_header().0 != ICMPV6 || ip.get_hop_limit() != 255 {
+    let on_link = ip.get_hop_limit() == ON_LINK_HOP_LIMIT;
+    if ip.get_version() != 6 || ip.get_next_header() != IpNextHeaderProtocols::Icmpv6 || !on_link {
         return None;
     }
     let body = eth.payload().get(40..40 + payload_len)?;
@@ -124,15 +153,15 @@ pub fn parse(frame: &[u8]) -> Option<NdpMessage> {
     let kind = match body[0] {
         NEIGHBOR_SOLICITATION => NdpKind::Solicitation,
         NEIGHBOR_ADVERTISEMENT => NdpKind::Advertisement {
-            solicited: body[4] & FLAG_SOLICITED != 0,
-            override_flag: body[4] & FLAG_OVERRIDE != 0,
+            solicited: body[4] & NeighborAdvertFlags::Solicited != 0,
+            override_flag: body[4] & NeighborAdvertFlags::Override != 0,
         },
         _ => return None,
     };
     let target = Ipv6Addr::from(<[u8; 16]>::try_from(&body[8..24]).ok()?);
     Some(NdpMessage {
         kind,
-        eth_source: eth.get_source().octets(),
+        eth_source: eth.get_source(),
         source,
         destination,
         target,
@@ -150,7 +179,7 @@ fn link_layer_option(mut options: &[u8]) -> Option<Option<Mac>> {
             return None;
         }
         if matches!(options[0], OPTION_SOURCE_LL | OPTION_TARGET_LL) && len >= 8 {
-            found = <[u8; 6]>::try_from(&options[2..8]).ok();
+            found = <[u8; 6]>::try_from(&options[2..8]).ok().map(Mac::from);
         }
         options = &options[len..];
     }
@@ -171,7 +200,7 @@ pub fn claims(message: &NdpMessage, ip: Ipv6Addr) -> bool {
 mod tests {
     use super::*;
 
-    const MAC: Mac = [0x02, 0x11, 0x22, 0x33, 0x44, 0x55];
+    const MAC: Mac = Mac(0x02, 0x11, 0x22, 0x33, 0x44, 0x55);
 
     fn vip() -> Ipv6Addr {
         "2001:db8::50".parse().unwrap()
@@ -189,7 +218,7 @@ mod tests {
     fn advertisement_is_sent_from_the_vip_with_override_and_target_option() {
         let frame = unsolicited_advertisement(MAC, vip());
         assert_eq!(&frame[0..6], &[0x33, 0x33, 0, 0, 0, 1]);
-        assert_eq!(&frame[6..12], &MAC);
+        assert_eq!(&frame[6..12], &MAC.octets());
         assert_eq!(frame[14 + 7], 255, "hop limit");
         assert_eq!(frame[54], 136);
         assert_eq!(frame[58], 0x20, "only Override set: not a router, not solicited");
@@ -209,7 +238,7 @@ mod tests {
         assert!(parsed.source.is_unspecified());
         assert_eq!(parsed.destination, solicited_node(vip()));
         assert_eq!(parsed.link_layer, None);
-        assert_eq!(&frame[0..6], &multicast_mac(solicited_node(vip())));
+        assert_eq!(&frame[0..6], &multicast_mac(solicited_node(vip())).octets());
     }
 
     #[test]
@@ -253,7 +282,7 @@ mod tests {
 
     #[test]
     fn claims_are_advertisements_or_dad_probes_for_the_address() {
-        let other: Mac = [2, 0, 0, 0, 0, 9];
+        let other = Mac(2, 0, 0, 0, 0, 9);
         assert!(claims(&parse(&unsolicited_advertisement(other, vip())).unwrap(), vip()));
         assert!(claims(&parse(&dad_solicitation(other, vip())).unwrap(), vip()));
         let elsewhere: Ipv6Addr = "2001:db8::51".parse().unwrap();

@@ -118,17 +118,15 @@ fn parse_seed(text: &str) -> Option<u32> {
     }
 }
 
-/// Six hex octets with `:` or `-` between them, the multicast bit set in the first.
+/// Six two-digit hex octets with `:` or `-` between them, as IPaddr2
+/// checks it, the multicast bit set in the first.
 fn parse_multicast_mac(text: &str) -> Option<Mac> {
     let octets: Vec<&str> = text.split([':', '-']).collect();
     if octets.len() != 6 || octets.iter().any(|o| o.len() != 2) {
         return None;
     }
-    let mut mac = [0u8; 6];
-    for (byte, octet) in mac.iter_mut().zip(&octets) {
-        *byte = u8::from_str_radix(octet, 16).ok()?;
-    }
-    (mac[0] & 1 == 1).then_some(mac)
+    let mac: Mac = octets.join(":").parse().ok()?;
+    mac.is_multicast().then_some(mac)
 }
 
 #[cfg(test)]
@@ -142,8 +140,10 @@ mod tests {
         for bad in ["0x", "0x1_0", "4294967296", "-1", ""] {
             assert_eq!(parse_seed(bad), None, "{bad:?}");
         }
-        assert_eq!(parse_multicast_mac("01:11:22:33:44:5f"), Some([1, 0x11, 0x22, 0x33, 0x44, 0x5f]));
-        assert_eq!(parse_multicast_mac("01-11-22-33-44-5f"), Some([1, 0x11, 0x22, 0x33, 0x44, 0x5f]));
+        let shared = Some(Mac(1, 0x11, 0x22, 0x33, 0x44, 0x5f));
+        assert_eq!(parse_multicast_mac("01:11:22:33:44:5f"), shared);
+        assert_eq!(parse_multicast_mac("01-11-22-33-44-5f"), shared);
+        assert_eq!(parse_multicast_mac("1:11:22:33:44:5f"), None, "two digits per octet, as IPaddr2 wants");
         assert_eq!(parse_multicast_mac("00:11:22:33:44:55"), None, "unicast");
         assert_eq!(parse_multicast_mac("01:11:22:33:44"), None);
     }

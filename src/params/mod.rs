@@ -355,7 +355,7 @@ mod tests {
         assert!(parse(&bad_mac, &env, Strictness::Strict).is_err());
         let good_mac = raw(&[("ip", "10.0.0.5"), ("mac", "01:11:22:33:44:5f")]);
         let cip = parse(&good_mac, &env, Strictness::Strict).unwrap().params.cluster_ip.unwrap();
-        assert_eq!(cip.mac, Some([1, 0x11, 0x22, 0x33, 0x44, 0x5f]));
+        assert_eq!(cip.mac, Some(crate::packet::Mac(1, 0x11, 0x22, 0x33, 0x44, 0x5f)));
     }
 }
 

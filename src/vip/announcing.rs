@@ -111,9 +111,7 @@ impl Vip<'_> {
             ))),
             ProbeOutcome::InUse { mac } => Err(AgentError::generic(format!(
                 "{} is already in use on the link of {}: {} answered the duplicate-address probe",
-                params.ip,
-                site.nic,
-                packet::mac_string(&mac)
+                params.ip, site.nic, mac
             ))),
         }
     }

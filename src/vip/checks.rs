@@ -9,7 +9,6 @@ use super::{Target, Vip};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::IpFamily;
 use crate::ocf::{ExitCode, log};
-use crate::packet::mac_string;
 use crate::probe::{ProbeOutcome, ProbePlan};
 use crate::reach::{self, PingPlan, Reach};
 use ipnetwork::IpNetwork;
@@ -167,7 +166,7 @@ impl Vip<'_> {
         let ProbeOutcome::InUse { mac } = self.run_probe(&wire, &plan)? else {
             return Ok(());
         };
-        let other = mac_string(&mac);
+        let other = mac.to_string();
         log::error(format!(
             "{other} claims {} on the link of {}; announcing this node again",
             self.params.ip, spot.site.nic

@@ -73,7 +73,7 @@ impl Vip<'_> {
                     "Setting up cluster IP {ip} on {}: {} buckets, shared MAC {}",
                     target.nic(),
                     plan.total,
-                    crate::packet::mac_string(&plan.mac)
+                    plan.mac
                 ));
                 plan.set_up().doing(|| format!("setting up the {} rules of {ip}", plan.program()))?;
                 if plan.backend == Backend::Iptables && plan.hash != ClusterHash::SourceIp {
