@@ -4,6 +4,7 @@
 //! `network_namespace`.
 
 use super::clone::CloneMeta;
+use super::names;
 use super::reader::Reader;
 use super::values::{self, BroadcastSpec};
 use crate::error::{AgentError, AgentResult};
@@ -42,7 +43,7 @@ pub(super) fn parse(r: &mut Reader, clone: &CloneMeta) -> AgentResult<AddressPar
                 Some((name, label)) => (name, Some(label.to_string())),
                 None => (text, None),
             };
-            values::interface_name(name)?;
+            names::interface_name(name)?;
             Ok((Some(name.to_string()), label))
         }
     })?;
@@ -82,7 +83,7 @@ pub(super) fn parse(r: &mut Reader, clone: &CloneMeta) -> AgentResult<AddressPar
     };
     let proto = r.optional("proto", None, |given| given.map(values::route_protocol).transpose())?;
     let network_namespace = r.identity("network_namespace", |given| {
-        given.map(|name| values::namespace_name(name).map(|()| name.to_string())).transpose()
+        given.map(|name| names::namespace_name(name).map(|()| name.to_string())).transpose()
     })?;
     Ok(AddressParams { ip, nic, label_suffix, prefix, broadcast, proto, network_namespace })
 }
@@ -136,9 +137,9 @@ fn parse_label(
     };
     let Some(suffix) = suffix else { return Ok(None) };
     let checked = r.optional("iflabel", None, |_| {
-        values::label_suffix(&suffix)?;
+        names::label_suffix(&suffix)?;
         if let Some(nic) = nic {
-            values::full_label(nic, &suffix)?;
+            names::full_label(nic, &suffix)?;
         }
         Ok(Some(suffix.clone()))
     })?;

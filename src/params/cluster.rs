@@ -3,8 +3,8 @@
 //! `clusterip_table`, `clusterip_chain` and `clusterip_mac_mangle`.
 
 use super::clone::CloneMeta;
+use super::names;
 use super::reader::{Reader, invalid};
-use super::values;
 use crate::error::AgentResult;
 use crate::packet::Mac;
 use std::net::IpAddr;
@@ -103,7 +103,7 @@ pub(super) fn parse(r: &mut Reader, ip: IpAddr, clone: &CloneMeta) -> AgentResul
 /// An iptables table or chain name, its default when not given.
 fn firewall_object(r: &mut Reader, name: &str) -> AgentResult<String> {
     let fallback = super::spec::find(name).map(|p| p.default).unwrap_or_default().to_string();
-    r.with_default(name, fallback, |v| values::firewall_name(name, v).map(|()| v.to_string()))
+    r.with_default(name, fallback, |v| names::firewall_name(name, v).map(|()| v.to_string()))
 }
 
 /// A hash seed: decimal, or hexadecimal with 0x, that fits 32 bits.

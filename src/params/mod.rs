@@ -8,6 +8,7 @@ pub mod address;
 pub mod announce;
 pub mod clone;
 pub mod cluster;
+pub mod names;
 pub mod ping;
 pub mod raw;
 mod reader;

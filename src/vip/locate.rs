@@ -16,7 +16,7 @@ use super::{Lack, Vip};
 use crate::discover::{self, RouteMatch};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
-use crate::params::{BroadcastSpec, values};
+use crate::params::{BroadcastSpec, names, values};
 use std::net::{IpAddr, Ipv4Addr};
 
 /// The interface an address belongs on, as the kernel names it now.
@@ -169,7 +169,7 @@ impl Vip<'_> {
             }
         };
         let label = match &params.label_suffix {
-            Some(suffix) => Some(values::full_label(&site.nic, suffix).map_err(AgentError::configured)?),
+            Some(suffix) => Some(names::full_label(&site.nic, suffix).map_err(AgentError::configured)?),
             None => None,
         };
         let broadcast = match params.ip {

@@ -221,7 +221,7 @@ impl Vip<'_> {
     pub fn expected_label(&self, site: &Site) -> AgentResult<Option<String>> {
         match &self.params.label_suffix {
             Some(suffix) => {
-                params::values::full_label(&site.nic, suffix).map(Some).map_err(AgentError::configured)
+                params::names::full_label(&site.nic, suffix).map(Some).map_err(AgentError::configured)
             }
             None => Ok(self.record.and_then(|record| record.label.clone())),
         }
