@@ -1,0 +1,219 @@
+//! The background announcer (`arp_bg`): it never holds the caller's
+//! output open, never survives stop, is never untracked or stopped on a
+//! forged record, and follows the NIC's MAC.
+
+mod common;
+use common::{Arp, Capture, Lab, arps, ocf};
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+#[test]
+fn stop_ends_a_long_background_announcer_at_once() {
+    let lab = Lab::new();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_count", "200"),
+        ("arp_interval", "50"),
+    ];
+    let started = Instant::now();
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    assert!(started.elapsed() < Duration::from_secs(1), "start returned after {:?}", started.elapsed());
+    assert!(pids(&lab.node) > 0, "an announcer runs");
+    let capture = Capture::start(&lab.client, "eth0", &lab.rsctmp);
+    std::thread::sleep(Duration::from_millis(200));
+    let stop = lab.agent("stop", &params);
+    assert_eq!(stop.code, ocf::SUCCESS);
+    let stopped_at = now_micros();
+    assert_eq!(pids(&lab.node), 0, "the announcer is gone when stop returns");
+    std::thread::sleep(Duration::from_millis(300));
+    let frames = capture.stop();
+    let node_mac = lab.node.mac("eth0");
+    let sent: Vec<Arp> = arps(&frames).into_iter().filter(|a| a.eth_src == node_mac).collect();
+    assert!(!sent.is_empty(), "the announcer was announcing before stop");
+    assert!(sent.iter().all(|a| a.micros < stopped_at), "an announcement followed stop");
+    let files: Vec<_> = std::fs::read_dir(&lab.rsctmp)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("IPaddr-announce"))
+        .collect();
+    assert!(files.is_empty(), "tracking file removed: {files:?}");
+}
+
+fn pids(ns: &common::Netns) -> usize {
+    let out = std::process::Command::new("ip").args(["netns", "pids", &ns.name]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).split_whitespace().count()
+}
+
+fn now_micros() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64
+}
+
+#[test]
+fn a_caller_reading_the_output_sees_end_of_file_when_start_returns() {
+    let lab = Lab::new();
+    let started = Instant::now();
+    let out = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.node.name])
+        .arg(common::agent_path())
+        .arg("start")
+        .env("HA_RSCTMP", &lab.rsctmp)
+        .env("OCF_RESKEY_ip", "192.0.2.50")
+        .env("OCF_RESKEY_cidr_netmask", "24")
+        .env("OCF_RESKEY_nic", "eth0")
+        .env("OCF_RESKEY_arp_count", "100")
+        .env("OCF_RESKEY_arp_interval", "50")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "output reached EOF only after {:?}",
+        started.elapsed()
+    );
+    assert!(pids(&lab.node) > 0, "while the announcer still runs");
+}
+
+#[test]
+fn kill_9_during_start_leaves_nothing_that_blocks_start_or_stop() {
+    let lab = Lab::new();
+    let slow = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("probe_wait", "3000")];
+    let mut child = std::process::Command::new("ip")
+        .args(["netns", "exec", &lab.node.name])
+        .arg(common::agent_path())
+        .arg("start")
+        .env("HA_RSCTMP", &lab.rsctmp)
+        .envs(slow.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)))
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_count", "100"),
+        ("arp_interval", "50"),
+    ];
+    assert_eq!(lab.agent("monitor", &params).code, ocf::NOT_RUNNING);
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    // And killing an announcer's parent mid-announcement changes nothing either.
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    assert_eq!(pids(&lab.node), 0);
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    assert_eq!(lab.agent("monitor", &params).code, ocf::SUCCESS);
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    assert_eq!(pids(&lab.node), 0);
+}
+
+/// The announcers running in `ns` for `vip`: their pids.
+fn announcers_of(ns: &common::Netns, vip: &str) -> Vec<u32> {
+    let out = std::process::Command::new("ip").args(["netns", "pids", &ns.name]).output().unwrap();
+    let wanted = format!("OCF_RESKEY_ip={vip}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .filter(|pid: &u32| {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            environ.split(|b| *b == 0).any(|var| var == wanted.as_bytes())
+        })
+        .collect()
+}
+
+fn long_announcing(ip: &'static str) -> [(&'static str, &'static str); 5] {
+    [("ip", ip), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_count", "200"), ("arp_interval", "50")]
+}
+
+#[test]
+fn racing_starts_leave_no_announcer_behind_after_stop() {
+    let lab = Lab::new();
+    let params = long_announcing("192.0.2.50");
+    for round in 0..5 {
+        std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..4).map(|_| scope.spawn(|| lab.agent("start", &params).code)).collect();
+            for start in starts {
+                assert_eq!(start.join().unwrap(), ocf::SUCCESS, "round {round}");
+            }
+        });
+        assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+        assert_eq!(
+            announcers_of(&lab.node, "192.0.2.50"),
+            Vec::<u32>::new(),
+            "round {round}: one survived stop"
+        );
+    }
+}
+
+#[test]
+fn an_announcer_stop_could_not_find_is_never_started() {
+    let lab = Lab::new();
+    // Something the agent cannot replace where it tracks its announcer.
+    let blocker = lab.rsctmp.join("IPaddr-announce-192.0.2.50");
+    std::fs::create_dir_all(blocker.join("keep")).unwrap();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_count", "10"),
+        ("arp_interval", "50"),
+    ];
+    let start = lab.agent("start", &params);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:?}");
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    assert_eq!(
+        announcers_of(&lab.node, "192.0.2.50"),
+        Vec::<u32>::new(),
+        "an untracked announcer outlived stop"
+    );
+}
+
+#[test]
+fn a_forged_record_never_gets_another_vips_announcer_stopped() {
+    let lab = Lab::new();
+    let (a, b) = (long_announcing("192.0.2.50"), long_announcing("192.0.2.51"));
+    assert_eq!(lab.agent("start", &a).code, ocf::SUCCESS);
+    assert_eq!(lab.agent("start", &b).code, ocf::SUCCESS);
+    let a_pids = announcers_of(&lab.node, "192.0.2.50");
+    assert_eq!(a_pids.len(), 1, "{a_pids:?}");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", a_pids[0])).unwrap();
+    let start_time = stat[stat.rfind(')').unwrap() + 1..].split_whitespace().nth(19).unwrap().to_string();
+    // B's tracking file now names A's announcer, with its real start time.
+    std::fs::write(lab.rsctmp.join("IPaddr-announce-192.0.2.51"), format!("{} {start_time}\n", a_pids[0]))
+        .unwrap();
+    assert_eq!(lab.agent("stop", &b).code, ocf::SUCCESS);
+    assert_eq!(announcers_of(&lab.node, "192.0.2.50"), a_pids, "stopping B ended A's announcer");
+    assert_eq!(announcers_of(&lab.node, "192.0.2.51"), Vec::<u32>::new());
+    assert_eq!(lab.agent("stop", &a).code, ocf::SUCCESS);
+    assert_eq!(announcers_of(&lab.node, "192.0.2.50"), Vec::<u32>::new());
+}
+
+#[test]
+fn announcements_follow_a_new_mac_of_the_nic() {
+    let lab = Lab::new();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_count", "20"),
+        ("arp_interval", "100"),
+    ];
+    let capture = Capture::start(&lab.client, "eth0", &lab.rsctmp);
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    std::thread::sleep(Duration::from_millis(300));
+    let new_mac = "02:00:00:aa:bb:cc";
+    lab.node.ip(&["link", "set", "eth0", "address", new_mac]);
+    let changed_at = now_micros();
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    let frames = capture.stop();
+    let later: Vec<Arp> = arps(&frames)
+        .into_iter()
+        .filter(|a| {
+            a.sender_ip == "192.0.2.50".parse::<Ipv4Addr>().unwrap() && a.micros > changed_at + 20_000
+        })
+        .collect();
+    assert!(later.len() >= 4, "the announcer kept announcing: {later:?}");
+    assert!(later.iter().all(|a| a.sender_mac == new_mac && a.eth_src == new_mac), "{later:?}");
+}

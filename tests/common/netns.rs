@@ -1,0 +1,105 @@
+//! A network namespace a test owns: created fresh, read back, and
+//! deleted with every process in it when dropped.
+
+use super::{sh, unique};
+use std::process::{Command, Output};
+
+/// A network namespace that is deleted (with every process in it) on drop.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    pub fn new(tag: &str) -> Netns {
+        let name = unique(tag);
+        sh("ip", &["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// `ip -n NS ARGS...`, which must succeed.
+    pub fn ip(&self, args: &[&str]) -> String {
+        let mut full = vec!["-n", &self.name];
+        full.extend_from_slice(args);
+        sh("ip", &full)
+    }
+
+    /// `ip -n NS ARGS...`, whatever it returns.
+    pub fn try_ip(&self, args: &[&str]) -> Output {
+        Command::new("ip").arg("-n").arg(&self.name).args(args).output().expect("ip runs")
+    }
+
+    /// Runs a program inside the namespace.
+    pub fn exec(&self, program: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, program])
+            .args(args)
+            .output()
+            .expect("ip netns exec runs")
+    }
+
+    /// Everything the kernel holds in this namespace that the agent could
+    /// change: addresses, routes of all tables, links, address labels.
+    pub fn snapshot(&self) -> String {
+        let mut out = String::new();
+        for args in [
+            &["-d", "addr", "show"][..],
+            &["-4", "route", "show", "table", "all"],
+            &["-6", "route", "show", "table", "all"],
+            &["-d", "link", "show"],
+            &["addrlabel", "list"],
+        ] {
+            out.push_str(&self.ip(args));
+        }
+        // Lifetimes tick, and the kernel finishes DAD of its own link-local
+        // address in its own time (the tentative flag goes, a local route
+        // comes): neither is state the agent changes.
+        out.lines()
+            .filter(|l| !l.trim_start().starts_with("valid_lft"))
+            .filter(|l| !(l.starts_with("local fe80::") && l.contains(" table local ")))
+            .map(|l| l.replace(" tentative", ""))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// The addresses on `dev` as `ip -o addr show` lines.
+    pub fn addresses(&self, dev: &str) -> String {
+        self.ip(&["-o", "addr", "show", "dev", dev])
+    }
+
+    pub fn has_address(&self, dev: &str, cidr: &str) -> bool {
+        self.addresses(dev).split_whitespace().any(|w| w == cidr)
+    }
+
+    pub fn mac(&self, dev: &str) -> String {
+        let out = self.ip(&["-o", "link", "show", "dev", dev]);
+        let mut words = out.split_whitespace();
+        words.find(|w| *w == "link/ether");
+        words.next().expect("link has a MAC").to_string()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+    }
+}
+
+/// Runs `work` on a thread that has joined the network namespace `ns`.
+pub fn in_netns<T: Send + 'static>(
+    ns: &Netns,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let path = format!("/run/netns/{}", ns.name);
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(path).expect("netns");
+        nix::sched::setns(file, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+        work()
+    })
+}

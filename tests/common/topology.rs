@@ -1,0 +1,135 @@
+//! The namespaces a test builds: a node and a client on one veth pair
+//! (`Lab`), several nodes and a client on a bridge (`Segment`), and a
+//! hosts file one namespace sees as /etc/hosts.
+
+use super::{COUNTER, Netns, Run, run_agent};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+/// A node namespace whose `eth0` is joined by a veth pair to a client
+/// namespace's `eth0`; the node has 192.0.2.1/24 and 2001:db8::1/64, the
+/// client 192.0.2.100/24 and 2001:db8::100/64. Each lab has its own
+/// HA_RSCTMP, so parallel tests never share run-time files.
+pub struct Lab {
+    pub node: Netns,
+    pub client: Netns,
+    pub rsctmp: PathBuf,
+}
+
+impl Lab {
+    pub fn new() -> Lab {
+        let node = Netns::new("n");
+        let client = Netns::new("c");
+        node.ip(&["link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", &client.name]);
+        for ns in [&node, &client] {
+            ns.ip(&["link", "set", "eth0", "up"]);
+        }
+        node.ip(&["addr", "add", "192.0.2.1/24", "brd", "+", "dev", "eth0"]);
+        node.ip(&["addr", "add", "2001:db8::1/64", "dev", "eth0", "nodad"]);
+        client.ip(&["addr", "add", "192.0.2.100/24", "brd", "+", "dev", "eth0"]);
+        client.ip(&["addr", "add", "2001:db8::100/64", "dev", "eth0", "nodad"]);
+        let rsctmp = std::env::temp_dir().join(format!("{}-rsctmp", node.name));
+        std::fs::create_dir_all(&rsctmp).expect("rsctmp");
+        Lab { node, client, rsctmp }
+    }
+
+    /// Runs `IPaddr ACTION` in the node namespace with OCF_RESKEY_* set
+    /// from `params` and extra environment from `env`.
+    pub fn agent(&self, action: &str, params: &[(&str, &str)]) -> Run {
+        self.agent_env(&self.node, action, params, &[])
+    }
+
+    pub fn agent_env(&self, ns: &Netns, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+        run_agent(ns, &self.rsctmp, action, params, env)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.rsctmp);
+    }
+}
+
+/// Several node namespaces and a client on one Ethernet segment (a bridge
+/// in its own namespace). Node i has 192.0.2.(11+i)/24 and
+/// 2001:db8::(11+i)/64; the client has .100 and ::100.
+pub struct Segment {
+    pub nodes: Vec<Netns>,
+    pub client: Netns,
+    bridge: Netns,
+    pub rsctmp: PathBuf,
+}
+
+impl Segment {
+    pub fn new(node_count: usize) -> Segment {
+        let bridge = Netns::new("b");
+        bridge.ip(&["link", "add", "br0", "type", "bridge"]);
+        bridge.ip(&["link", "set", "br0", "up"]);
+        let join = |ns: &Netns, leg: &str| {
+            bridge.ip(&["link", "add", leg, "type", "veth", "peer", "name", "eth0", "netns", &ns.name]);
+            bridge.ip(&["link", "set", leg, "master", "br0", "up"]);
+            ns.ip(&["link", "set", "eth0", "up"]);
+        };
+        let mut nodes = Vec::new();
+        for i in 0..node_count {
+            let node = Netns::new("s");
+            join(&node, &format!("leg{i}"));
+            node.ip(&["addr", "add", &format!("192.0.2.{}/24", 11 + i), "brd", "+", "dev", "eth0"]);
+            node.ip(&["addr", "add", &format!("2001:db8::{}/64", 11 + i), "dev", "eth0", "nodad"]);
+            nodes.push(node);
+        }
+        let client = Netns::new("c");
+        join(&client, "legc");
+        client.ip(&["addr", "add", "192.0.2.100/24", "brd", "+", "dev", "eth0"]);
+        client.ip(&["addr", "add", "2001:db8::100/64", "dev", "eth0", "nodad"]);
+        let rsctmp = std::env::temp_dir().join(format!("{}-rsctmp", bridge.name));
+        std::fs::create_dir_all(&rsctmp).expect("rsctmp");
+        Segment { nodes, client, bridge, rsctmp }
+    }
+
+    /// Plugs another interface of `ns`, named `ifname`, into the segment.
+    pub fn attach(&self, ns: &Netns, ifname: &str) {
+        let leg = format!("x{}", COUNTER.fetch_add(1, Ordering::SeqCst));
+        self.bridge.ip(&["link", "add", &leg, "type", "veth", "peer", "name", ifname, "netns", &ns.name]);
+        self.bridge.ip(&["link", "set", &leg, "master", "br0", "up"]);
+        ns.ip(&["link", "set", ifname, "up"]);
+    }
+
+    /// Runs the agent on node `i` (each node has its own HA_RSCTMP).
+    pub fn agent(&self, i: usize, action: &str, params: &[(&str, &str)]) -> Run {
+        let dir = self.rsctmp.join(format!("node{i}"));
+        std::fs::create_dir_all(&dir).expect("node rsctmp");
+        run_agent(&self.nodes[i], &dir, action, params, &[])
+    }
+}
+
+impl Drop for Segment {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.rsctmp);
+    }
+}
+
+/// A hosts file that `ip netns exec` shows as /etc/hosts inside one
+/// namespace only (`/etc/netns/NS/hosts`); removed when dropped.
+pub struct NamespaceHosts(PathBuf);
+
+impl NamespaceHosts {
+    pub fn new(ns: &Netns, text: &[u8]) -> NamespaceHosts {
+        let dir = PathBuf::from("/etc/netns").join(&ns.name);
+        std::fs::create_dir_all(&dir).expect("/etc/netns");
+        let hosts = NamespaceHosts(dir);
+        hosts.write(text);
+        hosts
+    }
+
+    /// Replaces the file's contents.
+    pub fn write(&self, text: &[u8]) {
+        std::fs::write(self.0.join("hosts"), text).expect("hosts file");
+    }
+}
+
+impl Drop for NamespaceHosts {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
