@@ -283,3 +283,84 @@ fn stop_removes_the_rules_when_the_address_and_its_subnet_are_gone() {
     assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
     assert!(!nft_ruleset(&seg, 0).contains("ocf_ipaddr"), "{}", nft_ruleset(&seg, 0));
 }
+
+#[test]
+fn stopping_a_cluster_ip_keeps_another_vips_secondary_address() {
+    let seg = Segment::new(1);
+    // The cluster IP is the primary address of a subnet the node has no
+    // address of its own in; another resource's VIP there is a secondary.
+    let shared = [("ip", "198.51.100.60"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let run = run_instance(&seg, 0, "start", (2, 0), &shared, &[]);
+    assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");
+    let other = [("ip", "198.51.100.61"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    assert_eq!(seg.agent(0, "start", &other).code, ocf::SUCCESS);
+    let run = run_instance(&seg, 0, "stop", (2, 0), &shared, &[]);
+    assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");
+    assert!(!seg.nodes[0].has_address("eth0", "198.51.100.60/24"));
+    assert!(
+        seg.nodes[0].has_address("eth0", "198.51.100.61/24"),
+        "the kernel took the other VIP with the cluster IP: {}",
+        seg.nodes[0].addresses("eth0")
+    );
+    assert_eq!(seg.agent(0, "monitor", &other).code, ocf::SUCCESS);
+}
+
+/// Runs clone instance `instance` of 2 on node 0 with an `nft` whose JSON
+/// listings are unreadable (a newer nft's format, a truncated pipe): a
+/// wrapper bind-mounted over /usr/sbin/nft in a private mount namespace,
+/// handing every other command to the real nft.
+fn with_unreadable_nft_listings(seg: &Segment, action: &str, instance: usize) -> common::Run {
+    let dir = seg.rsctmp.join("fake-nft");
+    std::fs::create_dir_all(&dir).unwrap();
+    let real = dir.join("real-nft");
+    std::fs::copy("/usr/sbin/nft", &real).expect("nft is installed");
+    let wrapper = dir.join("nft");
+    let script = format!(
+        "#!/bin/sh\ncase \"$*\" in\n  *-j*list*) echo '{{\"nftables\": [{{\"rule\": '; exit 0 ;;\nesac\nexec {} \"$@\"\n",
+        real.display()
+    );
+    std::fs::write(&wrapper, script).unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rsctmp = seg.rsctmp.join("node0");
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "-m",
+        "sh",
+        "-c",
+        "mount --bind \"$0\" /usr/sbin/nft && exec ip netns exec \"$1\" \"$2\" \"$3\"",
+    ])
+    .arg(&wrapper)
+    .arg(&seg.nodes[0].name)
+    .arg(common::agent_path())
+    .arg(action)
+    .env_clear()
+    .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    .env("HA_RSCTMP", &rsctmp)
+    .env("OCF_RESKEY_ip", VIP)
+    .env("OCF_RESKEY_cidr_netmask", "24")
+    .env("OCF_RESKEY_CRM_meta_clone_max", "2")
+    .env("OCF_RESKEY_CRM_meta_clone", instance.to_string())
+    .env("OCF_RESKEY_CRM_meta_globally_unique", "true");
+    common::finish(cmd)
+}
+
+#[test]
+fn unreadable_nft_output_fails_the_stop_and_leaves_every_filter_in_place() {
+    let seg = Segment::new(1);
+    for instance in 0..2 {
+        let run = run_instance(&seg, 0, "start", (2, instance), &[("ip", VIP), ("cidr_netmask", "24")], &[]);
+        assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");
+    }
+    let before = nft_ruleset(&seg, 0);
+    assert!(before.contains("ocf-ipaddr bucket 1") && before.contains("ocf-ipaddr bucket 2"), "{before}");
+    let stop = with_unreadable_nft_listings(&seg, "stop", 0);
+    assert_eq!(stop.code, ocf::ERR_GENERIC, "{stop:#?}");
+    assert!(stop.reason().contains("unreadable nft"), "{stop:#?}");
+    assert_eq!(nft_ruleset(&seg, 0), before, "a filter changed on output nobody could read");
+    assert!(seg.nodes[0].has_address("eth0", "192.0.2.60/24"), "the other instance's address went");
+    for instance in 0..2 {
+        let run = run_instance(&seg, 0, "stop", (2, instance), &[("ip", VIP), ("cidr_netmask", "24")], &[]);
+        assert_eq!(run.code, ocf::SUCCESS, "{run:#?}");
+    }
+    assert!(!nft_ruleset(&seg, 0).contains("ocf_ipaddr"));
+}
