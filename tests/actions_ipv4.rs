@@ -188,7 +188,7 @@ fn iflabel_sets_the_kernel_label_and_monitor_checks_it() {
 }
 
 #[test]
-fn broadcast_plus_minus_and_explicit() {
+fn broadcast_plus_minus_or_an_address_is_the_broadcast_the_kernel_gets() {
     let lab = Lab::new();
     let cases = [
         ("192.0.2.71", "+", "brd 192.0.2.255"),
@@ -244,12 +244,16 @@ fn start_brings_an_administratively_down_nic_up_like_ipaddr2() {
 }
 
 #[test]
-fn flush_routes_on_stop_succeeds() {
+fn stop_with_flush_routes_removes_the_vip_and_its_routes_and_flushes_the_cache() {
     let lab = Lab::new();
     let params = [("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0"), ("flush_routes", "true")];
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
     let run = lab.agent("stop", &params);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
+    assert!(!lab.node.has_address("eth0", "192.0.2.50/24"));
+    let local = lab.node.ip(&["route", "show", "table", "local"]);
+    assert!(!local.contains("192.0.2.50"), "{local}");
+    // The cache itself leaves no trace to read; a failed write would warn.
     assert!(!run.stderr.contains("WARNING"), "{run:?}");
 }
 
@@ -323,7 +327,7 @@ fn status_prints_running_or_stopped() {
 }
 
 #[test]
-fn unknown_action_usage_and_metadata() {
+fn an_unknown_action_is_unimplemented_and_usage_and_metadata_print() {
     let lab = Lab::new();
     let params = [("ip", VIP)];
     assert_eq!(lab.agent("frobnicate", &params).code, ocf::ERR_UNIMPLEMENTED);

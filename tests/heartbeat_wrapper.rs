@@ -46,7 +46,7 @@ fn full_haresources_syntax_starts_reports_and_stops() {
 }
 
 #[test]
-fn optional_fields_may_be_left_out() {
+fn optional_haresources_fields_may_be_left_out() {
     let lab = Lab::new();
     for (spec, on_nic) in [
         ("192.0.2.51", "192.0.2.51/24"),

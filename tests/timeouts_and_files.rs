@@ -96,7 +96,7 @@ fn announcer_file(lab: &Lab, ip: &str) -> std::path::PathBuf {
 }
 
 #[test]
-fn tracking_files_are_private() {
+fn run_time_files_are_private_regular_files() {
     let lab = Lab::new();
     let params = [
         ("ip", "192.0.2.50"),

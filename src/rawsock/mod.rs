@@ -1,8 +1,8 @@
 //! The raw sockets: an AF_PACKET socket for ARP and neighbor discovery
-//! frames (`packet`), and a raw ICMP socket for the reachability check
-//! (`icmp`). With the netlink module, the multicast-MAC ioctl and the
-//! background announcer's descriptor handling, the only places that hold
-//! `unsafe`: system calls nix does not wrap for these sockets.
+//! frames (`packet`, which makes the system calls nix does not wrap for
+//! packet sockets), and a raw ICMP socket for the reachability check
+//! (`icmp`, through nix alone). Both wait with one helper that never runs
+//! past the action's deadline.
 
 mod icmp;
 mod packet;
