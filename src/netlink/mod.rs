@@ -129,6 +129,8 @@ pub mod libc_errno {
     pub const EADDRNOTAVAIL: i32 = nix::errno::Errno::EADDRNOTAVAIL as i32;
     pub const ENETUNREACH: i32 = nix::errno::Errno::ENETUNREACH as i32;
     pub const EHOSTUNREACH: i32 = nix::errno::Errno::EHOSTUNREACH as i32;
+    pub const EACCES: i32 = nix::errno::Errno::EACCES as i32;
+    pub const EINVAL: i32 = nix::errno::Errno::EINVAL as i32;
     pub const ESRCH: i32 = nix::errno::Errno::ESRCH as i32;
     pub const ENOENT: i32 = nix::errno::Errno::ENOENT as i32;
 }

@@ -103,8 +103,20 @@ impl Netlink {
         request.attributes.push(RouteAttribute::Destination(RouteAddress::from(ip)));
         let replies = match self.exchange(RouteNetlinkMessage::GetRoute(request), 0) {
             Ok(replies) => replies,
-            // No route at all (e.g. an empty namespace): certainly not local.
-            Err(err) if matches!(err.errno(), Some(libc_errno::ENETUNREACH | libc_errno::EHOSTUNREACH)) => {
+            // The lookup passed the local table (the first rule) without a
+            // match and ended at no route, or at an unreachable, prohibit or
+            // blackhole route covering the address: not local.
+            Err(err)
+                if matches!(
+                    err.errno(),
+                    Some(
+                        libc_errno::ENETUNREACH
+                            | libc_errno::EHOSTUNREACH
+                            | libc_errno::EACCES
+                            | libc_errno::EINVAL
+                    )
+                ) =>
+            {
                 return Ok(None);
             }
             Err(err) => return Err(err),
