@@ -2,7 +2,7 @@
 //! objects in network namespaces.
 
 mod common;
-use common::{Lab, NamespaceHosts, ocf};
+use common::{Lab, NamespaceFile, ocf};
 
 const VIP: &str = "192.0.2.50";
 
@@ -393,7 +393,7 @@ fn a_vip_without_a_maintenance_address_is_warned_about_or_refused() {
 #[test]
 fn ip_may_be_a_host_name_from_etc_hosts_never_dns() {
     let lab = Lab::new();
-    let _hosts = NamespaceHosts::new(&lab.node, b"127.0.0.1 localhost\n192.0.2.50 vip-web\n");
+    let _hosts = NamespaceFile::new(&lab.node, "hosts", b"127.0.0.1 localhost\n192.0.2.50 vip-web\n");
     let params = [("ip", "vip-web"), ("cidr_netmask", "24"), ("nic", "eth0")];
     let run = lab.agent("start", &params);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");

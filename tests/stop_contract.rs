@@ -5,7 +5,7 @@
 //! script would between start and stop, then checks the kernel.
 
 mod common;
-use common::{Lab, NamespaceHosts, ocf};
+use common::{Lab, NamespaceFile, ocf};
 
 const VIP: &str = "192.0.2.50";
 const VIP_CIDR: &str = "192.0.2.50/24";
@@ -60,7 +60,7 @@ fn a_changed_etc_hosts_cannot_hide_the_vip() {
     ];
     for (change, text) in changes {
         let lab = Lab::new();
-        let hosts = NamespaceHosts::new(&lab.node, b"127.0.0.1 localhost\n192.0.2.50 vip-web\n");
+        let hosts = NamespaceFile::new(&lab.node, "hosts", b"127.0.0.1 localhost\n192.0.2.50 vip-web\n");
         let params = [("ip", "vip-web"), ("cidr_netmask", "24"), ("nic", "eth0")];
         assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS, "{change}");
         hosts.write(text);
@@ -72,10 +72,40 @@ fn a_changed_etc_hosts_cannot_hide_the_vip() {
     }
 }
 
+/// Instance 1 of a globally unique clone whose instances each add their
+/// number to the address (`unique_clone_address`).
+const CLONE_INSTANCE_1: [(&str, &str); 3] = [
+    ("OCF_RESKEY_CRM_meta_clone", "1"),
+    ("OCF_RESKEY_CRM_meta_clone_max", "2"),
+    ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
+];
+
+#[test]
+fn a_clone_instance_with_its_own_address_is_monitored_and_stopped_at_that_address() {
+    for ip in [VIP, "vip-web"] {
+        let lab = Lab::new();
+        let hosts = NamespaceFile::new(&lab.node, "hosts", b"127.0.0.1 localhost\n192.0.2.50 vip-web\n");
+        let params = [("ip", ip), ("cidr_netmask", "24"), ("nic", "eth0"), ("unique_clone_address", "true")];
+        let run = |action: &str, extra: &[(&str, &str)]| {
+            let env: Vec<(&str, &str)> = CLONE_INSTANCE_1.iter().chain(extra).copied().collect();
+            lab.agent_env(&lab.node, action, &params, &env)
+        };
+        assert_eq!(run("start", &[]).code, ocf::SUCCESS, "{ip}");
+        assert!(anywhere(&lab, "192.0.2.51/24"), "{ip}: instance 1 adds 1: {}", lab.node.addresses("eth0"));
+        hosts.write(b"127.0.0.1 localhost\n192.0.2.77 vip-web\n");
+        let monitor = run("monitor", &[("OCF_RESKEY_CRM_meta_interval", "10000")]);
+        assert_eq!(monitor.code, ocf::SUCCESS, "{ip}: {monitor:?}");
+        let stop = run("stop", &[]);
+        assert_eq!(stop.code, ocf::SUCCESS, "{ip}: {stop:?}");
+        assert!(!anywhere(&lab, "192.0.2.51/24"), "{ip}: stop said 0 and left the VIP");
+        assert_eq!(run("monitor", &[]).code, ocf::NOT_RUNNING, "{ip}");
+    }
+}
+
 #[test]
 fn a_probe_on_a_node_that_cannot_resolve_the_name_says_not_running() {
     let lab = Lab::new();
-    let _hosts = NamespaceHosts::new(&lab.node, b"127.0.0.1 localhost\n");
+    let _hosts = NamespaceFile::new(&lab.node, "hosts", b"127.0.0.1 localhost\n");
     let params = [("ip", "vip-elsewhere"), ("cidr_netmask", "24"), ("nic", "eth0")];
     let probe = lab.agent("monitor", &params);
     assert_eq!(probe.code, ocf::NOT_RUNNING, "{probe:?}");
@@ -123,7 +153,8 @@ fn a_copy_on_lo_is_neither_taken_for_the_vip_nor_deleted() {
 #[test]
 fn the_loopback_interfaces_own_addresses_are_refused_and_never_removed() {
     let lab = Lab::new();
-    let _hosts = NamespaceHosts::new(&lab.node, b"127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+    let _hosts =
+        NamespaceFile::new(&lab.node, "hosts", b"127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
     let before = lab.node.snapshot();
     for ip in ["::1", "127.0.0.1", "localhost"] {
         let params = [("ip", ip)];

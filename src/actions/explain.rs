@@ -24,8 +24,8 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
         "ip": params.ip.to_string(),
         "family": if params.is_ipv4() { "IPv4" } else { "IPv6" },
     });
-    if let Some(name) = vip.host_name {
-        report["host_name"] = json!(name);
+    if let Some(host) = vip.host_name {
+        report["host_name"] = json!(host.name);
     }
     if let Some(record) = vip.record {
         report["record"] = json!({ "nic": record.nic, "index": record.ifindex, "prefix": record.prefix, "label": record.label });

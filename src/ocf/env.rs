@@ -21,8 +21,9 @@ pub struct OcfEnv {
     pub clone_max: Option<String>,
     /// `CRM_meta_clone`: this instance's clone number.
     pub clone_id: Option<String>,
-    /// `CRM_meta_globally_unique`.
-    pub globally_unique: bool,
+    /// `CRM_meta_globally_unique`; `None` when not given (a primitive, or a
+    /// validation by pcs or crm_resource, which pass no meta attributes).
+    pub globally_unique: Option<bool>,
     /// Where per-resource run-time files live (`HA_RSCTMP`).
     pub rsctmp: String,
     /// `OCF_CHECK_LEVEL` of a monitor: 0, 10 (reachability), 20 (conflicts).
@@ -52,8 +53,7 @@ impl OcfEnv {
             .filter(|ms| *ms > 0)
             .map(Duration::from_millis)
             .unwrap_or(DEFAULT_ACTION_TIMEOUT);
-        let globally_unique =
-            meta("globally_unique").map(|v| crate::params::ocf_is_true(&v)).unwrap_or(false);
+        let globally_unique = meta("globally_unique").map(|v| crate::params::ocf_is_true(&v));
         // Pacemaker exports the operation attribute bare; accept the
         // OCF_RESKEY_ form that hand-written callers use too.
         let check_level = lookup("OCF_CHECK_LEVEL")

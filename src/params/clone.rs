@@ -39,7 +39,11 @@ pub(super) fn parse(r: &mut Reader, env: &OcfEnv) -> AgentResult<CloneMeta> {
     };
     let id = env.clone_id.as_deref().and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
     let unique_address = r.identity_flag("unique_clone_address")?;
-    if unique_address && !env.globally_unique {
+    // Only a clone Pacemaker says is not globally unique is refused: without
+    // the meta attribute this is a primitive (instance 0: the address as
+    // given) or pcs validating a clone it is about to create, which passes
+    // no meta attributes and must not be refused.
+    if unique_address && env.globally_unique == Some(false) {
         return Err(AgentError::configured(
             "unique_clone_address makes sense only with meta globally_unique set",
         ));

@@ -233,7 +233,6 @@ mod tests {
             &[("ip", "127.0.0.1")],
             &[("ip", "::1")],
             &[("ip", "10.0.0.5"), ("nic", "eth0;reboot")],
-            &[("ip", "10.0.0.5"), ("unique_clone_address", "true")],
             &[("ip", "10.0.0.5"), ("ping_list", "10.0.0.1 host")],
             &[("ip", "10.0.0.5"), ("ping_list", "2001:db8::1")],
             &[("ip", "10.0.0.5"), ("ping_list", "224.0.0.1")],
@@ -246,6 +245,26 @@ mod tests {
             let err = strict(case).expect_err(&format!("{case:?} accepted"));
             assert_eq!(err.exit, crate::ocf::ExitCode::ErrConfigured, "{case:?}");
         }
+    }
+
+    #[test]
+    fn unique_clone_address_is_refused_only_in_a_clone_pacemaker_says_is_not_unique() {
+        let pairs = raw(&[("ip", "10.0.0.5"), ("unique_clone_address", "true")]);
+        let clone = |unique: Option<&str>| {
+            let unique = unique.map(str::to_string);
+            OcfEnv::from_lookup(move |key| match key {
+                "OCF_RESKEY_CRM_meta_clone" => Some("2".into()),
+                "OCF_RESKEY_CRM_meta_clone_max" => Some("3".into()),
+                "OCF_RESKEY_CRM_meta_globally_unique" => unique.clone(),
+                _ => None,
+            })
+        };
+        let ip = |env: &OcfEnv| parse(&pairs, env, Strictness::Strict).map(|p| p.params.ip.to_string());
+        assert_eq!(ip(&clone(Some("true"))).unwrap(), "10.0.0.7");
+        let refused = ip(&clone(Some("false"))).unwrap_err();
+        assert_eq!(refused.exit, crate::ocf::ExitCode::ErrConfigured);
+        // pcs validating the clone it is about to create passes no meta.
+        assert_eq!(ip(&env()).unwrap(), "10.0.0.5");
     }
 
     #[test]

@@ -145,7 +145,7 @@ impl Vip<'_> {
                 env.push((format!("OCF_RESKEY_CRM_meta_{name}"), value.clone()));
             }
         }
-        if env_meta.globally_unique {
+        if env_meta.globally_unique == Some(true) {
             env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
         }
         let fd = wire.sock.inheritable().ok();

@@ -24,7 +24,7 @@ use crate::netns;
 use crate::ocf::{ExitCode, log};
 use crate::params::{self, Params, RawParams, Strictness};
 use crate::rundir::RunDir;
-use record::{Record, RecordKey};
+use record::{HostName, Record, RecordKey};
 use std::net::IpAddr;
 
 pub use locate::{Foreign, Placement, Site, Target, Whereabouts};
@@ -58,7 +58,7 @@ pub struct Configuration {
     pub record: Option<Record>,
     pub key: RecordKey,
     /// The host name `ip` was, if it was one.
-    pub host_name: Option<String>,
+    pub host_name: Option<HostName>,
 }
 
 /// What every action starts with: the record, the parameters, and a
@@ -78,7 +78,7 @@ impl Prepared {
             nl: &self.nl,
             record: config.record.as_ref(),
             key: &config.key,
-            host_name: config.host_name.as_deref(),
+            host_name: config.host_name.as_ref(),
         }
     }
 }
@@ -91,7 +91,8 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
         .ok_or_else(|| AgentError::configured("IP address (the ip parameter) is mandatory"))?;
     let record = Record::read(&inv.run_dir(), &key);
     let (raw, host_name) = match resolve_ip(inv, record.as_ref()) {
-        Ok(resolved) => resolved,
+        Ok(Some((raw, host))) => (Some(raw), Some(host)),
+        Ok(None) => (None, None),
         Err(lack) => return Ok(Err(lack)),
     };
     let raw = raw.as_ref().unwrap_or(&inv.raw);
@@ -108,12 +109,12 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
         }
         (parsed, _) => parsed?,
     };
-    if let Some(name) = &host_name {
+    if let Some(host) = &host_name {
         let source = match record {
             Some(_) => "as recorded at start".to_string(),
             None => format!("in {}", hosts::HOSTS_FILE),
         };
-        let note = format!("ip {name} is {} {source}", params.ip);
+        let note = format!("ip {} is {} {source}", host.name, params.ip);
         if inv.action.is_routine() { log::debug(note) } else { log::info(note) }
     }
     Ok(Ok(Configuration { params, record, key, host_name }))
@@ -136,19 +137,20 @@ pub fn prepare(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<P
     Ok(Ok(Prepared { config, nl }))
 }
 
-/// The parameters with the address in place of a host name: the record's
-/// address when start left one (a changed /etc/hosts cannot move a running
-/// VIP), else /etc/hosts (never DNS). `None` when `ip` needs no resolving.
-fn resolve_ip(
-    inv: &Invocation,
-    record: Option<&Record>,
-) -> Result<(Option<RawParams>, Option<String>), Lack> {
-    let Some(given) = inv.raw.given("ip").map(str::trim) else { return Ok((None, None)) };
-    let is_name = hosts::looks_like_host_name(given);
-    let address: IpAddr = match (record, is_name) {
-        (Some(record), _) => record.ip,
-        (None, false) => return Ok((None, None)),
-        (None, true) => hosts::lookup_file(given).ok_or_else(|| {
+/// The parameters with the address in place of a host name: the address
+/// start recorded for the name (a changed /etc/hosts cannot move a running
+/// VIP), else /etc/hosts's (never DNS). It is the name's own address: a
+/// clone's offset is added by parsing, as for a literal `ip`. `None` when
+/// `ip` is no host name.
+fn resolve_ip(inv: &Invocation, record: Option<&Record>) -> Result<Option<(RawParams, HostName)>, Lack> {
+    let Some(given) = inv.raw.given("ip").map(str::trim) else { return Ok(None) };
+    if !hosts::looks_like_host_name(given) {
+        return Ok(None);
+    }
+    let recorded = record.and_then(|r| r.host_name.as_ref()).filter(|host| host.name == given);
+    let address: IpAddr = match recorded {
+        Some(host) => host.address,
+        None => hosts::lookup_file(given).ok_or_else(|| {
             Lack::HostName(format!(
                 "ip [{given}] is a host name that {} on this node does not list (names are never looked up in DNS)",
                 hosts::HOSTS_FILE
@@ -157,7 +159,7 @@ fn resolve_ip(
     };
     let mut resolved = inv.raw.clone();
     resolved.set("ip", address.to_string());
-    Ok((Some(resolved), is_name.then(|| given.to_string())))
+    Ok(Some((resolved, HostName { name: given.to_string(), address })))
 }
 
 /// Parses parameters for `inv.action`, logging the warnings parsing found
@@ -179,7 +181,7 @@ pub struct Vip<'a> {
     /// What start added, if it left a record.
     pub record: Option<&'a Record>,
     pub key: &'a RecordKey,
-    pub host_name: Option<&'a str>,
+    pub host_name: Option<&'a HostName>,
 }
 
 impl Vip<'_> {
@@ -204,7 +206,7 @@ impl Vip<'_> {
             ifindex: target.ifindex(),
             nic: target.nic().to_string(),
             label: target.label.clone(),
-            host_name: self.host_name.map(str::to_string),
+            host_name: self.host_name.cloned(),
         };
         record.write(&self.run_dir(), self.key).map_err(|err| {
             AgentError::generic(format!(

@@ -69,8 +69,16 @@ pub struct Record {
     pub nic: String,
     /// The full kernel label, IPv4 only.
     pub label: Option<String>,
-    /// The host name `ip` was, if it was one.
-    pub host_name: Option<String>,
+    /// The host name `ip` was, if it was one, and its address then.
+    pub host_name: Option<HostName>,
+}
+
+/// A host name `ip` named and the address /etc/hosts gave it at start,
+/// before any clone offset: what later actions resolve the name to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostName {
+    pub name: String,
+    pub address: IpAddr,
 }
 
 impl Record {
@@ -80,8 +88,8 @@ impl Record {
         if let Some(label) = &self.label {
             let _ = writeln!(text, "label {label}");
         }
-        if let Some(name) = &self.host_name {
-            let _ = writeln!(text, "name {name}");
+        if let Some(host) = &self.host_name {
+            let _ = writeln!(text, "name {} {}", host.name, host.address);
         }
         text
     }
@@ -102,7 +110,13 @@ impl Record {
             ifindex: field("ifindex")?.parse().ok().filter(|index| *index > 0)?,
             nic: field("nic")?,
             label: field("label"),
-            host_name: field("name"),
+            host_name: match field("name") {
+                None => None,
+                Some(line) => {
+                    let (name, address) = line.split_once(' ')?;
+                    Some(HostName { name: name.to_string(), address: address.parse().ok()? })
+                }
+            },
         })
     }
 
@@ -153,7 +167,7 @@ mod tests {
             ifindex: 7,
             nic: "eth0".into(),
             label: Some("eth0:web".into()),
-            host_name: Some("vip-web".into()),
+            host_name: Some(HostName { name: "vip-web".into(), address: "192.0.2.49".parse().unwrap() }),
         }
     }
 
@@ -172,6 +186,7 @@ mod tests {
         let text = record().encode();
         assert_eq!(Record::decode(&text.replace("prefix 24", "prefix 33")), None);
         assert_eq!(Record::decode(&text.replace("ifindex 7", "ifindex 0")), None);
+        assert_eq!(Record::decode(&text.replace("name vip-web 192.0.2.49", "name vip-web")), None);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub use netns::{Netns, in_netns};
 #[allow(unused_imports)]
 pub use servers::{NameServer, ask_name};
 #[allow(unused_imports)]
-pub use topology::{Lab, NamespaceHosts, Segment};
+pub use topology::{Lab, NamespaceFile, Segment};
 #[allow(unused_imports)]
 pub use wire::{
     Arp, Capture, Frame, Na, advertisements, arps, inject, neighbor_mac, no_neighbor_locktime, stale_neighbor,

@@ -109,27 +109,30 @@ impl Drop for Segment {
     }
 }
 
-/// A hosts file that `ip netns exec` shows as /etc/hosts inside one
-/// namespace only (`/etc/netns/NS/hosts`); removed when dropped.
-pub struct NamespaceHosts(PathBuf);
+/// A file that `ip netns exec` shows as /etc/NAME inside one namespace
+/// only (`/etc/netns/NS/NAME`: hosts, os-release); removed when dropped.
+pub struct NamespaceFile(PathBuf);
 
-impl NamespaceHosts {
-    pub fn new(ns: &Netns, text: &[u8]) -> NamespaceHosts {
+impl NamespaceFile {
+    pub fn new(ns: &Netns, name: &str, text: &[u8]) -> NamespaceFile {
         let dir = PathBuf::from("/etc/netns").join(&ns.name);
         std::fs::create_dir_all(&dir).expect("/etc/netns");
-        let hosts = NamespaceHosts(dir);
-        hosts.write(text);
-        hosts
+        let file = NamespaceFile(dir.join(name));
+        file.write(text);
+        file
     }
 
     /// Replaces the file's contents.
     pub fn write(&self, text: &[u8]) {
-        std::fs::write(self.0.join("hosts"), text).expect("hosts file");
+        std::fs::write(&self.0, text).unwrap_or_else(|e| panic!("writing {}: {e}", self.0.display()));
     }
 }
 
-impl Drop for NamespaceHosts {
+impl Drop for NamespaceFile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_file(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }

@@ -15,6 +15,8 @@ pub struct Case {
     pub params: Vec<(&'static str, String)>,
     pub setup: Option<Setup>,
     pub change: Option<Change>,
+    /// Meta attributes Pacemaker passes to every action (a clone's).
+    pub meta: Settings,
 }
 
 /// Parameter settings, as (name, value) pairs.
@@ -88,6 +90,12 @@ const COMBINED_V6: &[(&str, &str)] = &[
     ("flush_routes", "true"),
 ];
 
+const UNIQUE_CLONE_INSTANCE: Settings = &[
+    ("OCF_RESKEY_CRM_meta_clone", "1"),
+    ("OCF_RESKEY_CRM_meta_clone_max", "2"),
+    ("OCF_RESKEY_CRM_meta_globally_unique", "true"),
+];
+
 fn vip(v4: bool) -> &'static str {
     if v4 { "192.0.2.50" } else { "2001:db8::50" }
 }
@@ -104,7 +112,7 @@ fn case(v4: bool, placement: usize, what: &str, extra: &[(&'static str, String)]
         params.retain(|(k, _)| k != key);
         params.push((key, value.clone()));
     }
-    Case { name: format!("{}/{name}/{what}", family(v4)), v4, params, setup: None, change: None }
+    Case { name: format!("{}/{name}/{what}", family(v4)), v4, params, setup: None, change: None, meta: &[] }
 }
 
 pub fn all() -> Vec<Case> {
@@ -146,6 +154,14 @@ pub fn all() -> Vec<Case> {
             cases.push(Case { setup: Some(setup), ..case(v4, placement, what, &[]) });
         }
         if v4 {
+            // Instance 1 of a globally unique clone, each instance with its
+            // own address (IPaddr2 adds the number to the last octet only).
+            for placement in [0, 3] {
+                cases.push(Case {
+                    meta: UNIQUE_CLONE_INSTANCE,
+                    ..case(v4, placement, "unique_clone_address", &[("unique_clone_address", "true".into())])
+                });
+            }
             cases.push(Case {
                 setup: Some(Setup::CopyOnLo),
                 ..case(v4, 0, "lo-copy+lvs_support=true", &[("lvs_support", "true".into())])

@@ -54,7 +54,8 @@ fn trace(agent: &Path, case: &Case) -> Trace {
                 world.change(change, case.v4);
             }
         }
-        trace.codes.push(world.run(agent, action, &case.params, env));
+        let env: Vec<(&str, &str)> = case.meta.iter().chain(env.iter()).copied().collect();
+        trace.codes.push(world.run(agent, action, &case.params, &env));
         trace.states.push(world.snapshot());
     }
     trace
