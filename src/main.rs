@@ -9,6 +9,7 @@ mod budget;
 mod cli;
 mod cluster_ip;
 mod discover;
+mod distro;
 mod error;
 mod hosts;
 mod invocation;

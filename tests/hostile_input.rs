@@ -72,6 +72,7 @@ const PARAMS: &[(&str, Class)] = &[
     ("nodad", Class::Boolean),
     ("noprefixroute", Class::Boolean),
     ("preferred_lft", Class::Strict("preferred_lft")),
+    ("metric", Class::Strict("metric")),
     ("network_namespace", Class::Strict("network")),
     ("check_link_status", Class::Boolean),
     ("require_maintenance_address", Class::Boolean),

@@ -29,7 +29,7 @@ flags win over the environment. IPaddr --help lists every flag.
 /// Runs one action and returns its exit code; failures carry their reason.
 pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     match inv.action {
-        Action::MetaData => print_all(metadata::XML),
+        Action::MetaData => print_all(&metadata::document()),
         Action::Usage => print_all(USAGE),
         Action::Start => start::run(inv),
         Action::Stop => stop::run(inv),

@@ -80,7 +80,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             params.ip, site.nic
         )));
     }
-    if params.check_link_status {
+    if params.link_checked() {
         if let Some(problem) = site_problem(&site) {
             return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
         }

@@ -46,6 +46,8 @@ pub struct NewAddress {
     pub noprefixroute: bool,
     /// IPv6 preferred lifetime in seconds; `None` is forever.
     pub preferred_lft: Option<u32>,
+    /// The metric of the subnet route added with the address (IFA_RT_PRIORITY).
+    pub metric: Option<u32>,
 }
 
 impl Netlink {
@@ -86,6 +88,9 @@ impl Netlink {
         flags.set(AddressFlags::Noprefixroute, new.noprefixroute);
         if !flags.is_empty() {
             attrs.push(AddressAttribute::Flags(flags));
+        }
+        if let Some(metric) = new.metric {
+            attrs.push(AddressAttribute::RoutePriority(metric));
         }
         if let Some(preferred) = new.preferred_lft {
             let mut info = CacheInfo::default();

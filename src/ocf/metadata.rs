@@ -1,7 +1,30 @@
 //! The metadata document. `ocf-metadata/IPaddr.xml` is its source of truth;
 //! it is compiled in so `meta-data` needs no files at run time.
 
+use std::borrow::Cow;
+
 pub const XML: &str = include_str!("../../ocf-metadata/IPaddr.xml");
+
+/// The document as this node shows it: IPaddr2 shows check_link_status's
+/// default as this distribution has it (off on Red Hat family releases
+/// before 10.1), so tools show the default that applies.
+pub fn document() -> Cow<'static, str> {
+    if crate::distro::link_check_default() {
+        return Cow::Borrowed(XML);
+    }
+    with_link_check_off(XML)
+}
+
+fn with_link_check_off(xml: &str) -> Cow<'_, str> {
+    const ON: &str = "default=\"true\"";
+    let found = xml
+        .find("<parameter name=\"check_link_status\"")
+        .and_then(|start| xml[start..].find(ON).map(|offset| start + offset));
+    match found {
+        Some(at) => Cow::Owned(format!("{}default=\"false\"{}", &xml[..at], &xml[at + ON.len()..])),
+        None => Cow::Borrowed(xml),
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -16,6 +39,17 @@ mod tests {
 
     fn child<'a>(node: roxmltree::Node<'a, 'a>, name: &str) -> Option<roxmltree::Node<'a, 'a>> {
         node.children().find(|c| c.has_tag_name(name))
+    }
+
+    #[test]
+    fn only_check_link_statuss_default_changes_where_it_is_off() {
+        let off = super::with_link_check_off(XML);
+        let changed: Vec<(&str, &str)> = XML.lines().zip(off.lines()).filter(|(a, b)| a != b).collect();
+        assert_eq!(changed.len(), 1, "{changed:?}");
+        assert_eq!(changed[0].1.trim(), "<content type=\"string\" default=\"false\" />");
+        let before = XML.find("check_link_status").unwrap();
+        let line = XML.lines().position(|l| l == changed[0].0).unwrap();
+        assert!(XML.lines().take(line).map(|l| l.len() + 1).sum::<usize>() > before);
     }
 
     #[test]

@@ -54,7 +54,10 @@ pub struct Params {
     pub nodad: bool,
     pub noprefixroute: bool,
     pub preferred_lft: Lifetime,
-    pub check_link_status: bool,
+    /// The metric of the subnet route added with the address, if given.
+    pub metric: Option<u32>,
+    /// `check_link_status` as given; `link_checked` supplies the default.
+    pub check_link_status: Option<bool>,
     /// Make "the VIP would be the NIC's only address in its subnet" an error.
     pub require_maintenance_address: bool,
     /// Make the VIP the preferred source of its subnet's routes while it runs.
@@ -70,6 +73,12 @@ pub struct Params {
 impl Params {
     pub fn is_ipv4(&self) -> bool {
         self.ip.is_ipv4()
+    }
+
+    /// Whether a link that is down fails the VIP: as configured, else the
+    /// distribution's default (read only when an action asks).
+    pub fn link_checked(&self) -> bool {
+        self.check_link_status.unwrap_or_else(crate::distro::link_check_default)
     }
 
     /// The VIP's address family, as the kernel's requests take it.
@@ -120,7 +129,13 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         nodad: r.flag("nodad")?,
         noprefixroute: r.flag("noprefixroute")?,
         preferred_lft: r.with_default("preferred_lft", Lifetime::Forever, values::lifetime)?,
-        check_link_status: r.flag("check_link_status")?,
+        metric: r.optional("metric", None, |given| {
+            given.map(|v| values::integer("metric", v, 0, u64::from(u32::MAX)).map(|n| n as u32)).transpose()
+        })?,
+        check_link_status: match r.given("check_link_status") {
+            Some(_) => Some(r.flag("check_link_status")?),
+            None => None,
+        },
         require_maintenance_address: r.flag("require_maintenance_address")?,
         preferred_source,
         allow_missing_subnet: r.flag("allow_missing_subnet")?,
@@ -184,7 +199,7 @@ mod tests {
         assert_eq!(p.probe.count, 2);
         assert_eq!(p.announce.count_refresh, 0);
         assert!(p.announce.background, "arp_bg defaults to true for IPv4");
-        assert!(p.check_link_status);
+        assert_eq!(p.check_link_status, None, "the distribution's default applies");
         assert!(!p.lvs.support && !p.flush_routes && !p.nodad && !p.noprefixroute);
         assert_eq!(p.lvs.ipv6_label, None, "no address label for IPv4");
         assert_eq!(p.preferred_lft, Lifetime::Forever);

@@ -125,6 +125,7 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("nodad", "nodad", Str, "false", "Use nodad flag"),
     spec("noprefixroute", "noprefixroute", Str, "false", "Use noprefixroute flag"),
     spec("preferred_lft", "preferred-lft", Str, "forever", "IPv6 preferred lifetime"),
+    spec("metric", "metric", Integer, "", "Metric of the route to the VIP's subnet"),
     spec("network_namespace", "network-namespace", Str, "", "Network namespace to use"),
     spec(
         "check_link_status",

@@ -37,6 +37,7 @@ impl Vip<'_> {
                 lifetime @ Lifetime::Seconds(_) if params.ip.is_ipv6() => Some(lifetime.as_netlink()),
                 _ => None,
             },
+            metric: target.metric.filter(|_| !params.noprefixroute),
         };
         log::info(describe_add(&new, target.nic()));
         match self.nl.add_address(&new) {
@@ -206,6 +207,9 @@ fn describe_add(new: &NewAddress, nic: &str) -> String {
     }
     if let Some(lft) = new.preferred_lft {
         extras.push(format!("preferred_lft {lft}"));
+    }
+    if let Some(metric) = new.metric {
+        extras.push(format!("metric {metric}"));
     }
     if !extras.is_empty() {
         text.push_str(&format!(" (with {})", extras.join(" ")));

@@ -31,7 +31,7 @@ impl Vip<'_> {
                 site.nic
             )));
         }
-        if self.params.check_link_status {
+        if self.params.link_checked() {
             if let Some(problem) = site_problem(site) {
                 return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
             }
@@ -148,7 +148,7 @@ impl Vip<'_> {
                 )));
             }
         }
-        if self.params.check_link_status {
+        if self.params.link_checked() {
             let link =
                 nl.link(target.ifindex()).doing(|| format!("reading the state of {}", target.nic()))?;
             let problem = match link {

@@ -36,6 +36,8 @@ pub struct Target {
     /// The full kernel label (`eth0:web`), IPv4 only.
     pub label: Option<String>,
     pub broadcast: Option<Ipv4Addr>,
+    /// The metric of the subnet route the kernel adds with the address.
+    pub metric: Option<u32>,
 }
 
 impl Target {
@@ -179,14 +181,21 @@ impl Vip<'_> {
             },
             IpAddr::V6(_) => None,
         };
+        // IPaddr2 since 4.15: an IPv6 VIP's subnet route gets the metric of
+        // the route that placed it, so the kernel adds no second one.
+        let metric = match params.ip {
+            IpAddr::V6(_) => params.metric.or(route.as_ref().and_then(|r| r.metric)),
+            IpAddr::V4(_) => params.metric,
+        };
         let now = self.presence_among(site.clone(), Some(prefix), &on_site)?;
-        Ok((Placement::Target(Target { site, prefix, label, broadcast }), now))
+        Ok((Placement::Target(Target { site, prefix, label, broadcast, metric }), now))
     }
 
     /// The prefix the configuration gives the address on `site`:
     /// `cidr_netmask`, else the prefix of the route covering it there. The
     /// route is looked up even when the prefix is given, as IPaddr2 does,
-    /// for the broadcast of the subnet's own address.
+    /// for the broadcast of the subnet's own address (IPv4) or its metric
+    /// (IPv6).
     fn configured_prefix(
         &self,
         site: &Site,
@@ -194,8 +203,9 @@ impl Vip<'_> {
     ) -> AgentResult<(Option<u8>, Option<RouteMatch>)> {
         let params = self.params;
         let inherits_broadcast = params.is_ipv4() && params.broadcast == BroadcastSpec::Inherit;
+        let inherits_metric = params.ip.is_ipv6() && params.metric.is_none();
         let route = match route {
-            None if params.prefix.is_none() || inherits_broadcast => {
+            None if params.prefix.is_none() || inherits_broadcast || inherits_metric => {
                 discover::find_route(self.nl, params, Some(site.ifindex))?
             }
             found => found,

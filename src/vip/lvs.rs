@@ -77,6 +77,7 @@ impl Vip<'_> {
             nodad: false,
             noprefixroute: false,
             preferred_lft: None,
+            metric: None,
         };
         match nl.add_address(&new) {
             Err(err) if err.errno() != Some(crate::netlink::libc_errno::EEXIST) => {
