@@ -28,7 +28,7 @@ DEB = target/ocf-ipaddr_$(VERSION)_$(ARCH).deb
 # Reproducible man page date: the last commit's, else today's.
 MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
 
-.PHONY: all build man install uninstall check deps lint test demo bench deb rpm clean
+.PHONY: all build man install uninstall check deps debian13-root lint test demo bench deb rpm clean
 
 all: build man
 
@@ -61,6 +61,11 @@ uninstall:
 
 deps:
 	tests/tools/install-deps.sh
+
+# Debian 13's cluster stack (Pacemaker 3.0, pcs 0.12, crmsh 5) in a root
+# under target/, built once; the cluster tests run on it and on the host's.
+debian13-root: deps
+	tests/tools/debian13-root.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -108,7 +113,7 @@ rpm:
 	git archive --format=tar.gz --prefix=ocf-ipaddr-$(VERSION)/ -o target/rpm/SOURCES/ocf-ipaddr-$(VERSION).tar.gz HEAD
 	rpmbuild -bb $(RPMBUILD_FLAGS) --define "_topdir $(CURDIR)/target/rpm" --define "version $(VERSION)" ocf-ipaddr.spec
 
-check: deps lint test
+check: deps debian13-root lint test
 
 # Side by side with IPaddr2; writes docs/benchmarks.md and docs/benchmarks.svg.
 bench: deps

@@ -3,7 +3,7 @@
 //! same segment watching the VIP. See tests/README.md for the harness.
 
 mod common;
-use common::cluster::{Cluster, Pinger};
+use common::cluster::{Cluster, Pinger, Stack};
 use common::no_neighbor_locktime;
 use std::time::{Duration, Instant};
 
@@ -59,9 +59,8 @@ fn measure_move(cluster: &Cluster, label: &str, from: usize, to: usize, action: 
     assert!(client_reaches(cluster), "client cannot reach the VIP after {label}");
 }
 
-#[test]
-fn crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop() {
-    let cluster = Cluster::start(2);
+fn crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop(stack: Stack) {
+    let cluster = Cluster::start(stack, 2);
     no_neighbor_locktime(&cluster.seg.client);
     cluster.crm_primitive_vip(&["op", "monitor", "interval=5s"]);
     let first = located(&cluster);
@@ -95,9 +94,8 @@ fn crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop()
     measure_move(&cluster, "cluster stack stopped", holder, other, || cluster.stop_node(holder));
 }
 
-#[test]
-fn pcs_vip_runs_and_a_bad_parameter_shows_our_exit_reason() {
-    let cluster = Cluster::start(1);
+fn pcs_vip_runs_and_a_bad_parameter_shows_our_exit_reason(stack: Stack) {
+    let cluster = Cluster::start(stack, 1);
     cluster.must(
         0,
         "pcs",
@@ -139,9 +137,8 @@ fn validate(cluster: &Cluster, options: &[&str]) -> std::process::Output {
     cluster.on(0, "crm_resource", &args)
 }
 
-#[test]
-fn cluster_tools_show_the_metadata_and_drive_the_agent() {
-    let cluster = Cluster::start(1);
+fn cluster_tools_show_the_metadata_and_drive_the_agent(stack: Stack) {
+    let cluster = Cluster::start(stack, 1);
     let info = cluster.must(0, "crm", &["ra", "info", "ocf:rust:IPaddr"]);
     assert!(info.contains("IPaddr2-compatible") && info.contains("cidr_netmask"), "{info}");
     let describe = cluster.must(0, "pcs", &["resource", "describe", "ocf:rust:IPaddr"]);
@@ -212,17 +209,17 @@ fn recorded_operations(cluster: &Cluster, i: usize) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn reload_agent_takes_a_new_arp_count_while_the_vip_stays_up() {
-    let cluster = Cluster::start(1);
+fn reload_agent_takes_a_new_arp_count_while_the_vip_stays_up(stack: Stack) {
+    let cluster = Cluster::start(stack, 1);
     cluster.crm_primitive_vip(&["op", "monitor", "interval=5s"]);
     assert_eq!(located(&cluster), 0);
     let watcher = address_events(&cluster, 0);
     std::thread::sleep(Duration::from_millis(300));
     set_parameter(&cluster, "arp_count", "3");
-    // Pacemaker records a reload as the start it replaces; its log names it.
+    // Pacemaker records a reload as the start it replaces; its log names it
+    // ("ok" in 2.1, "OK" in 3.0).
     cluster.wait_for(Duration::from_secs(30), "reload-agent", |c| {
-        pacemaker_log(c).contains("Result of reload-agent operation for vip on node1: ok")
+        pacemaker_log(c).to_lowercase().contains("result of reload-agent operation for vip on node1: ok")
     });
     std::thread::sleep(Duration::from_millis(500));
     let events = finish_events(watcher);
@@ -242,9 +239,8 @@ fn reload_agent_takes_a_new_arp_count_while_the_vip_stays_up() {
     assert!(events.contains("Deleted") && events.contains("192.0.2.50"), "{events}");
 }
 
-#[test]
-fn a_lost_ping_list_is_degraded_not_failed_under_pacemaker() {
-    let cluster = Cluster::start(1);
+fn a_lost_ping_list_is_degraded_not_failed_under_pacemaker(stack: Stack) {
+    let cluster = Cluster::start(stack, 1);
     cluster.crm_primitive_vip(&[
         "ping_list=192.0.2.200",
         "ping_timeout=200",
@@ -284,11 +280,10 @@ fn clone_nodes(cluster: &Cluster) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves() {
+fn a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves(stack: Stack) {
     use common::{NameServer, ask_name};
     const CIP: &str = "192.0.2.60";
-    let cluster = Cluster::start(3);
+    let cluster = Cluster::start(stack, 3);
     cluster.must(
         0,
         "crm",
@@ -372,9 +367,8 @@ fn a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves() 
     }
 }
 
-#[test]
-fn crm_resource_stop_removes_the_vip_from_a_nic_renamed_while_it_ran() {
-    let cluster = Cluster::start(1);
+fn crm_resource_stop_removes_the_vip_from_a_nic_renamed_while_it_ran(stack: Stack) {
+    let cluster = Cluster::start(stack, 1);
     cluster.crm_primitive_vip(&["nic=eth0", "op", "monitor", "interval=60s"]);
     assert_eq!(located(&cluster), 0);
     let node = &cluster.seg.nodes[0];
@@ -393,3 +387,13 @@ fn crm_resource_stop_removes_the_vip_from_a_nic_renamed_while_it_ran() {
     assert!(!everywhere.contains("192.0.2.50/"), "stop said it stopped and left the VIP: {everywhere}");
     assert!(!cluster.crm_mon_xml(0).contains("<failure "), "{}", cluster.crm_mon_xml(0));
 }
+
+on_both_stacks!(
+    crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop,
+    pcs_vip_runs_and_a_bad_parameter_shows_our_exit_reason,
+    cluster_tools_show_the_metadata_and_drive_the_agent,
+    reload_agent_takes_a_new_arp_count_while_the_vip_stays_up,
+    a_lost_ping_list_is_degraded_not_failed_under_pacemaker,
+    crm_resource_stop_removes_the_vip_from_a_nic_renamed_while_it_ran,
+    a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves,
+);

@@ -3,7 +3,7 @@
 //! them with dpkg, runs under Pacemaker, and purges without a trace.
 
 mod common;
-use common::cluster::Cluster;
+use common::cluster::{Cluster, Stack};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -98,7 +98,7 @@ fn deb_installs_runs_under_pacemaker_and_purges_cleanly() {
     assert!(String::from_utf8_lossy(&version.stdout).contains(env!("CARGO_PKG_VERSION")));
 
     {
-        let cluster = Cluster::start_with_agent(1, Path::new(AGENT));
+        let cluster = Cluster::start_with_agent(Stack::Debian12, 1, Path::new(AGENT));
         cluster.crm_primitive_vip(&["op", "monitor", "interval=5s"]);
         cluster.wait_for(Duration::from_secs(30), "vip started", |c| c.location("vip") == Some(0));
         assert!(cluster.seg.client.exec("ping", &["-c1", "-W2", "192.0.2.50"]).status.success());

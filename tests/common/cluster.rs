@@ -1,8 +1,11 @@
-//! A real Corosync 3 + Pacemaker 2.1 cluster on one machine, for tests and
-//! the demo: each node is a network namespace plus a private mount
-//! namespace (tests/tools/cluster-node.sh sets it up), the nodes and a
-//! client share one Ethernet segment. Fencing is off (stonith-enabled=false)
-//! because nothing here can be fenced: a test-only setting.
+//! A real Corosync 3 + Pacemaker cluster on one machine, for tests and the
+//! demo: each node is a network namespace plus a private mount namespace
+//! (tests/tools/cluster-node.sh sets it up), the nodes and a client share
+//! one Ethernet segment. The stack is Debian 12's (the host's: Pacemaker
+//! 2.1) or Debian 13's (Pacemaker 3.0, in the root that
+//! tests/tools/debian13-root.sh builds), the same static agent in both.
+//! Fencing is off (stonith-enabled=false) because nothing here can be
+//! fenced: a test-only setting.
 
 use super::{Netns, Run, Segment, agent_path};
 use std::cell::RefCell;
@@ -10,8 +13,39 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// Which distribution's cluster stack the nodes run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stack {
+    /// The host's: Pacemaker 2.1.5, Corosync 3.1, pcs 0.11, crmsh 4.4.
+    Debian12,
+    /// Pacemaker 3.0, pcs 0.12, crmsh 5, run from a chroot.
+    Debian13,
+}
+
+impl Stack {
+    /// The root the stack runs from, `None` for the host's own.
+    fn root(self) -> Option<PathBuf> {
+        match self {
+            Stack::Debian12 => None,
+            Stack::Debian13 => {
+                let root =
+                    std::env::var_os("OCF_IPADDR_DEBIAN13_ROOT").map(PathBuf::from).unwrap_or_else(|| {
+                        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/debian13-root"))
+                    });
+                assert!(
+                    root.join(".ocf-ipaddr-stamp").exists(),
+                    "no Debian 13 root at {}: run tests/tools/debian13-root.sh (make check does)",
+                    root.display()
+                );
+                Some(root)
+            }
+        }
+    }
+}
+
 pub struct Cluster {
     pub seg: Segment,
+    pub stack: Stack,
     /// pacemakerd of each node, `None` once the node was stopped.
     daemons: RefCell<Vec<Option<Child>>>,
     dir: PathBuf,
@@ -67,12 +101,12 @@ const CIB_SEED: &str = r#"<cib validate-with="pacemaker-3.9" epoch="1" num_updat
 impl Cluster {
     /// Starts a cluster of `nodes` nodes running the agent under test and
     /// waits until all are online.
-    pub fn start(nodes: usize) -> Cluster {
-        Cluster::start_with_agent(nodes, &agent_path())
+    pub fn start(stack: Stack, nodes: usize) -> Cluster {
+        Cluster::start_with_agent(stack, nodes, &agent_path())
     }
 
     /// Like `start`, with the agent binary at `agent` (e.g. a packaged one).
-    pub fn start_with_agent(nodes: usize, agent: &std::path::Path) -> Cluster {
+    pub fn start_with_agent(stack: Stack, nodes: usize, agent: &std::path::Path) -> Cluster {
         let seg = Segment::new(nodes);
         let dir = seg.rsctmp.join("cluster");
         let agent_dir = dir.join("agent");
@@ -86,7 +120,7 @@ impl Cluster {
             hosts.push_str(&format!("192.0.2.{} node{}\n", 11 + i, i + 1));
         }
         write(&dir.join("hosts"), &hosts);
-        let cluster = Cluster { seg, daemons: RefCell::new(Vec::new()), dir };
+        let cluster = Cluster { seg, stack, daemons: RefCell::new(Vec::new()), dir };
         for i in 0..nodes {
             let child = cluster.launch(i);
             cluster.daemons.borrow_mut().push(Some(child));
@@ -102,13 +136,20 @@ impl Cluster {
     fn launch(&self, i: usize) -> Child {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tools/cluster-node.sh");
         let log = std::fs::File::create(self.dir.join(format!("node{}.out", i + 1))).expect("log");
-        Command::new("ip")
+        let mut command = Command::new("ip");
+        if let Some(root) = self.stack.root() {
+            command.env("STACK_ROOT", root).env("CLUSTER_DIR", &self.dir);
+        }
+        let run_state = self.dir.join(format!("node{}-run", i + 1));
+        std::fs::create_dir_all(&run_state).expect("run state dir");
+        command
             .args(["netns", "exec", &self.seg.nodes[i].name, script])
             .env("NODE_NAME", format!("node{}", i + 1))
             .env("COROSYNC_CONF", self.dir.join("corosync.conf"))
             .env("AGENT_DIR", self.dir.join("agent"))
             .env("CIB_SEED", self.dir.join("cib.xml"))
             .env("HOSTS_FILE", self.dir.join("hosts"))
+            .env("RUN_STATE", run_state)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
@@ -225,6 +266,85 @@ impl Cluster {
         kill_all(node);
     }
 
+    /// Cuts node `i` off the cluster's own traffic (Corosync's port, both
+    /// ways) while the client segment carries everything else: the nodes
+    /// split, each still answering on the segment.
+    pub fn cut(&self, i: usize) {
+        let rules = "table inet ocf_test_split {\n\
+                     chain in { type filter hook input priority 0; udp dport 5405 drop; }\n\
+                     chain out { type filter hook output priority 0; udp dport 5405 drop; }\n}\n";
+        let file = self.dir.join(format!("split-node{}.nft", i + 1));
+        write(&file, rules);
+        let out = self.seg.nodes[i].exec("nft", &["-f", &file.to_string_lossy()]);
+        assert!(out.status.success(), "cutting node{}: {}", i + 1, String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Undoes `cut`.
+    pub fn heal(&self, i: usize) {
+        let out = self.seg.nodes[i].exec("nft", &["delete", "table", "inet", "ocf_test_split"]);
+        assert!(out.status.success(), "healing node{}: {}", i + 1, String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Kills node `i`'s whole cluster stack with SIGKILL, as a crash or a
+    /// hang leaves it: nothing is stopped, the addresses it holds stay.
+    pub fn crash(&self, i: usize) {
+        let Some(mut child) = self.daemons.borrow_mut()[i].take() else { return };
+        kill_all(&self.seg.nodes[i]);
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Starts node `i`'s cluster stack again after `crash` or `stop_node`
+    /// (its run-time directory, /run/resource-agents, is kept, as on a host
+    /// that did not reboot) and waits until the cluster sees it online.
+    pub fn restart(&self, i: usize) {
+        assert!(self.daemons.borrow()[i].is_none(), "node{} still runs", i + 1);
+        let child = self.launch(i);
+        self.daemons.borrow_mut()[i] = Some(child);
+        let name = format!("node{}", i + 1);
+        self.wait_for(Duration::from_secs(90), &format!("{name} online again"), |c| {
+            (0..c.seg.nodes.len()).filter(|n| c.daemons.borrow()[*n].is_some()).all(|n| {
+                let status = c.crm_mon_xml(n);
+                c.node_online(&status, &name)
+            })
+        });
+    }
+
+    /// Whether node `of` sees node `node` (a name) online.
+    pub fn sees_online(&self, of: usize, node: &str) -> bool {
+        self.node_online(&self.crm_mon_xml(of), node)
+    }
+
+    /// The nodes whose kernels hold `cidr` on any interface, whatever the
+    /// cluster believes.
+    pub fn holders(&self, cidr: &str) -> Vec<usize> {
+        (0..self.seg.nodes.len())
+            .filter(|i| self.seg.nodes[*i].ip(&["-o", "addr", "show"]).split_whitespace().any(|w| w == cidr))
+            .collect()
+    }
+
+    /// Pings `ip` from the client and returns the MAC its neighbor entry
+    /// then points at (`None` when nobody answered).
+    pub fn client_reaches(&self, ip: &str) -> Option<String> {
+        let client = &self.seg.client;
+        if !client.exec("ping", &["-c1", "-W1", ip]).status.success() {
+            return None;
+        }
+        let entry = client.ip(&["neigh", "show", ip]);
+        let at = entry.find("lladdr ")? + "lladdr ".len();
+        entry[at..].split_whitespace().next().map(str::to_string)
+    }
+
+    /// The failed operations node `of` reports (`<failure>` elements of
+    /// crm_mon's XML: op_key, node, exit status and our exit reason).
+    pub fn failures(&self, of: usize) -> Vec<String> {
+        self.crm_mon_xml(of)
+            .lines()
+            .filter(|l| l.contains("<failure "))
+            .map(|l| l.trim().to_string())
+            .collect()
+    }
+
     /// Runs the agent directly on node `i` (outside Pacemaker).
     pub fn agent(&self, i: usize, action: &str, params: &[(&str, &str)]) -> Run {
         self.seg.agent(i, action, params)
@@ -283,4 +403,19 @@ impl Pinger {
         let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
         (Duration::from_secs_f64(gap), times.len())
     }
+}
+
+/// Declares each scenario `fn NAME(stack: Stack)` as two tests,
+/// `debian12::NAME` and `debian13::NAME`: every cluster scenario runs on
+/// both stacks users have today.
+#[macro_export]
+macro_rules! on_both_stacks {
+    ($($scenario:ident),* $(,)?) => {
+        mod debian12 {
+            $( #[test] fn $scenario() { super::$scenario($crate::common::cluster::Stack::Debian12) } )*
+        }
+        mod debian13 {
+            $( #[test] fn $scenario() { super::$scenario($crate::common::cluster::Stack::Debian13) } )*
+        }
+    };
 }

@@ -8,10 +8,29 @@
 #
 # Environment: NODE_NAME, COROSYNC_CONF (file), AGENT_DIR (directory with
 # IPaddr to appear as /usr/lib/ocf/resource.d/rust), CIB_SEED (optional
-# cib.xml), HOSTS_FILE (optional /etc/hosts naming the nodes, for crmsh).
+# cib.xml), HOSTS_FILE (optional /etc/hosts naming the nodes, for crmsh),
+# RUN_STATE (optional directory kept as /run/resource-agents, so the agents'
+# run-time files outlive a restart of the cluster stack, as on a host that
+# did not reboot), STACK_ROOT (optional: another distribution's root, e.g.
+# Debian 13's from tests/tools/debian13-root.sh, whose cluster stack runs
+# instead of the host's; the files above must all live under CLUSTER_DIR).
 set -euo pipefail
 
 mount --make-rprivate /
+if [ -n "${STACK_ROOT:-}" ]; then
+    # `ip netns` and the daemons expect the root to be a mount point with
+    # this namespace's own proc and sys.
+    mount --bind "$STACK_ROOT" "$STACK_ROOT"
+    mount -t proc proc "$STACK_ROOT/proc"
+    mount -t sysfs sysfs "$STACK_ROOT/sys"
+    mount --rbind /dev "$STACK_ROOT/dev"
+    here=$(cd "$(dirname "$0")" && pwd)
+    for dir in "$here" "$CLUSTER_DIR"; do
+        mkdir -p "$STACK_ROOT$dir"
+        mount --bind "$dir" "$STACK_ROOT$dir"
+    done
+    exec env -u STACK_ROOT chroot "$STACK_ROOT" "$here/$(basename "$0")"
+fi
 for dir in /etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker /var/log/cluster /run /dev/shm; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=0755 tmpfs "$dir"
@@ -23,6 +42,9 @@ done
 chown hacluster:haclient /var/log/pacemaker /var/log/cluster
 install -d -o hacluster -g haclient -m 0750 /run/crm
 mkdir -p /run/resource-agents /run/lock
+if [ -n "${RUN_STATE:-}" ]; then
+    mount --bind "$RUN_STATE" /run/resource-agents
+fi
 mkdir -p /usr/lib/ocf/resource.d/rust
 mount --bind "$AGENT_DIR" /usr/lib/ocf/resource.d/rust
 cp "$COROSYNC_CONF" /etc/corosync/corosync.conf
