@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 /// The most a tracking file may hold; anything longer is corrupt.
 const MAX_FILE_BYTES: u64 = 4096;
 
+/// Where files are written before they are renamed into place: a
+/// directory of their own, so that finding what a killed writer left
+/// behind lists the few writes in flight, not every VIP's files.
+const PARTIAL_DIR: &str = "IPaddr-partial";
+
 /// How often a held lock is tried again.
 const LOCK_POLL: Duration = Duration::from_millis(5);
 
@@ -49,12 +54,29 @@ impl RunDir {
         }
     }
 
+    /// The directory of files being written, made private if missing.
+    fn partial_dir(&self) -> io::Result<PathBuf> {
+        let dir = self.file(PARTIAL_DIR);
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Err(err) if err.kind() != io::ErrorKind::AlreadyExists => return Err(err),
+            _ => {}
+        }
+        let meta = fs::symlink_metadata(&dir)?;
+        if !meta.file_type().is_dir() || meta.uid() != nix::unistd::geteuid().as_raw() {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{} is not a directory owned by us", dir.display()),
+            ));
+        }
+        Ok(dir)
+    }
+
     /// Writes `contents` to `name` atomically: a private temporary file,
     /// then a rename, so a reader never sees half a file.
     pub fn write(&self, name: &str, contents: &str) -> io::Result<()> {
         self.ensure()?;
         let final_path = self.file(name);
-        let temp_path = self.file(&format!(".{name}.{}", std::process::id()));
+        let temp_path = self.partial_dir()?.join(format!(".{name}.{}", std::process::id()));
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -66,7 +88,23 @@ impl RunDir {
             let _ = fs::remove_file(&temp_path);
             return Err(err);
         }
+        self.sweep_dead_writers(name);
         Ok(())
+    }
+
+    /// Removes the temporary copies of `name` that killed writers left
+    /// behind; a live writer's (its pid ends the name) is left alone.
+    fn sweep_dead_writers(&self, name: &str) {
+        let prefix = format!(".{name}.");
+        let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) else { return };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+            let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
 
     /// Reads `name`, or `None` if it does not exist. Symlinks, non-regular
@@ -162,7 +200,7 @@ impl RunDir {
     /// behind; a missing file is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {
         let leftover = format!(".{name}.");
-        if let Ok(entries) = fs::read_dir(&self.path) {
+        if let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) {
             for entry in entries.flatten() {
                 if entry.file_name().to_string_lossy().starts_with(&leftover) {
                     let _ = fs::remove_file(entry.path());
@@ -201,10 +239,24 @@ mod tests {
         assert_eq!(dir.read("x").unwrap().as_deref(), Some("hello"));
         let mode = fs::metadata(dir.file("x")).unwrap().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        std::fs::write(dir.file(".x.12345"), "half").unwrap();
+        let partial = dir.file(PARTIAL_DIR);
+        let in_flight = |d: &Path| fs::read_dir(d).unwrap().count();
+        assert_eq!(in_flight(&partial), 0, "a finished write leaves nothing behind");
+        let dead = u32::MAX; // above pid_max: never a live process
+        std::fs::write(partial.join(format!(".x.{dead}")), "killed").unwrap();
+        std::fs::write(partial.join(".x.1"), "pid 1 is alive").unwrap();
+        dir.write("x", "again").unwrap();
+        assert!(
+            !partial.join(format!(".x.{dead}")).exists(),
+            "a dead writer's copy is swept by the next write"
+        );
+        assert!(partial.join(".x.1").exists(), "a live writer's copy is left alone");
+        std::fs::write(partial.join(".x.12345"), "half").unwrap();
+        std::fs::write(partial.join(".xy.12345"), "another file's").unwrap();
         dir.remove("x").unwrap();
         assert_eq!(dir.read("x").unwrap(), None);
-        assert!(!dir.file(".x.12345").exists(), "a killed writer's temporary file is cleaned up");
+        assert!(!partial.join(".x.12345").exists(), "a killed writer's temporary file is cleaned up");
+        assert!(partial.join(".xy.12345").exists(), "only this file's");
         dir.remove("x").unwrap();
         fs::remove_dir_all(dir.path()).unwrap();
     }

@@ -23,13 +23,20 @@ fn processes(lab: &Lab) -> usize {
     String::from_utf8_lossy(&out.stdout).split_whitespace().count()
 }
 
+/// The agent's files in the run directory, and the writes it left
+/// unfinished (in IPaddr-partial, which itself may stay).
 fn tracking_files(lab: &Lab) -> Vec<String> {
-    std::fs::read_dir(&lab.rsctmp)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("IPaddr-") || n.starts_with(".IPaddr-"))
-        .collect()
+    let names = |dir: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    };
+    let mut files: Vec<String> = names(&lab.rsctmp)
+        .into_iter()
+        .filter(|n| (n.starts_with("IPaddr-") || n.starts_with(".IPaddr-")) && n != "IPaddr-partial")
+        .collect();
+    files.extend(names(&lab.rsctmp.join("IPaddr-partial")).into_iter().map(|n| format!("IPaddr-partial/{n}")));
+    files
 }
 
 #[test]

@@ -147,7 +147,7 @@ fn default_scope(ip: IpAddr) -> AddressScope {
     }
 }
 
-fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
+pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
     let mut local = None;
     let mut address = None;
     let mut label = None;

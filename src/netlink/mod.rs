@@ -5,11 +5,14 @@
 //! on, so that dump requests are filtered by the kernel (by interface, by
 //! family, by table) and their cost does not grow with unrelated objects.
 //!
-//! `address` holds the address and address-label requests, `route` the
+//! `address` holds the address and address-label requests,
+//! `address_lookup` the lookup of one address whatever else its interface
+//! holds, `route` the
 //! route requests and lookups, `link` the link requests; `saved_route`
 //! keeps a route byte for byte.
 
 mod address;
+mod address_lookup;
 mod link;
 mod route;
 mod saved_route;

@@ -170,10 +170,10 @@ impl Vip<'_> {
     /// Sends the rounds from this process, the first after `first_delay`,
     /// stopping early if the VIP leaves its interface.
     pub fn send_rounds(&self, spot: Spot, wire: &Wire, timing: Timing) -> AgentResult<RoundsEnded> {
-        let (ip, family) = (self.params.ip, self.params.family());
+        let ip = self.params.ip;
         let next_round = || {
-            let addresses = self.nl.addresses(spot.site.ifindex, family).ok()?;
-            addresses.iter().any(|a| a.ip == ip && a.prefix == spot.prefix).then_some(())?;
+            let entries = self.nl.address_entries(spot.site.ifindex, ip).ok()?;
+            entries.iter().any(|a| a.prefix == spot.prefix).then_some(())?;
             // The MAC may change under a running VIP (a bond's failover).
             let mac = match self.nl.link(spot.site.ifindex) {
                 Ok(Some(link)) => link.mac.unwrap_or(wire.mac),

@@ -129,7 +129,7 @@ impl Vip<'_> {
         }
         match self.configured_site()? {
             SiteLookup::Found(site, route) => {
-                let on_site = self.addresses_on(&site)?;
+                let on_site = self.own_entries_on(&site)?;
                 let prefix = match self.configured_prefix(&site, route)? {
                     (Some(prefix), _) => prefix,
                     // No route any more: a VIP started before records
@@ -278,10 +278,22 @@ impl Vip<'_> {
         }
     }
 
+    /// The VIP's own entries on `site` (the lookup every monitor makes:
+    /// its cost does not grow with the other addresses there).
+    fn own_entries_on(&self, site: &Site) -> AgentResult<Vec<AddressEntry>> {
+        if site.link.is_none() {
+            return Ok(Vec::new());
+        }
+        match self.nl.address_entries(site.ifindex, self.params.ip) {
+            Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(Vec::new()),
+            found => found.doing(|| format!("looking up {} on {}", self.params.ip, site.nic)),
+        }
+    }
+
     /// The address's state on `site`, where it should have `prefix` (any,
     /// when not known).
     fn presence_on(&self, site: Site, prefix: Option<u8>) -> AgentResult<Whereabouts> {
-        let on_site = self.addresses_on(&site)?;
+        let on_site = self.own_entries_on(&site)?;
         self.presence_among(site, prefix, &on_site)
     }
 
