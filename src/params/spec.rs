@@ -113,9 +113,9 @@ pub const PARAMS: &[ParamSpec] = &[
         .reloadable(),
     spec("probe_count", "probe-count", Integer, "2", "Duplicate-address probes before start (0: none)")
         .reloadable(),
-    spec("probe_interval", "probe-interval", Integer, "5", "Milliseconds between duplicate-address probes")
+    spec("probe_interval", "probe-interval", Integer, "2", "Milliseconds between duplicate-address probes")
         .reloadable(),
-    spec("probe_wait", "probe-wait", Integer, "10", "Milliseconds to listen after the last probe")
+    spec("probe_wait", "probe-wait", Integer, "8", "Milliseconds to listen after the last probe")
         .reloadable(),
     spec("probe_rfc5227", "probe-rfc5227", Boolean, "false", "Probe with RFC 5227's full timing")
         .reloadable(),
