@@ -15,6 +15,7 @@ mod hosts;
 mod invocation;
 mod netlink;
 mod netns;
+mod observe;
 mod ocf;
 mod packet;
 mod params;
@@ -31,6 +32,7 @@ use std::time::Instant;
 
 fn main() -> std::process::ExitCode {
     let started = Instant::now();
+    observe::begin(started);
     let command_line = cli::parse();
     log::init(command_line.verbosity);
     let Some(action_name) = command_line.action else {
@@ -53,10 +55,14 @@ fn main() -> std::process::ExitCode {
     let budget = budget::Budget::new(started, env.timeout);
     let invocation = Invocation { action, env, raw, budget };
     match actions::run(&invocation) {
-        Ok(code) => exit(code),
+        Ok(code) => {
+            observe::finish(&invocation, code);
+            exit(code)
+        }
         Err(err) => {
             log::exit_reason(&err.reason);
             log::debug(format!("{} exits {}", action.name(), err.exit.name()));
+            observe::finish(&invocation, err.exit);
             exit(err.exit)
         }
     }

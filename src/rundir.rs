@@ -110,6 +110,11 @@ impl RunDir {
     /// Reads `name`, or `None` if it does not exist. Symlinks, non-regular
     /// files, files not owned by us and oversized files are errors.
     pub fn read(&self, name: &str) -> io::Result<Option<String>> {
+        self.read_capped(name, MAX_FILE_BYTES)
+    }
+
+    /// Like `read`, for a file allowed to hold up to `max_bytes`.
+    pub fn read_capped(&self, name: &str, max_bytes: u64) -> io::Result<Option<String>> {
         let file = match OpenOptions::new()
             .read(true)
             .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
@@ -121,8 +126,8 @@ impl RunDir {
         };
         check_private(&file)?;
         let mut text = String::new();
-        file.take(MAX_FILE_BYTES + 1).read_to_string(&mut text)?;
-        if text.len() as u64 > MAX_FILE_BYTES {
+        file.take(max_bytes + 1).read_to_string(&mut text)?;
+        if text.len() as u64 > max_bytes {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "file is too large"));
         }
         Ok(Some(text))

@@ -82,6 +82,7 @@ const PARAMS: &[(&str, Class)] = &[
     ("ping_on_start", Class::Boolean),
     ("preferred_source", Class::Boolean),
     ("allow_missing_subnet", Class::Boolean),
+    ("metrics_dir", Class::Strict("metrics_dir")),
 ];
 
 /// The exit code and reason fragment validate-all must give for `value` in `param`.

@@ -7,11 +7,15 @@
 use super::{Invocation, prepare, print_all};
 use crate::error::{AgentResult, Doing};
 use crate::invocation::OutputFormat;
+use crate::observe::history;
 use crate::ocf::ExitCode;
 use crate::params::Strictness;
 use crate::vip::locate::link_problem;
 use crate::vip::{Placement, Whereabouts};
 use serde_json::{Value, json};
+
+/// How many of the VIP's latest events explain shows.
+const SHOWN_EVENTS: usize = 20;
 
 pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCode> {
     let prepared = match prepare(inv, Strictness::Strict)? {
@@ -30,6 +34,12 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
     if let Some(record) = vip.record {
         report["record"] = json!({ "nic": record.nic, "index": record.ifindex, "prefix": record.prefix, "label": record.label });
     }
+    let events =
+        history::last(&inv.run_dir(), &crate::observe::history_file(vip.key.file_name()), SHOWN_EVENTS);
+    report["events"] = events
+        .iter()
+        .map(|e| json!({ "time": e.time, "utc": history::utc(e.time), "event": e.event, "detail": e.detail }))
+        .collect();
     let (placement, placed_now) = vip.placement()?;
     let target = match placement {
         Placement::Target(target) => target,
@@ -130,7 +140,7 @@ fn as_text(report: &Value) -> String {
     let mut out = format!("VIP {} ({})\n", show(&report["ip"]), show(&report["family"]));
     if let Some(problem) = report.get("problem") {
         out.push_str(&format!("  problem      {}\n", show(problem)));
-        return out;
+        return out + &events_text(report);
     }
     let nic = &report["nic"];
     out.push_str(&format!(
@@ -187,6 +197,26 @@ fn as_text(report: &Value) -> String {
     out.push_str(&format!("  other hosts  {owner}\n"));
     if let Value::String(hint) = &report["hint"] {
         out.push_str(&format!("  hint         {hint}\n"));
+    }
+    out + &events_text(report)
+}
+
+/// The latest events, oldest first, one per line.
+fn events_text(report: &Value) -> String {
+    let Some(events) = report["events"].as_array().filter(|e| !e.is_empty()) else {
+        return "  events       none recorded\n".to_string();
+    };
+    let mut out = String::from("  events\n");
+    for event in events {
+        let (utc, name, detail) = (&event["utc"], &event["event"], &event["detail"]);
+        let line = format!(
+            "    {} {} {}",
+            utc.as_str().unwrap_or(""),
+            name.as_str().unwrap_or(""),
+            detail.as_str().unwrap_or("")
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
     }
     out
 }

@@ -6,6 +6,7 @@
 
 use super::{Invocation, node_lacks, prepare};
 use crate::error::{AgentError, AgentResult};
+use crate::observe::{self, history::Event};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::vip::announcing::Spot;
@@ -60,8 +61,16 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     let (site, entry) = match vip.whereabouts()? {
         Whereabouts::InPlace { site, entry } => (site, entry),
-        Whereabouts::Absent => return Ok(ExitCode::NotRunning),
-        Whereabouts::Foreign(foreign) => return Err(AgentError::generic(foreign.describe(params.ip))),
+        Whereabouts::Absent => {
+            if vip.record.is_some() {
+                observe::event(Event::Vanished);
+            }
+            return Ok(ExitCode::NotRunning);
+        }
+        Whereabouts::Foreign(foreign) => {
+            observe::event(Event::MovedAway { to: foreign.nic.clone() });
+            return Err(AgentError::generic(foreign.describe(params.ip)));
+        }
         // A node allowed to lack the subnet is not failing without it.
         Whereabouts::Unplaced(Lack::Network(_)) if params.allow_missing_subnet => {
             return Ok(ExitCode::NotRunning);

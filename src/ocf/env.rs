@@ -30,6 +30,8 @@ pub struct OcfEnv {
     pub check_level: u32,
     /// Whether the caller understands OCF 1.1's degraded exit codes.
     pub degraded_supported: bool,
+    /// `OCF_RESOURCE_INSTANCE`: the resource's name (`vip`, `vip:1`).
+    pub instance: Option<String>,
 }
 
 impl OcfEnv {
@@ -68,6 +70,7 @@ impl OcfEnv {
         let degraded_supported = ocf_minor.is_some_and(|minor| minor >= 1)
             && feature_set.is_some_and(|set| set >= DEGRADED_FEATURE_SET);
         OcfEnv {
+            instance: lookup("OCF_RESOURCE_INSTANCE").filter(|v| !v.is_empty()),
             check_level,
             degraded_supported,
             interval_ms,

@@ -56,6 +56,8 @@ pub struct Params {
     pub preferred_lft: Lifetime,
     /// The metric of the subnet route added with the address, if given.
     pub metric: Option<u32>,
+    /// Where node_exporter's textfile collector reads this VIP's metrics.
+    pub metrics_dir: Option<std::path::PathBuf>,
     /// `check_link_status` as given; `link_checked` supplies the default.
     pub check_link_status: Option<bool>,
     /// Make "the VIP would be the NIC's only address in its subnet" an error.
@@ -132,6 +134,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         metric: r.optional("metric", None, |given| {
             given.map(|v| values::integer("metric", v, 0, u64::from(u32::MAX)).map(|n| n as u32)).transpose()
         })?,
+        metrics_dir: r.optional("metrics_dir", None, |given| given.map(values::absolute_dir).transpose())?,
         check_link_status: match r.given("check_link_status") {
             Some(_) => Some(r.flag("check_link_status")?),
             None => None,

@@ -164,6 +164,8 @@ pub const PARAMS: &[ParamSpec] = &[
         "false",
         "Start without the address where its subnet is absent (multi-site)",
     ),
+    spec("metrics_dir", "metrics-dir", Str, "", "Directory for Prometheus textfile metrics (node_exporter)")
+        .reloadable(),
 ];
 
 /// Looks a parameter up by its OCF name.

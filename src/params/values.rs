@@ -154,6 +154,20 @@ impl Lifetime {
 /// `preferred_lft` in the spellings ip(8) accepts: `forever`, or seconds
 /// in decimal, hexadecimal (`0x`) or octal (leading `0`), where
 /// 4294967295 also means forever.
+/// A directory the agent writes into: an absolute path of printable text.
+pub fn absolute_dir(value: &str) -> Result<std::path::PathBuf, String> {
+    if !value.starts_with('/')
+        || value.chars().any(char::is_control)
+        || value.split('/').any(|part| part == "..")
+    {
+        return Err(format!(
+            "invalid metrics_dir [{}]: expected an absolute directory path",
+            printable(value)
+        ));
+    }
+    Ok(std::path::PathBuf::from(value))
+}
+
 pub fn lifetime(value: &str) -> Result<Lifetime, String> {
     if value == "forever" {
         return Ok(Lifetime::Forever);

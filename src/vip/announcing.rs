@@ -103,7 +103,10 @@ impl Vip<'_> {
             plan.count,
             plan.duration()
         ));
-        match self.run_probe(wire, &plan)? {
+        let probing = Instant::now();
+        let outcome = self.run_probe(wire, &plan)?;
+        crate::observe::start_probe_took(probing.elapsed());
+        match outcome {
             ProbeOutcome::Free => Ok(()),
             ProbeOutcome::CutShort => Err(AgentError::generic(format!(
                 "probing for {} was cut short by the start timeout: not adding an address nobody checked",
@@ -179,10 +182,20 @@ impl Vip<'_> {
                 Ok(Some(link)) => link.mac.unwrap_or(wire.mac),
                 _ => wire.mac,
             };
+            crate::observe::first_announcement();
             Some(self.round_frames(mac))
         };
-        announce::send_rounds(&wire.sock, &timing, next_round)
-            .doing(|| format!("announcing {ip} on {}", spot.site.nic))
+        let ended = announce::send_rounds(&wire.sock, &timing, next_round)
+            .doing(|| format!("announcing {ip} on {}", spot.site.nic))?;
+        let sent = match ended {
+            RoundsEnded::Done => timing.count,
+            RoundsEnded::AddressGone { sent } | RoundsEnded::OutOfTime { sent } => sent,
+        };
+        if sent > 0 {
+            crate::observe::count("announcements_sent", sent);
+            crate::observe::event(crate::observe::history::Event::Announced { rounds: sent });
+        }
+        Ok(ended)
     }
 
     /// `count` rounds at the configured interval, the first after `first_delay`.
@@ -237,7 +250,12 @@ impl Vip<'_> {
     pub fn run_probe(&self, wire: &Wire, plan: &ProbePlan) -> AgentResult<ProbeOutcome> {
         let own_macs = self.nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
         let seen = probe::Listener { our_mac: wire.mac, own_macs: &own_macs };
-        probe::run(&wire.sock, &seen, self.params.ip, plan, self.inv.budget.deadline())
-            .doing(|| format!("probing for {} on {}", self.params.ip, wire.link.name))
+        let outcome = probe::run(&wire.sock, &seen, self.params.ip, plan, self.inv.budget.deadline())
+            .doing(|| format!("probing for {} on {}", self.params.ip, wire.link.name))?;
+        crate::observe::count("probes_sent", plan.count);
+        if let ProbeOutcome::InUse { mac } = &outcome {
+            crate::observe::conflict(&mac.to_string());
+        }
+        Ok(outcome)
     }
 }

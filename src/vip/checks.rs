@@ -8,6 +8,7 @@ use super::announcing::Spot;
 use super::{Target, Vip};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::IpFamily;
+use crate::observe::history::{self, Event};
 use crate::ocf::{ExitCode, log};
 use crate::probe::{ProbeOutcome, ProbePlan};
 use crate::reach::{self, PingPlan, Reach};
@@ -71,7 +72,7 @@ impl Vip<'_> {
         };
         let outcome = reach::ping(params.ip, &plan, self.inv.budget.deadline(), is_local)
             .doing(|| format!("pinging {described} from {}", params.ip))?;
-        Ok(match outcome {
+        let unreachable = match outcome {
             Reach::Answered { by } => {
                 log::debug(format!("{by} answered a ping from {}", params.ip));
                 None
@@ -82,7 +83,30 @@ impl Vip<'_> {
                 spot.site.nic,
                 params.ping.timeout.as_millis()
             )),
-        })
+        };
+        self.note_reachability(unreachable.as_deref());
+        Ok(unreachable)
+    }
+
+    /// Counts a failed check, and records in the history when reachability
+    /// changed since the last check that recorded it.
+    fn note_reachability(&self, unreachable: Option<&str>) {
+        if unreachable.is_some() {
+            crate::observe::count("reachability_failures", 1);
+        }
+        let file = crate::observe::history_file(self.key.file_name());
+        let was_lost = history::last(&self.run_dir(), &file, history::KEEP)
+            .iter()
+            .rev()
+            .find(|e| e.event.starts_with("reachability-"))
+            .is_some_and(|e| e.event == "reachability-lost");
+        match (unreachable, was_lost) {
+            (Some(detail), false) => {
+                crate::observe::event(Event::ReachabilityLost { detail: detail.to_string() })
+            }
+            (None, true) => crate::observe::event(Event::ReachabilityRegained),
+            _ => {}
+        }
     }
 
     /// The addresses to ping and how to name them in a reason.

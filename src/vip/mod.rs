@@ -127,6 +127,13 @@ pub fn prepare(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<P
         Ok(config) => config,
         Err(lack) => return Ok(Err(lack)),
     };
+    let params = &config.params;
+    crate::observe::identify(crate::observe::Identity {
+        key: config.key.file_name().to_string(),
+        ip: params.ip.to_string(),
+        nic: config.record.as_ref().map(|r| r.nic.clone()).or_else(|| params.nic.clone()).unwrap_or_default(),
+        metrics_dir: params.metrics_dir.clone(),
+    });
     if let Some(name) = &config.params.network_namespace {
         if let Err(reason) = netns::enter(name) {
             return Ok(Err(Lack::Namespace(reason)));
@@ -200,6 +207,7 @@ impl Vip<'_> {
 
     /// Records that this resource's address is `target`, before it is added.
     pub fn write_record(&self, target: &Target) -> AgentResult<Record> {
+        crate::observe::located_on(target.nic());
         let record = Record {
             ip: self.params.ip,
             prefix: target.prefix,

@@ -23,6 +23,8 @@ packages=(
     dpkg-dev          # dpkg-architecture for make deb
     nftables          # the cluster IP's packet filter (nft) ...
     iptables          # ... and its iptables back end
+    prometheus-node-exporter  # scrapes the agent's metrics textfiles ...
+    prometheus        # ... and promtool checks them
 )
 
 missing=()
@@ -32,6 +34,15 @@ done
 if ((${#missing[@]})); then
     echo "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
+    # The tests start their daemons themselves, inside namespaces: keep the
+    # packages' own services (corosync, pacemaker, node_exporter, prometheus)
+    # from starting on the host while they install.
+    policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' > "$policy"
+        chmod 755 "$policy"
+        trap 'rm -f "$policy"' EXIT
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

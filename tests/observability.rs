@@ -1,0 +1,307 @@
+//! Metrics and history with the real components: Debian's
+//! prometheus-node-exporter reading the agent's textfiles in a node
+//! namespace, scraped over HTTP from the client, checked by promtool.
+
+mod common;
+use common::{Lab, Segment, in_netns, ocf};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
+const PROMTOOL: &str = "/usr/bin/promtool";
+
+fn metrics_dir(rsctmp: &Path) -> PathBuf {
+    let dir = rsctmp.join("metrics");
+    std::fs::create_dir_all(&dir).expect("metrics dir");
+    dir
+}
+
+/// node_exporter with only the textfile collector, listening on the node's
+/// address inside its namespace; killed when dropped.
+struct NodeExporter(Child);
+
+impl NodeExporter {
+    fn start(ns: &common::Netns, listen: &str, dir: &Path) -> NodeExporter {
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &ns.name,
+                NODE_EXPORTER,
+                "--collector.disable-defaults",
+                "--collector.textfile",
+            ])
+            .arg(format!("--collector.textfile.directory={}", dir.display()))
+            .arg(format!("--web.listen-address={listen}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus-node-exporter runs (make check installs it)");
+        NodeExporter(child)
+    }
+}
+
+impl Drop for NodeExporter {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// GET /metrics from inside `ns`, retried until node_exporter listens.
+fn scrape(ns: &common::Netns, address: &'static str) -> String {
+    in_netns(ns, move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match std::net::TcpStream::connect(address) {
+                Ok(mut stream) => {
+                    let request = format!("GET /metrics HTTP/1.0\r\nHost: {address}\r\n\r\n");
+                    stream.write_all(request.as_bytes()).expect("send request");
+                    let mut response = String::new();
+                    stream.read_to_string(&mut response).expect("read response");
+                    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
+                    return body.expect("an HTTP response with a body");
+                }
+                Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+                Err(err) => panic!("node_exporter at {address} does not answer: {err}"),
+            }
+        }
+    })
+    .join()
+    .expect("scrape thread")
+}
+
+/// The value of the sample of `metric` that has every label in `labels`
+/// (node_exporter sorts labels, so each is looked for on its own).
+fn value(scraped: &str, metric: &str, labels: &[&str]) -> Option<f64> {
+    scraped
+        .lines()
+        .filter(|l| l.starts_with(&format!("{metric}{{")) && labels.iter().all(|label| l.contains(label)))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// promtool's verdict on an exposition text (stdin); passes when it says nothing.
+fn promtool_check(text: &str) -> (bool, String) {
+    let mut child = Command::new(PROMTOOL)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs (make check installs it)");
+    child.stdin.take().expect("stdin").write_all(text.as_bytes()).expect("feed promtool");
+    let out = child.wait_with_output().expect("promtool finishes");
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.success() && said.trim().is_empty(), said)
+}
+
+#[test]
+fn node_exporter_serves_what_start_monitor_a_conflict_and_stop_did() {
+    let seg = Segment::new(2);
+    let dir = metrics_dir(&seg.rsctmp);
+    let _exporter = NodeExporter::start(&seg.nodes[0], "192.0.2.11:9100", &dir);
+    let metrics = dir.to_string_lossy().into_owned();
+    let params =
+        [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("metrics_dir", metrics.as_str())];
+    let run = |action: &str, extra: &[(&str, &str)]| {
+        let rsctmp = seg.rsctmp.join("node0");
+        std::fs::create_dir_all(&rsctmp).unwrap();
+        let mut env = vec![("OCF_RESOURCE_INSTANCE", "web-vip")];
+        env.extend_from_slice(extra);
+        common::run_agent(&seg.nodes[0], &rsctmp, action, &params, &env)
+    };
+    assert_eq!(run("start", &[]).code, ocf::SUCCESS);
+    let monitor = run("monitor", &[("OCF_RESKEY_CRM_meta_interval", "10000")]);
+    assert_eq!(monitor.code, ocf::SUCCESS, "{monitor:?}");
+    assert!(monitor.stderr.is_empty(), "metrics add no noise to a quiet monitor: {monitor:?}");
+
+    let labels = &[r#"resource="web-vip""#, r#"ip="192.0.2.50""#, r#"nic="eth0""#][..];
+    let up = scrape(&seg.client, "192.0.2.11:9100");
+    assert_eq!(value(&up, "ocf_ipaddr_up", labels), Some(1.0), "{up}");
+    assert_eq!(value(&up, "ocf_ipaddr_starts_total", labels), Some(1.0));
+    assert_eq!(value(&up, "ocf_ipaddr_last_action_exit_code", &[r#"action="monitor""#]), Some(0.0));
+    assert!(value(&up, "ocf_ipaddr_probes_sent_total", labels) >= Some(2.0), "start probed: {up}");
+    assert!(value(&up, "ocf_ipaddr_announcements_sent_total", labels) >= Some(1.0), "start announced");
+    let probe = value(&up, "ocf_ipaddr_last_start_probe_seconds", labels).expect("probe latency");
+    let first =
+        value(&up, "ocf_ipaddr_last_start_first_announcement_seconds", labels).expect("announce latency");
+    assert!(probe > 0.0 && first >= probe && first < 5.0, "probe {probe} s, first announcement {first} s");
+
+    // A rogue host brings the VIP up too; the level-20 watch sees it.
+    seg.nodes[1].ip(&["addr", "add", "192.0.2.50/24", "dev", "eth0"]);
+    let rogue_mac = seg.nodes[1].mac("eth0");
+    let watch = run("monitor", &[("OCF_CHECK_LEVEL", "20"), ("OCF_RESKEY_CRM_meta_interval", "20000")]);
+    assert_eq!(watch.code, ocf::ERR_GENERIC, "{watch:?}");
+    seg.nodes[1].ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
+    assert_eq!(run("stop", &[]).code, ocf::SUCCESS);
+
+    let after = scrape(&seg.client, "192.0.2.11:9100");
+    assert_eq!(value(&after, "ocf_ipaddr_up", labels), Some(0.0), "{after}");
+    assert_eq!(value(&after, "ocf_ipaddr_stops_total", labels), Some(1.0));
+    assert_eq!(value(&after, "ocf_ipaddr_conflicts_total", labels), Some(1.0));
+    assert_eq!(value(&after, "ocf_ipaddr_monitor_failures_total", labels), Some(1.0));
+    assert_eq!(
+        value(&after, "ocf_ipaddr_last_conflict_info", &[&format!(r#"mac="{rogue_mac}""#)]),
+        Some(1.0)
+    );
+    assert!(
+        value(&after, "ocf_ipaddr_announcements_sent_total", labels)
+            > value(&up, "ocf_ipaddr_announcements_sent_total", labels),
+        "the watch announced this node again"
+    );
+    let ours: String = after
+        .lines()
+        .filter(|l| {
+            l.starts_with("ocf_ipaddr_")
+                || l.starts_with("# HELP ocf_ipaddr_")
+                || l.starts_with("# TYPE ocf_ipaddr_")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (clean, said) = promtool_check(&ours);
+    assert!(clean, "promtool check metrics: {said}\n{ours}");
+
+    let explain = run("explain", &[]);
+    assert_eq!(explain.code, ocf::SUCCESS, "{explain:?}");
+    for event in ["started on eth0", "conflict-seen claimed by", "announced", "stopped"] {
+        assert!(explain.stdout.contains(event), "explain shows {event}: {}", explain.stdout);
+    }
+}
+
+#[test]
+fn parallel_instances_never_leave_a_textfile_that_fails_to_parse() {
+    let lab = Lab::new();
+    let dir = metrics_dir(&lab.rsctmp);
+    let metrics = dir.to_string_lossy().into_owned();
+    // Readers copy every file they find while writers rewrite them.
+    let reader_dir = dir.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reading = stop.clone();
+    let reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        while !reading.load(std::sync::atomic::Ordering::Relaxed) {
+            let Ok(entries) = std::fs::read_dir(&reader_dir) else { break };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".prom") {
+                    if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                        seen.push(text);
+                    }
+                }
+            }
+        }
+        seen
+    });
+    let results: Vec<Vec<(&str, i32)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..6)
+            .map(|i| {
+                let (ns, rsctmp, metrics) = (&lab.node, &lab.rsctmp, &metrics);
+                scope.spawn(move || {
+                    // Two workers per VIP rewrite the same file: one starts,
+                    // monitors and stops it, the other only monitors.
+                    let ip = format!("192.0.2.{}", 60 + i / 2);
+                    let resource = format!("vip{}", i / 2);
+                    let cycles = i % 2 == 0;
+                    let params = [
+                        ("ip", ip.as_str()),
+                        ("cidr_netmask", "24"),
+                        ("nic", "eth0"),
+                        ("metrics_dir", metrics.as_str()),
+                    ];
+                    let env = [
+                        ("OCF_RESOURCE_INSTANCE", resource.as_str()),
+                        ("OCF_RESKEY_CRM_meta_interval", "10000"),
+                    ];
+                    let mut codes = Vec::new();
+                    for round in 0..15 {
+                        let action = match round % 5 {
+                            0 if cycles => "start",
+                            4 if cycles => "stop",
+                            _ => "monitor",
+                        };
+                        codes.push((action, common::run_agent(ns, rsctmp, action, &params, &env).code));
+                    }
+                    codes
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().expect("worker")).collect()
+    });
+    for codes in results {
+        for (action, code) in codes {
+            assert!([ocf::SUCCESS, ocf::NOT_RUNNING].contains(&code), "{action} exited {code}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let seen = reader.join().expect("reader");
+    assert!(seen.len() > 10, "the reader saw the files being rewritten ({} reads)", seen.len());
+    let mut checked = std::collections::HashSet::new();
+    for text in &seen {
+        assert!(
+            text.ends_with('\n') && text.contains("ocf_ipaddr_reachability_failures_total{"),
+            "a whole file: {text:?}"
+        );
+        if checked.insert(text.clone()) && checked.len() <= 40 {
+            let (clean, said) = promtool_check(text);
+            assert!(clean, "promtool check metrics: {said}\n{text}");
+        }
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 3, "one file per resource, no temporary file left: {leftovers:?}");
+}
+
+/// Runs start, monitor and stop with `metrics_dir` made unusable by
+/// `spoil` inside a private mount namespace.
+fn actions_with_spoiled_dir(spoil: &str) {
+    let lab = Lab::new();
+    let dir = metrics_dir(&lab.rsctmp);
+    let metrics = dir.to_string_lossy().into_owned();
+    let params =
+        [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("metrics_dir", metrics.as_str())];
+    for (action, expected) in [("start", ocf::SUCCESS), ("monitor", ocf::SUCCESS), ("stop", ocf::SUCCESS)] {
+        // The agent runs in a mount namespace of its own where the
+        // directory is spoiled; the test's view stays as it was.
+        let mut cmd = Command::new("unshare");
+        cmd.args(["-m", "--propagation", "private", "sh", "-c"])
+            .arg(format!("{spoil} && exec ip netns exec \"$0\" \"$1\" \"$2\""))
+            .arg(&lab.node.name)
+            .arg(common::agent_path())
+            .arg(action)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("HA_RSCTMP", &lab.rsctmp)
+            .stdin(Stdio::null());
+        for (k, v) in params {
+            cmd.env(format!("OCF_RESKEY_{k}"), v);
+        }
+        cmd.env("OCF_RESOURCE_INSTANCE", "vip").env("OCF_RESKEY_CRM_meta_interval", "0");
+        let run = common::finish(cmd);
+        assert_eq!(run.code, expected, "{action} with {spoil}: {run:?}");
+        if action != "monitor" {
+            assert!(
+                run.stderr.contains("WARNING") && run.stderr.contains("metrics"),
+                "{action} warns: {run:?}"
+            );
+        }
+    }
+    assert!(!lab.node.has_address("eth0", "192.0.2.50/24"), "stop removed the VIP");
+}
+
+#[test]
+fn a_read_only_metrics_dir_never_fails_an_action() {
+    let lab_dir = "mount -o bind,ro \"$OCF_RESKEY_metrics_dir\" \"$OCF_RESKEY_metrics_dir\"";
+    actions_with_spoiled_dir(lab_dir);
+}
+
+#[test]
+fn a_full_metrics_dir_never_fails_an_action() {
+    let fill = "mount -t tmpfs -o size=4k tmpfs \"$OCF_RESKEY_metrics_dir\" && (dd if=/dev/zero of=\"$OCF_RESKEY_metrics_dir/fill\" bs=4k count=8 2>/dev/null; true)";
+    actions_with_spoiled_dir(fill);
+}
+
+#[test]
+fn a_missing_metrics_dir_never_fails_an_action() {
+    actions_with_spoiled_dir("(rmdir \"$OCF_RESKEY_metrics_dir\" 2>/dev/null; true)");
+}
