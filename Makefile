@@ -117,6 +117,7 @@ check: deps debian13-root lint test
 
 # Side by side with IPaddr2; writes docs/benchmarks.md and docs/benchmarks.svg.
 bench: deps
+	$(STATIC) build --release --locked --target $(HOST) --example null-agent
 	$(STATIC) bench --locked --target $(HOST) --bench bench
 
 demo: build

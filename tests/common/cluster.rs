@@ -164,12 +164,25 @@ impl Cluster {
             .is_some_and(|l| l.contains("online=\"true\""))
     }
 
-    /// Runs a program in node `i`'s network and mount namespaces, where the
-    /// cluster tools reach that node's daemons.
+    /// Makes `path` available to every node as the OCF agent
+    /// `ocf:rust:<name>`, beside the agent under test.
+    pub fn install_agent(&self, name: &str, path: &std::path::Path) {
+        std::fs::copy(path, self.dir.join("agent").join(name))
+            .unwrap_or_else(|e| panic!("installing {} as {name}: {e}", path.display()));
+    }
+
+    /// A directory every node sees at the same path (for files handed to
+    /// the cluster tools).
+    pub fn shared_dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+
+    /// Runs a program in node `i`'s network and mount namespaces and root
+    /// directory, where the cluster tools reach that node's daemons.
     pub fn on(&self, i: usize, program: &str, args: &[&str]) -> Output {
         let pid = self.daemons.borrow()[i].as_ref().expect("node is running").id().to_string();
         Command::new("nsenter")
-            .args(["-t", &pid, "-m", "-n", "--", program])
+            .args(["-t", &pid, "-m", "-n", "-r", "-w", "--", program])
             .args(args)
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .output()
