@@ -72,7 +72,10 @@ impl RunDir {
     }
 
     /// Writes `contents` to `name` atomically: a private temporary file,
-    /// then a rename, so a reader never sees half a file.
+    /// then a rename, so a reader never sees half a file. No fsync: these
+    /// files describe what this boot of the node holds (the run directory
+    /// is normally a tmpfs), and a power loss that could lose them takes
+    /// the addresses they describe with it.
     pub fn write(&self, name: &str, contents: &str) -> io::Result<()> {
         self.ensure()?;
         let final_path = self.file(name);
@@ -83,7 +86,7 @@ impl RunDir {
             .mode(0o600)
             .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
             .open(&temp_path)?;
-        let written = file.write_all(contents.as_bytes()).and_then(|_| file.sync_all());
+        let written = file.write_all(contents.as_bytes());
         if let Err(err) = written.and_then(|_| fs::rename(&temp_path, &final_path)) {
             let _ = fs::remove_file(&temp_path);
             return Err(err);
