@@ -41,33 +41,13 @@ impl RunDir {
 
     /// Makes sure the directory exists and is a real, root-owned directory.
     fn ensure(&self) -> io::Result<()> {
-        match fs::symlink_metadata(&self.path) {
-            Ok(meta) if meta.file_type().is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() => Ok(()),
-            Ok(_) => Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{} is not a directory owned by us", self.path.display()),
-            )),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => {
-                fs::DirBuilder::new().recursive(true).mode(0o755).create(&self.path)
-            }
-            Err(err) => Err(err),
-        }
+        owned_dir(&self.path, 0o755)
     }
 
-    /// The directory of files being written, made private if missing.
+    /// The directory of files being written, private, made if missing.
     fn partial_dir(&self) -> io::Result<PathBuf> {
         let dir = self.file(PARTIAL_DIR);
-        match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Err(err) if err.kind() != io::ErrorKind::AlreadyExists => return Err(err),
-            _ => {}
-        }
-        let meta = fs::symlink_metadata(&dir)?;
-        if !meta.file_type().is_dir() || meta.uid() != nix::unistd::geteuid().as_raw() {
-            return Err(io::Error::new(
-                io::ErrorKind::PermissionDenied,
-                format!("{} is not a directory owned by us", dir.display()),
-            ));
-        }
+        owned_dir(&dir, 0o700)?;
         Ok(dir)
     }
 
@@ -219,6 +199,22 @@ impl RunDir {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
             _ => Ok(()),
         }
+    }
+}
+
+/// Makes `path` a directory (with `mode`) if it is missing; anything else
+/// there but a directory of ours is refused, never followed.
+fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() => Ok(()),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{} is not a directory owned by us", path.display()),
+        )),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
+            fs::DirBuilder::new().recursive(true).mode(mode).create(path)
+        }
+        Err(err) => Err(err),
     }
 }
 
