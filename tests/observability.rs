@@ -305,3 +305,67 @@ fn a_full_metrics_dir_never_fails_an_action() {
 fn a_missing_metrics_dir_never_fails_an_action() {
     actions_with_spoiled_dir("(rmdir \"$OCF_RESKEY_metrics_dir\" 2>/dev/null; true)");
 }
+
+#[test]
+fn reachability_lost_and_regained_are_counted_and_recorded_once_each() {
+    let lab = Lab::new();
+    let dir = metrics_dir(&lab.rsctmp);
+    let metrics = dir.to_string_lossy().into_owned();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("ping_list", "192.0.2.100"),
+        ("ping_timeout", "300"),
+        ("metrics_dir", metrics.as_str()),
+    ];
+    let env = [("OCF_RESOURCE_INSTANCE", "vip")];
+    let level_10 = [
+        ("OCF_RESOURCE_INSTANCE", "vip"),
+        ("OCF_CHECK_LEVEL", "10"),
+        ("OCF_RESKEY_CRM_meta_interval", "30000"),
+    ];
+    assert_eq!(lab.agent_env(&lab.node, "start", &params, &env).code, ocf::SUCCESS);
+    assert_eq!(lab.agent_env(&lab.node, "monitor", &params, &level_10).code, ocf::SUCCESS);
+    lab.client.ip(&["addr", "del", "192.0.2.100/24", "dev", "eth0"]);
+    for _ in 0..2 {
+        let silent = lab.agent_env(&lab.node, "monitor", &params, &level_10);
+        assert_eq!(silent.code, ocf::ERR_GENERIC, "{silent:?}");
+    }
+    lab.client.ip(&["addr", "add", "192.0.2.100/24", "dev", "eth0"]);
+    assert_eq!(lab.agent_env(&lab.node, "monitor", &params, &level_10).code, ocf::SUCCESS);
+
+    let mut command = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "explain");
+    command.args(["--format", "json"]).env("OCF_RESOURCE_INSTANCE", "vip");
+    for (key, value) in params {
+        command.env(format!("OCF_RESKEY_{key}"), value);
+    }
+    let explain = common::finish(command);
+    let report: serde_json::Value =
+        serde_json::from_str(&explain.stdout).unwrap_or_else(|e| panic!("{e}: {explain:?}"));
+    let reachability: Vec<&str> = report["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .filter(|e| e.starts_with("reachability"))
+        .collect();
+    assert_eq!(
+        reachability,
+        ["reachability-lost", "reachability-regained"],
+        "a change is news, a repeat is not"
+    );
+    let text = std::fs::read_to_string(dir.join("ocf_ipaddr_vip.prom")).expect("the textfile");
+    assert!(
+        text.contains(
+            "ocf_ipaddr_reachability_failures_total{resource=\"vip\",ip=\"192.0.2.50\",nic=\"eth0\"} 2\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "ocf_ipaddr_monitor_failures_total{resource=\"vip\",ip=\"192.0.2.50\",nic=\"eth0\"} 2\n"
+        ),
+        "{text}"
+    );
+}

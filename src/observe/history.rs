@@ -11,6 +11,11 @@ pub const KEEP: usize = 300;
 /// The longest a history file may grow before it is trimmed back.
 pub const MAX_BYTES: u64 = 64 * 1024;
 
+/// The names of the reachability events, which decide whether a check's
+/// result is news.
+pub const REACHABILITY_LOST: &str = "reachability-lost";
+pub const REACHABILITY_REGAINED: &str = "reachability-regained";
+
 /// What happened to a VIP, as the history and `explain` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -47,8 +52,8 @@ impl Event {
             Event::ConflictSeen { .. } => "conflict-seen",
             Event::Recovered => "recovered",
             Event::Announced { .. } => "announced",
-            Event::ReachabilityLost { .. } => "reachability-lost",
-            Event::ReachabilityRegained => "reachability-regained",
+            Event::ReachabilityLost { .. } => REACHABILITY_LOST,
+            Event::ReachabilityRegained => REACHABILITY_REGAINED,
         }
     }
 

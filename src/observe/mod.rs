@@ -13,7 +13,6 @@ pub mod metrics;
 
 use crate::invocation::{Action, Invocation};
 use crate::ocf::{ExitCode, log};
-use crate::rundir::RunDir;
 use history::Event;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -163,21 +162,23 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
         }
     }
     if let Some(dir) = &identity.metrics_dir {
-        if let Err(err) = update_metrics(inv, &run_dir, dir, &identity, action, code, &tally) {
+        if let Err(err) = update_metrics(inv, dir, action, code, &tally) {
             log::warn(format!("writing the metrics of {} to {}: {err}", identity.ip, dir.display()));
         }
     }
 }
 
+/// Adds the tally to the VIP's persisted state and rewrites its textfile
+/// in `dir` (the caller holds the VIP's turn).
 fn update_metrics(
     inv: &Invocation,
-    run_dir: &RunDir,
     dir: &std::path::Path,
-    identity: &Identity,
     action: &str,
     code: ExitCode,
     tally: &Tally,
 ) -> std::io::Result<()> {
+    let Some(identity) = &tally.identity else { return Ok(()) };
+    let run_dir = inv.run_dir();
     let state_name = state_file(&identity.key);
     let mut state = metrics::State::decode(&run_dir.read(&state_name)?.unwrap_or_default());
     for (name, n) in &tally.counts {

@@ -98,8 +98,10 @@ impl Vip<'_> {
         let was_lost = history::last(&self.run_dir(), &file, history::KEEP)
             .iter()
             .rev()
-            .find(|e| e.event.starts_with("reachability-"))
-            .is_some_and(|e| e.event == "reachability-lost");
+            .find(|e| {
+                [history::REACHABILITY_LOST, history::REACHABILITY_REGAINED].contains(&e.event.as_str())
+            })
+            .is_some_and(|e| e.event == history::REACHABILITY_LOST);
         match (unreachable, was_lost) {
             (Some(detail), false) => {
                 crate::observe::event(Event::ReachabilityLost { detail: detail.to_string() })
