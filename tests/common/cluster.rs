@@ -140,8 +140,20 @@ impl Cluster {
         if let Some(root) = self.stack.root() {
             command.env("STACK_ROOT", root).env("CLUSTER_DIR", &self.dir);
         }
-        let run_state = self.dir.join(format!("node{}-run", i + 1));
+        let run_state = self.run_state(i);
         std::fs::create_dir_all(&run_state).expect("run state dir");
+        // A tmpfs, as /run is on a real node, that outlives a restart of
+        // the node's stack as on a node that did not reboot.
+        let mounted =
+            Command::new("mountpoint").arg("-q").arg(&run_state).status().is_ok_and(|s| s.success());
+        if !mounted {
+            let status = Command::new("mount")
+                .args(["-t", "tmpfs", "-o", "mode=0755,size=64m", "tmpfs"])
+                .arg(&run_state)
+                .status()
+                .expect("mount runs");
+            assert!(status.success(), "mounting a tmpfs on {}", run_state.display());
+        }
         command
             .args(["netns", "exec", &self.seg.nodes[i].name, script])
             .env("NODE_NAME", format!("node{}", i + 1))
@@ -372,11 +384,21 @@ fn kill_all(ns: &Netns) {
     }
 }
 
+impl Cluster {
+    /// Node `i`'s /run/resource-agents, kept across restarts of its stack.
+    fn run_state(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("node{}-run", i + 1))
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         let nodes = self.daemons.borrow().len();
         for i in 0..nodes {
             self.stop_node(i);
+        }
+        for i in 0..nodes {
+            let _ = Command::new("umount").arg("-l").arg(self.run_state(i)).status();
         }
     }
 }

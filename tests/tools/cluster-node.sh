@@ -27,7 +27,8 @@ if [ -n "${STACK_ROOT:-}" ]; then
     here=$(cd "$(dirname "$0")" && pwd)
     for dir in "$here" "$CLUSTER_DIR"; do
         mkdir -p "$STACK_ROOT$dir"
-        mount --bind "$dir" "$STACK_ROOT$dir"
+        # rbind: the node's run-state tmpfs lives below CLUSTER_DIR.
+        mount --rbind "$dir" "$STACK_ROOT$dir"
     done
     exec env -u STACK_ROOT chroot "$STACK_ROOT" "$here/$(basename "$0")"
 fi
