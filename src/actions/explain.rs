@@ -34,8 +34,7 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
     if let Some(record) = vip.record {
         report["record"] = json!({ "nic": record.nic, "index": record.ifindex, "prefix": record.prefix, "label": record.label });
     }
-    let events =
-        history::last(&inv.run_dir(), &crate::observe::history_file(vip.key.file_name()), SHOWN_EVENTS);
+    let events = history::last(&inv.run_dir(), &crate::observe::history_file(vip.key), SHOWN_EVENTS);
     report["events"] = events
         .iter()
         .map(|e| json!({ "time": e.time, "utc": history::utc(e.time), "event": e.event, "detail": e.detail }))

@@ -13,6 +13,7 @@ pub mod metrics;
 
 use crate::invocation::{Action, Invocation};
 use crate::ocf::{ExitCode, log};
+use crate::vip::record::RecordKey;
 use history::Event;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -21,8 +22,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The VIP this process acts on, once its parameters are known.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// The record key's file name, which the history and state files share.
-    pub key: String,
+    /// The VIP's record key, which names its history and state files.
+    pub key: RecordKey,
     pub ip: String,
     pub nic: String,
     pub metrics_dir: Option<PathBuf>,
@@ -109,13 +110,9 @@ pub fn first_announcement() {
     });
 }
 
-/// The history file of the VIP whose record file is `key`.
-pub fn history_file(key: &str) -> String {
-    format!("IPaddr-history-{}", key.trim_start_matches("IPaddr-vip-"))
-}
-
-fn state_file(key: &str) -> String {
-    format!("IPaddr-metrics-{}", key.trim_start_matches("IPaddr-vip-"))
+/// The history file of the VIP `key` names.
+pub fn history_file(key: &RecordKey) -> String {
+    key.companion("history")
 }
 
 /// Records the action's outcome: the events in the history, and the
@@ -144,7 +141,7 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
         return;
     }
     // Instances of one VIP (a monitor racing a stop) take turns.
-    let lock = format!("IPaddr-observe-lock-{}", identity.key.trim_start_matches("IPaddr-vip-"));
+    let lock = identity.key.companion("observe-lock");
     let _turn = match run_dir.lock(&lock, inv.budget.deadline()) {
         Ok(turn) => turn,
         Err(err) => {
@@ -179,7 +176,7 @@ fn update_metrics(
 ) -> std::io::Result<()> {
     let Some(identity) = &tally.identity else { return Ok(()) };
     let run_dir = inv.run_dir();
-    let state_name = state_file(&identity.key);
+    let state_name = identity.key.companion("metrics");
     let mut state = metrics::State::decode(&run_dir.read(&state_name)?.unwrap_or_default());
     for (name, n) in &tally.counts {
         *state.counters.entry((*name).to_string()).or_insert(0) += n;
@@ -216,7 +213,7 @@ fn update_metrics(
         state.nic = identity.nic.clone();
     }
     run_dir.write(&state_name, &state.encode())?;
-    let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.clone());
+    let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file_name().to_string());
     metrics::write_atomically(
         dir,
         &metrics::file_name(&resource),

@@ -94,7 +94,7 @@ impl Vip<'_> {
         if unreachable.is_some() {
             crate::observe::count("reachability_failures", 1);
         }
-        let file = crate::observe::history_file(self.key.file_name());
+        let file = crate::observe::history_file(self.key);
         let was_lost = history::last(&self.run_dir(), &file, history::KEEP)
             .iter()
             .rev()

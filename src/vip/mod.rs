@@ -129,7 +129,7 @@ pub fn prepare(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<P
     };
     let params = &config.params;
     crate::observe::identify(crate::observe::Identity {
-        key: config.key.file_name().to_string(),
+        key: config.key.clone(),
         ip: params.ip.to_string(),
         nic: config.record.as_ref().map(|r| r.nic.clone()).or_else(|| params.nic.clone()).unwrap_or_default(),
         metrics_dir: params.metrics_dir.clone(),

@@ -20,6 +20,8 @@ use std::net::IpAddr;
 /// clone number when each instance has its own address, and the namespace.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordKey {
+    /// The key itself, which every per-VIP file name ends with.
+    key: String,
     file: String,
 }
 
@@ -37,11 +39,16 @@ impl RecordKey {
         if let (true, Some(clone)) = (unique, &inv.env.clone_id) {
             let _ = write!(key, "+{}", encode(clone));
         }
-        Some(RecordKey { file: format!("IPaddr-vip-{key}") })
+        Some(RecordKey { file: format!("IPaddr-vip-{key}"), key })
     }
 
     pub fn file_name(&self) -> &str {
         &self.file
+    }
+
+    /// The name of another of this VIP's files (`IPaddr-<kind>-<key>`).
+    pub fn companion(&self, kind: &str) -> String {
+        format!("IPaddr-{kind}-{}", self.key)
     }
 }
 
