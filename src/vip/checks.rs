@@ -62,12 +62,9 @@ impl Vip<'_> {
         let params = self.params;
         let (targets, described) = self.ping_targets(spot)?;
         let plan = PingPlan { targets, ifindex: spot.site.ifindex, timeout: params.ping.timeout };
-        // Read only once an answer comes, which a silent network never sends.
-        let own = std::cell::OnceCell::new();
+        // Asked only when an answer comes, which a silent network never sends.
         let is_local = |ip: IpAddr| {
-            own.get_or_init(|| self.nl.addresses(spot.site.ifindex, params.family()).unwrap_or_default())
-                .iter()
-                .any(|a| a.ip == ip)
+            self.nl.address_entries(spot.site.ifindex, ip).is_ok_and(|entries| !entries.is_empty())
                 || self.nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
         };
         let outcome = reach::ping(params.ip, &plan, self.inv.budget.deadline(), is_local)
