@@ -229,9 +229,13 @@ fn parallel_instances_never_leave_a_textfile_that_fails_to_parse() {
             .collect();
         workers.into_iter().map(|w| w.join().expect("worker")).collect()
     });
-    for codes in results {
-        for (action, code) in codes {
+    let mut succeeded = std::collections::HashMap::new();
+    for (i, codes) in results.iter().enumerate() {
+        for &(action, code) in codes {
             assert!([ocf::SUCCESS, ocf::NOT_RUNNING].contains(&code), "{action} exited {code}");
+            if code == ocf::SUCCESS {
+                *succeeded.entry((i / 2, action)).or_insert(0.0) += 1.0;
+            }
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -250,6 +254,15 @@ fn parallel_instances_never_leave_a_textfile_that_fails_to_parse() {
     }
     let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(leftovers.len(), 3, "one file per resource, no temporary file left: {leftovers:?}");
+    // Every instance read the file its predecessor left, under the VIP's
+    // lock: no increment was lost to a writer racing another.
+    for vip in 0..3 {
+        let text = std::fs::read_to_string(dir.join(format!("ocf_ipaddr_vip{vip}.prom"))).unwrap();
+        for (action, counter) in [("start", "ocf_ipaddr_starts_total"), ("stop", "ocf_ipaddr_stops_total")] {
+            let done = succeeded.get(&(vip, action)).copied().unwrap_or(0.0);
+            assert_eq!(value(&text, counter, &[]), Some(done), "vip{vip}: {text}");
+        }
+    }
 }
 
 /// Runs start, monitor and stop with `metrics_dir` made unusable by
@@ -304,6 +317,39 @@ fn a_full_metrics_dir_never_fails_an_action() {
 #[test]
 fn a_missing_metrics_dir_never_fails_an_action() {
     actions_with_spoiled_dir("(rmdir \"$OCF_RESKEY_metrics_dir\" 2>/dev/null; true)");
+}
+
+#[test]
+fn a_planted_textfile_is_replaced_never_followed_or_trusted() {
+    let lab = Lab::new();
+    let dir = metrics_dir(&lab.rsctmp);
+    let metrics = dir.to_string_lossy().into_owned();
+    let params =
+        [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("metrics_dir", metrics.as_str())];
+    let victim = lab.rsctmp.join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    for what in ["a symbolic link", "garbage", "a huge file"] {
+        let file = dir.join("ocf_ipaddr_vip.prom");
+        let _ = std::fs::remove_file(&file);
+        match what {
+            "a symbolic link" => std::os::unix::fs::symlink(&victim, &file).unwrap(),
+            "garbage" => std::fs::write(&file, b"\xff\xfe not { a \"metric\n").unwrap(),
+            _ => std::fs::write(&file, "# x\n".repeat(100_000)).unwrap(),
+        }
+        let run =
+            common::run_agent(&lab.node, &lab.rsctmp, "start", &params, &[("OCF_RESOURCE_INSTANCE", "vip")]);
+        assert_eq!(run.code, ocf::SUCCESS, "{what}: {run:?}");
+        assert!(!run.stderr.contains("WARNING"), "{what} is simply replaced: {run:?}");
+        assert!(!file.is_symlink(), "{what}: the link itself was replaced");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(value(&text, "ocf_ipaddr_starts_total", &[]), Some(1.0), "{what}: counted afresh: {text}");
+        let (clean, said) = promtool_check(&text);
+        assert!(clean, "{what}: promtool check metrics: {said}\n{text}");
+        let stop =
+            common::run_agent(&lab.node, &lab.rsctmp, "stop", &params, &[("OCF_RESOURCE_INSTANCE", "vip")]);
+        assert_eq!(stop.code, ocf::SUCCESS, "{what}: {stop:?}");
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "the link's target is untouched");
 }
 
 #[test]

@@ -1,12 +1,13 @@
 //! Prometheus metrics for node_exporter's textfile collector: one `.prom`
 //! file per resource in the directory `metrics_dir` names, rewritten
 //! atomically (a hidden temporary file, then a rename) by every action
-//! that changes or observes the VIP. Counters persist across invocations
-//! in a small state file in the run directory.
+//! that changes or observes the VIP. The file is also the counters' memory:
+//! the next action reads it back, so a monitor reads one file and writes
+//! one, and nothing else is kept.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Write as _};
+use std::io::{self, Read as _, Write as _};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -22,7 +23,12 @@ pub const COUNTERS: [(&str, &str); 8] = [
     ("reachability_failures", "Level-10 monitors whose ping from the VIP nobody answered."),
 ];
 
-/// What one VIP's metrics remember between invocations.
+/// The largest textfile read back: ours are a few KiB; anything bigger is
+/// not ours and is replaced, not parsed.
+const MAX_TEXTFILE_BYTES: u64 = 64 * 1024;
+
+/// What one VIP's metrics remember between invocations: everything its
+/// textfile shows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
     pub counters: BTreeMap<String, u64>,
@@ -36,61 +42,100 @@ pub struct State {
 }
 
 impl State {
-    pub fn encode(&self) -> String {
-        let mut out = String::new();
-        for (name, value) in &self.counters {
-            let _ = writeln!(out, "counter {name} {value}");
-        }
-        for (action, (code, took, at)) in &self.last_actions {
-            let _ = writeln!(out, "action {action} {code} {took} {at}");
-        }
-        if let Some(up) = self.up {
-            let _ = writeln!(out, "up {}", u8::from(up));
-        }
-        if let Some((mac, at)) = &self.last_conflict {
-            let _ = writeln!(out, "conflict {mac} {at}");
-        }
-        if let Some(s) = self.start_probe_seconds {
-            let _ = writeln!(out, "probe {s}");
-        }
-        if let Some(s) = self.start_first_announcement_seconds {
-            let _ = writeln!(out, "announce {s}");
-        }
-        if !self.nic.is_empty() {
-            let _ = writeln!(out, "nic {}", self.nic);
-        }
-        out
-    }
-
-    /// Reads a state back; lines that do not parse are dropped (a counter
-    /// restarting is something Prometheus handles, a failed action is not).
-    pub fn decode(text: &str) -> State {
+    /// Reads back a textfile `render` wrote. Samples that do not parse are
+    /// dropped: a counter restarting is something Prometheus handles, a
+    /// failed action is not.
+    pub fn parse(text: &str) -> State {
         let mut state = State::default();
-        for line in text.lines() {
-            let fields: Vec<&str> = line.split(' ').collect();
-            match fields.as_slice() {
-                ["counter", name, value] => {
-                    if let Ok(v) = value.parse() {
-                        state.counters.insert((*name).to_string(), v);
+        let (mut conflict_mac, mut conflict_at) = (None, None);
+        for sample in text.lines().filter_map(Sample::parse) {
+            if let Some(nic) = sample.label("nic") {
+                state.nic = nic.to_string();
+            }
+            let action = sample.label("action").map(str::to_string);
+            match (sample.family, action) {
+                ("up", _) => state.up = Some(sample.value == "1"),
+                ("last_action_exit_code", Some(action)) => {
+                    if let Ok(code) = sample.value.parse() {
+                        state.last_actions.entry(action).or_default().0 = code;
                     }
                 }
-                ["action", action, code, took, at] => {
-                    if let (Ok(c), Ok(t), Ok(a)) = (code.parse(), took.parse(), at.parse()) {
-                        state.last_actions.insert((*action).to_string(), (c, t, a));
+                ("last_action_duration_seconds", Some(action)) => {
+                    if let Ok(took) = sample.value.parse() {
+                        state.last_actions.entry(action).or_default().1 = took;
                     }
                 }
-                ["up", up] => state.up = Some(*up == "1"),
-                ["conflict", mac, at] => {
-                    state.last_conflict = at.parse().ok().map(|a| ((*mac).to_string(), a))
+                ("last_action_timestamp_seconds", Some(action)) => {
+                    if let Ok(at) = sample.value.parse() {
+                        state.last_actions.entry(action).or_default().2 = at;
+                    }
                 }
-                ["probe", s] => state.start_probe_seconds = s.parse().ok(),
-                ["announce", s] => state.start_first_announcement_seconds = s.parse().ok(),
-                ["nic", nic] => state.nic = (*nic).to_string(),
-                _ => {}
+                ("last_conflict_info", _) => conflict_mac = sample.label("mac").map(str::to_string),
+                ("last_conflict_timestamp_seconds", _) => conflict_at = sample.value.parse().ok(),
+                ("last_start_probe_seconds", _) => state.start_probe_seconds = sample.value.parse().ok(),
+                ("last_start_first_announcement_seconds", _) => {
+                    state.start_first_announcement_seconds = sample.value.parse().ok()
+                }
+                (family, _) => {
+                    let counter = family.strip_suffix("_total");
+                    let known = counter.and_then(|c| COUNTERS.iter().find(|(name, _)| *name == c));
+                    if let (Some((name, _)), Ok(value)) = (known, sample.value.parse()) {
+                        state.counters.insert((*name).to_string(), value);
+                    }
+                }
             }
         }
+        state.last_conflict = conflict_mac.zip(conflict_at);
         state
     }
+}
+
+/// One sample line of our own textfile: `ocf_ipaddr_<family>{labels} value`.
+struct Sample<'a> {
+    family: &'a str,
+    labels: Vec<(&'a str, String)>,
+    value: &'a str,
+}
+
+impl<'a> Sample<'a> {
+    fn parse(line: &'a str) -> Option<Sample<'a>> {
+        let rest = line.strip_prefix("ocf_ipaddr_")?;
+        let (family, rest) = rest.split_once('{')?;
+        let mut labels = Vec::new();
+        let mut rest = rest;
+        loop {
+            if let Some(after) = rest.strip_prefix('}') {
+                let value = after.trim();
+                return (!value.is_empty()).then_some(Sample { family, labels, value });
+            }
+            let (name, after) = rest.split_once("=\"")?;
+            let (value, after) = unescape_until_quote(after)?;
+            labels.push((name, value));
+            rest = after.strip_prefix(',').unwrap_or(after);
+        }
+    }
+
+    fn label(&self, name: &str) -> Option<&str> {
+        self.labels.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A label value up to its closing quote, with `escape` undone; returns the
+/// value and what follows the quote.
+fn unescape_until_quote(text: &str) -> Option<(String, &str)> {
+    let mut value = String::new();
+    let mut chars = text.char_indices();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '"' => return Some((value, &text[at + 1..])),
+            '\\' => match chars.next()?.1 {
+                'n' => value.push('\n'),
+                escaped => value.push(escaped),
+            },
+            c => value.push(c),
+        }
+    }
+    None
 }
 
 /// A label value in the exposition format: backslash, quote and newline escaped.
@@ -205,12 +250,42 @@ pub fn write_atomically(dir: &Path, name: &str, text: &str) -> io::Result<()> {
     written
 }
 
+/// The textfile `dir/name` as the last action left it: `None` when there
+/// is none, or when what is there is not a regular file of ours (a symbolic
+/// link, a FIFO, something huge), which the next write replaces.
+pub fn read_back(dir: &Path, name: &str) -> io::Result<Option<String>> {
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
+        .open(dir.join(name));
+    let file = match opened {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) if err.raw_os_error() == Some(nix::libc::ELOOP) => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    if !file.metadata()?.is_file() {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    match file.take(MAX_TEXTFILE_BYTES + 1).read_to_string(&mut text) {
+        Ok(n) if n as u64 <= MAX_TEXTFILE_BYTES => Ok(Some(text)),
+        Ok(_) => Ok(None),
+        Err(err) if err.kind() == io::ErrorKind::InvalidData => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn state() -> State {
         let mut state = State { up: Some(true), nic: "eth0".into(), ..State::default() };
+        // Every counter is printed, so every counter reads back.
+        for (n, (name, _)) in COUNTERS.iter().enumerate() {
+            state.counters.insert((*name).into(), n as u64 * 3);
+        }
         state.counters.insert("starts".into(), 3);
         state.counters.insert("conflicts".into(), 1);
         state.last_actions.insert("monitor".into(), (0, 0.0012, 1_700_000_000.5));
@@ -220,9 +295,24 @@ mod tests {
     }
 
     #[test]
-    fn state_round_trips() {
-        assert_eq!(State::decode(&state().encode()), state());
-        assert_eq!(State::decode("counter starts lots\nup 1\n").counters.get("starts"), None);
+    fn the_textfile_reads_back_as_the_state_it_shows() {
+        assert_eq!(State::parse(&render("vip:1", "192.0.2.50", &state())), state());
+        let odd = State { nic: "e\"th\\0\n".into(), ..state() };
+        assert_eq!(State::parse(&render("a\"b", "192.0.2.50", &odd)), odd);
+        assert_eq!(State::parse(""), State::default());
+    }
+
+    #[test]
+    fn what_does_not_parse_is_dropped_not_fatal() {
+        let text = "ocf_ipaddr_starts_total{resource=\"v\"} lots\n\
+                    ocf_ipaddr_stops_total{resource=\"v\"} 4\n\
+                    ocf_ipaddr_bogus_total{resource=\"v\"} 9\n\
+                    ocf_ipaddr_up{resource=\"v} 1\n\
+                    ocf_ipaddr_conflicts_total{resource=\"v\"}\n\
+                    node_load1 3\n";
+        let state = State::parse(text);
+        assert_eq!(state.counters.into_iter().collect::<Vec<_>>(), vec![("stops".to_string(), 4)]);
+        assert_eq!(state.up, None, "an unterminated label is no sample");
     }
 
     #[test]
@@ -236,8 +326,10 @@ mod tests {
             text.contains("ocf_ipaddr_starts_total{resource=\"vip:1\",ip=\"192.0.2.50\",nic=\"eth0\"} 3\n")
         );
         assert!(
-            text.contains("ocf_ipaddr_stops_total{resource=\"vip:1\",ip=\"192.0.2.50\",nic=\"eth0\"} 0\n")
+            text.contains("ocf_ipaddr_stops_total{resource=\"vip:1\",ip=\"192.0.2.50\",nic=\"eth0\"} 3\n")
         );
+        let bare = render("vip:1", "192.0.2.50", &State::default());
+        assert!(bare.contains("ocf_ipaddr_stops_total{resource=\"vip:1\",ip=\"192.0.2.50\",nic=\"\"} 0\n"));
         assert!(text.contains(",action=\"monitor\"} 0\n"));
         assert!(text.contains("ocf_ipaddr_last_conflict_info{resource=\"vip:1\",ip=\"192.0.2.50\",nic=\"eth0\",mac=\"02:00:00:00:00:99\"} 1\n"));
         assert!(!text.contains("first_announcement"), "no sample, no family");

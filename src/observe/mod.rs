@@ -22,7 +22,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The VIP this process acts on, once its parameters are known.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// The VIP's record key, which names its history and state files.
+    /// The VIP's record key, which names its history and lock files.
     pub key: RecordKey,
     pub ip: String,
     pub nic: String,
@@ -165,8 +165,8 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
     }
 }
 
-/// Adds the tally to the VIP's persisted state and rewrites its textfile
-/// in `dir` (the caller holds the VIP's turn).
+/// Adds the tally to what the VIP's textfile in `dir` shows and rewrites
+/// it (the caller holds the VIP's turn).
 fn update_metrics(
     inv: &Invocation,
     dir: &std::path::Path,
@@ -175,9 +175,9 @@ fn update_metrics(
     tally: &Tally,
 ) -> std::io::Result<()> {
     let Some(identity) = &tally.identity else { return Ok(()) };
-    let run_dir = inv.run_dir();
-    let state_name = identity.key.companion("metrics");
-    let mut state = metrics::State::decode(&run_dir.read(&state_name)?.unwrap_or_default());
+    let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file_name().to_string());
+    let file = metrics::file_name(&resource);
+    let mut state = metrics::State::parse(&metrics::read_back(dir, &file)?.unwrap_or_default());
     for (name, n) in &tally.counts {
         *state.counters.entry((*name).to_string()).or_insert(0) += n;
     }
@@ -212,11 +212,5 @@ fn update_metrics(
     if !identity.nic.is_empty() {
         state.nic = identity.nic.clone();
     }
-    run_dir.write(&state_name, &state.encode())?;
-    let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file_name().to_string());
-    metrics::write_atomically(
-        dir,
-        &metrics::file_name(&resource),
-        &metrics::render(&resource, &identity.ip, &state),
-    )
+    metrics::write_atomically(dir, &file, &metrics::render(&resource, &identity.ip, &state))
 }
