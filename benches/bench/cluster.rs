@@ -20,6 +20,12 @@ const CPU_WINDOW: Duration = Duration::from_secs(60);
 /// `SETTLE_LIMIT`), so no agent pays for the one measured before it.
 const QUIET_LOAD: f64 = 0.3;
 const SETTLE_LIMIT: Duration = Duration::from_secs(150);
+/// How long all N resources may take to start or to stop.
+const ACTION_LIMIT: Duration = Duration::from_secs(900);
+/// The first agents of `agents()` (the do-nothing one and this agent with
+/// and without metrics) run side by side; IPaddr2, whose monitors would
+/// weigh on the others' window, runs alone.
+const SIDE_BY_SIDE: usize = 3;
 const MOVES: usize = 5;
 /// The documentation ranges the VIPs come from (the node's own address
 /// in each is .254); 192.0.2.0/24 carries Corosync.
@@ -39,7 +45,7 @@ pub struct ClusterAgent {
     pub metrics: bool,
 }
 
-/// In the order they run at each N: the heaviest last.
+/// In the order they come up at each N: the heaviest last.
 pub fn agents() -> [ClusterAgent; 4] {
     [
         ClusterAgent { name: "do-nothing", provider: "rust", kind: "null", metrics: false },
@@ -151,65 +157,107 @@ fn addresses_left(cluster: &Cluster) -> usize {
         .count()
 }
 
-/// Creates N resources of `agent` at once on a fresh one-node cluster and
-/// measures until they are all stopped again.
-fn scale_run(agent: &ClusterAgent, n: usize, ours: &Path, null: &Path) -> ScaleRun {
-    let load = settle();
+/// A fresh one-node cluster ready for `agent`'s resources.
+fn cluster_for(agent: &ClusterAgent, ours: &Path, null: &Path) -> Cluster {
     let cluster = Cluster::start_with_agent(Stack::Debian12, 1, ours);
     cluster.install_agent("null", null);
     let node = &cluster.seg.nodes[0];
     for subnet in VIP_SUBNETS {
         node.ip(&["addr", "add", &format!("{subnet}.254/24"), "dev", "eth0"]);
     }
-    cluster.must(0, "mkdir", &["-p", METRICS_DIR]);
+    if agent.metrics {
+        cluster.must(0, "mkdir", &["-p", METRICS_DIR]);
+    }
+    cluster
+}
+
+/// Creates N resources of `agent` at once; returns how long until all ran,
+/// and the load average when they were created.
+fn bring_up(agent: &ClusterAgent, n: usize, cluster: &Cluster) -> (Duration, f64) {
+    let load = settle();
     let file = cluster.shared_dir().join("resources.xml");
     std::fs::write(&file, resources_xml(agent, n)).expect("resources.xml");
     let file = file.to_string_lossy().into_owned();
-
     let created = Instant::now();
     cluster.must(0, "cibadmin", &["--replace", "--scope", "resources", "--xml-file", &file]);
-    let limit = Duration::from_secs(900);
     let what = format!("{n} {} resources started", agent.name);
-    cluster.wait_for(limit, &what, |c| census(c).0 == n);
-    let to_running = created.elapsed();
-    // Past the first round of recurring monitors, into the steady state.
-    std::thread::sleep(Duration::from_secs(MONITOR_INTERVAL_S + 2));
-    let before = execd_children_cpu(&cluster);
-    let window_start = Instant::now();
-    std::thread::sleep(CPU_WINDOW);
-    let spent = execd_children_cpu(&cluster).saturating_sub(before);
-    let cpu_percent = 100.0 * spent.as_secs_f64() / window_start.elapsed().as_secs_f64();
+    cluster.wait_for(ACTION_LIMIT, &what, |c| census(c).0 == n);
+    (created.elapsed(), load)
+}
 
+/// Stops every resource; returns how long that took, the failed actions
+/// and the addresses left.
+fn bring_down(agent: &ClusterAgent, n: usize, cluster: &Cluster) -> (Duration, usize, usize) {
     let stopping = Instant::now();
     cluster.must(
         0,
         "crm_attribute",
         &["--type", "crm_config", "--name", "stop-all-resources", "--update", "true"],
     );
-    cluster.wait_for(limit, &format!("{n} {} resources stopped", agent.name), |c| census(c).1 == 0);
+    cluster.wait_for(ACTION_LIMIT, &format!("{n} {} resources stopped", agent.name), |c| census(c).1 == 0);
     let to_stopped = stopping.elapsed();
-    let failed = cluster.failures(0).len();
-    let left = addresses_left(&cluster);
     if agent.metrics {
         let files = cluster.must(0, "ls", &[METRICS_DIR]);
         assert_eq!(files.lines().count(), n, "one metrics file per resource");
     }
-    let run = ScaleRun { agent: agent.name, n, to_running, cpu_percent, to_stopped, failed, left, load };
-    println!("cluster {run:?}");
-    run
+    (to_stopped, cluster.failures(0).len(), addresses_left(cluster))
+}
+
+/// The monitor CPU of each cluster over one shared window, in % of a core.
+fn cpu_window(clusters: &[Cluster]) -> Vec<f64> {
+    let before: Vec<Duration> = clusters.iter().map(execd_children_cpu).collect();
+    let window_start = Instant::now();
+    std::thread::sleep(CPU_WINDOW);
+    let after: Vec<Duration> = clusters.iter().map(execd_children_cpu).collect();
+    let window = window_start.elapsed().as_secs_f64();
+    after.iter().zip(&before).map(|(a, b)| 100.0 * a.saturating_sub(*b).as_secs_f64() / window).collect()
+}
+
+/// Runs N resources of each of `agents` side by side, each agent on a
+/// one-node cluster of its own: they come up one after the other, their
+/// monitors are measured over the same window (a host that slows down or
+/// speeds up does so for all of them), then they stop in turn.
+fn scale_runs(agents: &[ClusterAgent], n: usize, ours: &Path, null: &Path) -> Vec<ScaleRun> {
+    let clusters: Vec<Cluster> = agents.iter().map(|agent| cluster_for(agent, ours, null)).collect();
+    let ups: Vec<(Duration, f64)> =
+        agents.iter().zip(&clusters).map(|(agent, cluster)| bring_up(agent, n, cluster)).collect();
+    // Past the first round of recurring monitors, into the steady state.
+    std::thread::sleep(Duration::from_secs(MONITOR_INTERVAL_S + 2));
+    let cpu = cpu_window(&clusters);
+    let downs: Vec<(Duration, usize, usize)> =
+        agents.iter().zip(&clusters).map(|(agent, cluster)| bring_down(agent, n, cluster)).collect();
+    let mut runs = Vec::new();
+    for (k, agent) in agents.iter().enumerate() {
+        let ((to_running, load), (to_stopped, failed, left)) = (ups[k], downs[k]);
+        let run = ScaleRun {
+            agent: agent.name,
+            n,
+            to_running,
+            cpu_percent: cpu[k],
+            to_stopped,
+            failed,
+            left,
+            load,
+        };
+        println!("cluster {run:?}");
+        runs.push(run);
+    }
+    runs
 }
 
 pub fn measure_scale(ours: &Path, null: &Path, md: &mut String, report: &mut Report) -> Vec<ScaleRun> {
     md.push_str(&format!(
-        "\n## Under a cluster: N VIP resources on one node\n\nOne node of Corosync 3 + Pacemaker 2.1.5 (Debian 12) in a namespace; all N resources created at once with `cibadmin --replace --scope resources`, each `ip=… cidr_netmask=24 nic=eth0` with a monitor every {MONITOR_INTERVAL_S} s, the agents' defaults otherwise. **Running**: from the creation until crm_mon shows all started. **Monitor CPU**: user+system time of the processes pacemaker-execd reaped (the agents it ran, their children included) over {} s of recurring monitors, as a share of one core. **Stopped**: from setting `stop-all-resources` until none is active. **Failed**: crm_mon's failed actions. **Left**: VIP addresses still on the node afterwards. The do-nothing agent answers every action at once (one empty file per running resource): what Pacemaker itself costs. Pacemaker throttles its actions when the load average is high, so each run waits (up to {} s) for the previous run's load to decay below {QUIET_LOAD}, and the agents run lightest first.\n\n| N | agent | running after | monitor CPU (% of a core) | stopped after | failed | left | load average at the start |\n|---|---|---|---|---|---|---|---|\n",
+        "\n## Under a cluster: N VIP resources on one node\n\nOne node of Corosync 3 + Pacemaker 2.1.5 (Debian 12) in a namespace; all N resources created at once with `cibadmin --replace --scope resources`, each `ip=… cidr_netmask=24 nic=eth0` with a monitor every {MONITOR_INTERVAL_S} s, the agents' defaults otherwise. **Running**: from the creation until crm_mon shows all started. **Monitor CPU**: user+system time of the processes pacemaker-execd reaped (the agents it ran, their children included) over {} s of recurring monitors, as a share of one core. **Stopped**: from setting `stop-all-resources` until none is active. **Failed**: crm_mon's failed actions. **Left**: VIP addresses still on the node afterwards. The do-nothing agent answers every action at once (one empty file per running resource): what Pacemaker itself costs. It, this agent and this agent with `metrics_dir` set run side by side, each on a one-node cluster of its own: they come up one after the other (each once the load average has decayed below {QUIET_LOAD}, or after {} s, so that Pacemaker does not throttle; the later ones with the earlier ones' monitors running), their monitor CPU is measured over the same window, so that a host that slows down or speeds up does so for all three, and they stop in turn. IPaddr2 runs alone afterwards: its monitors would weigh on the others' window.\n\n| N | agent | running after | monitor CPU (% of a core) | stopped after | failed | left | load average at the start |\n|---|---|---|---|---|---|---|---|\n",
         CPU_WINDOW.as_secs(),
         SETTLE_LIMIT.as_secs()
     ));
     let sizes = sizes();
     let mut runs = Vec::new();
     for &n in &sizes {
-        for agent in agents() {
-            let run = scale_run(&agent, n, ours, null);
+        let agents = agents();
+        let (side_by_side, alone) = agents.split_at(SIDE_BY_SIDE);
+        let measured = [scale_runs(side_by_side, n, ours, null), scale_runs(alone, n, ours, null)];
+        for run in measured.into_iter().flatten() {
             writeln!(
                 md,
                 "| {n} | {} | {:.1} s | {:.2} % | {:.1} s | {} | {} | {:.2} |",
