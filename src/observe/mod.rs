@@ -118,8 +118,8 @@ pub fn history_file(key: &RecordKey) -> String {
 /// Records the action's outcome: the events in the history, and the
 /// metrics when enabled. Only actions that change or observe the VIP count.
 pub fn finish(inv: &Invocation, code: ExitCode) {
-    let tally = std::mem::take(&mut *TALLY.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-    let Some(identity) = tally.identity.clone() else { return };
+    let mut tally = std::mem::take(&mut *TALLY.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    let Some(identity) = tally.identity.take() else { return };
     let action = match inv.action {
         Action::Start => "start",
         Action::Stop => "stop",
@@ -128,7 +128,7 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
         Action::AnnounceWorker => "announce",
         _ => return,
     };
-    let mut events = tally.events.clone();
+    let mut events = std::mem::take(&mut tally.events);
     let success = code == ExitCode::Success;
     match (inv.action, success) {
         (Action::Start, true) => events.push((now(), Event::Started { nic: identity.nic.clone() })),
@@ -159,22 +159,22 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
         }
     }
     if let Some(dir) = &identity.metrics_dir {
-        if let Err(err) = update_metrics(inv, dir, action, code, &tally) {
+        if let Err(err) = update_metrics(inv, &identity, action, code, &tally) {
             log::warn(format!("writing the metrics of {} to {}: {err}", identity.ip, dir.display()));
         }
     }
 }
 
-/// Adds the tally to what the VIP's textfile in `dir` shows and rewrites
-/// it (the caller holds the VIP's turn).
+/// Adds the tally to what the VIP's textfile in its metrics directory
+/// shows and rewrites it (the caller holds the VIP's turn).
 fn update_metrics(
     inv: &Invocation,
-    dir: &std::path::Path,
+    identity: &Identity,
     action: &str,
     code: ExitCode,
     tally: &Tally,
 ) -> std::io::Result<()> {
-    let Some(identity) = &tally.identity else { return Ok(()) };
+    let Some(dir) = &identity.metrics_dir else { return Ok(()) };
     let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file_name().to_string());
     let file = metrics::file_name(&resource);
     let mut state = metrics::State::parse(&metrics::read_back(dir, &file)?.unwrap_or_default());
