@@ -78,16 +78,26 @@ impl RunDir {
     /// Removes the temporary copies of `name` that killed writers left
     /// behind; a live writer's (its pid ends the name) is left alone.
     fn sweep_dead_writers(&self, name: &str) {
-        let prefix = format!(".{name}.");
-        let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) else { return };
-        for entry in entries.flatten() {
-            let file_name = entry.file_name();
-            let Some(pid) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        for (copy, pid) in self.partial_copies(name) {
             let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
             if !alive {
-                let _ = fs::remove_file(entry.path());
+                let _ = fs::remove_file(copy);
             }
         }
+    }
+
+    /// The temporary copies of `name` being (or left) written, each with
+    /// the pid that ends its name.
+    fn partial_copies(&self, name: &str) -> Vec<(PathBuf, String)> {
+        let prefix = format!(".{name}.");
+        let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let pid = entry.file_name().to_str()?.strip_prefix(&prefix)?.to_string();
+                Some((entry.path(), pid))
+            })
+            .collect()
     }
 
     /// Reads `name`, or `None` if it does not exist. Symlinks, non-regular
@@ -187,13 +197,8 @@ impl RunDir {
     /// Removes `name`, and any temporary copy of it a killed writer left
     /// behind; a missing file is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {
-        let leftover = format!(".{name}.");
-        if let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) {
-            for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().starts_with(&leftover) {
-                    let _ = fs::remove_file(entry.path());
-                }
-            }
+        for (copy, _) in self.partial_copies(name) {
+            let _ = fs::remove_file(copy);
         }
         match fs::remove_file(self.file(name)) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
