@@ -1,10 +1,22 @@
 //! Links: one by index or by name, every link's MAC, and bringing one up.
+//! Replies are read in place: a link message carries dozens of attributes
+//! (statistics, per-family configuration) and the agent needs four facts.
 
+use super::in_place::undecodable;
 use super::{Netlink, NlResult, libc_errno};
 use crate::packet::Mac;
-use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_DUMP};
+use rtnetlink::packet_core::{DecodeError, NLM_F_ACK, NLM_F_DUMP, NlaBuffer, NlasIterator};
 use rtnetlink::packet_route::RouteNetlinkMessage;
-use rtnetlink::packet_route::link::{LinkAttribute, LinkFlags, LinkMessage, State};
+use rtnetlink::packet_route::link::{
+    LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkMessage, State,
+};
+
+const RTM_NEWLINK: u16 = 16;
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_IFNAME: u16 = 3;
+const IFLA_OPERSTATE: u16 = 16;
+/// The fixed header of a link message (struct ifinfomsg).
+const IFINFOMSG_LEN: usize = 16;
 
 /// The link facts the agent needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,38 +37,44 @@ impl Netlink {
         self.get_link(request)
     }
 
-    /// Sends one RTM_GETLINK (not a dump); a link that does not exist is `None`.
-    fn get_link(&self, request: LinkMessage) -> NlResult<Option<LinkEntry>> {
-        let replies = match self.exchange(RouteNetlinkMessage::GetLink(request), 0) {
-            Ok(replies) => replies,
-            Err(err) if err.errno() == Some(libc_errno::ENODEV) => return Ok(None),
-            Err(err) => return Err(err),
-        };
-        Ok(replies.into_iter().find_map(|reply| match reply {
-            RouteNetlinkMessage::NewLink(msg) => Some(link_entry(msg)),
-            _ => None,
-        }))
-    }
-
-    /// The MAC addresses of every link in this namespace: answers from them
-    /// are this host's own.
-    pub fn link_macs(&self) -> NlResult<Vec<Mac>> {
-        let replies = self.exchange(RouteNetlinkMessage::GetLink(LinkMessage::default()), NLM_F_DUMP)?;
-        Ok(replies
-            .into_iter()
-            .filter_map(|reply| match reply {
-                RouteNetlinkMessage::NewLink(msg) => link_entry(msg).mac,
-                _ => None,
-            })
-            .collect())
-    }
-
     /// One link by name: its index and state in a single request, cheaper
     /// than an `if_nametoindex` ioctl followed by a lookup by index.
     pub fn link_by_name(&self, name: &str) -> NlResult<Option<LinkEntry>> {
         let mut request = LinkMessage::default();
         request.attributes.push(LinkAttribute::IfName(name.to_string()));
         self.get_link(request)
+    }
+
+    /// Sends one RTM_GETLINK (not a dump), without statistics, which the
+    /// agent never reads; a link that does not exist is `None`.
+    fn get_link(&self, mut request: LinkMessage) -> NlResult<Option<LinkEntry>> {
+        request.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        let mut found = None;
+        let asked = self.read_in_place(RouteNetlinkMessage::GetLink(request), 0, |kind, payload| {
+            if kind == RTM_NEWLINK {
+                found = Some(link_entry(payload).map_err(undecodable)?);
+            }
+            Ok(())
+        });
+        match asked {
+            Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(None),
+            asked => asked.map(|()| found),
+        }
+    }
+
+    /// The MAC addresses of every link in this namespace: answers from them
+    /// are this host's own.
+    pub fn link_macs(&self) -> NlResult<Vec<Mac>> {
+        let mut request = LinkMessage::default();
+        request.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
+        let mut macs = Vec::new();
+        self.read_in_place(RouteNetlinkMessage::GetLink(request), NLM_F_DUMP, |kind, payload| {
+            if kind == RTM_NEWLINK {
+                macs.extend(link_entry(payload).map_err(undecodable)?.mac);
+            }
+            Ok(())
+        })?;
+        Ok(macs)
     }
 
     /// Sets the link administratively up, as IPaddr2 does after adding.
@@ -69,24 +87,92 @@ impl Netlink {
     }
 }
 
-fn link_entry(msg: LinkMessage) -> LinkEntry {
+/// The facts of one RTM_NEWLINK payload, read where they lie.
+fn link_entry(payload: &[u8]) -> Result<LinkEntry, DecodeError> {
+    let header = LinkHeader::parse(payload)?;
     let mut link = LinkEntry {
-        ifindex: msg.header.index,
+        ifindex: header.index,
         name: String::new(),
-        admin_up: msg.header.flags.contains(LinkFlags::Up),
+        admin_up: header.flags.contains(LinkFlags::Up),
         oper_state: State::Unknown,
         mac: None,
-        loopback: msg.header.flags.contains(LinkFlags::Loopback),
+        loopback: header.flags.contains(LinkFlags::Loopback),
     };
-    for attr in msg.attributes {
-        match attr {
-            LinkAttribute::IfName(name) => link.name = name,
-            LinkAttribute::OperState(state) => link.oper_state = state,
-            LinkAttribute::Address(bytes) => {
-                link.mac = <[u8; 6]>::try_from(bytes.as_slice()).ok().map(Mac::from)
+    for attribute in NlasIterator::new(payload.get(IFINFOMSG_LEN..).unwrap_or_default()) {
+        let attribute: NlaBuffer<&[u8]> = attribute?;
+        let value = attribute.value();
+        match attribute.kind() {
+            IFLA_IFNAME => {
+                // A C string: up to its first NUL.
+                let name = value.split(|&byte| byte == 0).next().unwrap_or_default();
+                link.name = String::from_utf8_lossy(name).into_owned();
             }
+            IFLA_OPERSTATE => link.oper_state = value.first().copied().map_or(State::Unknown, State::from),
+            IFLA_ADDRESS => link.mac = <[u8; 6]>::try_from(value).ok().map(Mac::from),
             _ => {}
         }
     }
-    link
+    Ok(link)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rtnetlink::packet_core::Emitable;
+    use rtnetlink::packet_route::link::{LinkLayerType, Stats64};
+
+    fn payload(flags: LinkFlags, attributes: Vec<LinkAttribute>) -> Vec<u8> {
+        let mut message = LinkMessage::default();
+        message.header.index = 7;
+        message.header.link_layer_type = LinkLayerType::Ether;
+        message.header.flags = flags;
+        message.attributes = attributes;
+        let mut bytes = vec![0; message.buffer_len()];
+        message.emit(&mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn the_four_facts_are_read_and_every_other_attribute_skipped() {
+        let bytes = payload(
+            LinkFlags::Up | LinkFlags::Broadcast,
+            vec![
+                LinkAttribute::Mtu(1500),
+                LinkAttribute::IfName("eth0".into()),
+                LinkAttribute::Stats64(Stats64::default()),
+                LinkAttribute::OperState(State::Up),
+                LinkAttribute::Address(vec![0x02, 0, 0, 0, 0, 0x0a]),
+            ],
+        );
+        let link = link_entry(&bytes).unwrap();
+        assert_eq!(
+            link,
+            LinkEntry {
+                ifindex: 7,
+                name: "eth0".into(),
+                admin_up: true,
+                oper_state: State::Up,
+                mac: Some(Mac::from([0x02, 0, 0, 0, 0, 0x0a])),
+                loopback: false,
+            }
+        );
+    }
+
+    #[test]
+    fn a_link_without_an_ethernet_address_or_state_reads_as_such() {
+        let bytes = payload(
+            LinkFlags::Loopback,
+            vec![LinkAttribute::IfName("tun0".into()), LinkAttribute::Address(vec![1, 2, 3, 4])],
+        );
+        let link = link_entry(&bytes).unwrap();
+        assert_eq!((link.name.as_str(), link.admin_up, link.loopback), ("tun0", false, true));
+        assert_eq!((link.mac, link.oper_state), (None, State::Unknown));
+    }
+
+    #[test]
+    fn a_truncated_link_message_is_an_error() {
+        let bytes = payload(LinkFlags::Up, vec![LinkAttribute::IfName("eth0".into())]);
+        assert!(link_entry(&bytes[..IFINFOMSG_LEN - 1]).is_err());
+        assert!(link_entry(&bytes[..bytes.len() - 4]).is_err(), "an attribute cut short");
+    }
 }

@@ -1,9 +1,15 @@
 //! The only place that talks rtnetlink. It speaks in intentions (add this
 //! address to that link, list the addresses of one link) and decides no
-//! policy. Requests are synchronous from the caller's point of view: a
-//! current-thread tokio runtime drives one connection with strict checking
-//! on, so that dump requests are filtered by the kernel (by interface, by
-//! family, by table) and their cost does not grow with unrelated objects.
+//! policy. Requests are synchronous from the caller's point of view, with
+//! strict checking on, so that dump requests are filtered by the kernel (by
+//! interface, by family, by table) and their cost does not grow with
+//! unrelated objects. Two doors lead to the kernel, both opened here:
+//! `exchange`, a current-thread tokio runtime driving one rtnetlink
+//! connection, decodes whole replies and serves every request that
+//! changes something; `read_in_place` (in `in_place`) serves the lookups a
+//! monitor makes over a plain socket and decodes only what they ask about.
+//! The runtime is built by the first request that needs it, so a monitor,
+//! which runs every few seconds for every VIP, never pays for it.
 //!
 //! `address` holds the address and address-label requests,
 //! `address_lookup` the lookup of one address whatever else its interface
@@ -13,6 +19,7 @@
 
 mod address;
 mod address_lookup;
+mod in_place;
 mod link;
 mod route;
 mod saved_route;
@@ -25,6 +32,7 @@ pub use saved_route::SavedRoute;
 use futures_util::StreamExt;
 use rtnetlink::packet_core::{NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
+use std::cell::OnceCell;
 use std::io;
 use std::net::IpAddr;
 
@@ -83,30 +91,43 @@ impl IpFamily {
     }
 }
 
-/// An open rtnetlink connection and the runtime that drives it.
+/// The agent's netlink sockets, all in the network namespace that was
+/// current when it was opened (the agent enters the VIP's namespace first
+/// and never leaves it).
 pub struct Netlink {
+    plain: in_place::PlainSocket,
+    connection: OnceCell<Connection>,
+}
+
+/// An rtnetlink connection and the runtime that drives it.
+struct Connection {
     runtime: tokio::runtime::Runtime,
     handle: rtnetlink::Handle,
 }
 
 impl Netlink {
-    /// Opens the connection in the current network namespace.
+    /// Opens a socket in the current network namespace; the connection
+    /// that changes things follows on the first request that needs it.
     pub fn open() -> io::Result<Netlink> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
-        let handle = runtime.block_on(async {
-            let (connection, handle, _) = rtnetlink::new_connection_with_strict_check()?;
-            tokio::spawn(connection);
-            Ok::<_, io::Error>(handle)
-        })?;
-        Ok(Netlink { runtime, handle })
+        let plain = in_place::PlainSocket::open()?;
+        Ok(Netlink { plain, connection: OnceCell::new() })
+    }
+
+    fn connection(&self) -> NlResult<&Connection> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection);
+        }
+        let connected = Connection::open().map_err(NetlinkError::Kernel)?;
+        Ok(self.connection.get_or_init(|| connected))
     }
 
     /// Sends one request and collects the replies until the kernel is done.
     fn exchange(&self, message: RouteNetlinkMessage, flags: u16) -> NlResult<Vec<RouteNetlinkMessage>> {
         let mut request = NetlinkMessage::from(message);
         request.header.flags = NLM_F_REQUEST | flags;
-        let mut handle = self.handle.clone();
-        self.runtime.block_on(async move {
+        let connection = self.connection()?;
+        let mut handle = connection.handle.clone();
+        connection.runtime.block_on(async move {
             let mut replies = handle.request(request).map_err(|e| NetlinkError::Transport(e.to_string()))?;
             let mut out = Vec::new();
             while let Some(reply) = replies.next().await {
@@ -122,6 +143,20 @@ impl Netlink {
             }
             Ok(out)
         })
+    }
+}
+
+impl Connection {
+    /// Opens the connection in the current network namespace: the agent's
+    /// own, since it entered the VIP's before opening its first socket.
+    fn open() -> io::Result<Connection> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build()?;
+        let handle = runtime.block_on(async {
+            let (connection, handle, _) = rtnetlink::new_connection_with_strict_check()?;
+            tokio::spawn(connection);
+            Ok::<_, io::Error>(handle)
+        })?;
+        Ok(Connection { runtime, handle })
     }
 }
 
