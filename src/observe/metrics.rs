@@ -264,10 +264,13 @@ pub fn read_back(dir: &Path, name: &str) -> io::Result<Option<String>> {
         Err(err) if err.raw_os_error() == Some(nix::libc::ELOOP) => return Ok(None),
         Err(err) => return Err(err),
     };
-    if !file.metadata()?.is_file() {
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
         return Ok(None);
     }
-    let mut text = String::new();
+    // Sized once from the file's length: `take` hides it from the reader,
+    // which would otherwise grow its buffer read after read.
+    let mut text = String::with_capacity(metadata.len().min(MAX_TEXTFILE_BYTES) as usize + 1);
     match file.take(MAX_TEXTFILE_BYTES + 1).read_to_string(&mut text) {
         Ok(n) if n as u64 <= MAX_TEXTFILE_BYTES => Ok(Some(text)),
         Ok(_) => Ok(None),
