@@ -348,6 +348,8 @@ fn a_planted_textfile_is_replaced_never_followed_or_trusted() {
         let stop =
             common::run_agent(&lab.node, &lab.rsctmp, "stop", &params, &[("OCF_RESOURCE_INSTANCE", "vip")]);
         assert_eq!(stop.code, ocf::SUCCESS, "{what}: {stop:?}");
+        let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["ocf_ipaddr_vip.prom"], "{what}: nothing left beside the textfile");
     }
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n", "the link's target is untouched");
 }

@@ -243,11 +243,30 @@ pub fn write_atomically(dir: &Path, name: &str, text: &str) -> io::Result<()> {
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
         .open(&temp)
         .and_then(|mut file| file.write_all(text.as_bytes()))
-        .and_then(|()| std::fs::rename(&temp, dir.join(name)));
+        .and_then(|()| put_in_place(&temp, &dir.join(name)));
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+/// Moves the written `temp` to `target` in one step, a reader seeing the
+/// old file or the new one. When there is an old one, the two names are
+/// swapped and the old file, now under the temporary name, removed: ext4
+/// writes a file renamed over another out to disk at once (auto_da_alloc),
+/// a disk write and about four times the file system work on every
+/// monitor of every VIP, for a file the next monitor replaces anyway. A
+/// file system that cannot swap names, and a first write, get a rename.
+fn put_in_place(temp: &Path, target: &Path) -> io::Result<()> {
+    use nix::errno::Errno;
+    use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+    match renameat2(AT_FDCWD, temp, AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
+        Ok(()) => std::fs::remove_file(temp),
+        Err(Errno::ENOENT | Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
+            std::fs::rename(temp, target)
+        }
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// The textfile `dir/name` as the last action left it: `None` when there
@@ -353,5 +372,40 @@ mod tests {
         assert!(text.contains("resource=\"a\\\"b\\\\c\\nd\""), "{text}");
         assert_eq!(file_name("vip:1"), "ocf_ipaddr_vip_1.prom");
         assert_eq!(file_name("../x"), "ocf_ipaddr____x.prom");
+    }
+
+    #[test]
+    fn a_textfile_is_put_in_place_first_by_rename_then_by_swapping_names() {
+        let dir = std::env::temp_dir().join(format!("ocf-ipaddr-metrics-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let listing = || {
+            let mut names: Vec<_> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            names.sort();
+            names
+        };
+        let target = dir.join("ocf_ipaddr_vip.prom");
+        write_atomically(&dir, "ocf_ipaddr_vip.prom", "first\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "first\n");
+        let reader = std::fs::File::open(&target).unwrap();
+        write_atomically(&dir, "ocf_ipaddr_vip.prom", "second\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "second\n");
+        assert_eq!(listing(), ["ocf_ipaddr_vip.prom"], "the old file is gone, no temporary is left");
+        let mut held = String::new();
+        io::Read::read_to_string(&mut &reader, &mut held).unwrap();
+        assert_eq!(held, "first\n", "a reader of the old file reads it whole");
+
+        let victim = dir.join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::fs::remove_file(&target).unwrap();
+        std::os::unix::fs::symlink(&victim, &target).unwrap();
+        write_atomically(&dir, "ocf_ipaddr_vip.prom", "third\n").unwrap();
+        assert!(!target.is_symlink());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "third\n");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious", "the link is never followed");
+        assert_eq!(listing(), ["ocf_ipaddr_vip.prom", "victim"]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
