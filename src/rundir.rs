@@ -117,8 +117,9 @@ impl RunDir {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(err),
         };
-        check_private(&file)?;
-        let mut text = String::new();
+        let length = check_private(&file)?;
+        // Sized from the file's length, which `take` hides from the reader.
+        let mut text = String::with_capacity(length.min(max_bytes) as usize + 1);
         file.take(max_bytes + 1).read_to_string(&mut text)?;
         if text.len() as u64 > max_bytes {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "file is too large"));
@@ -173,7 +174,7 @@ impl RunDir {
                 .mode(0o600)
                 .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
                 .open(self.file(name))?;
-            check_private(&file).map(|()| file)
+            check_private(&file).map(|_| file)
         };
         open().or_else(|_| {
             fs::remove_file(self.file(name))?;
@@ -188,7 +189,7 @@ impl RunDir {
             .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
             .open(self.file(name));
         match opened {
-            Ok(file) => check_private(&file).map(|()| Some(file)),
+            Ok(file) => check_private(&file).map(|_| Some(file)),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
         }
@@ -223,12 +224,13 @@ fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
     }
 }
 
-fn check_private(file: &File) -> io::Result<()> {
+/// The file's length, once it is known to be a regular file of ours.
+fn check_private(file: &File) -> io::Result<u64> {
     let meta = file.metadata()?;
     if !meta.file_type().is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
         return Err(io::Error::new(io::ErrorKind::PermissionDenied, "not a regular file owned by us"));
     }
-    Ok(())
+    Ok(meta.len())
 }
 
 #[cfg(test)]
