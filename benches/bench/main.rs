@@ -10,6 +10,7 @@ mod cluster;
 mod common;
 mod failover;
 mod measure;
+mod metrics_cost;
 mod per_action;
 mod plot;
 mod report;
@@ -70,6 +71,7 @@ fn main() {
         let per_action = per_action::measure(&agents, &rsctmp, &mut md, &mut report);
         chart = per_action.chart;
         floor_ms = per_action.floor_ms;
+        metrics_cost::measure(&agents[0], &null, &rsctmp, &mut md, &mut report);
         enter(&scale_node);
         scale::measure(&agents, &rsctmp, &mut md, &mut report);
         nix::sched::setns(&home, nix::sched::CloneFlags::CLONE_NEWNET).expect("back to our netns");

@@ -35,11 +35,26 @@ impl Agent {
     }
 }
 
+/// What one run of an agent action took.
+pub struct Outcome {
+    pub wall: Duration,
+    /// User plus system time of the process (and any children it reaped).
+    pub cpu: Duration,
+    pub code: i32,
+    pub peak_rss_kib: u64,
+}
+
 /// Runs `program action` in the current (namespace-entered) process context;
 /// returns wall time, exit code and peak RSS in KiB.
 pub fn run(program: &Path, action: &str, env: &[(String, String)]) -> (Duration, i32, u64) {
+    let outcome = execute(program, action, env);
+    (outcome.wall, outcome.code, outcome.peak_rss_kib)
+}
+
+/// Runs `program action` like `run`, and says what it cost.
+pub fn execute(program: &Path, action: &str, env: &[(String, String)]) -> Outcome {
     let started = Instant::now();
-    // Reaped below with wait4, which also reports the child's peak RSS.
+    // Reaped below with wait4, which also reports the child's resource use.
     #[allow(clippy::zombie_processes)]
     let child = Command::new(program)
         .arg(action)
@@ -55,10 +70,16 @@ pub fn run(program: &Path, action: &str, env: &[(String, String)]) -> (Duration,
     let mut usage: nix::libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: waits for our own child; pointers are to live locals.
     let pid = unsafe { nix::libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    let took = started.elapsed();
+    let wall = started.elapsed();
     assert!(pid > 0, "wait4 failed");
     let code = if nix::libc::WIFEXITED(status) { nix::libc::WEXITSTATUS(status) } else { -1 };
-    (took, code, usage.ru_maxrss as u64)
+    let time = |t: nix::libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    Outcome {
+        wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        code,
+        peak_rss_kib: usage.ru_maxrss as u64,
+    }
 }
 
 #[derive(Default, Clone)]

@@ -1,0 +1,93 @@
+//! What metrics add to a monitor, by where the textfiles live: the CPU
+//! time of one monitor of the do-nothing agent, of this agent without
+//! metrics, and of this agent writing its textfile to a tmpfs and to a
+//! directory on the host's disk (where Debian's node_exporter reads them,
+//! /var/lib/prometheus/node-exporter, usually is), interleaved.
+
+use crate::measure::{Agent, Stats, execute, ms};
+use crate::report::Report;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+const ROUNDS: usize = 400;
+
+/// A name, the program, its environment.
+type Variant<'a> = (&'a str, &'a Path, Vec<(String, String)>);
+
+/// Runs in the node namespace the caller entered, with `ours` started on
+/// its VIP by the caller's earlier sections or here.
+pub fn measure(ours: &Agent, null: &Path, rsctmp: &Path, md: &mut String, report: &mut Report) {
+    let tmpfs = rsctmp.join("metrics-tmpfs");
+    let disk = rsctmp.join("metrics-disk");
+    for dir in [&tmpfs, &disk] {
+        std::fs::create_dir_all(dir).expect("metrics directory");
+    }
+    let mounted = Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(&tmpfs).status();
+    assert!(mounted.is_ok_and(|s| s.success()), "mounting a tmpfs on {}", tmpfs.display());
+    let disk_type = filesystem_type(&disk);
+
+    let no_extra: [(&str, &str); 0] = [];
+    let plain = ours.env(rsctmp, ours.vip, &no_extra);
+    let with_metrics = |dir: &Path| {
+        let dir = dir.display().to_string();
+        ours.env(rsctmp, ours.vip, &[("metrics_dir", dir.as_str())])
+    };
+    let null_env = ours.env(rsctmp, ours.vip, &no_extra);
+    assert_eq!(execute(&ours.path, "start", &plain).code, 0, "starting ours");
+    assert_eq!(execute(null, "start", &null_env).code, 0, "starting the do-nothing agent");
+    let variants: [Variant; 4] = [
+        ("do-nothing", null, null_env.clone()),
+        ("ours", &ours.path, plain.clone()),
+        ("ours + metrics on tmpfs", &ours.path, with_metrics(&tmpfs)),
+        ("ours + metrics on disk", &ours.path, with_metrics(&disk)),
+    ];
+    let mut cpu = vec![Stats::default(); variants.len()];
+    for _ in 0..ROUNDS {
+        for ((name, program, env), stats) in variants.iter().zip(&mut cpu) {
+            let outcome = execute(program, "monitor", env);
+            assert_eq!(outcome.code, 0, "{name} monitor exited {}", outcome.code);
+            stats.push(outcome.cpu, outcome.peak_rss_kib);
+        }
+    }
+    execute(&ours.path, "stop", &plain);
+    execute(null, "stop", &null_env);
+    let _ = Command::new("umount").arg(&tmpfs).status();
+
+    let floor = ms(cpu[0].median());
+    writeln!(
+        md,
+        "\n## Monitor with metrics, by where the textfiles live ({ROUNDS} runs each, interleaved)\n\nCPU time (user + system, from wait4) of one monitor of a running VIP, outside any cluster: the do-nothing agent, this agent without `metrics_dir`, and with it on a tmpfs and on a directory of the host's disk ({disk_type}; Debian's node_exporter reads /var/lib/prometheus/node-exporter, usually on disk). Each metrics monitor reads its textfile back and replaces it (a new file renamed over the old).\n\n| agent | CPU median | CPU p95 | × do-nothing |\n|---|---|---|---|"
+    )
+    .unwrap();
+    for ((name, ..), stats) in variants.iter().zip(&cpu) {
+        let median = ms(stats.median());
+        writeln!(md, "| {name} | {median:.3} ms | {:.3} ms | {:.2} |", ms(stats.p95()), median / floor)
+            .unwrap();
+    }
+    let added = |i: usize| ms(cpu[i].median()) - ms(cpu[1].median());
+    writeln!(
+        md,
+        "\nWhat metrics add to a monitor: {:.3} ms on tmpfs, {:.3} ms on {disk_type}.",
+        added(2),
+        added(3)
+    )
+    .unwrap();
+    report.check(
+        "metrics add at most a quarter of a do-nothing agent's run to a monitor (tmpfs and disk)",
+        added(2).max(added(3)) <= 0.25 * floor,
+        format!(
+            "+{:.3} ms (tmpfs), +{:.3} ms ({disk_type}); the do-nothing agent: {floor:.3} ms",
+            added(2),
+            added(3)
+        ),
+    );
+}
+
+/// The file system type `stat -f` names for `dir` (ext2/ext3 for ext4 too).
+fn filesystem_type(dir: &Path) -> String {
+    let out = Command::new("stat").args(["-f", "-c", "%T"]).arg(dir).output();
+    out.ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
