@@ -13,9 +13,9 @@
 //!
 //! `address` holds the address and address-label requests,
 //! `address_lookup` the lookup of one address whatever else its interface
-//! holds, `route` the
-//! route requests and lookups, `link` the link requests; `saved_route`
-//! keeps a route byte for byte.
+//! holds, `route` the route requests and lookups, `link` the link requests;
+//! `saved_route` keeps a route byte for byte; `in_place` reads an answer
+//! where it lies.
 
 mod address;
 mod address_lookup;
