@@ -57,7 +57,7 @@ pub fn measure(ours: &Agent, null: &Path, rsctmp: &Path, md: &mut String, report
     let floor = ms(cpu[0].median());
     writeln!(
         md,
-        "\n## Monitor with metrics, by where the textfiles live ({ROUNDS} runs each, interleaved)\n\nCPU time (user + system, from wait4) of one monitor of a running VIP, outside any cluster: the do-nothing agent, this agent without `metrics_dir`, and with it on a tmpfs and on a directory of the host's disk ({disk_type}; Debian's node_exporter reads /var/lib/prometheus/node-exporter, usually on disk). Each metrics monitor reads its textfile back and replaces it (a new file renamed over the old).\n\n| agent | CPU median | CPU p95 | × do-nothing |\n|---|---|---|---|"
+        "\n## Monitor with metrics, by where the textfiles live ({ROUNDS} runs each, interleaved)\n\nCPU time (user + system, from wait4) of one monitor of a running VIP, outside any cluster: the do-nothing agent, this agent without `metrics_dir`, and with it on a tmpfs and on a directory of the host's disk ({disk_type}; Debian's node_exporter reads /var/lib/prometheus/node-exporter, usually on disk). Each metrics monitor reads its textfile back and replaces it (a new file that takes the old one's name).\n\n| agent | CPU median | CPU p95 | × do-nothing |\n|---|---|---|---|"
     )
     .unwrap();
     for ((name, ..), stats) in variants.iter().zip(&cpu) {
@@ -84,9 +84,9 @@ pub fn measure(ours: &Agent, null: &Path, rsctmp: &Path, md: &mut String, report
     );
 }
 
-/// The file system type `stat -f` names for `dir` (ext2/ext3 for ext4 too).
+/// The type of the file system `dir` is on, as mounted (`ext4`, `xfs`, …).
 fn filesystem_type(dir: &Path) -> String {
-    let out = Command::new("stat").args(["-f", "-c", "%T"]).arg(dir).output();
+    let out = Command::new("findmnt").args(["-n", "-o", "FSTYPE", "-T"]).arg(dir).output();
     out.ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_else(|| "unknown".into())
