@@ -10,6 +10,7 @@
 //! it through a pidfd, which cannot hit a process that reused the pid.
 
 use crate::ocf::log;
+use crate::process;
 use crate::rundir::RunDir;
 use nix::libc;
 use std::fs::File;
@@ -221,23 +222,15 @@ fn end_worker(pid: i32, file: &str) -> bool {
         }
         if signal == libc::SIGTERM {
             let until = Instant::now() + Duration::from_millis(200);
-            while Instant::now() < until && is_running(pid) {
+            while Instant::now() < until && process::is_running(pid) {
                 std::thread::sleep(Duration::from_millis(2));
             }
-            if !is_running(pid) {
+            if !process::is_running(pid) {
                 return true;
             }
         }
     }
     true
-}
-
-/// Alive and not yet a zombie (a zombie no longer sends anything).
-fn is_running(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat.rfind(')').map(|i| !stat[i + 1..].trim_start().starts_with('Z')))
-        .unwrap_or(false)
 }
 
 /// Closes every descriptor above stderr but those in `keep`: the worker
@@ -267,7 +260,6 @@ mod tests {
     #[test]
     fn a_test_process_is_no_announcer() {
         let me = std::process::id() as i32;
-        assert!(is_running(me));
         assert!(!is_worker_of(me, "IPaddr-announce-192.0.2.50"));
     }
 }

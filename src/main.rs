@@ -20,6 +20,7 @@ mod ocf;
 mod packet;
 mod params;
 mod probe;
+mod process;
 mod rawsock;
 mod reach;
 mod rundir;

@@ -76,10 +76,12 @@ impl RunDir {
     }
 
     /// Removes the temporary copies of `name` that killed writers left
-    /// behind; a live writer's (its pid ends the name) is left alone.
+    /// behind; a live writer's (its pid ends the name) is left alone. A
+    /// writer killed but not yet reaped (an announcer stop just ended, which
+    /// init reaps in its own time) writes no more: its copy goes too.
     fn sweep_dead_writers(&self, name: &str) {
         for (copy, pid) in self.partial_copies(name) {
-            let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            let alive = pid.parse::<i32>().is_ok_and(crate::process::is_running);
             if !alive {
                 let _ = fs::remove_file(copy);
             }
