@@ -43,7 +43,9 @@ fn run_suite(agent: &Path, config: &str) -> Outcome {
 }
 
 /// Reads ocft's report: a case starts with `CONFIG: NAME - `, and failed
-/// when any of its checks printed FAILED or the agent hung.
+/// when any of its checks printed FAILED, a step it needed printed ERROR
+/// (an agent that cannot even run ends every case that way), or the agent
+/// hung.
 fn parse(config: &str, output: String) -> Outcome {
     let plain = strip_colors(&output);
     let mut cases: Vec<(String, bool)> = Vec::new();
@@ -54,7 +56,7 @@ fn parse(config: &str, output: String) -> Outcome {
                 cases.push((format!("{config}: {name}"), false));
             }
         }
-        if line.contains("FAILED") || line.contains("The agent was hanging") {
+        if line.contains("FAILED") || line.contains("ERROR:") || line.contains("The agent was hanging") {
             if let Some(case) = cases.last_mut() {
                 case.1 = true;
             }
@@ -124,4 +126,9 @@ fn reports_are_read_case_by_case() {
     let report = "\u{1b}[33mX: a - \u{1b}[32mOK\u{1b}[0m.\n\u{1b}[32mOK\u{1b}[0m.\nX: b - \u{1b}[32mOK\u{1b}[0m.\n\u{1b}[31mFAILED\u{1b}[0m. Agent returns unexpected value: 'OCF_SUCCESS'.\nX: c - OK.\n";
     let outcome = parse("X", report.to_string());
     assert_eq!((outcome.cases, outcome.failed), (3, vec!["X: b".to_string()]));
+    // A step the case needed failed before any check ran: the agent is
+    // missing, say (ocft's exit 127).
+    let report = "X: a - ERROR: './IPaddr monitor' failed, the return code is 127.\nX: b - OK.\n";
+    let outcome = parse("X", report.to_string());
+    assert_eq!((outcome.cases, outcome.failed), (2, vec!["X: a".to_string()]));
 }

@@ -12,6 +12,13 @@ config=$2
 for dir in /var/lib/resource-agents /run/resource-agents /tmp; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=0755 tmpfs "$dir"
+    # A checkout under /tmp is hidden by the mount above: the agent runs
+    # from a copy made before it.
+    if [ "$dir" = /var/lib/resource-agents ]; then
+        mkdir "$dir/agent-under-test"
+        cp "$agent" "$dir/agent-under-test/"
+        agent=$dir/agent-under-test/$(basename "$agent")
+    fi
 done
 mkdir /tmp/configs
 # The suite as resource-agents ships it, pointed at AGENT.
