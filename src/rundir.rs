@@ -120,13 +120,10 @@ impl RunDir {
             Err(err) => return Err(err),
         };
         let length = check_private(&file)?;
-        // Sized from the file's length, which `take` hides from the reader.
-        let mut text = String::with_capacity(length.min(max_bytes) as usize + 1);
-        file.take(max_bytes + 1).read_to_string(&mut text)?;
-        if text.len() as u64 > max_bytes {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "file is too large"));
+        match read_up_to(file, length, max_bytes)? {
+            Some(text) => Ok(Some(text)),
+            None => Err(io::Error::new(io::ErrorKind::InvalidData, "file is too large")),
         }
-        Ok(Some(text))
     }
 
     /// Takes an exclusive lock on `name` (created if needed), held until the
@@ -224,6 +221,17 @@ fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
         }
         Err(err) => Err(err),
     }
+}
+
+/// The text of an open `file` of `length` bytes (from its metadata), or
+/// `None` when it holds more than `max_bytes`; text that is not UTF-8 is an
+/// `InvalidData` error. One read when the length is right.
+pub fn read_up_to(file: File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
+    // Sized from the length, which `take` hides from the reader: it would
+    // otherwise grow its buffer read after read.
+    let mut text = String::with_capacity(length.min(max_bytes) as usize + 1);
+    file.take(max_bytes + 1).read_to_string(&mut text)?;
+    Ok((text.len() as u64 <= max_bytes).then_some(text))
 }
 
 /// The file's length, once it is known to be a regular file of ours.

@@ -33,11 +33,10 @@ pub fn measure(ours: &Agent, null: &Path, rsctmp: &Path, md: &mut String, report
         let dir = dir.display().to_string();
         ours.env(rsctmp, ours.vip, &[("metrics_dir", dir.as_str())])
     };
-    let null_env = ours.env(rsctmp, ours.vip, &no_extra);
     assert_eq!(execute(&ours.path, "start", &plain).code, 0, "starting ours");
-    assert_eq!(execute(null, "start", &null_env).code, 0, "starting the do-nothing agent");
+    assert_eq!(execute(null, "start", &plain).code, 0, "starting the do-nothing agent");
     let variants: [Variant; 4] = [
-        ("do-nothing", null, null_env.clone()),
+        ("do-nothing", null, plain.clone()),
         ("ours", &ours.path, plain.clone()),
         ("ours + metrics on tmpfs", &ours.path, with_metrics(&tmpfs)),
         ("ours + metrics on disk", &ours.path, with_metrics(&disk)),
@@ -51,7 +50,7 @@ pub fn measure(ours: &Agent, null: &Path, rsctmp: &Path, md: &mut String, report
         }
     }
     execute(&ours.path, "stop", &plain);
-    execute(null, "stop", &null_env);
+    execute(null, "stop", &plain);
     let _ = Command::new("umount").arg(&tmpfs).status();
 
     let floor = ms(cpu[0].median());

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{self, Read as _, Write as _};
+use std::io::{self, Write as _};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -287,14 +287,9 @@ pub fn read_back(dir: &Path, name: &str) -> io::Result<Option<String>> {
     if !metadata.is_file() {
         return Ok(None);
     }
-    // Sized once from the file's length: `take` hides it from the reader,
-    // which would otherwise grow its buffer read after read.
-    let mut text = String::with_capacity(metadata.len().min(MAX_TEXTFILE_BYTES) as usize + 1);
-    match file.take(MAX_TEXTFILE_BYTES + 1).read_to_string(&mut text) {
-        Ok(n) if n as u64 <= MAX_TEXTFILE_BYTES => Ok(Some(text)),
-        Ok(_) => Ok(None),
+    match crate::rundir::read_up_to(file, metadata.len(), MAX_TEXTFILE_BYTES) {
         Err(err) if err.kind() == io::ErrorKind::InvalidData => Ok(None),
-        Err(err) => Err(err),
+        read => read,
     }
 }
 
