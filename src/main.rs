@@ -2,6 +2,10 @@
 //! `main` only reads the command line, runs the action and turns its result
 //! into an OCF exit status and `ocf-exit-reason:` line.
 
+// The agent has its own entry point (`agent_main`, see startup.rs); its
+// unit tests keep the test harness's.
+#![cfg_attr(not(test), no_main)]
+
 mod actions;
 mod announce;
 mod background;
@@ -24,6 +28,7 @@ mod process;
 mod rawsock;
 mod reach;
 mod rundir;
+mod startup;
 mod sysctl;
 mod vip;
 
@@ -31,19 +36,33 @@ use invocation::{Action, Invocation};
 use ocf::{ExitCode, OcfEnv, log};
 use std::time::Instant;
 
-fn main() -> std::process::ExitCode {
+/// The entry point the C runtime calls as `main`, in place of std's
+/// start-up.
+// SAFETY: the symbol `main` is defined once, here, and only in the agent
+// binary (its unit tests use the harness's); the C runtime calls it once,
+// with the usual argc and argv, which std reads on its own.
+#[cfg_attr(not(test), unsafe(export_name = "main"))]
+#[cfg_attr(test, allow(dead_code))]
+extern "C" fn agent_main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    startup::prepare();
+    let code = run();
+    // Flushes stdout on the way out, as returning from std's main does.
+    std::process::exit(code.code().into())
+}
+
+fn run() -> ExitCode {
     let started = Instant::now();
     observe::begin(started);
     let command_line = cli::parse();
     log::init(command_line.verbosity);
     let Some(action_name) = command_line.action else {
         eprint!("{}", actions::USAGE);
-        return exit(ExitCode::ErrArgs);
+        return ExitCode::ErrArgs;
     };
     let Some(mut action) = Action::parse(&action_name) else {
         eprint!("{}", actions::USAGE);
         log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));
-        return exit(ExitCode::ErrUnimplemented);
+        return ExitCode::ErrUnimplemented;
     };
     if let Action::Explain { format } = &mut action {
         *format = command_line.format;
@@ -58,17 +77,13 @@ fn main() -> std::process::ExitCode {
     match actions::run(&invocation) {
         Ok(code) => {
             observe::finish(&invocation, code);
-            exit(code)
+            code
         }
         Err(err) => {
             log::exit_reason(&err.reason);
             log::debug(format!("{} exits {}", action.name(), err.exit.name()));
             observe::finish(&invocation, err.exit);
-            exit(err.exit)
+            err.exit
         }
     }
-}
-
-fn exit(code: ExitCode) -> std::process::ExitCode {
-    std::process::ExitCode::from(code.code())
 }
