@@ -1,8 +1,9 @@
 //! `monitor` (and IPaddr2's `status`): is the VIP whole on this node? It
 //! says 0 when the address is where this resource put it, 7 only when it
 //! is on no interface here, and an error naming where when a copy sits
-//! somewhere this resource did not put it. It reads one link and that
-//! link's addresses, so its cost does not grow with unrelated addresses.
+//! somewhere this resource did not put it. It reads one link and its own
+//! address there (see address_lookup for what IPv4 costs), never the
+//! host's other links.
 
 use super::{Invocation, node_lacks, prepare};
 use crate::error::{AgentError, AgentResult};
@@ -89,10 +90,10 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             params.ip, site.nic
         )));
     }
-    if params.link_checked() {
-        if let Some(problem) = site_problem(&site) {
-            return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
-        }
+    // Whether the link counts is asked only of a link with a problem: the
+    // default depends on the distribution, read from a file.
+    if let Some(problem) = site_problem(&site).filter(|_| params.link_checked()) {
+        return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
     }
     if let Some(problem) = vip.lost_route()? {
         return Err(AgentError::generic(format!("{}; a restart makes it the source again", problem)));

@@ -31,10 +31,8 @@ impl Vip<'_> {
                 site.nic
             )));
         }
-        if self.params.link_checked() {
-            if let Some(problem) = site_problem(site) {
-                return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
-            }
+        if let Some(problem) = site_problem(site).filter(|_| self.params.link_checked()) {
+            return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
         }
         self.take_over_routes(Spot { site, prefix: entry.prefix })?;
         log::debug(format!("{ip}/{} is already on {}", entry.prefix, site.nic));
