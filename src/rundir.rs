@@ -211,7 +211,7 @@ impl RunDir {
 /// there but a directory of ours is refused, never followed.
 fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
     match fs::symlink_metadata(path) {
-        Ok(meta) if meta.file_type().is_dir() && meta.uid() == nix::unistd::geteuid().as_raw() => Ok(()),
+        Ok(meta) if meta.file_type().is_dir() && meta.uid() == our_uid() => Ok(()),
         Ok(_) => Err(io::Error::new(
             io::ErrorKind::PermissionDenied,
             format!("{} is not a directory owned by us", path.display()),
@@ -226,18 +226,39 @@ fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
 /// The text of an open `file` of `length` bytes (from its metadata), or
 /// `None` when it holds more than `max_bytes`; text that is not UTF-8 is an
 /// `InvalidData` error. One read when the length is right.
-pub fn read_up_to(file: File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
-    // Sized from the length, which `take` hides from the reader: it would
-    // otherwise grow its buffer read after read.
-    let mut text = String::with_capacity(length.min(max_bytes) as usize + 1);
-    file.take(max_bytes + 1).read_to_string(&mut text)?;
-    Ok((text.len() as u64 <= max_bytes).then_some(text))
+pub fn read_up_to(mut file: File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
+    let asked = length.min(max_bytes) as usize + 1;
+    let mut bytes = vec![0; asked];
+    let first = loop {
+        match file.read(&mut bytes) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            read => break read?,
+        }
+    };
+    bytes.truncate(first);
+    // A read that stops one byte short of what it asked, at the measured
+    // length, stopped at the end: no second read to hear it. A file that
+    // grew or shrank meanwhile is read on to its end.
+    if first as u64 != length {
+        file.take(max_bytes + 1 - first as u64).read_to_end(&mut bytes)?;
+    }
+    if bytes.len() as u64 > max_bytes {
+        return Ok(None);
+    }
+    String::from_utf8(bytes).map(Some).map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))
+}
+
+/// The effective user, asked once: every file and directory of the run
+/// directory is checked against it.
+fn our_uid() -> u32 {
+    static UID: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *UID.get_or_init(|| nix::unistd::geteuid().as_raw())
 }
 
 /// The file's length, once it is known to be a regular file of ours.
 fn check_private(file: &File) -> io::Result<u64> {
     let meta = file.metadata()?;
-    if !meta.file_type().is_file() || meta.uid() != nix::unistd::geteuid().as_raw() {
+    if !meta.file_type().is_file() || meta.uid() != our_uid() {
         return Err(io::Error::new(io::ErrorKind::PermissionDenied, "not a regular file owned by us"));
     }
     Ok(meta.len())
@@ -315,6 +336,29 @@ mod tests {
         let dir = temp_dir("big");
         dir.write("big", &"x".repeat(5000)).unwrap();
         assert!(dir.read("big").is_err());
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_file_is_read_whole_whatever_length_it_was_measured_at() {
+        let dir = temp_dir("length");
+        dir.write("f", "0123456789").unwrap();
+        let open = || File::open(dir.path().join("f")).unwrap();
+        // As measured; then as if it grew or shrank after the measure.
+        for measured in [10, 0, 4, 9, 11, 40] {
+            let text = read_up_to(open(), measured, 64).unwrap();
+            assert_eq!(text.as_deref(), Some("0123456789"), "measured at {measured}");
+        }
+        for measured in [10, 3, 40] {
+            assert_eq!(
+                read_up_to(open(), measured, 9).unwrap(),
+                None,
+                "over the cap, measured at {measured}"
+            );
+        }
+        assert_eq!(read_up_to(open(), 10, 10).unwrap().as_deref(), Some("0123456789"), "at the cap");
+        fs::write(dir.path().join("f"), b"\xff\xfe").unwrap();
+        assert_eq!(read_up_to(open(), 2, 64).unwrap_err().kind(), io::ErrorKind::InvalidData);
         fs::remove_dir_all(dir.path()).unwrap();
     }
 }

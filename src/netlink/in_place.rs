@@ -25,9 +25,10 @@ pub(super) struct PlainSocket {
 
 impl PlainSocket {
     pub(super) fn open() -> io::Result<PlainSocket> {
-        let mut socket = Socket::new(NETLINK_ROUTE)?;
-        socket.bind_auto()?;
+        let socket = Socket::new(NETLINK_ROUTE)?;
         socket.set_netlink_get_strict_chk(true)?;
+        // Connecting binds the socket to a port of the kernel's choosing,
+        // and makes it take replies from the kernel only.
         socket.connect(&SocketAddr::new(0, 0))?;
         Ok(PlainSocket { socket, last_sequence: Cell::new(0) })
     }
