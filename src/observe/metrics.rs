@@ -5,8 +5,9 @@
 //! the next action reads it back, so a monitor reads one file and writes
 //! one, and nothing else is kept.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::io::{self, Write as _};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -31,7 +32,8 @@ const MAX_TEXTFILE_BYTES: u64 = 64 * 1024;
 /// textfile shows.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct State {
-    pub counters: BTreeMap<String, u64>,
+    /// By the names of `COUNTERS`.
+    pub counters: BTreeMap<&'static str, u64>,
     /// Per action: (exit code, duration in seconds, unix time).
     pub last_actions: BTreeMap<String, (u8, f64, f64)>,
     pub up: Option<bool>,
@@ -44,43 +46,49 @@ pub struct State {
 impl State {
     /// Reads back a textfile `render` wrote. Samples that do not parse are
     /// dropped: a counter restarting is something Prometheus handles, a
-    /// failed action is not.
+    /// failed action is not. Every monitor reads its file back: a label's
+    /// value is copied only where it is kept.
     pub fn parse(text: &str) -> State {
         let mut state = State::default();
         let (mut conflict_mac, mut conflict_at) = (None, None);
         for sample in text.lines().filter_map(Sample::parse) {
-            if let Some(nic) = sample.label("nic") {
-                state.nic = nic.to_string();
+            if let Some(nic) = sample.label("nic").filter(|nic| *nic != state.nic) {
+                state.nic = nic.into_owned();
             }
-            let action = sample.label("action").map(str::to_string);
-            match (sample.family, action) {
-                ("up", _) => state.up = Some(sample.value == "1"),
-                ("last_action_exit_code", Some(action)) => {
+            match sample.family {
+                "up" => state.up = Some(sample.value == "1"),
+                "last_action_exit_code" => {
                     if let Ok(code) = sample.value.parse() {
-                        state.last_actions.entry(action).or_default().0 = code;
+                        if let Some(last) = last_run(&mut state.last_actions, sample.label("action")) {
+                            last.0 = code;
+                        }
                     }
                 }
-                ("last_action_duration_seconds", Some(action)) => {
+                "last_action_duration_seconds" => {
                     if let Ok(took) = sample.value.parse() {
-                        state.last_actions.entry(action).or_default().1 = took;
+                        if let Some(last) = last_run(&mut state.last_actions, sample.label("action")) {
+                            last.1 = took;
+                        }
                     }
                 }
-                ("last_action_timestamp_seconds", Some(action)) => {
+                "last_action_timestamp_seconds" => {
                     if let Ok(at) = sample.value.parse() {
-                        state.last_actions.entry(action).or_default().2 = at;
+                        if let Some(last) = last_run(&mut state.last_actions, sample.label("action")) {
+                            last.2 = at;
+                        }
                     }
                 }
-                ("last_conflict_info", _) => conflict_mac = sample.label("mac").map(str::to_string),
-                ("last_conflict_timestamp_seconds", _) => conflict_at = sample.value.parse().ok(),
-                ("last_start_probe_seconds", _) => state.start_probe_seconds = sample.value.parse().ok(),
-                ("last_start_first_announcement_seconds", _) => {
+                "last_conflict_info" => conflict_mac = sample.label("mac").map(Cow::into_owned),
+                "last_conflict_timestamp_seconds" => conflict_at = sample.value.parse().ok(),
+                "last_start_probe_seconds" => state.start_probe_seconds = sample.value.parse().ok(),
+                "last_start_first_announcement_seconds" => {
                     state.start_first_announcement_seconds = sample.value.parse().ok()
                 }
-                (family, _) => {
+                family => {
                     let counter = family.strip_suffix("_total");
                     let known = counter.and_then(|c| COUNTERS.iter().find(|(name, _)| *name == c));
                     if let (Some((name, _)), Ok(value)) = (known, sample.value.parse()) {
-                        state.counters.insert((*name).to_string(), value);
+                        state.counters.insert(name, value);
                     }
                 }
             }
@@ -90,44 +98,75 @@ impl State {
     }
 }
 
+/// The last run of `action` among `runs`, added when it is new.
+fn last_run<'m>(
+    runs: &'m mut BTreeMap<String, (u8, f64, f64)>,
+    action: Option<Cow<'_, str>>,
+) -> Option<&'m mut (u8, f64, f64)> {
+    let action = action?;
+    if !runs.contains_key(action.as_ref()) {
+        runs.insert(action.clone().into_owned(), Default::default());
+    }
+    runs.get_mut(action.as_ref())
+}
+
 /// One sample line of our own textfile: `ocf_ipaddr_<family>{labels} value`.
 struct Sample<'a> {
     family: &'a str,
-    labels: Vec<(&'a str, String)>,
+    /// The label pairs as written between the braces, known to be well formed.
+    labels: &'a str,
     value: &'a str,
 }
 
 impl<'a> Sample<'a> {
     fn parse(line: &'a str) -> Option<Sample<'a>> {
         let rest = line.strip_prefix("ocf_ipaddr_")?;
-        let (family, rest) = rest.split_once('{')?;
-        let mut labels = Vec::new();
-        let mut rest = rest;
+        let (family, labels) = rest.split_once('{')?;
+        let mut rest = labels;
         loop {
             if let Some(after) = rest.strip_prefix('}') {
+                let labels = &labels[..labels.len() - rest.len()];
                 let value = after.trim();
                 return (!value.is_empty()).then_some(Sample { family, labels, value });
             }
-            let (name, after) = rest.split_once("=\"")?;
-            let (value, after) = unescape_until_quote(after)?;
-            labels.push((name, value));
-            rest = after.strip_prefix(',').unwrap_or(after);
+            (_, rest) = next_label(rest)?;
         }
     }
 
-    fn label(&self, name: &str) -> Option<&str> {
-        self.labels.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    fn label(&self, name: &str) -> Option<Cow<'a, str>> {
+        let mut rest = self.labels;
+        while !rest.is_empty() {
+            let ((label, value), after) = next_label(rest)?;
+            if label == name {
+                return Some(value);
+            }
+            rest = after;
+        }
+        None
     }
 }
 
-/// A label value up to its closing quote, with `escape` undone; returns the
-/// value and what follows the quote.
-fn unescape_until_quote(text: &str) -> Option<(String, &str)> {
-    let mut value = String::new();
-    let mut chars = text.char_indices();
+/// The first `name="value"` pair of `text` (the value unescaped) and what
+/// follows it and its comma.
+fn next_label(text: &str) -> Option<((&str, Cow<'_, str>), &str)> {
+    let (name, after) = text.split_once("=\"")?;
+    let (value, after) = unescape_until_quote(after)?;
+    Some(((name, value), after.strip_prefix(',').unwrap_or(after)))
+}
+
+/// A label value up to its closing quote, with `escape` undone (a copy
+/// only when there was something to undo); returns the value and what
+/// follows the quote.
+fn unescape_until_quote(text: &str) -> Option<(Cow<'_, str>, &str)> {
+    let end = text.find(['"', '\\'])?;
+    if text[end..].starts_with('"') {
+        return Some((Cow::Borrowed(&text[..end]), &text[end + 1..]));
+    }
+    let mut value = text[..end].to_string();
+    let mut chars = text[end..].char_indices();
     while let Some((at, c)) = chars.next() {
         match c {
-            '"' => return Some((value, &text[at + 1..])),
+            '"' => return Some((Cow::Owned(value), &text[end + at + 1..])),
             '\\' => match chars.next()?.1 {
                 'n' => value.push('\n'),
                 escaped => value.push(escaped),
@@ -138,87 +177,140 @@ fn unescape_until_quote(text: &str) -> Option<(String, &str)> {
     None
 }
 
-/// A label value in the exposition format: backslash, quote and newline escaped.
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+/// A label value written in the exposition format: backslash, quote and
+/// newline escaped.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(['\\', '"', '\n']) {
+            out.write_str(&rest[..at])?;
+            out.write_str(match rest.as_bytes()[at] {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                _ => "\\n",
+            })?;
+            rest = &rest[at + 1..];
+        }
+        out.write_str(rest)
+    }
+}
+
+/// A textfile being written: families, each declared before its samples,
+/// every sample with the VIP's labels.
+struct Exposition {
+    out: String,
+    labels: String,
+}
+
+impl Exposition {
+    fn family(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP ocf_ipaddr_{name} {help}\n# TYPE ocf_ipaddr_{name} {kind}");
+    }
+
+    /// A sample with one more label (`("", "")` for none).
+    fn sample(&mut self, name: &str, (label, value): (&str, &str), sample: impl fmt::Display) {
+        let _ = match label {
+            "" => writeln!(self.out, "ocf_ipaddr_{name}{{{}}} {sample}", self.labels),
+            _ => writeln!(
+                self.out,
+                "ocf_ipaddr_{name}{{{},{label}=\"{}\"}} {sample}",
+                self.labels,
+                Escaped(value)
+            ),
+        };
+    }
+
+    /// A family of one sample, or none when there is no value.
+    fn single(&mut self, name: &str, kind: &str, help: &str, sample: Option<impl fmt::Display>) {
+        if let Some(sample) = sample {
+            self.family(name, kind, help);
+            self.sample(name, ("", ""), sample);
+        }
+    }
+
+    /// A family with one sample per action, or none when no action ran.
+    fn per_action(&mut self, state: &State, name: &str, help: &str, pick: fn(&(u8, f64, f64)) -> Value) {
+        if state.last_actions.is_empty() {
+            return;
+        }
+        self.family(name, "gauge", help);
+        for (action, last) in &state.last_actions {
+            self.sample(name, ("action", action), pick(last));
+        }
+    }
+}
+
+/// A sample's value as printed: a whole number or seconds to `digits`.
+enum Value {
+    Whole(u64),
+    Seconds(f64, usize),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Value::Whole(n) => write!(out, "{n}"),
+            Value::Seconds(s, digits) => write!(out, "{s:.digits$}"),
+        }
+    }
 }
 
 /// The textfile for one resource.
 pub fn render(resource: &str, ip: &str, state: &State) -> String {
     let labels =
-        format!("resource=\"{}\",ip=\"{}\",nic=\"{}\"", escape(resource), escape(ip), escape(&state.nic));
-    let mut out = String::new();
-    let mut family = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
-        if samples.is_empty() {
-            return;
-        }
-        let _ = writeln!(out, "# HELP ocf_ipaddr_{name} {help}\n# TYPE ocf_ipaddr_{name} {kind}");
-        for (extra, value) in samples {
-            let _ = writeln!(out, "ocf_ipaddr_{name}{{{labels}{extra}}} {value}");
-        }
-    };
-    let up: Vec<(String, String)> =
-        state.up.map(|up| (String::new(), u8::from(up).to_string())).into_iter().collect();
-    family("up", "gauge", "Whether the VIP was running when an action last looked (1) or not (0).", &up);
-    let per_action = |pick: fn(&(u8, f64, f64)) -> String| -> Vec<(String, String)> {
-        state
-            .last_actions
-            .iter()
-            .map(|(action, v)| (format!(",action=\"{}\"", escape(action)), pick(v)))
-            .collect()
-    };
-    family(
-        "last_action_exit_code",
+        format!("resource=\"{}\",ip=\"{}\",nic=\"{}\"", Escaped(resource), Escaped(ip), Escaped(&state.nic));
+    let mut file = Exposition { out: String::with_capacity(4096), labels };
+    file.single(
+        "up",
         "gauge",
-        "OCF exit code of the last run of each action.",
-        &per_action(|v| v.0.to_string()),
+        "Whether the VIP was running when an action last looked (1) or not (0).",
+        state.up.map(u8::from),
     );
-    family(
+    file.per_action(state, "last_action_exit_code", "OCF exit code of the last run of each action.", |v| {
+        Value::Whole(v.0.into())
+    });
+    file.per_action(
+        state,
         "last_action_duration_seconds",
-        "gauge",
         "How long the last run of each action took.",
-        &per_action(|v| format!("{:.6}", v.1)),
+        |v| Value::Seconds(v.1, 6),
     );
-    family(
+    file.per_action(
+        state,
         "last_action_timestamp_seconds",
-        "gauge",
         "When the last run of each action ended, in seconds since the epoch.",
-        &per_action(|v| format!("{:.3}", v.2)),
+        |v| Value::Seconds(v.2, 3),
     );
     for (name, help) in COUNTERS {
-        let value = state.counters.get(name).copied().unwrap_or(0);
-        family(&format!("{name}_total"), "counter", help, &[(String::new(), value.to_string())]);
+        let total = format!("{name}_total");
+        file.single(&total, "counter", help, Some(state.counters.get(name).copied().unwrap_or(0)));
     }
     if let Some((mac, at)) = &state.last_conflict {
-        family(
-            "last_conflict_info",
-            "gauge",
-            "The MAC that last answered for the VIP from another host.",
-            &[(format!(",mac=\"{}\"", escape(mac)), "1".into())],
-        );
-        family(
+        let name = "last_conflict_info";
+        file.family(name, "gauge", "The MAC that last answered for the VIP from another host.");
+        file.sample(name, ("mac", mac), 1);
+        file.single(
             "last_conflict_timestamp_seconds",
             "gauge",
             "When another MAC last answered for the VIP, in seconds since the epoch.",
-            &[(String::new(), format!("{at:.3}"))],
+            Some(Value::Seconds(*at, 3)),
         );
     }
-    let latency = |v: Option<f64>| -> Vec<(String, String)> {
-        v.map(|s| (String::new(), format!("{s:.6}"))).into_iter().collect()
-    };
-    family(
+    file.single(
         "last_start_probe_seconds",
         "gauge",
         "How long the last start probed for a duplicate address.",
-        &latency(state.start_probe_seconds),
+        state.start_probe_seconds.map(|s| Value::Seconds(s, 6)),
     );
-    family(
+    file.single(
         "last_start_first_announcement_seconds",
         "gauge",
         "Time from the last start's beginning to its first announcement.",
-        &latency(state.start_first_announcement_seconds),
+        state.start_first_announcement_seconds.map(|s| Value::Seconds(s, 6)),
     );
-    out
+    file.out
 }
 
 /// The file name of a resource's textfile: node_exporter reads `*.prom`.
@@ -301,10 +393,10 @@ mod tests {
         let mut state = State { up: Some(true), nic: "eth0".into(), ..State::default() };
         // Every counter is printed, so every counter reads back.
         for (n, (name, _)) in COUNTERS.iter().enumerate() {
-            state.counters.insert((*name).into(), n as u64 * 3);
+            state.counters.insert(name, n as u64 * 3);
         }
-        state.counters.insert("starts".into(), 3);
-        state.counters.insert("conflicts".into(), 1);
+        state.counters.insert("starts", 3);
+        state.counters.insert("conflicts", 1);
         state.last_actions.insert("monitor".into(), (0, 0.0012, 1_700_000_000.5));
         state.last_conflict = Some(("02:00:00:00:00:99".into(), 1_700_000_001.0));
         state.start_probe_seconds = Some(0.015);
@@ -326,9 +418,11 @@ mod tests {
                     ocf_ipaddr_bogus_total{resource=\"v\"} 9\n\
                     ocf_ipaddr_up{resource=\"v} 1\n\
                     ocf_ipaddr_conflicts_total{resource=\"v\"}\n\
+                    ocf_ipaddr_last_action_exit_code{resource=\"v\",action=\"start\"} x\n\
                     node_load1 3\n";
         let state = State::parse(text);
-        assert_eq!(state.counters.into_iter().collect::<Vec<_>>(), vec![("stops".to_string(), 4)]);
+        assert_eq!(state.counters.into_iter().collect::<Vec<_>>(), vec![("stops", 4)]);
+        assert!(state.last_actions.is_empty(), "no action from a value that does not parse");
         assert_eq!(state.up, None, "an unterminated label is no sample");
     }
 

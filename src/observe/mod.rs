@@ -179,7 +179,7 @@ fn update_metrics(
     let file = metrics::file_name(&resource);
     let mut state = metrics::State::parse(&metrics::read_back(dir, &file)?.unwrap_or_default());
     for (name, n) in &tally.counts {
-        *state.counters.entry((*name).to_string()).or_insert(0) += n;
+        *state.counters.entry(name).or_insert(0) += n;
     }
     let success = code == ExitCode::Success;
     let counted = match (action, code) {
@@ -191,7 +191,7 @@ fn update_metrics(
         _ => None,
     };
     if let Some(name) = counted {
-        *state.counters.entry(name.to_string()).or_insert(0) += 1;
+        *state.counters.entry(name).or_insert(0) += 1;
     }
     if action != "announce" {
         let took = tally.started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
