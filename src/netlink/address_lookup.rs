@@ -1,12 +1,13 @@
-//! The entries of one address on one interface, at a cost that does not
-//! grow with the interface's other addresses: a node with hundreds of VIPs
-//! on one NIC runs hundreds of monitors every few seconds, each asking
+//! The entries of one address on one interface: a node with hundreds of
+//! VIPs on one NIC runs hundreds of monitors every few seconds, each asking
 //! about its own address only.
 //!
 //! IPv6 has a request for one address (the kernel's `RTM_GETADDR` without
-//! `NLM_F_DUMP`). IPv4 has none, so the interface's dump is read in place
-//! and only the messages carrying this address are decoded; the others are
-//! skipped after one attribute comparison, without allocating.
+//! `NLM_F_DUMP`). IPv4 has none (EOPNOTSUPP, kernel 6.18 included), so the
+//! interface's dump is read in place and only the messages carrying this
+//! address are decoded; the others are skipped after one attribute
+//! comparison, without allocating. The kernel still fills a message per
+//! address of the interface: about 50 ns each, measured (0.02 ms with 400).
 
 use super::address::address_entry;
 use super::in_place::undecodable;

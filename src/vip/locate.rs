@@ -278,8 +278,8 @@ impl Vip<'_> {
         }
     }
 
-    /// The VIP's own entries on `site` (the lookup every monitor makes:
-    /// its cost does not grow with the other addresses there).
+    /// The VIP's own entries on `site` (the lookup every monitor makes;
+    /// address_lookup says what the other addresses there cost it).
     fn own_entries_on(&self, site: &Site) -> AgentResult<Vec<AddressEntry>> {
         if site.link.is_none() {
             return Ok(Vec::new());
