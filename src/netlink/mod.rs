@@ -2,8 +2,10 @@
 //! address to that link, list the addresses of one link) and decides no
 //! policy. Requests are synchronous from the caller's point of view, with
 //! strict checking on, so that dump requests are filtered by the kernel (by
-//! interface, by family, by table) and their cost does not grow with
-//! unrelated objects. Two doors lead to the kernel, both opened here:
+//! interface, by family, by table) and their cost does not grow with the
+//! objects of other interfaces, families or tables (what an IPv4 address
+//! lookup still pays for its own interface's addresses: address_lookup).
+//! Two doors lead to the kernel, both opened here:
 //! `exchange`, a current-thread tokio runtime driving one rtnetlink
 //! connection, decodes whole replies and serves every request that
 //! changes something; `read_in_place` (in `in_place`) serves the lookups a
