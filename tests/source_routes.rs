@@ -6,12 +6,6 @@
 mod common;
 use common::{Lab, ocf};
 
-fn all_routes(lab: &Lab) -> String {
-    let v4 = lab.node.ip(&["-d", "route", "show", "table", "all"]);
-    let v6 = lab.node.ip(&["-6", "-d", "route", "show", "table", "all"]);
-    format!("{v4}{v6}")
-}
-
 fn source_towards(lab: &Lab, client: &str) -> String {
     let out = lab.node.ip(&["route", "get", client]);
     let mut words = out.split_whitespace();
@@ -21,7 +15,7 @@ fn source_towards(lab: &Lab, client: &str) -> String {
 
 fn round_trip(params: &[(&str, &str)], vip: &str, client: &str, subnet: &str) {
     let lab = Lab::new();
-    let before = all_routes(&lab);
+    let before = lab.node.routes_in_detail();
     assert_eq!(source_towards(&lab, client), if vip.contains(':') { "2001:db8::1" } else { "192.0.2.1" });
     let start = lab.agent("start", params);
     assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
@@ -32,7 +26,7 @@ fn round_trip(params: &[(&str, &str)], vip: &str, client: &str, subnet: &str) {
     assert_eq!(lab.agent("monitor", params).code, ocf::SUCCESS);
     let stop = lab.agent("stop", params);
     assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
-    assert_eq!(all_routes(&lab), before, "stop restores every route exactly");
+    assert_eq!(lab.node.routes_in_detail(), before, "stop restores every route exactly");
     assert_ne!(source_towards(&lab, client), vip);
 }
 
@@ -54,7 +48,7 @@ fn routes_taken_away_with_a_removed_vip_come_back_on_stop() {
     let lab = Lab::new();
     // A second route onto the subnet, with its own metric and protocol.
     lab.node.ip(&["route", "add", "192.0.2.128/25", "dev", "eth0", "metric", "7", "proto", "static"]);
-    let before = all_routes(&lab);
+    let before = lab.node.routes_in_detail();
     let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("preferred_source", "true")];
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
     let changed = lab.node.ip(&["route", "show", "192.0.2.128/25"]);
@@ -65,7 +59,7 @@ fn routes_taken_away_with_a_removed_vip_come_back_on_stop() {
     assert_eq!(monitor.code, ocf::NOT_RUNNING);
     let stop = lab.agent("stop", &params);
     assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
-    assert_eq!(all_routes(&lab), before);
+    assert_eq!(lab.node.routes_in_detail(), before);
 }
 
 #[test]
@@ -123,10 +117,10 @@ fn an_admins_later_change_of_metric_or_nic_is_left_alone() {
             "192.0.2.1",
         ];
         lab.node.ip(&args);
-        let changed = all_routes(&lab);
+        let changed = lab.node.routes_in_detail();
         let stop = lab.agent("stop", &params);
         assert_eq!(stop.code, ocf::SUCCESS, "{change}: {stop:#?}");
-        let after = all_routes(&lab);
+        let after = lab.node.routes_in_detail();
         assert!(!after.contains("192.0.2.50"), "{change}: {after}");
         let vips_own: Vec<&str> = changed.lines().filter(|l| l.contains("192.0.2.50")).collect();
         let expected: Vec<&str> = changed.lines().filter(|l| !vips_own.contains(l)).collect();
@@ -154,7 +148,7 @@ fn two_vips_of_one_subnet_restore_the_original_source_in_any_order() {
     let b = [("ip", "192.0.2.51"), ("cidr_netmask", "24"), ("nic", "eth0"), ("preferred_source", "true")];
     for (first, second) in [(&a, &b), (&b, &a)] {
         let lab = Lab::new();
-        let before = all_routes(&lab);
+        let before = lab.node.routes_in_detail();
         assert_eq!(lab.agent("start", &a).code, ocf::SUCCESS);
         assert_eq!(lab.agent("start", &b).code, ocf::SUCCESS);
         assert!(subnet_route(&lab).contains("src 192.0.2.51"), "the later VIP is the source");
@@ -165,7 +159,12 @@ fn two_vips_of_one_subnet_restore_the_original_source_in_any_order() {
         assert!(subnet_route(&lab).contains(source), "the other VIP keeps the route: {}", subnet_route(&lab));
         assert_eq!(lab.agent("monitor", second).code, ocf::SUCCESS);
         assert_eq!(lab.agent("stop", second).code, ocf::SUCCESS);
-        assert_eq!(all_routes(&lab), before, "stopping {} first did not restore the original", first[0].1);
+        assert_eq!(
+            lab.node.routes_in_detail(),
+            before,
+            "stopping {} first did not restore the original",
+            first[0].1
+        );
     }
 }
 

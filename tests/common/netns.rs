@@ -52,15 +52,15 @@ impl Netns {
         ] {
             out.push_str(&self.ip(args));
         }
-        // Lifetimes tick, and the kernel finishes DAD of its own link-local
-        // address in its own time (the tentative flag goes, a local route
-        // comes): neither is state the agent changes.
-        out.lines()
-            .filter(|l| !l.trim_start().starts_with("valid_lft"))
-            .filter(|l| !(l.starts_with("local fe80::") && l.contains(" table local ")))
-            .map(|l| l.replace(" tentative", ""))
-            .collect::<Vec<_>>()
-            .join("\n")
+        without_kernel_churn(&out)
+    }
+
+    /// Every route of every table, both families, in detail (`ip -d`),
+    /// without what the kernel changes on its own (see `snapshot`).
+    pub fn routes_in_detail(&self) -> String {
+        let v4 = self.ip(&["-d", "route", "show", "table", "all"]);
+        let v6 = self.ip(&["-6", "-d", "route", "show", "table", "all"]);
+        without_kernel_churn(&format!("{v4}{v6}"))
     }
 
     /// The addresses on `dev` as `ip -o addr show` lines.
@@ -78,6 +78,19 @@ impl Netns {
         words.find(|w| *w == "link/ether");
         words.next().expect("link has a MAC").to_string()
     }
+}
+
+/// `ip` output without what changes while no one acts: lifetimes tick, and
+/// the kernel finishes DAD of its own link-local address in its own time
+/// (the tentative flag goes, a local route comes). Neither is state the
+/// agent changes.
+fn without_kernel_churn(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("valid_lft"))
+        .filter(|l| !(l.starts_with("local fe80::") && l.contains(" table local ")))
+        .map(|l| l.replace(" tentative", ""))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 impl Drop for Netns {
