@@ -37,6 +37,8 @@ fi
 
 echo "building a Debian 13 root in $root from $mirror (once; about 3 minutes)"
 building="$root.building"
+# On a fresh clone nothing has made target/ yet.
+mkdir -p "$(dirname "$root")"
 cleanup() {
     for m in proc sys dev; do umount -l "$building/$m" 2>/dev/null || true; done
 }
