@@ -9,19 +9,33 @@
 
 use nix::fcntl::{OFlag, open};
 use nix::libc;
-use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::sys::signal::{SigHandler, SigSet, Signal, signal};
 use nix::sys::stat::Mode;
 use std::os::fd::IntoRawFd;
 
 /// Makes the process ready to run an action, as std would have: writes to
 /// a closed pipe fail with EPIPE instead of killing the agent, and the
 /// standard streams are open, so that a file the agent opens never takes
-/// descriptor 1 or 2 and receives its output.
+/// descriptor 1 or 2 and receives its output. What a caller may leave
+/// behind is reset (see `reset_inherited_signals`).
 pub fn prepare() {
     // SAFETY: sets the disposition to "ignore", which runs no code of ours
     // in signal context; no other thread exists yet.
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigIgn) };
+    reset_inherited_signals();
     open_closed_standard_streams();
+}
+
+/// An ignored SIGCHLD and a blocked signal survive exec: a caller that
+/// left them (some process managers do; Pacemaker does not) would make
+/// the kernel reap the agent's children itself, so waiting for `nft` fails
+/// with ECHILD and a stop fails, and would hand the announcer a blocked
+/// SIGTERM, so stop must wait for SIGKILL. Two system calls.
+fn reset_inherited_signals() {
+    // SAFETY: sets the default disposition, which runs no code of ours in
+    // signal context; no other thread exists yet.
+    let _ = unsafe { signal(Signal::SIGCHLD, SigHandler::SigDfl) };
+    let _ = SigSet::empty().thread_set_mask();
 }
 
 fn open_closed_standard_streams() {
