@@ -180,19 +180,15 @@ pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
     }
 }
 
-/// Whether `pid` runs this binary as the announcer of `file`.
+/// Whether `pid` is the announcer of `file`, by its command line. The
+/// caller found it holding the lock on `file`, which only a process that
+/// could open that root-only file holds. Which binary it runs is not
+/// asked: a package upgrade replaces the binary under a running announcer,
+/// and stop must still end it.
 fn is_worker_of(pid: i32, file: &str) -> bool {
-    let same_binary =
-        match (std::fs::metadata(format!("/proc/{pid}/exe")), std::fs::metadata("/proc/self/exe")) {
-            (Ok(theirs), Ok(ours)) => {
-                use std::os::unix::fs::MetadataExt;
-                (theirs.dev(), theirs.ino()) == (ours.dev(), ours.ino())
-            }
-            _ => false,
-        };
     let args = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let mut args = args.split(|b| *b == 0).skip(1);
-    same_binary && args.next() == Some(WORKER_ACTION.as_bytes()) && args.next() == Some(file.as_bytes())
+    args.next() == Some(WORKER_ACTION.as_bytes()) && args.next() == Some(file.as_bytes())
 }
 
 /// Sends SIGTERM to `pid` if it is the announcer of `file`: through a
