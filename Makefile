@@ -71,13 +71,25 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --all-targets -- -D warnings
 
+# The last release before each resource kept its files under its own
+# name, built once from git: the upgrade tests start VIPs with it and
+# carry on with this version.
+PREVIOUS_RELEASE = f2dc48a47de7f492f006cf43ddb09b22bc981af3
+PREVIOUS = target/previous/IPaddr
+$(PREVIOUS):
+	rm -rf target/previous-src
+	mkdir -p target/previous-src
+	git archive $(PREVIOUS_RELEASE) | tar -x -C target/previous-src
+	cd target/previous-src && $(STATIC) build $(TARGET_FLAGS) --bin IPaddr --target-dir $(CURDIR)/target/previous-build
+	install -D -m 0755 target/previous-build/$(HOST)/release/IPaddr $@
+
 # The tests run against the agent as `make install` lays it out, and
 # against the .deb.
-test: deb
+test: deb $(PREVIOUS)
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
-		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) \
+		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) OCF_IPADDR_PREVIOUS=$(CURDIR)/$(PREVIOUS) \
 		$(STATIC) nextest run $(TARGET_FLAGS) --no-fail-fast 2>&1
 
 # A Debian package built from the same staged install.

@@ -194,6 +194,28 @@ impl RunDir {
         }
     }
 
+    /// Gives the file `from` the name `to`, unless `to` exists already;
+    /// `Ok(false)` when there is no `from` or there is a `to`.
+    pub fn rename_if_free(&self, from: &str, to: &str) -> io::Result<bool> {
+        use nix::errno::Errno;
+        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
+        match renameat2(AT_FDCWD, &self.file(from), AT_FDCWD, &self.file(to), RenameFlags::RENAME_NOREPLACE) {
+            Ok(()) => Ok(true),
+            Err(Errno::ENOENT | Errno::EEXIST) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The names of the files in this directory that start with `prefix`.
+    pub fn names_starting_with(&self, prefix: &str) -> Vec<String> {
+        let Ok(entries) = fs::read_dir(&self.path) else { return Vec::new() };
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().into_string().ok())
+            .filter(|name| name.starts_with(prefix))
+            .collect()
+    }
+
     /// Removes `name`, and any temporary copy of it a killed writer left
     /// behind; a missing file is fine.
     pub fn remove(&self, name: &str) -> io::Result<()> {

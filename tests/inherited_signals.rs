@@ -76,16 +76,8 @@ fn the_background_announcer_inherits_no_blocked_sigterm_and_no_ignored_sigchld()
     let params = [("ip", VIP), ("cidr_netmask", "24"), ("arp_count", "60"), ("arp_interval", "1000")];
     let start = run_with_hostile_signals(&seg, "start", &params, &[]);
     assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
-    let pids =
-        String::from_utf8_lossy(&common::sh("ip", &["netns", "pids", &seg.nodes[0].name]).into_bytes())
-            .into_owned();
-    let announcer = pids
-        .split_whitespace()
-        .find(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline"))
-                .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|arg| arg == b"__announce"))
-        })
-        .unwrap_or_else(|| panic!("no announcer among {pids}"));
+    let announcers = seg.nodes[0].processes_with_arg("__announce");
+    let [announcer] = announcers[..] else { panic!("one announcer expected: {announcers:?}") };
     let status = std::fs::read_to_string(format!("/proc/{announcer}/status")).expect("announcer status");
     // Blocked, stop's SIGTERM would wait for its SIGKILL.
     assert!(!has_signal(&status, "SigBlk:", nix::libc::SIGTERM), "{status}");

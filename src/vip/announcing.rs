@@ -224,10 +224,17 @@ impl Vip<'_> {
         self.state_file("announce")
     }
 
-    /// Ends this VIP's background announcer, if one runs.
+    /// Ends this VIP's background announcer, if one runs, and one the
+    /// previous version started under the address's name (its command line
+    /// names that file, so it cannot be taken over by a rename).
     pub fn stop_announcers(&self) {
         let wait = self.inv.budget.remaining().min(Duration::from_secs(1));
-        background::stop(&self.run_dir(), &self.announcer_file(), Instant::now() + wait);
+        let (run_dir, deadline) = (self.run_dir(), Instant::now() + wait);
+        let (own, previous) = (self.announcer_file(), self.address_file("announce"));
+        background::stop(&run_dir, &own, deadline);
+        if previous != own {
+            background::stop(&run_dir, &previous, deadline);
+        }
     }
 
     /// Asks the link, with a short probe, whether another host answers for

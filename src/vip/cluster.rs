@@ -29,7 +29,7 @@ impl Vip<'_> {
         let ip = self.params.ip;
         let lock = self
             .run_dir()
-            .lock(&self.state_file("clusterip-lock"), self.inv.budget.deadline())
+            .lock(&self.address_file("clusterip-lock"), self.inv.budget.deadline())
             .doing(|| {
                 format!(
                     "waiting for the other instances of the cluster IP {ip} (the lock in {})",

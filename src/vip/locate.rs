@@ -12,10 +12,12 @@
 //! It only reads, and every query is filtered by the kernel: one link, one
 //! interface's addresses, one local-table lookup.
 
+use super::record::Record;
 use super::{Lack, Vip};
 use crate::discover::{self, RouteMatch};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
+use crate::ocf::log;
 use crate::params::{BroadcastSpec, names, values};
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -259,7 +261,7 @@ impl Vip<'_> {
     }
 
     /// The interface with index `ifindex`; `known_as` names it when it is gone.
-    fn site_by_index(&self, ifindex: u32, known_as: &str) -> AgentResult<Site> {
+    pub fn site_by_index(&self, ifindex: u32, known_as: &str) -> AgentResult<Site> {
         let link = self.nl.link(ifindex).doing(|| format!("reading interface {ifindex}"))?;
         Ok(match link {
             Some(link) => site_of(link),
@@ -280,7 +282,7 @@ impl Vip<'_> {
 
     /// The VIP's own entries on `site` (the lookup every monitor makes;
     /// address_lookup says what the other addresses there cost it).
-    fn own_entries_on(&self, site: &Site) -> AgentResult<Vec<AddressEntry>> {
+    pub fn own_entries_on(&self, site: &Site) -> AgentResult<Vec<AddressEntry>> {
         if site.link.is_none() {
             return Ok(Vec::new());
         }
@@ -329,6 +331,18 @@ impl Vip<'_> {
     ) -> AgentResult<Whereabouts> {
         let Some(index) = self.holder()? else { return Ok(otherwise) };
         if site.as_ref().is_some_and(|(s, _)| s.ifindex == index) {
+            return Ok(otherwise);
+        }
+        // The same address may belong to two resources on two NICs (one
+        // gateway address on several VLANs): a copy another resource's
+        // record claims is that resource's, neither ours nor a stray one.
+        if let Some(other) = Record::of_another_resource(&self.run_dir(), self.key, self.params.ip, index) {
+            log::debug(format!(
+                "{} on {} belongs to {}",
+                self.params.ip,
+                other.nic,
+                other.resource.as_deref().map_or("another resource".to_string(), |r| format!("resource {r}"))
+            ));
             return Ok(otherwise);
         }
         let nic = self.site_by_index(index, "")?.nic;

@@ -87,9 +87,19 @@ impl Prepared {
 /// (or /etc/hosts's) in place of a host name. `Ok(Err(lack))` when `ip` is
 /// a name this node cannot resolve.
 pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<Configuration, Lack>> {
-    let key = RecordKey::of(inv)
-        .ok_or_else(|| AgentError::configured("IP address (the ip parameter) is mandatory"))?;
-    let record = Record::read(&inv.run_dir(), &key);
+    let Some(key) = RecordKey::of(inv) else {
+        // No ip, or one that is no address: parsing says which.
+        parse_params(inv, &inv.raw, strictness)?;
+        return Err(AgentError::configured(format!(
+            "ip [{}] is neither an IP address nor a host name",
+            log::printable(inv.raw.given("ip").unwrap_or_default())
+        )));
+    };
+    let run_dir = inv.run_dir();
+    let own_record = Record::read(&run_dir, &key);
+    let kept_none = own_record.is_none();
+    let record = own_record
+        .or_else(|| Record::take_over_previous(&run_dir, &key, inv.raw.given("nic").map(str::trim)));
     let (raw, host_name) = match resolve_ip(inv, record.as_ref()) {
         Ok(Some((raw, host))) => (Some(raw), Some(host)),
         Ok(None) => (None, None),
@@ -117,7 +127,33 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
         let note = format!("ip {} is {} {source}", host.name, params.ip);
         if inv.action.is_routine() { log::debug(note) } else { log::info(note) }
     }
+    if kept_none {
+        take_over_address_files(&run_dir, &key, &params);
+    }
     Ok(Ok(Configuration { params, record, key, host_name }))
+}
+
+/// A file named by address, canonical form, and namespace, since one
+/// address may live in several namespaces. The previous version named
+/// every per-VIP file this way.
+fn address_file(params: &Params, kind: &str) -> String {
+    match &params.network_namespace {
+        Some(ns) => format!("IPaddr-{kind}-{ns}-{}", params.ip),
+        None => format!("IPaddr-{kind}-{}", params.ip),
+    }
+}
+
+/// Takes over the files the previous version kept by address for a
+/// resource that keeps no record under its own key: its loopback and
+/// stand-in records. (Its background announcer is found under the old
+/// name by `stop_announcers`.)
+fn take_over_address_files(run_dir: &RunDir, key: &RecordKey, params: &Params) {
+    for kind in ["lvs", "nosubnet"] {
+        let (old, new) = (address_file(params, kind), key.companion(kind));
+        if old != new && run_dir.rename_if_free(&old, &new).unwrap_or(false) {
+            log::info(format!("took over {old}, kept by the previous version"));
+        }
+    }
 }
 
 /// `configuration`, then the VIP's namespace and a netlink connection in it.
@@ -196,13 +232,16 @@ impl Vip<'_> {
         self.inv.run_dir()
     }
 
-    /// A file name for per-address state: the address in canonical form,
-    /// and its namespace, since one address may live in several namespaces.
+    /// The name of one of this resource's files (`kind`: `announce`,
+    /// `lvs`, `nosubnet`).
     pub fn state_file(&self, kind: &str) -> String {
-        match &self.params.network_namespace {
-            Some(ns) => format!("IPaddr-{kind}-{ns}-{}", self.params.ip),
-            None => format!("IPaddr-{kind}-{}", self.params.ip),
-        }
+        self.key.companion(kind)
+    }
+
+    /// A file shared by every resource of this address in this namespace
+    /// (the cluster IP's lock, which a clone's instances take in turn).
+    pub fn address_file(&self, kind: &str) -> String {
+        address_file(self.params, kind)
     }
 
     /// Records that this resource's address is `target`, before it is added.
@@ -215,6 +254,7 @@ impl Vip<'_> {
             nic: target.nic().to_string(),
             label: target.label.clone(),
             host_name: self.host_name.cloned(),
+            resource: self.inv.env.instance.clone(),
         };
         record.write(&self.run_dir(), self.key).map_err(|err| {
             AgentError::generic(format!(

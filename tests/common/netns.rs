@@ -72,6 +72,20 @@ impl Netns {
         self.addresses(dev).split_whitespace().any(|w| w == cidr)
     }
 
+    /// The processes in this namespace whose command line has the
+    /// argument `arg` (the agent's background announcers: `__announce`).
+    pub fn processes_with_arg(&self, arg: &str) -> Vec<u32> {
+        let out = Command::new("ip").args(["netns", "pids", &self.name]).output().expect("ip netns pids");
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .filter_map(|pid| pid.parse().ok())
+            .filter(|pid: &u32| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|word| word == arg.as_bytes()))
+            })
+            .collect()
+    }
+
     pub fn mac(&self, dev: &str) -> String {
         let out = self.ip(&["-o", "link", "show", "dev", dev]);
         let mut words = out.split_whitespace();
