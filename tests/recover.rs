@@ -66,3 +66,26 @@ fn recover_is_advertised_in_the_metadata() {
     let lab = Lab::new();
     assert!(lab.agent("meta-data", &[]).stdout.contains("<action name=\"recover\""));
 }
+
+#[test]
+fn recover_taking_back_the_primary_of_its_subnet_on_another_nic_keeps_that_nics_other_addresses() {
+    let lab = Lab::new();
+    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    lab.node.ip(&["link", "set", "eth1", "up"]);
+    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    assert_eq!(lab.agent("start", &PARAMS).code, ocf::SUCCESS);
+    // Moved by hand to eth1, where it is the first (primary) address of
+    // 192.0.2.0/24, and another address of that subnet came after it.
+    lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
+    lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth1"]);
+    lab.node.ip(&["addr", "add", "192.0.2.77/24", "dev", "eth1"]);
+    let run = lab.agent("recover", &PARAMS);
+    assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
+    assert!(lab.node.has_address("eth0", "192.0.2.50/24"));
+    assert!(!lab.node.has_address("eth1", "192.0.2.50/24"));
+    assert!(
+        lab.node.has_address("eth1", "192.0.2.77/24"),
+        "the kernel deletes a primary's secondaries with it unless promote_secondaries is on:\n{}",
+        lab.node.snapshot()
+    );
+}

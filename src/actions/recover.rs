@@ -4,7 +4,7 @@
 //! announce it again either way.
 
 use super::{Invocation, node_lacks, prepare, require_root};
-use crate::error::{AgentError, AgentResult, Doing};
+use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::vip::announcing::Spot;
@@ -46,18 +46,14 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
 }
 
-/// Removes this resource's address from the interface it was moved to.
+/// Removes this resource's address from the interface it was moved to,
+/// the way stop removes it (the other addresses of its subnet there stay).
 fn take_back(vip: &Vip, foreign: &Foreign) -> AgentResult<()> {
     let ip = vip.params.ip;
-    let copies = vip
-        .nl
-        .addresses(foreign.ifindex, vip.params.family())
-        .doing(|| format!("listing the addresses of {}", foreign.nic))?;
-    for copy in copies.iter().filter(|a| a.ip == ip) {
+    let site = vip.site_by_index(foreign.ifindex, &foreign.nic)?;
+    for copy in vip.own_entries_on(&site)? {
         log::info(format!("{ip} was moved to {}; taking {}/{} back", foreign.nic, copy.ip, copy.prefix));
-        vip.nl
-            .delete_address(copy.ip, copy.prefix, foreign.ifindex)
-            .doing(|| format!("removing {}/{} from {}", copy.ip, copy.prefix, foreign.nic))?;
+        vip.remove_address(&site, &copy)?;
     }
     Ok(())
 }

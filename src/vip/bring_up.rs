@@ -78,20 +78,23 @@ impl Vip<'_> {
         }
         if outcome.is_err() && added == Added::ByUs {
             self.give_back_routes();
-            let removed = self.nl.delete_address(params.ip, target.prefix, target.ifindex());
-            if let Err(err) = removed {
-                log::error(format!(
-                    "could not remove {}/{} from {} after the failed start: {err}",
-                    params.ip,
-                    target.prefix,
-                    target.nic()
-                ));
-            } else {
-                let _ = self.remove_record();
+            match self.roll_back(target) {
+                Ok(()) => {
+                    let _ = self.remove_record();
+                }
+                Err(err) => log::error(format!("after the failed start: {}", err.reason)),
             }
             self.undo_side_effects();
         }
         outcome.map(|()| ExitCode::Success)
+    }
+
+    /// Removes the address a failed start added, the way stop would.
+    fn roll_back(&self, target: &Target) -> AgentResult<()> {
+        match self.whereabouts_at(target)? {
+            Whereabouts::InPlace { site, entry } => self.remove_address(&site, &entry),
+            _ => Ok(()),
+        }
     }
 
     /// `ping_on_start`: the VIP must reach the network before start succeeds.
