@@ -11,7 +11,7 @@
 
 use crate::ocf::log;
 use crate::process;
-use crate::rundir::RunDir;
+use crate::store::RunDir;
 use nix::libc;
 use std::fs::File;
 use std::io;

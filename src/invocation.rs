@@ -6,7 +6,7 @@ use crate::background::WORKER_ACTION;
 use crate::budget::Budget;
 use crate::ocf::OcfEnv;
 use crate::params::RawParams;
-use crate::rundir::RunDir;
+use crate::store::RunDir;
 
 /// The actions the agent implements (OCF 1.1 plus IPaddr2's `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

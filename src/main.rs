@@ -27,8 +27,8 @@ mod probe;
 mod process;
 mod rawsock;
 mod reach;
-mod rundir;
 mod startup;
+mod store;
 mod sysctl;
 mod vip;
 

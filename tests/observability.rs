@@ -320,7 +320,7 @@ fn a_missing_metrics_dir_never_fails_an_action() {
 }
 
 #[test]
-fn a_planted_textfile_is_replaced_never_followed_or_trusted() {
+fn a_planted_textfile_is_replaced_never_followed_nor_trusted_for_counters() {
     let lab = Lab::new();
     let dir = metrics_dir(&lab.rsctmp);
     let metrics = dir.to_string_lossy().into_owned();
@@ -328,13 +328,18 @@ fn a_planted_textfile_is_replaced_never_followed_or_trusted() {
         [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("metrics_dir", metrics.as_str())];
     let victim = lab.rsctmp.join("victim");
     std::fs::write(&victim, "precious\n").unwrap();
-    for what in ["a symbolic link", "garbage", "a huge file"] {
+    for (starts, what) in (1..).zip(["a symbolic link", "garbage", "a huge file", "counters of its own"]) {
         let file = dir.join("ocf_ipaddr_vip.prom");
         let _ = std::fs::remove_file(&file);
         match what {
             "a symbolic link" => std::os::unix::fs::symlink(&victim, &file).unwrap(),
             "garbage" => std::fs::write(&file, b"\xff\xfe not { a \"metric\n").unwrap(),
-            _ => std::fs::write(&file, "# x\n".repeat(100_000)).unwrap(),
+            "a huge file" => std::fs::write(&file, "# x\n".repeat(100_000)).unwrap(),
+            _ => std::fs::write(
+                &file,
+                "ocf_ipaddr_starts_total{resource=\"vip\",ip=\"192.0.2.50\",nic=\"eth0\"} 1000\n",
+            )
+            .unwrap(),
         }
         let run =
             common::run_agent(&lab.node, &lab.rsctmp, "start", &params, &[("OCF_RESOURCE_INSTANCE", "vip")]);
@@ -342,7 +347,9 @@ fn a_planted_textfile_is_replaced_never_followed_or_trusted() {
         assert!(!run.stderr.contains("WARNING"), "{what} is simply replaced: {run:?}");
         assert!(!file.is_symlink(), "{what}: the link itself was replaced");
         let text = std::fs::read_to_string(&file).unwrap();
-        assert_eq!(value(&text, "ocf_ipaddr_starts_total", &[]), Some(1.0), "{what}: counted afresh: {text}");
+        // The counters live in the agent's own state, not in what the
+        // metrics directory holds: nothing planted there changes them.
+        assert_eq!(value(&text, "ocf_ipaddr_starts_total", &[]), Some(starts as f64), "{what}: {text}");
         let (clean, said) = promtool_check(&text);
         assert!(clean, "{what}: promtool check metrics: {said}\n{text}");
         let stop =

@@ -5,7 +5,7 @@
 //! nothing on the host.
 
 use super::{Invocation, prepare, print_all};
-use crate::error::{AgentResult, Doing};
+use crate::error::AgentResult;
 use crate::invocation::OutputFormat;
 use crate::observe::history;
 use crate::ocf::ExitCode;
@@ -37,7 +37,10 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
     let events = history::last(&inv.run_dir(), &crate::observe::history_file(vip.key), SHOWN_EVENTS);
     report["events"] = events
         .iter()
-        .map(|e| json!({ "time": e.time, "utc": history::utc(e.time), "event": e.event, "detail": e.detail }))
+        .map(|e| {
+            let (event, detail) = (e.event.name(), e.event.detail());
+            json!({ "time": e.time, "utc": history::utc(e.time), "event": event, "detail": detail })
+        })
         .collect();
     let (placement, placed_now) = vip.placement()?;
     let target = match placement {
@@ -55,8 +58,7 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
     report["prefix"] = json!({ "length": target.prefix, "source": source(params.prefix.is_some()) });
     report["broadcast"] = json!(target.broadcast.map(|b| b.to_string()));
     report["label"] = json!(target.label);
-    let link = vip.nl.link(target.ifindex()).doing(|| format!("reading the state of {}", target.nic()))?;
-    if let Some(link) = &link {
+    if let Some(link) = &target.site.link {
         report["link"] = json!({
             "admin_up": link.admin_up,
             "operstate": format!("{:?}", link.oper_state),

@@ -49,8 +49,7 @@ fn ping_list_check(vip: &Vip, target: &Target) -> AgentResult<()> {
         vip.ping_targets(Spot { site: &target.site, prefix: target.prefix })?;
     }
     for host in &vip.params.ping.hosts {
-        if let Ok(Some(ifindex)) = vip.nl.local_address_holder(*host) {
-            let nic = vip.nl.link(ifindex).ok().flatten().map(|link| link.name).unwrap_or_default();
+        if let Some(nic) = vip.interface_holding(*host) {
             log::warn(format!(
                 "ping_list host {host} is an address of this node ({nic}): its answer proves nothing about the network"
             ));

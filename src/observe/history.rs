@@ -2,8 +2,8 @@
 //! line per event (`<unix seconds> <event> <detail>`), oldest dropped.
 //! Written only when something happens, so a quiet monitor costs nothing.
 
-use crate::rundir::RunDir;
-use std::fmt::Write as _;
+use crate::store::RunDir;
+use serde::{Deserialize, Serialize};
 use std::io;
 
 /// How many events a VIP's history keeps.
@@ -11,13 +11,9 @@ pub const KEEP: usize = 300;
 /// The longest a history file may grow before it is trimmed back.
 pub const MAX_BYTES: u64 = 64 * 1024;
 
-/// The names of the reachability events, which decide whether a check's
-/// result is news.
-pub const REACHABILITY_LOST: &str = "reachability-lost";
-pub const REACHABILITY_REGAINED: &str = "reachability-regained";
-
 /// What happened to a VIP, as the history and `explain` show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
 pub enum Event {
     Started {
         nic: String,
@@ -52,8 +48,8 @@ impl Event {
             Event::ConflictSeen { .. } => "conflict-seen",
             Event::Recovered => "recovered",
             Event::Announced { .. } => "announced",
-            Event::ReachabilityLost { .. } => REACHABILITY_LOST,
-            Event::ReachabilityRegained => REACHABILITY_REGAINED,
+            Event::ReachabilityLost { .. } => "reachability-lost",
+            Event::ReachabilityRegained => "reachability-regained",
         }
     }
 
@@ -71,23 +67,12 @@ impl Event {
     }
 }
 
-/// One line of a history as read back.
-#[derive(Debug, Clone, PartialEq)]
+/// One event of a history, with its time (seconds since the epoch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     pub time: f64,
-    pub event: String,
-    pub detail: String,
-}
-
-/// One line: time, event name, detail on one line (control characters
-/// would forge lines, so they become spaces).
-pub fn line(time: f64, event: &Event) -> String {
-    let detail: String = event.detail().chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    let mut out = format!("{time:.3} {}", event.name());
-    if !detail.is_empty() {
-        let _ = write!(out, " {detail}");
-    }
-    out
+    #[serde(flatten)]
+    pub event: Event,
 }
 
 /// `time` (seconds since the epoch) as `YYYY-MM-DD HH:MM:SS UTC`.
@@ -107,26 +92,27 @@ pub fn utc(time: f64) -> String {
     format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rest / 3600, rest % 3600 / 60, rest % 60)
 }
 
-pub fn parse(text: &str) -> Vec<Entry> {
-    text.lines()
-        .filter_map(|l| {
-            let mut parts = l.splitn(3, ' ');
-            let time = parts.next()?.parse().ok()?;
-            let event = parts.next()?.to_string();
-            Some(Entry { time, event, detail: parts.next().unwrap_or("").to_string() })
-        })
-        .collect()
+/// The entries of a history's text; a line that is no entry is skipped.
+fn parse(text: &str) -> Vec<Entry> {
+    text.lines().filter_map(|line| serde_json::from_str(line).ok()).collect()
+}
+
+/// Writes `entries`, the newest `KEEP`, as the history in `file`.
+pub fn write(run_dir: &RunDir, file: &str, entries: &[Entry]) -> io::Result<()> {
+    let skip = entries.len().saturating_sub(KEEP);
+    let mut text = String::new();
+    for entry in &entries[skip..] {
+        text.push_str(&serde_json::to_string(entry).map_err(io::Error::other)?);
+        text.push('\n');
+    }
+    run_dir.write(file, &text)
 }
 
 /// Appends `events` (with their times) to the history in `file`, keeping the last `KEEP`.
-pub fn append(run_dir: &RunDir, file: &str, events: &[(f64, Event)]) -> io::Result<()> {
-    let old = run_dir.read_capped(file, MAX_BYTES).unwrap_or(None).unwrap_or_default();
-    let mut lines: Vec<String> = old.lines().map(str::to_string).collect();
-    lines.extend(events.iter().map(|(time, event)| line(*time, event)));
-    let skip = lines.len().saturating_sub(KEEP);
-    let mut text = lines[skip..].join("\n");
-    text.push('\n');
-    run_dir.write(file, &text)
+pub fn append(run_dir: &RunDir, file: &str, events: Vec<Entry>) -> io::Result<()> {
+    let mut entries = last(run_dir, file, usize::MAX);
+    entries.extend(events);
+    write(run_dir, file, &entries)
 }
 
 /// The last `n` entries of the history in `file`.
@@ -137,20 +123,70 @@ pub fn last(run_dir: &RunDir, file: &str, n: usize) -> Vec<Entry> {
     entries[skip..].to_vec()
 }
 
+/// The entries of a history the previous release kept as text, one line an
+/// event (`<time> <event> <detail>`).
+pub fn previous(text: &str) -> Vec<Entry> {
+    let event = |name: &str, detail: &str| {
+        let after = |prefix: &str| detail.strip_prefix(prefix).unwrap_or(detail).to_string();
+        Some(match name {
+            "started" => Event::Started { nic: after("on ") },
+            "stopped" => Event::Stopped,
+            "moved-away" => Event::MovedAway { to: after("now on ") },
+            "vanished" => Event::Vanished,
+            "conflict-seen" => Event::ConflictSeen { mac: after("claimed by ") },
+            "recovered" => Event::Recovered,
+            "announced" => Event::Announced { rounds: after("").trim_end_matches(" rounds").parse().ok()? },
+            "reachability-lost" => Event::ReachabilityLost { detail: detail.to_string() },
+            "reachability-regained" => Event::ReachabilityRegained,
+            _ => return None,
+        })
+    };
+    text.lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ' ');
+            let time = parts.next()?.parse().ok()?;
+            let name = parts.next()?;
+            Some(Entry { time, event: event(name, parts.next().unwrap_or(""))? })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn dir(tag: &str) -> RunDir {
+        RunDir::new(std::env::temp_dir().join(format!("ocf-ipaddr-history-{tag}-{}", std::process::id())))
+    }
+
     #[test]
-    fn lines_read_back_and_cannot_be_forged() {
-        let forged = Event::ReachabilityLost { detail: "x\n1.0 started on eth9".into() };
-        let text =
-            format!("{}\n{}\n", line(12.5, &Event::Started { nic: "eth0".into() }), line(13.0, &forged));
-        let entries = parse(&text);
-        assert_eq!(entries.len(), 2, "{text}");
-        assert_eq!(entries[0], Entry { time: 12.5, event: "started".into(), detail: "on eth0".into() });
-        assert_eq!(entries[1].event, "reachability-lost");
-        assert_eq!(entries[1].detail, "x 1.0 started on eth9");
+    fn entries_read_back_and_cannot_be_forged() {
+        let dir = dir("forge");
+        let forged = Event::ReachabilityLost {
+            detail: "x\n{\"time\":1.0,\"event\":\"started\",\"nic\":\"eth9\"}".into(),
+        };
+        let entries = vec![
+            Entry { time: 12.5, event: Event::Started { nic: "eth0".into() } },
+            Entry { time: 13.0, event: forged.clone() },
+        ];
+        append(&dir, "h", entries.clone()).unwrap();
+        assert_eq!(last(&dir, "h", usize::MAX), entries, "a detail with a line break stays one entry");
+        std::fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn the_previous_releases_lines_read_as_events() {
+        let text = "12.500 started on eth0\n13.000 announced 5 rounds\n14.000 reachability-lost nobody answered\n\
+                    15.000 conflict-seen claimed by 02:00:00:00:00:99\nrubbish\n16.000 unknown-event x\n";
+        assert_eq!(
+            previous(text),
+            vec![
+                Entry { time: 12.5, event: Event::Started { nic: "eth0".into() } },
+                Entry { time: 13.0, event: Event::Announced { rounds: 5 } },
+                Entry { time: 14.0, event: Event::ReachabilityLost { detail: "nobody answered".into() } },
+                Entry { time: 15.0, event: Event::ConflictSeen { mac: "02:00:00:00:00:99".into() } },
+            ]
+        );
     }
 
     #[test]
@@ -162,11 +198,11 @@ mod tests {
 
     #[test]
     fn the_history_keeps_the_newest_events() {
-        let dir =
-            RunDir::new(std::env::temp_dir().join(format!("ocf-ipaddr-history-{}", std::process::id())));
-        let batch: Vec<(f64, Event)> = (0..KEEP + 20).map(|i| (i as f64, Event::Stopped)).collect();
-        append(&dir, "h", &batch[..10]).unwrap();
-        append(&dir, "h", &batch[10..]).unwrap();
+        let dir = dir("keep");
+        let batch: Vec<Entry> =
+            (0..KEEP + 20).map(|i| Entry { time: i as f64, event: Event::Stopped }).collect();
+        append(&dir, "h", batch[..10].to_vec()).unwrap();
+        append(&dir, "h", batch[10..].to_vec()).unwrap();
         let all = last(&dir, "h", usize::MAX);
         assert_eq!(all.len(), KEEP);
         assert_eq!(all.first().map(|e| e.time), Some(20.0), "the oldest were dropped");

@@ -13,8 +13,9 @@ pub mod metrics;
 
 use crate::invocation::{Action, Invocation};
 use crate::ocf::{ExitCode, log};
-use crate::vip::record::RecordKey;
-use history::Event;
+use crate::store::{Kind, ResourceKey, RunDir, legacy, textfile};
+use history::{Entry, Event};
+use metrics::{Conflict, LastRun};
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,8 +23,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// The VIP this process acts on, once its parameters are known.
 #[derive(Debug, Clone)]
 pub struct Identity {
-    /// The VIP's record key, which names its history and lock files.
-    pub key: RecordKey,
+    /// The resource's key, which names its files.
+    pub key: ResourceKey,
     pub ip: String,
     pub nic: String,
     pub metrics_dir: Option<PathBuf>,
@@ -35,7 +36,7 @@ struct Tally {
     identity: Option<Identity>,
     started: Option<Instant>,
     counts: Vec<(&'static str, u64)>,
-    events: Vec<(f64, Event)>,
+    events: Vec<Entry>,
     conflict: Option<String>,
     probe: Option<Duration>,
     first_announcement: Option<Duration>,
@@ -86,7 +87,7 @@ pub fn count(counter: &'static str, n: u64) {
 }
 
 pub fn event(event: Event) {
-    with_tally(|t| t.events.push((now(), event)));
+    with_tally(|t| t.events.push(Entry { time: now(), event }));
 }
 
 /// Another MAC answered for the VIP.
@@ -110,9 +111,23 @@ pub fn first_announcement() {
     });
 }
 
-/// The history file of the VIP `key` names.
-pub fn history_file(key: &RecordKey) -> String {
-    key.companion("history")
+/// The history file of the resource `key` names.
+pub fn history_file(key: &ResourceKey) -> String {
+    key.file(Kind::History)
+}
+
+/// Whether the last reachability check that changed anything found the
+/// network gone: a check's result is news only when it differs.
+pub fn reachability_was_lost(run_dir: &RunDir, key: &ResourceKey) -> bool {
+    history::last(run_dir, &history_file(key), history::KEEP)
+        .iter()
+        .rev()
+        .find_map(|entry| match entry.event {
+            Event::ReachabilityLost { .. } => Some(true),
+            Event::ReachabilityRegained => Some(false),
+            _ => None,
+        })
+        .unwrap_or(false)
 }
 
 /// Records the action's outcome: the events in the history, and the
@@ -130,18 +145,19 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
     };
     let mut events = std::mem::take(&mut tally.events);
     let success = code == ExitCode::Success;
-    match (inv.action, success) {
-        (Action::Start, true) => events.push((now(), Event::Started { nic: identity.nic.clone() })),
-        (Action::Stop, true) => events.push((now(), Event::Stopped)),
-        (Action::Recover, true) => events.push((now(), Event::Recovered)),
-        _ => {}
-    }
+    let ended = match (inv.action, success) {
+        (Action::Start, true) => Some(Event::Started { nic: identity.nic.clone() }),
+        (Action::Stop, true) => Some(Event::Stopped),
+        (Action::Recover, true) => Some(Event::Recovered),
+        _ => None,
+    };
+    events.extend(ended.map(|event| Entry { time: now(), event }));
     let run_dir = inv.run_dir();
     if events.is_empty() && identity.metrics_dir.is_none() {
         return;
     }
     // Instances of one VIP (a monitor racing a stop) take turns.
-    let lock = identity.key.companion("observe-lock");
+    let lock = identity.key.file(Kind::ObserveLock);
     let _turn = match run_dir.lock(&lock, inv.budget.deadline()) {
         Ok(turn) => turn,
         Err(err) => {
@@ -150,36 +166,50 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
         }
     };
     if !events.is_empty() {
-        if let Err(err) = history::append(&run_dir, &history_file(&identity.key), &events) {
-            log::warn(format!(
-                "recording the history of {} in {}: {err}",
-                identity.ip,
-                run_dir.path().display()
-            ));
+        if let Err(err) = history::append(&run_dir, &history_file(&identity.key), events) {
+            log::warn(format!("recording the history of {}: {err}", identity.ip));
         }
     }
     if let Some(dir) = &identity.metrics_dir {
-        if let Err(err) = update_metrics(inv, &identity, action, code, &tally) {
+        if let Err(err) = update_metrics(inv, &run_dir, &identity, action, code, &tally) {
             log::warn(format!("writing the metrics of {} to {}: {err}", identity.ip, dir.display()));
         }
     }
 }
 
-/// Adds the tally to what the VIP's textfile in its metrics directory
-/// shows and rewrites it (the caller holds the VIP's turn).
+/// Adds the tally to the resource's metrics state and renders its textfile
+/// in its metrics directory (the caller holds the resource's turn).
 fn update_metrics(
     inv: &Invocation,
+    run_dir: &RunDir,
     identity: &Identity,
     action: &str,
     code: ExitCode,
     tally: &Tally,
 ) -> std::io::Result<()> {
     let Some(dir) = &identity.metrics_dir else { return Ok(()) };
-    let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file_name().to_string());
-    let file = metrics::file_name(&resource);
-    let mut state = metrics::State::parse(&metrics::read_back(dir, &file)?.unwrap_or_default());
+    // By hand there is no resource name: the record's file name stands in.
+    let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file(Kind::Record));
+    let state_file = identity.key.file(Kind::Metrics);
+    let mut state = match run_dir.load::<metrics::State>(&state_file) {
+        Ok(Some(state)) => state,
+        // The first write under this layout: the previous release's
+        // textfile, where its name was spelled otherwise, goes, or
+        // node_exporter would serve its series twice.
+        Ok(None) => {
+            let previous = legacy::textfile(&resource);
+            if previous != textfile::name(&resource) {
+                textfile::remove_if_of(dir, &previous, &metrics::Escaped(&resource).to_string());
+            }
+            metrics::State::default()
+        }
+        Err(err) => {
+            log::warn(format!("starting the metrics of {} afresh: {err}", identity.ip));
+            metrics::State::default()
+        }
+    };
     for (name, n) in &tally.counts {
-        *state.counters.entry(name).or_insert(0) += n;
+        *state.counters.entry(name.to_string()).or_insert(0) += n;
     }
     let success = code == ExitCode::Success;
     let counted = match (action, code) {
@@ -191,11 +221,11 @@ fn update_metrics(
         _ => None,
     };
     if let Some(name) = counted {
-        *state.counters.entry(name).or_insert(0) += 1;
+        *state.counters.entry(name.to_string()).or_insert(0) += 1;
     }
     if action != "announce" {
-        let took = tally.started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
-        state.last_actions.insert(action.to_string(), (code.code(), took, now()));
+        let seconds = tally.started.map(|s| s.elapsed().as_secs_f64()).unwrap_or(0.0);
+        state.last_actions.insert(action.to_string(), LastRun { exit_code: code.code(), seconds, at: now() });
         state.up = match (action, code) {
             ("stop", ExitCode::Success) | (_, ExitCode::NotRunning) => Some(false),
             ("start" | "monitor" | "recover", _) => Some(success || code == ExitCode::Degraded),
@@ -203,7 +233,7 @@ fn update_metrics(
         };
     }
     if let Some(mac) = &tally.conflict {
-        state.last_conflict = Some((mac.clone(), now()));
+        state.last_conflict = Some(Conflict { mac: mac.clone(), at: now() });
     }
     if action == "start" && success {
         state.start_probe_seconds = tally.probe.map(|d| d.as_secs_f64());
@@ -212,5 +242,6 @@ fn update_metrics(
     if !identity.nic.is_empty() {
         state.nic = identity.nic.clone();
     }
-    metrics::write_atomically(dir, &file, &metrics::render(&resource, &identity.ip, &state))
+    run_dir.save(&state_file, &state)?;
+    textfile::write(dir, &textfile::name(&resource), &metrics::render(&resource, &identity.ip, &state))
 }

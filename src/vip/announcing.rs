@@ -13,6 +13,7 @@ use crate::ocf::log;
 use crate::packet::{self, Mac};
 use crate::probe::{self, ProbeOutcome, ProbePlan};
 use crate::rawsock::PacketSocket;
+use crate::store::{Kind, legacy};
 use std::time::{Duration, Instant};
 
 /// A raw socket on the VIP's interface and the MAC to send from.
@@ -221,7 +222,7 @@ impl Vip<'_> {
 
     /// The tracking file of this VIP's background announcer.
     pub fn announcer_file(&self) -> String {
-        self.state_file("announce")
+        self.key.file(Kind::Announcer)
     }
 
     /// Ends this VIP's background announcer, if one runs, and one the
@@ -230,9 +231,9 @@ impl Vip<'_> {
     pub fn stop_announcers(&self) {
         let wait = self.inv.budget.remaining().min(Duration::from_secs(1));
         let (run_dir, deadline) = (self.run_dir(), Instant::now() + wait);
-        let (own, previous) = (self.announcer_file(), self.address_file("announce"));
-        background::stop(&run_dir, &own, deadline);
-        if previous != own {
+        background::stop(&run_dir, &self.announcer_file(), deadline);
+        let ns = self.params.network_namespace.as_deref();
+        if let Some(previous) = legacy::address_file(Kind::Announcer, self.key, self.params.ip, ns) {
             background::stop(&run_dir, &previous, deadline);
         }
     }

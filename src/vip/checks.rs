@@ -8,7 +8,7 @@ use super::announcing::Spot;
 use super::{Target, Vip};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::IpFamily;
-use crate::observe::history::{self, Event};
+use crate::observe::history::Event;
 use crate::ocf::{ExitCode, log};
 use crate::probe::{ProbeOutcome, ProbePlan};
 use crate::reach::{self, PingPlan, Reach};
@@ -91,14 +91,7 @@ impl Vip<'_> {
         if unreachable.is_some() {
             crate::observe::count("reachability_failures", 1);
         }
-        let file = crate::observe::history_file(self.key);
-        let was_lost = history::last(&self.run_dir(), &file, history::KEEP)
-            .iter()
-            .rev()
-            .find(|e| {
-                [history::REACHABILITY_LOST, history::REACHABILITY_REGAINED].contains(&e.event.as_str())
-            })
-            .is_some_and(|e| e.event == history::REACHABILITY_LOST);
+        let was_lost = crate::observe::reachability_was_lost(&self.run_dir(), self.key);
         match (unreachable, was_lost) {
             (Some(detail), false) => {
                 crate::observe::event(Event::ReachabilityLost { detail: detail.to_string() })

@@ -30,12 +30,7 @@ impl Vip<'_> {
         let lock = self
             .run_dir()
             .lock(&self.address_file("clusterip-lock"), self.inv.budget.deadline())
-            .doing(|| {
-                format!(
-                    "waiting for the other instances of the cluster IP {ip} (the lock in {})",
-                    self.run_dir().path().display()
-                )
-            })?;
+            .doing(|| format!("waiting for the other instances of the cluster IP {ip}"))?;
         fcntl(&*lock, FcntlArg::F_SETFD(FdFlag::empty()))
             .doing(|| format!("sharing the lock of {ip} with the filter programs"))?;
         Ok(lock)

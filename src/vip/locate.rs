@@ -226,6 +226,12 @@ impl Vip<'_> {
         Ok(found.filter(|index| !(self.params.lvs.support && *index == LOOPBACK_IFINDEX)))
     }
 
+    /// The name of the interface of this node that holds `ip`, if any.
+    pub fn interface_holding(&self, ip: IpAddr) -> Option<String> {
+        let ifindex = self.nl.local_address_holder(ip).ok()??;
+        Some(self.site_by_index(ifindex, "").ok()?.nic)
+    }
+
     /// The interface the configuration puts the address on: `nic`, else
     /// the route that covers it (findif's rule). The interface that holds
     /// the address now is not asked: without a record, a copy elsewhere is

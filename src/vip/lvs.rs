@@ -8,10 +8,20 @@ use super::locate::LOOPBACK_IFINDEX;
 use crate::error::{AgentResult, Doing};
 use crate::netlink::{IpFamily, NewAddress};
 use crate::ocf::log;
+use crate::store::Kind;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+/// The loopback copy start took away, as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoopbackCopy {
+    pub prefix: u8,
+    pub broadcast: Option<Ipv4Addr>,
+}
 
 impl Vip<'_> {
     fn lvs_file(&self) -> String {
-        self.state_file("lvs")
+        self.key.file(Kind::Loopback)
     }
 
     /// Removes the VIP from lo, if it is there, and records how it was.
@@ -26,21 +36,15 @@ impl Vip<'_> {
         let Some(entry) = on_lo.into_iter().find(|a| a.ip == params.ip) else {
             return Ok(());
         };
-        log::info(format!("Removing conflicting loopback address {}/{} from lo", entry.ip, entry.prefix));
-        let record = format!(
-            "{} {}\n",
-            entry.prefix,
-            entry.broadcast.map(|b| b.to_string()).unwrap_or_else(|| "-".into())
-        );
-        if let Err(err) = run_dir.write(&self.lvs_file(), &record) {
+        let copy = LoopbackCopy { prefix: entry.prefix, broadcast: entry.broadcast };
+        if let Err(err) = run_dir.save(&self.lvs_file(), &copy) {
             log::error(format!(
-                "could not save the loopback address {} in {}: {err}; it will not be restored on stop",
-                params.ip,
-                run_dir.path().display()
+                "could not save the loopback address {}: {err}; it will not be restored on stop",
+                params.ip
             ));
         }
-        nl.delete_address(entry.ip, entry.prefix, LOOPBACK_IFINDEX)
-            .doing(|| format!("removing {}/{} from lo", entry.ip, entry.prefix))
+        let lo = self.site_by_index(LOOPBACK_IFINDEX, "lo")?;
+        self.remove_address(&lo, &entry)
     }
 
     /// Puts the VIP back on lo if `take_from_loopback` removed it.
@@ -50,23 +54,21 @@ impl Vip<'_> {
         }
         let (nl, params, run_dir) = (self.nl, self.params, self.run_dir());
         let name = self.lvs_file();
-        let record = match run_dir.read(&name) {
-            Ok(Some(record)) => record,
+        let copy = match run_dir.load::<LoopbackCopy>(&name) {
+            Ok(Some(copy)) if (1..=32).contains(&copy.prefix) => copy,
             Ok(None) => return Ok(()),
+            Ok(Some(_)) => {
+                log::warn(format!("ignoring corrupt loopback record {name}"));
+                let _ = run_dir.remove(&name);
+                return Ok(());
+            }
             Err(err) => {
-                log::warn(format!("ignoring unreadable loopback record {name}: {err}"));
+                log::warn(format!("ignoring the unreadable loopback record: {err}"));
                 let _ = run_dir.remove(&name);
                 return Ok(());
             }
         };
-        let mut fields = record.split_whitespace();
-        let prefix = fields.next().and_then(|p| p.parse::<u8>().ok()).filter(|p| (1..=32).contains(p));
-        let broadcast = fields.next().and_then(|b| b.parse().ok());
-        let Some(prefix) = prefix else {
-            log::warn(format!("ignoring corrupt loopback record {name}"));
-            let _ = run_dir.remove(&name);
-            return Ok(());
-        };
+        let (prefix, broadcast) = (copy.prefix, copy.broadcast);
         log::info(format!("Restoring loopback address {}/{prefix} on lo", params.ip));
         let new = NewAddress {
             ip: params.ip,
@@ -85,6 +87,6 @@ impl Vip<'_> {
             }
             _ => {}
         }
-        run_dir.remove(&name).doing(|| format!("removing {}", run_dir.file(&name).display()))
+        run_dir.remove(&name).doing(|| "removing the loopback record".to_string())
     }
 }

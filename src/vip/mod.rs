@@ -15,6 +15,7 @@ pub mod multisite;
 pub mod record;
 pub mod source_routes;
 mod tear_down;
+mod upgrade;
 
 use crate::error::{AgentError, AgentResult};
 use crate::hosts;
@@ -23,8 +24,9 @@ use crate::netlink::Netlink;
 use crate::netns;
 use crate::ocf::{ExitCode, log};
 use crate::params::{self, Params, RawParams, Strictness};
-use crate::rundir::RunDir;
-use record::{HostName, Record, RecordKey};
+use crate::store::ResourceKey;
+use crate::store::RunDir;
+use record::{HostName, Record};
 use std::net::IpAddr;
 
 pub use locate::{Foreign, Placement, Site, Target, Whereabouts};
@@ -56,7 +58,7 @@ impl Lack {
 pub struct Configuration {
     pub params: Params,
     pub record: Option<Record>,
-    pub key: RecordKey,
+    pub key: ResourceKey,
     /// The host name `ip` was, if it was one.
     pub host_name: Option<HostName>,
 }
@@ -87,7 +89,7 @@ impl Prepared {
 /// (or /etc/hosts's) in place of a host name. `Ok(Err(lack))` when `ip` is
 /// a name this node cannot resolve.
 pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Result<Configuration, Lack>> {
-    let Some(key) = RecordKey::of(inv) else {
+    let Some(key) = ResourceKey::of(inv) else {
         // No ip, or one that is no address: parsing says which.
         parse_params(inv, &inv.raw, strictness)?;
         return Err(AgentError::configured(format!(
@@ -98,8 +100,7 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
     let run_dir = inv.run_dir();
     let own_record = Record::read(&run_dir, &key);
     let kept_none = own_record.is_none();
-    let record = own_record
-        .or_else(|| Record::take_over_previous(&run_dir, &key, inv.raw.given("nic").map(str::trim)));
+    let record = own_record.or_else(|| upgrade::take_over_record(&run_dir, &key, inv.raw.given("nic")));
     let (raw, host_name) = match resolve_ip(inv, record.as_ref()) {
         Ok(Some((raw, host))) => (Some(raw), Some(host)),
         Ok(None) => (None, None),
@@ -128,32 +129,9 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
         if inv.action.is_routine() { log::debug(note) } else { log::info(note) }
     }
     if kept_none {
-        take_over_address_files(&run_dir, &key, &params);
+        upgrade::take_over_address_files(&run_dir, &key, &params);
     }
     Ok(Ok(Configuration { params, record, key, host_name }))
-}
-
-/// A file named by address, canonical form, and namespace, since one
-/// address may live in several namespaces. The previous version named
-/// every per-VIP file this way.
-fn address_file(params: &Params, kind: &str) -> String {
-    match &params.network_namespace {
-        Some(ns) => format!("IPaddr-{kind}-{ns}-{}", params.ip),
-        None => format!("IPaddr-{kind}-{}", params.ip),
-    }
-}
-
-/// Takes over the files the previous version kept by address for a
-/// resource that keeps no record under its own key: its loopback and
-/// stand-in records. (Its background announcer is found under the old
-/// name by `stop_announcers`.)
-fn take_over_address_files(run_dir: &RunDir, key: &RecordKey, params: &Params) {
-    for kind in ["lvs", "nosubnet"] {
-        let (old, new) = (address_file(params, kind), key.companion(kind));
-        if old != new && run_dir.rename_if_free(&old, &new).unwrap_or(false) {
-            log::info(format!("took over {old}, kept by the previous version"));
-        }
-    }
 }
 
 /// `configuration`, then the VIP's namespace and a netlink connection in it.
@@ -220,10 +198,11 @@ fn parse_params(inv: &Invocation, raw: &RawParams, strictness: Strictness) -> Ag
 pub struct Vip<'a> {
     pub inv: &'a Invocation,
     pub params: &'a Params,
-    pub nl: &'a Netlink,
+    /// Only `vip/` talks to the kernel: actions ask it through `Vip`.
+    nl: &'a Netlink,
     /// What start added, if it left a record.
     pub record: Option<&'a Record>,
-    pub key: &'a RecordKey,
+    pub key: &'a ResourceKey,
     pub host_name: Option<&'a HostName>,
 }
 
@@ -232,16 +211,10 @@ impl Vip<'_> {
         self.inv.run_dir()
     }
 
-    /// The name of one of this resource's files (`kind`: `announce`,
-    /// `lvs`, `nosubnet`).
-    pub fn state_file(&self, kind: &str) -> String {
-        self.key.companion(kind)
-    }
-
     /// A file shared by every resource of this address in this namespace
     /// (the cluster IP's lock, which a clone's instances take in turn).
-    pub fn address_file(&self, kind: &str) -> String {
-        address_file(self.params, kind)
+    pub fn address_file(&self, word: &str) -> String {
+        crate::store::key::address_file(word, self.params.ip, self.params.network_namespace.as_deref())
     }
 
     /// Records that this resource's address is `target`, before it is added.
@@ -258,9 +231,8 @@ impl Vip<'_> {
         };
         record.write(&self.run_dir(), self.key).map_err(|err| {
             AgentError::generic(format!(
-                "recording {} in {} failed: {err}; not adding an address stop could not find",
-                self.params.ip,
-                self.run_dir().path().display()
+                "recording {} failed: {err}; not adding an address stop could not find",
+                self.params.ip
             ))
         })?;
         Ok(record)

@@ -16,6 +16,16 @@ use super::Vip;
 use crate::discover;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::ocf::log;
+use crate::store::Kind;
+use serde::{Deserialize, Serialize};
+
+/// Why start succeeded without configuring the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StandIn {
+    /// No interface of this node is on the VIP's subnet (allow_missing_subnet).
+    NoSubnet,
+}
 
 impl Vip<'_> {
     /// Whether this node has an interface on the VIP's subnet (on `nic` when
@@ -36,19 +46,19 @@ impl Vip<'_> {
     }
 
     fn stand_in_file(&self) -> String {
-        self.state_file("nosubnet")
+        self.key.file(Kind::StandIn)
     }
 
     /// Whether start left the VIP unconfigured here for lack of its subnet.
     pub fn standing_in(&self) -> bool {
-        matches!(self.run_dir().read(&self.stand_in_file()), Ok(Some(_)))
+        matches!(self.run_dir().load::<StandIn>(&self.stand_in_file()), Ok(Some(_)))
     }
 
     /// Start on a node without the subnet: succeed without the address.
     pub fn stand_in(&self) -> AgentResult<()> {
         let params = self.params;
         self.run_dir()
-            .write(&self.stand_in_file(), "no interface on the subnet\n")
+            .save(&self.stand_in_file(), &StandIn::NoSubnet)
             .doing(|| format!("recording that {} runs without its address", params.ip))?;
         log::warn(format!(
             "no interface of this node is on the subnet of {}: started without configuring it (allow_missing_subnet)",

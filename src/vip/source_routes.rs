@@ -16,28 +16,59 @@ use super::announcing::Spot;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::SavedRoute;
 use crate::ocf::log;
+use crate::store::{self, Kind, ResourceKey, RunDir};
 use ipnetwork::IpNetwork;
+use serde::{Deserialize, Serialize};
+use std::io;
 use std::net::IpAddr;
 
 /// One route a VIP took over.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Claim {
+pub struct Claim {
     /// The route before any VIP made itself its source.
     original: SavedRoute,
     /// The VIPs that held it before this one, oldest first.
     before: Vec<IpAddr>,
 }
 
-impl Claim {
-    fn encode(&self) -> String {
-        let before: Vec<String> = self.before.iter().map(IpAddr::to_string).collect();
-        match before.is_empty() {
-            true => self.original.encode(),
-            false => format!("{} {}", self.original.encode(), before.join(",")),
-        }
+/// A resource's claims as its file keeps them: the VIP, and each route as
+/// the kernel reported it (`SavedRoute::encode`).
+#[derive(Debug, Serialize, Deserialize)]
+struct ClaimsFile {
+    ip: IpAddr,
+    claims: Vec<ClaimEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ClaimEntry {
+    route: String,
+    before: Vec<IpAddr>,
+}
+
+impl ClaimsFile {
+    fn new(ip: IpAddr, claims: &[Claim]) -> ClaimsFile {
+        let claims = claims
+            .iter()
+            .map(|c| ClaimEntry { route: c.original.encode(), before: c.before.clone() })
+            .collect();
+        ClaimsFile { ip, claims }
     }
 
-    fn decode(line: &str) -> AgentResult<Claim> {
+    fn claims(self) -> AgentResult<Vec<Claim>> {
+        self.claims
+            .into_iter()
+            .map(|entry| {
+                let original = SavedRoute::decode(&entry.route).doing(|| "reading a saved route")?;
+                Ok(Claim { original, before: entry.before })
+            })
+            .collect()
+    }
+}
+
+/// The claims the previous release kept as text, one line a route: the
+/// route, then the VIPs before this one, comma-separated.
+pub fn previous_claims(text: &str) -> AgentResult<Vec<Claim>> {
+    let decode = |line: &str| {
         let mut fields = line.split_whitespace();
         let original =
             SavedRoute::decode(fields.next().unwrap_or_default()).doing(|| "reading a saved route")?;
@@ -49,42 +80,48 @@ impl Claim {
             None => Vec::new(),
         };
         Ok(Claim { original, before })
-    }
+    };
+    text.lines().filter(|line| !line.trim().is_empty()).map(decode).collect()
+}
+
+/// Saves the claims of the resource `key`, whose VIP is `ip`.
+pub fn save_claims_of(run_dir: &RunDir, key: &ResourceKey, ip: IpAddr, claims: &[Claim]) -> io::Result<()> {
+    run_dir.save(&key.file(Kind::SourceRoutes), &ClaimsFile::new(ip, claims))
 }
 
 impl Vip<'_> {
-    fn claims_file_of(&self, vip: IpAddr) -> String {
-        match &self.params.network_namespace {
-            Some(ns) => format!("IPaddr-srcroutes-{ns}-{vip}"),
-            None => format!("IPaddr-srcroutes-{vip}"),
-        }
-    }
-
     /// Serialises the VIPs of one interface changing and restoring its routes.
     fn routes_lock(&self, ifindex: u32) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
-        let name = match &self.params.network_namespace {
-            Some(ns) => format!("IPaddr-srcroutes-lock-{ns}-{ifindex}"),
-            None => format!("IPaddr-srcroutes-lock-{ifindex}"),
-        };
+        let name = store::key::interface_lock(ifindex, self.params.network_namespace.as_deref());
         self.run_dir()
             .lock(&name, self.inv.budget.deadline())
             .doing(|| format!("waiting for the other preferred_source VIPs of interface {ifindex}"))
     }
 
-    /// The routes `vip` took over, from its record.
+    /// The routes `vip` took over: this resource's own record for its own
+    /// address, else every record that names `vip` (another resource's,
+    /// found by reading the source-route records of the node).
     fn claims_of(&self, vip: IpAddr) -> AgentResult<Vec<Claim>> {
-        let text = self
-            .run_dir()
-            .read(&self.claims_file_of(vip))
-            .doing(|| format!("reading the saved routes of {vip}"))?
-            .unwrap_or_default();
-        text.lines().filter(|line| !line.trim().is_empty()).map(Claim::decode).collect()
+        let run_dir = self.run_dir();
+        if vip == self.params.ip {
+            let own = run_dir
+                .load::<ClaimsFile>(&self.key.file(Kind::SourceRoutes))
+                .doing(|| format!("reading the saved routes of {vip}"))?;
+            return own.map_or(Ok(Vec::new()), ClaimsFile::claims);
+        }
+        let mut claims = Vec::new();
+        for name in run_dir.names_starting_with("IPaddr-srcroutes-") {
+            if let Ok(Some(file)) = run_dir.load::<ClaimsFile>(&name) {
+                if file.ip == vip {
+                    claims.extend(file.claims()?);
+                }
+            }
+        }
+        Ok(claims)
     }
 
     fn save_claims(&self, claims: &[Claim]) -> AgentResult<()> {
-        let text: String = claims.iter().map(|claim| claim.encode() + "\n").collect();
-        self.run_dir()
-            .write(&self.claims_file_of(self.params.ip), &text)
+        save_claims_of(&self.run_dir(), self.key, self.params.ip, claims)
             .doing(|| format!("saving the routes {} takes over", self.params.ip))
     }
 
@@ -172,7 +209,7 @@ impl Vip<'_> {
                 log::error(err.reason);
             }
         }
-        if let Err(err) = self.run_dir().remove(&self.claims_file_of(ip)) {
+        if let Err(err) = self.run_dir().remove(&self.key.file(Kind::SourceRoutes)) {
             log::warn(format!("removing the saved routes of {ip}: {err}"));
         }
     }

@@ -1,7 +1,11 @@
 //! Small run-time files the agent owns under `HA_RSCTMP` (default
 //! /run/resource-agents): created mode 0600, never through a symlink, read
 //! back with a size cap, so a hostile or corrupt file cannot steer the agent.
+//! Every open is non-blocking: a FIFO, socket or device planted under a
+//! name the agent uses is refused at once, never waited on.
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
@@ -15,6 +19,10 @@ const MAX_FILE_BYTES: u64 = 4096;
 /// directory of their own, so that finding what a killed writer left
 /// behind lists the few writes in flight, not every VIP's files.
 const PARTIAL_DIR: &str = "IPaddr-partial";
+
+/// Every open: never through a symlink, never kept across exec, never
+/// waiting for a FIFO's other end.
+const OPEN_FLAGS: i32 = nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK;
 
 /// How often a held lock is tried again.
 const LOCK_POLL: Duration = Duration::from_millis(5);
@@ -30,6 +38,7 @@ impl RunDir {
         RunDir { path: path.into() }
     }
 
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -59,20 +68,31 @@ impl RunDir {
     pub fn write(&self, name: &str, contents: &str) -> io::Result<()> {
         self.ensure()?;
         let final_path = self.file(name);
-        let temp_path = self.partial_dir()?.join(format!(".{name}.{}", std::process::id()));
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(&temp_path)?;
+        let (mut file, temp_path) = create_temporary(&self.partial_dir()?, name, 0o600)?;
         let written = file.write_all(contents.as_bytes());
         if let Err(err) = written.and_then(|_| fs::rename(&temp_path, &final_path)) {
             let _ = fs::remove_file(&temp_path);
-            return Err(err);
+            return Err(named(err, &final_path));
         }
         self.sweep_dead_writers(name);
         Ok(())
+    }
+
+    /// Saves `value` as `name`, in JSON, atomically.
+    pub fn save<T: Serialize>(&self, name: &str, value: &T) -> io::Result<()> {
+        let text = serde_json::to_string(value).map_err(io::Error::other)?;
+        self.write(name, &text)
+    }
+
+    /// The value saved as `name`, or `None` when there is none; a file that
+    /// is not such a value is an `InvalidData` error.
+    pub fn load<T: DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
+        match self.read(name)? {
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|err| named(io::Error::new(io::ErrorKind::InvalidData, err), &self.file(name))),
+            None => Ok(None),
+        }
     }
 
     /// Removes the temporary copies of `name` that killed writers left
@@ -81,6 +101,7 @@ impl RunDir {
     /// init reaps in its own time) writes no more: its copy goes too.
     fn sweep_dead_writers(&self, name: &str) {
         for (copy, pid) in self.partial_copies(name) {
+            let pid = pid.split('.').next().unwrap_or_default();
             let alive = pid.parse::<i32>().is_ok_and(crate::process::is_running);
             if !alive {
                 let _ = fs::remove_file(copy);
@@ -89,7 +110,7 @@ impl RunDir {
     }
 
     /// The temporary copies of `name` being (or left) written, each with
-    /// the pid that ends its name.
+    /// what follows the name: the writer's pid and a random part.
     fn partial_copies(&self, name: &str) -> Vec<(PathBuf, String)> {
         let prefix = format!(".{name}.");
         let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) else { return Vec::new() };
@@ -110,19 +131,16 @@ impl RunDir {
 
     /// Like `read`, for a file allowed to hold up to `max_bytes`.
     pub fn read_capped(&self, name: &str, max_bytes: u64) -> io::Result<Option<String>> {
-        let file = match OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC | nix::libc::O_NONBLOCK)
-            .open(self.file(name))
-        {
+        let path = self.file(name);
+        let file = match OpenOptions::new().read(true).custom_flags(OPEN_FLAGS).open(&path) {
             Ok(file) => file,
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => return Err(err),
+            Err(err) => return Err(named(err, &path)),
         };
-        let length = check_private(&file)?;
-        match read_up_to(file, length, max_bytes)? {
+        let length = check_private(&file).map_err(|err| named(err, &path))?;
+        match read_up_to(file, length, max_bytes).map_err(|err| named(err, &path))? {
             Some(text) => Ok(Some(text)),
-            None => Err(io::Error::new(io::ErrorKind::InvalidData, "file is too large")),
+            None => Err(named(io::Error::new(io::ErrorKind::InvalidData, "file is too large"), &path)),
         }
     }
 
@@ -132,15 +150,7 @@ impl RunDir {
     /// so an action never overruns the time its caller gave it.
     pub fn lock(&self, name: &str, deadline: Instant) -> io::Result<nix::fcntl::Flock<File>> {
         use nix::fcntl::{Flock, FlockArg};
-        self.ensure()?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(self.file(name))?;
-        check_private(&file)?;
+        let mut file = self.open_lock_file(name)?;
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(lock) => return Ok(lock),
@@ -160,8 +170,9 @@ impl RunDir {
     }
 
     /// Opens the lock file `name`, creating it if needed. Anything else in its
-    /// place (a symlink, a file not owned by us) is removed first, never
-    /// followed.
+    /// place (a symlink, a FIFO, a socket, an empty directory, a file not
+    /// owned by us), which nobody can hold a lock of ours on, is removed
+    /// first, never followed.
     pub fn open_lock_file(&self, name: &str) -> io::Result<File> {
         self.ensure()?;
         let open = || {
@@ -171,38 +182,25 @@ impl RunDir {
                 .create(true)
                 .truncate(false)
                 .mode(0o600)
-                .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+                .custom_flags(OPEN_FLAGS)
                 .open(self.file(name))?;
             check_private(&file).map(|_| file)
         };
-        open().or_else(|_| {
-            fs::remove_file(self.file(name))?;
-            open()
-        })
+        open()
+            .or_else(|_| {
+                fs::remove_file(self.file(name)).or_else(|_| fs::remove_dir(self.file(name)))?;
+                open()
+            })
+            .map_err(|err| named(err, &self.file(name)))
     }
 
     /// Opens the lock file `name` if it exists; never follows a symlink.
     pub fn open_existing_lock_file(&self, name: &str) -> io::Result<Option<File>> {
-        let opened = OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(self.file(name));
+        let opened = OpenOptions::new().read(true).custom_flags(OPEN_FLAGS).open(self.file(name));
         match opened {
-            Ok(file) => check_private(&file).map(|_| Some(file)),
+            Ok(file) => check_private(&file).map(|_| Some(file)).map_err(|err| named(err, &self.file(name))),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(err) => Err(err),
-        }
-    }
-
-    /// Gives the file `from` the name `to`, unless `to` exists already;
-    /// `Ok(false)` when there is no `from` or there is a `to`.
-    pub fn rename_if_free(&self, from: &str, to: &str) -> io::Result<bool> {
-        use nix::errno::Errno;
-        use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
-        match renameat2(AT_FDCWD, &self.file(from), AT_FDCWD, &self.file(to), RenameFlags::RENAME_NOREPLACE) {
-            Ok(()) => Ok(true),
-            Err(Errno::ENOENT | Errno::EEXIST) => Ok(false),
-            Err(err) => Err(err.into()),
+            Err(err) => Err(named(err, &self.file(name))),
         }
     }
 
@@ -217,16 +215,50 @@ impl RunDir {
     }
 
     /// Removes `name`, and any temporary copy of it a killed writer left
-    /// behind; a missing file is fine.
+    /// behind; a missing file is fine, and so is a directory (none of ours).
     pub fn remove(&self, name: &str) -> io::Result<()> {
         for (copy, _) in self.partial_copies(name) {
             let _ = fs::remove_file(copy);
         }
         match fs::remove_file(self.file(name)) {
-            Err(err) if err.kind() != io::ErrorKind::NotFound => Err(err),
-            _ => Ok(()),
+            // A directory under the name is none of our files: nothing of ours to remove.
+            Err(err) if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::IsADirectory) => Ok(()),
+            Err(err) => Err(named(err, &self.file(name))),
+            Ok(()) => Ok(()),
         }
     }
+}
+
+/// Creates a new file for writing `name` in `dir`, readable as `mode`
+/// says whatever the caller's umask: its name is `name`'s hidden, followed
+/// by the writer's pid and a random part, and it is created exclusively,
+/// so nothing planted in its place (a FIFO, a symlink) is ever opened.
+pub fn create_temporary(dir: &Path, name: &str, mode: u32) -> io::Result<(File, PathBuf)> {
+    use std::hash::{BuildHasher, Hasher};
+    use std::os::unix::fs::PermissionsExt;
+    let mut tries = 0;
+    loop {
+        // std seeds every RandomState from the system's random source.
+        let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+        let path = dir.join(format!(".{name}.{}.{random:016x}", std::process::id()));
+        let created =
+            OpenOptions::new().write(true).create_new(true).mode(mode).custom_flags(OPEN_FLAGS).open(&path);
+        match created {
+            Ok(file) => {
+                // The umask took bits from `mode` (Pacemaker's executor runs
+                // agents with 0026): put them back.
+                file.set_permissions(fs::Permissions::from_mode(mode))?;
+                return Ok((file, path));
+            }
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists && tries < 3 => tries += 1,
+            Err(err) => return Err(named(err, &path)),
+        }
+    }
+}
+
+/// `err`, saying which file it is about.
+fn named(err: io::Error, path: &Path) -> io::Error {
+    io::Error::new(err.kind(), format!("{}: {err}", path.display()))
 }
 
 /// Makes `path` a directory (with `mode`) if it is missing; anything else
@@ -248,7 +280,7 @@ fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
 /// The text of an open `file` of `length` bytes (from its metadata), or
 /// `None` when it holds more than `max_bytes`; text that is not UTF-8 is an
 /// `InvalidData` error. One read when the length is right.
-pub fn read_up_to(mut file: File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
+fn read_up_to(mut file: File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
     let asked = length.min(max_bytes) as usize + 1;
     let mut bytes = vec![0; asked];
     let first = loop {
@@ -307,20 +339,20 @@ mod tests {
         let in_flight = |d: &Path| fs::read_dir(d).unwrap().count();
         assert_eq!(in_flight(&partial), 0, "a finished write leaves nothing behind");
         let dead = u32::MAX; // above pid_max: never a live process
-        std::fs::write(partial.join(format!(".x.{dead}")), "killed").unwrap();
-        std::fs::write(partial.join(".x.1"), "pid 1 is alive").unwrap();
+        std::fs::write(partial.join(format!(".x.{dead}.00ff")), "killed").unwrap();
+        std::fs::write(partial.join(".x.1.00ff"), "pid 1 is alive").unwrap();
         dir.write("x", "again").unwrap();
         assert!(
-            !partial.join(format!(".x.{dead}")).exists(),
+            !partial.join(format!(".x.{dead}.00ff")).exists(),
             "a dead writer's copy is swept by the next write"
         );
-        assert!(partial.join(".x.1").exists(), "a live writer's copy is left alone");
-        std::fs::write(partial.join(".x.12345"), "half").unwrap();
-        std::fs::write(partial.join(".xy.12345"), "another file's").unwrap();
+        assert!(partial.join(".x.1.00ff").exists(), "a live writer's copy is left alone");
+        std::fs::write(partial.join(".x.12345.00ff"), "half").unwrap();
+        std::fs::write(partial.join(".xy.12345.00ff"), "another file's").unwrap();
         dir.remove("x").unwrap();
         assert_eq!(dir.read("x").unwrap(), None);
-        assert!(!partial.join(".x.12345").exists(), "a killed writer's temporary file is cleaned up");
-        assert!(partial.join(".xy.12345").exists(), "only this file's");
+        assert!(!partial.join(".x.12345.00ff").exists(), "a killed writer's temporary file is cleaned up");
+        assert!(partial.join(".xy.12345.00ff").exists(), "only this file's");
         dir.remove("x").unwrap();
         fs::remove_dir_all(dir.path()).unwrap();
     }

@@ -1,0 +1,28 @@
+//! Everything the agent keeps on disk, and the only code that names, reads,
+//! writes or locks those files. Files are JSON (serde_json), written
+//! atomically through exclusively created temporary files with random
+//! names, and opened without following symlinks and without blocking, so
+//! that nothing planted under a name the agent uses (a FIFO, a socket, a
+//! device, a symlink, a directory) can hang an action or be written
+//! through. Locks wait at most until the action's deadline.
+//!
+//! | file (`HA_RSCTMP`, per resource: `IPaddr-<kind>-<key>`) | owner | lock |
+//! |---|---|---|
+//! | `vip`: what start added | `vip::record` | none: one writer (start), atomic |
+//! | `history`: events, one JSON object a line | `observe::history` | `observe-lock` |
+//! | `metrics`: the counters and last results the textfile shows | `observe::metrics` | `observe-lock` |
+//! | `announce`: the background announcer's lock | `background` | POSIX lock held by the announcer |
+//! | `lvs`: the loopback copy lvs_support took | `vip::lvs` | none: start and stop |
+//! | `nosubnet`: started without the address | `vip::multisite` | none: start and stop |
+//! | `srcroutes`: routes preferred_source took over | `vip::source_routes` | the interface's `srcroutes-lock` |
+//! | `IPaddr-clusterip-lock-<ns>-<ip>`: shared by a clone's instances | `vip::cluster` | flock |
+//! | `IPaddr-srcroutes-lock-<ns>-<ifindex>`: shared by an interface's VIPs | `vip::source_routes` | flock |
+//! | `metrics_dir/ocf_ipaddr_<resource>.prom`: node_exporter's textfile, 0644 | `observe::metrics` | `observe-lock` |
+
+mod dir;
+pub mod key;
+pub mod legacy;
+pub mod textfile;
+
+pub use dir::RunDir;
+pub use key::{Kind, ResourceKey};
