@@ -182,3 +182,99 @@ fn an_lvs_real_servers_loopback_copy_taken_by_the_previous_release_comes_back_at
     assert!(!lab.node.has_address("eth0", "192.0.2.51/24"));
     assert!(lab.node.has_address("lo", "192.0.2.51/32"), "stop gave the loopback copy back");
 }
+
+/// Debian 13's `ip` (iproute2 6.15, in the root `make check` builds), run
+/// in `ns`: Debian 12's cannot show an address's protocol tag.
+fn debian13_ip(ns: &common::Netns, args: &[&str]) -> String {
+    let root = std::env::var_os("OCF_IPADDR_DEBIAN13_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debian13-root"));
+    assert!(root.join("usr/sbin/ip").exists(), "no Debian 13 root at {}: make debian13-root", root.display());
+    let netns = format!("--net=/run/netns/{}", ns.name);
+    let mut command = vec![netns.as_str(), "chroot", root.to_str().expect("a UTF-8 path"), "ip"];
+    command.extend_from_slice(args);
+    common::sh("nsenter", &command)
+}
+
+#[test]
+fn start_tags_its_address_and_ip_shows_the_tag() {
+    let lab = Lab::new();
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let start =
+        run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &params, &[("OCF_RESOURCE_INSTANCE", "vip")]);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    let shown = debian13_ip(&lab.node, &["-d", "-4", "addr", "show", "dev", "eth0"]);
+    let line_of = |cidr: &str| shown.lines().find(|l| l.contains(cidr)).unwrap_or_default().to_string();
+    // iproute2 shows a tag it has no name for in hexadecimal: 177 is 0xb1.
+    assert!(line_of("inet 192.0.2.50/24").contains("proto 0xb1"), "{shown}");
+    assert!(!line_of("inet 192.0.2.1/24").contains("proto"), "the node's own address is untouched: {shown}");
+}
+
+#[test]
+fn a_hand_added_copy_with_another_label_is_reported_by_the_probe_and_survives_stop() {
+    let lab = Lab::new();
+    lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth0", "label", "eth0:hand"]);
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let env = [("OCF_RESOURCE_INSTANCE", "vip")];
+    let probe = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "monitor", &params, &env);
+    assert_eq!(probe.code, ocf::ERR_GENERIC, "{probe:#?}");
+    assert!(probe.reason().contains("labelled eth0:hand"), "{probe:#?}");
+    let stop = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "stop", &params, &env);
+    assert_eq!(stop.code, ocf::ERR_GENERIC, "a copy stop leaves answers for the VIP: {stop:#?}");
+    assert!(stop.reason().contains("labelled eth0:hand"), "{stop:#?}");
+    assert!(lab.node.addresses("eth0").contains("eth0:hand"), "the hand-added copy stays");
+}
+
+#[test]
+fn an_untagged_copy_in_place_of_the_resources_own_is_reported_never_deleted() {
+    let lab = Lab::new();
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let env = [("OCF_RESOURCE_INSTANCE", "vip")];
+    assert_eq!(run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &params, &env).code, ocf::SUCCESS);
+    // Someone replaced the resource's address by a copy of their own.
+    lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
+    lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth0"]);
+    let monitor = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "monitor", &params, &[env[0], RECURRING]);
+    assert_eq!(monitor.code, ocf::ERR_GENERIC, "{monitor:#?}");
+    assert!(monitor.reason().contains("no address-protocol tag"), "{monitor:#?}");
+    let stop = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "stop", &params, &env);
+    assert_eq!(stop.code, ocf::ERR_GENERIC, "{stop:#?}");
+    assert!(lab.node.has_address("eth0", "192.0.2.50/24"), "the copy stays");
+}
+
+#[test]
+fn an_admins_ipv6_address_label_survives_stop_while_the_resources_own_goes() {
+    let lab = Lab::new();
+    let env = [("OCF_RESOURCE_INSTANCE", "vip6")];
+    let with_label = |ip| {
+        [
+            ("ip", ip),
+            ("cidr_netmask", "64"),
+            ("nic", "eth0"),
+            ("nodad", "true"),
+            ("lvs_ipv6_addrlabel", "true"),
+            ("lvs_ipv6_addrlabel_value", "100"),
+        ]
+    };
+    lab.node.ip(&["addrlabel", "add", "prefix", "2001:db8::50/128", "label", "100"]);
+    for action in ["start", "stop"] {
+        let run = run_agent_at(&lab.node, &lab.rsctmp, &ours(), action, &with_label("2001:db8::50"), &env);
+        assert_eq!(run.code, ocf::SUCCESS, "{action}: {run:#?}");
+    }
+    assert!(
+        lab.node.ip(&["addrlabel", "list"]).contains("prefix 2001:db8::50/128 label 100"),
+        "the admin's label stays"
+    );
+    // A label the resource added itself goes with it.
+    let own = [("OCF_RESOURCE_INSTANCE", "vip6b")];
+    assert_eq!(
+        run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &with_label("2001:db8::51"), &own).code,
+        ocf::SUCCESS
+    );
+    assert!(lab.node.ip(&["addrlabel", "list"]).contains("prefix 2001:db8::51/128 label 100"));
+    assert_eq!(
+        run_agent_at(&lab.node, &lab.rsctmp, &ours(), "stop", &with_label("2001:db8::51"), &own).code,
+        ocf::SUCCESS
+    );
+    assert!(!lab.node.ip(&["addrlabel", "list"]).contains("2001:db8::51"));
+}

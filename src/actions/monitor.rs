@@ -84,12 +84,6 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             params.ip, site.nic
         )));
     }
-    if let Some(label) = vip.expected_label(&site)?.filter(|label| entry.label.as_ref() != Some(label)) {
-        return Err(AgentError::generic(format!(
-            "{} is on {} but without its label {label} (partly configured)",
-            params.ip, site.nic
-        )));
-    }
     // Whether the link counts is asked only of a link with a problem: the
     // default depends on the distribution, read from a file.
     if let Some(problem) = site_problem(&site).filter(|_| params.link_checked()) {

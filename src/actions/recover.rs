@@ -20,8 +20,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let ip = vip.params.ip;
     match vip.whereabouts()? {
         Whereabouts::InPlace { site, entry } => {
-            let label = vip.expected_label(&site)?;
-            vip.confirm_running(&site, &entry, label.as_deref())?;
+            vip.confirm_running(&site, &entry)?;
             log::info(format!("{ip} is in place on {}; announcing it again", site.nic));
             let wire = vip.open_wire(&site)?;
             vip.announce(Spot { site: &site, prefix: entry.prefix }, vip.params.announce.count, wire)?;

@@ -24,9 +24,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     // What this resource added and still holds: start has nothing to do.
     // (A cluster IP's other instances share the address: each still needs its bucket.)
-    if let (Some(record), None) = (vip.record, &params.cluster_ip) {
+    if let (Some(_), None) = (vip.record, &params.cluster_ip) {
         if let Whereabouts::InPlace { site, entry } = vip.whereabouts()? {
-            return vip.confirm_running(&site, &entry, record.label.as_deref());
+            return vip.confirm_running(&site, &entry);
         }
     }
     let (placement, now) = vip.placement()?;
@@ -46,8 +46,8 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
                 "{}/{} is on {} already; this resource takes it over",
                 entry.ip, entry.prefix, site.nic
             ));
-            vip.write_record(&target)?;
-            vip.confirm_running(&site, &entry, target.label.as_deref())
+            vip.write_record(&target, entry.protocol == Some(crate::vip::address::ADDRESS_PROTOCOL))?;
+            vip.confirm_running(&site, &entry)
         }
         Whereabouts::Foreign(foreign) => Err(AgentError::generic(format!(
             "{}; refusing to add a second copy on {}",

@@ -4,7 +4,7 @@ use super::{IpFamily, Netlink, NlResult};
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{
-    AddressAttribute, AddressFlags, AddressMessage, AddressScope, CacheInfo,
+    AddressAttribute, AddressFlags, AddressMessage, AddressProtocol, AddressScope, CacheInfo,
 };
 use rtnetlink::packet_route::addrlabel::{AddrLabelAttribute, AddrLabelMessage};
 use std::net::{IpAddr, Ipv4Addr};
@@ -18,6 +18,8 @@ pub struct AddressEntry {
     pub label: Option<String>,
     pub broadcast: Option<Ipv4Addr>,
     pub flags: AddressFlags,
+    /// Who added it (IFA_PROTO, Linux 5.18+): `None` when untagged.
+    pub protocol: Option<u8>,
 }
 
 impl AddressEntry {
@@ -48,6 +50,8 @@ pub struct NewAddress {
     pub preferred_lft: Option<u32>,
     /// The metric of the subnet route added with the address (IFA_RT_PRIORITY).
     pub metric: Option<u32>,
+    /// The address-protocol tag (IFA_PROTO) saying who added it.
+    pub protocol: Option<u8>,
 }
 
 impl Netlink {
@@ -91,6 +95,9 @@ impl Netlink {
         }
         if let Some(metric) = new.metric {
             attrs.push(AddressAttribute::RoutePriority(metric));
+        }
+        if let Some(protocol) = new.protocol {
+            attrs.push(AddressAttribute::Protocol(AddressProtocol::from(protocol)));
         }
         if let Some(preferred) = new.preferred_lft {
             let mut info = CacheInfo::default();
@@ -153,6 +160,7 @@ pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
     let mut label = None;
     let mut broadcast = None;
     let mut flags = AddressFlags::from_bits_retain(u32::from(msg.header.flags.bits()));
+    let mut protocol = None;
     for attr in msg.attributes {
         match attr {
             AddressAttribute::Local(ip) => local = Some(ip),
@@ -160,6 +168,7 @@ pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
             AddressAttribute::Label(l) => label = Some(l),
             AddressAttribute::Broadcast(b) => broadcast = Some(b),
             AddressAttribute::Flags(f) => flags = f,
+            AddressAttribute::Protocol(p) => protocol = Some(u8::from(p)).filter(|p| *p != 0),
             _ => {}
         }
     }
@@ -172,5 +181,6 @@ pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
         label,
         broadcast,
         flags,
+        protocol,
     })
 }

@@ -12,6 +12,23 @@ use crate::sysctl;
 use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::address::AddressFlags;
 
+/// The address-protocol tag (IFA_PROTO) on every address this agent adds:
+/// `ip -d addr` on iproute2 6.3+ shows it as `proto 177` (or by name, with
+/// `177 ocf-ipaddr` in /etc/iproute2/rt_addrprotos). A copy without it, at
+/// a place where this resource's address carries it, was added by someone
+/// else. keepalived tags its addresses the same way (with 18).
+pub const ADDRESS_PROTOCOL: u8 = 177;
+
+/// Whether the kernel keeps address-protocol tags (Linux 5.18+); an older
+/// one drops the attribute silently, so the agent does not rely on it.
+pub fn kernel_keeps_address_tags() -> bool {
+    let Ok(name) = nix::sys::utsname::uname() else { return false };
+    let release = name.release().to_string_lossy();
+    let mut numbers = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (5, 18)
+}
+
 /// Whether an add put the address there or found it already added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -38,6 +55,7 @@ impl Vip<'_> {
                 _ => None,
             },
             metric: target.metric.filter(|_| !params.noprefixroute),
+            protocol: self.record.filter(|record| record.tagged).map(|_| ADDRESS_PROTOCOL),
         };
         log::info(describe_add(&new, target.nic()));
         match self.nl.add_address(&new) {
@@ -158,21 +176,31 @@ impl Vip<'_> {
         }
     }
 
-    /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for.
-    pub fn add_address_label(&self) {
-        let Some(value) = self.params.lvs.ipv6_label else { return };
+    /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for;
+    /// its value when this call added it (one already there is the admin's).
+    pub fn add_address_label(&self) -> Option<u32> {
+        let value = self.params.lvs.ipv6_label?;
         log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", self.params.ip));
         match self.nl.add_address_label(self.params.ip, value) {
-            Err(err) if err.errno() != Some(libc_errno::EEXIST) => {
-                log::warn(format!("adding IPv6 address label for {} failed: {err}", self.params.ip));
+            Ok(()) => Some(value),
+            Err(err) if err.errno() == Some(libc_errno::EEXIST) => {
+                log::info(format!(
+                    "an IPv6 address label for {} is there already; stop leaves it",
+                    self.params.ip
+                ));
+                None
             }
-            _ => {}
+            Err(err) => {
+                log::warn(format!("adding IPv6 address label for {} failed: {err}", self.params.ip));
+                None
+            }
         }
     }
 
-    /// Removes that label again; a label that is not there is fine.
+    /// Removes the label start added, as its record says; a label that is
+    /// not there is fine, and one start did not add is never removed.
     pub fn remove_address_label(&self) -> AgentResult<()> {
-        let Some(value) = self.params.lvs.ipv6_label else { return Ok(()) };
+        let Some(value) = self.record.and_then(|record| record.address_label) else { return Ok(()) };
         match self.nl.delete_address_label(self.params.ip, value) {
             Err(err) if !matches!(err.errno(), Some(libc_errno::ESRCH | libc_errno::ENOENT)) => Err(
                 AgentError::generic(format!("removing the IPv6 address label of {}: {err}", self.params.ip)),

@@ -16,21 +16,11 @@ use std::time::Duration;
 const DAD_POLL: Duration = Duration::from_millis(20);
 
 impl Vip<'_> {
-    /// The address is in place already: succeed if it is whole (its label,
-    /// its link), and apply what a start killed half-way may have left out.
-    pub fn confirm_running(
-        &self,
-        site: &Site,
-        entry: &AddressEntry,
-        label: Option<&str>,
-    ) -> AgentResult<ExitCode> {
+    /// The address is in place already (with its label: `whereabouts`
+    /// checked it): succeed if its link is whole, and apply what a start
+    /// killed half-way may have left out.
+    pub fn confirm_running(&self, site: &Site, entry: &AddressEntry) -> AgentResult<ExitCode> {
         let ip = self.params.ip;
-        if let Some(label) = label.filter(|label| entry.label.as_deref() != Some(*label)) {
-            return Err(AgentError::generic(format!(
-                "{ip} is configured on {} but without its label {label}",
-                site.nic
-            )));
-        }
         if let Some(problem) = site_problem(site).filter(|_| self.params.link_checked()) {
             return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
         }
@@ -55,9 +45,21 @@ impl Vip<'_> {
         let wire = self.open_wire(&target.site)?;
         self.probe_before_add(&target.site, wire.as_ref())?;
         // Recorded before the add: a start killed at any instant leaves stop what it needs.
-        self.write_record(target)?;
+        let mut recorded = self.write_record(target, super::address::kernel_keeps_address_tags())?;
         self.take_from_loopback()?;
-        self.add_address_label();
+        if let Some(value) = self.add_address_label() {
+            recorded.address_label = Some(value);
+            if let Err(err) = recorded.write(&self.run_dir(), self.key) {
+                log::warn(format!("recording the IPv6 address label of {}: {err}", params.ip));
+            }
+        }
+        // From here on, what start recorded is what this resource holds.
+        Vip { record: Some(&recorded), ..*self }.add_recorded(target, spot, wire)
+    }
+
+    /// The rest of `bring_up`, once the record is written.
+    fn add_recorded(&self, target: &Target, spot: Spot, wire: Option<Wire>) -> AgentResult<ExitCode> {
+        let params = self.params;
         let added = match self.add_address(target) {
             Ok(added) => added,
             Err(err) => {

@@ -97,9 +97,7 @@ impl Vip<'_> {
         shared.nodad |= shared.ip.is_ipv6();
         let vip = self.with_params(&shared);
         let outcome = match now {
-            Whereabouts::InPlace { site, entry } => {
-                vip.confirm_running(&site, &entry, target.label.as_deref())
-            }
+            Whereabouts::InPlace { site, entry } => vip.confirm_running(&site, &entry),
             Whereabouts::Absent => vip.bring_up(target),
             Whereabouts::Foreign(foreign) => Err(AgentError::generic(foreign.describe(ip))),
             Whereabouts::Unplaced(lack) => Err(AgentError::generic(lack.reason().to_string())),

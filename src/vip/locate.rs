@@ -13,7 +13,7 @@
 //! interface's addresses, one local-table lookup.
 
 use super::record::Record;
-use super::{Lack, Vip};
+use super::{Lack, Vip, address};
 use crate::discover::{self, RouteMatch};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
@@ -66,6 +66,9 @@ pub struct Foreign {
     pub prefix: Option<u8>,
     /// Where this resource puts the address: interface name and prefix, when known.
     pub wanted: Option<(String, Option<u8>)>,
+    /// Why a copy at this resource's own place, with its prefix, is not
+    /// this resource's (its label, its address-protocol tag).
+    pub unlike: Option<String>,
 }
 
 impl Foreign {
@@ -77,6 +80,11 @@ impl Foreign {
             ""
         };
         match (&self.wanted, self.prefix) {
+            (_, Some(prefix)) if self.unlike.is_some() => format!(
+                "{ip}/{prefix} is on {} {}: a copy this resource did not add",
+                self.nic,
+                self.unlike.as_deref().unwrap_or_default()
+            ),
             (Some((_, Some(wanted))), Some(prefix)) => format!(
                 "{ip}/{prefix} is on {}, where this resource puts it as /{wanted}: a copy this resource did not add",
                 self.nic
@@ -315,7 +323,16 @@ impl Vip<'_> {
         let mine: Vec<&AddressEntry> = on_site.iter().filter(|a| a.ip == ip).collect();
         let wanted = prefix.or(mine.first().map(|a| a.prefix));
         if let Some(entry) = mine.iter().find(|a| Some(a.prefix) == wanted) {
-            return Ok(Whereabouts::InPlace { site, entry: (*entry).clone() });
+            return Ok(match self.unlike_ours(&site, entry)? {
+                None => Whereabouts::InPlace { site, entry: (*entry).clone() },
+                unlike => Whereabouts::Foreign(Foreign {
+                    ifindex: site.ifindex,
+                    nic: site.nic.clone(),
+                    prefix: Some(entry.prefix),
+                    wanted: Some((site.nic, wanted)),
+                    unlike,
+                }),
+            });
         }
         if let Some(other) = mine.first() {
             return Ok(Whereabouts::Foreign(Foreign {
@@ -323,9 +340,47 @@ impl Vip<'_> {
                 nic: site.nic.clone(),
                 prefix: Some(other.prefix),
                 wanted: Some((site.nic, wanted)),
+                unlike: None,
             }));
         }
         self.anywhere_else(Some((site, wanted)), Whereabouts::Absent)
+    }
+
+    /// Why `entry`, at this resource's place with its prefix, is not this
+    /// resource's address, or `None` when it is: where start tagged its
+    /// address (`address::ADDRESS_PROTOCOL`), a copy without the tag is
+    /// someone else's; an IPv4 copy carries the resource's label (the
+    /// configured one, else the recorded one), or none. The label is
+    /// compared after the interface's name, which a rename changes; the
+    /// kernel then numbers unlabelled secondary addresses (`wan7:2`).
+    fn unlike_ours(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Option<String>> {
+        let tag = address::ADDRESS_PROTOCOL;
+        if self.record.is_some_and(|record| record.tagged) && entry.protocol != Some(tag) {
+            let carries = entry.protocol.map_or("no address-protocol tag".to_string(), |other| {
+                format!("address-protocol tag {other}")
+            });
+            return Ok(Some(format!("with {carries}, where this resource's carries {tag}")));
+        }
+        if entry.ip.is_ipv4() {
+            let suffix = |label: &str| label.split_once(':').map(|(_, suffix)| suffix.to_string());
+            let expected = self.expected_label(site)?;
+            let carried = entry.label.as_deref().and_then(suffix);
+            let fits = match (expected.as_deref().and_then(suffix), carried.as_deref()) {
+                (Some(wanted), Some(carried)) => wanted == carried,
+                (Some(_), None) => false,
+                (None, carried) => {
+                    carried.is_none_or(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                }
+            };
+            if !fits {
+                let carried = entry.label.as_deref().unwrap_or(&site.nic);
+                return Ok(Some(match expected {
+                    Some(label) => format!("without its label {label} (labelled {carried})"),
+                    None => format!("labelled {carried}, where this resource sets no label"),
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// `otherwise`, unless the address is held by an interface other than
@@ -353,7 +408,7 @@ impl Vip<'_> {
         }
         let nic = self.site_by_index(index, "")?.nic;
         let wanted = site.map(|(s, prefix)| (s.nic, prefix));
-        Ok(Whereabouts::Foreign(Foreign { ifindex: index, nic, prefix: None, wanted }))
+        Ok(Whereabouts::Foreign(Foreign { ifindex: index, nic, prefix: None, wanted, unlike: None }))
     }
 
     fn no_network(&self) -> String {

@@ -80,6 +80,8 @@ impl Vip<'_> {
             noprefixroute: false,
             preferred_lft: None,
             metric: None,
+            // The admin's copy, given back as it was: not the agent's.
+            protocol: None,
         };
         match nl.add_address(&new) {
             Err(err) if err.errno() != Some(crate::netlink::libc_errno::EEXIST) => {

@@ -217,8 +217,10 @@ impl Vip<'_> {
         crate::store::key::address_file(word, self.params.ip, self.params.network_namespace.as_deref())
     }
 
-    /// Records that this resource's address is `target`, before it is added.
-    pub fn write_record(&self, target: &Target) -> AgentResult<Record> {
+    /// Records that this resource's address is `target`, before it is
+    /// added; `tagged` when it carries (or will carry) the agent's
+    /// address-protocol tag.
+    pub fn write_record(&self, target: &Target, tagged: bool) -> AgentResult<Record> {
         crate::observe::located_on(target.nic());
         let record = Record {
             ip: self.params.ip,
@@ -228,6 +230,9 @@ impl Vip<'_> {
             label: target.label.clone(),
             host_name: self.host_name.cloned(),
             resource: self.inv.env.instance.clone(),
+            tagged,
+            // A label an earlier, killed start of this resource added is still its own.
+            address_label: self.record.and_then(|record| record.address_label),
         };
         record.write(&self.run_dir(), self.key).map_err(|err| {
             AgentError::generic(format!(

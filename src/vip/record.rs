@@ -32,6 +32,14 @@ pub struct Record {
     /// The resource's name (`OCF_RESOURCE_INSTANCE`), when it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
+    /// Whether start tagged the address (`vip::address::ADDRESS_PROTOCOL`);
+    /// without the tag, the record alone says which copy is this one's.
+    #[serde(default)]
+    pub tagged: bool,
+    /// The IPv6 address-selection label start added (lvs_ipv6_addrlabel),
+    /// which stop removes; one that was there before is the admin's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_label: Option<u32>,
 }
 
 /// A host name `ip` named and the address /etc/hosts gave it at start,
@@ -113,6 +121,8 @@ mod tests {
             label: Some("eth0:web".into()),
             host_name: Some(HostName { name: "vip-web".into(), address: "192.0.2.49".parse().unwrap() }),
             resource: Some("vip-web:1".into()),
+            tagged: true,
+            address_label: Some(100),
         }
     }
 
@@ -123,7 +133,14 @@ mod tests {
     #[test]
     fn records_round_trip() {
         assert_eq!(round_trip(&record()), Some(record()));
-        let plain = Record { label: None, host_name: None, resource: None, ..record() };
+        let plain = Record {
+            label: None,
+            host_name: None,
+            resource: None,
+            tagged: false,
+            address_label: None,
+            ..record()
+        };
         assert_eq!(round_trip(&plain), Some(plain));
     }
 

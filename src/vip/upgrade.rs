@@ -97,6 +97,8 @@ fn previous_record(text: &str) -> Option<Record> {
         label: field("label"),
         host_name,
         resource: None,
+        tagged: false,
+        address_label: None,
     };
     record.is_sound().then_some(record)
 }

@@ -154,6 +154,12 @@ pub fn all() -> Vec<Case> {
             cases.push(Case { setup: Some(setup), ..case(v4, placement, what, &[]) });
         }
         if v4 {
+            for placement in [0, 3] {
+                cases.push(Case {
+                    setup: Some(Setup::HandLabelled),
+                    ..case(v4, placement, "hand-labelled", &[])
+                });
+            }
             // Instance 1 of a globally unique clone, each instance with its
             // own address (IPaddr2 adds the number to the last octet only).
             for placement in [0, 3] {

@@ -31,6 +31,8 @@ pub enum Setup {
     OtherPrefix,
     /// The VIP on eth1.
     OnEth1,
+    /// The VIP where this resource puts it, added by hand with another label.
+    HandLabelled,
     /// An admin's static on-link route onto the IPv6 VIP's prefix, metric 100.
     AdminRoute,
 }
@@ -86,6 +88,7 @@ impl World {
                 self.node.ip(&["addr", "add", &format!("{vip}/{other}"), "dev", "eth0", "nodad"])
             }
             Setup::OnEth1 => self.node.ip(&["addr", "add", &cidr, "dev", "eth1", "nodad"]),
+            Setup::HandLabelled => self.node.ip(&["addr", "add", &cidr, "dev", "eth0", "label", "eth0:hand"]),
             Setup::AdminRoute => self.node.ip(&[
                 "-6",
                 "route",
