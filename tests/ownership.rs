@@ -278,3 +278,24 @@ fn an_admins_ipv6_address_label_survives_stop_while_the_resources_own_goes() {
     );
     assert!(!lab.node.ip(&["addrlabel", "list"]).contains("2001:db8::51"));
 }
+
+#[test]
+fn a_second_resource_for_one_address_on_the_same_nic_never_takes_the_first_ones_copy() {
+    let lab = two_vlans();
+    let (a, b) = (Resource { name: "gw-a", nic: "vlan10" }, Resource { name: "gw-b", nic: "vlan10" });
+    let (ip, prefix) = ("198.51.100.1", "24");
+    assert_eq!(act(&lab, &ours(), &a, ip, prefix, "start", false).code, ocf::SUCCESS);
+    let probe = act(&lab, &ours(), &b, ip, prefix, "monitor", false);
+    assert_eq!(probe.code, ocf::ERR_GENERIC, "{probe:#?}");
+    assert!(probe.reason().contains("added by resource gw-a"), "{probe:#?}");
+    let start = act(&lab, &ours(), &b, ip, prefix, "start", false);
+    assert_eq!(
+        start.code,
+        ocf::ERR_GENERIC,
+        "a second resource does not call the first one's copy its own: {start:#?}"
+    );
+    let stop = act(&lab, &ours(), &b, ip, prefix, "stop", false);
+    assert_eq!(stop.code, ocf::SUCCESS, "nothing of gw-b's is there: {stop:#?}");
+    assert!(lab.node.has_address("vlan10", "198.51.100.1/24"), "gw-a's address stays");
+    assert_eq!(act(&lab, &ours(), &a, ip, prefix, "monitor", true).code, ocf::SUCCESS);
+}

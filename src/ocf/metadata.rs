@@ -64,7 +64,8 @@ mod tests {
             assert_eq!(content.attribute("type"), Some(spec.kind.as_str()), "type of {}", spec.name);
             assert_eq!(content.attribute("default"), Some(spec.default), "default of {}", spec.name);
             assert_eq!(node.attribute("required") == Some("1"), spec.required, "required of {}", spec.name);
-            assert_eq!(node.attribute("unique") == Some("1"), spec.unique, "unique of {}", spec.name);
+            assert_eq!(node.attribute("unique-group"), spec.unique_group, "unique-group of {}", spec.name);
+            assert_eq!(node.attribute("unique"), None, "{}: unique is deprecated in OCF 1.1", spec.name);
             let reloadable = node.attribute("reloadable") == Some("1");
             assert_eq!(reloadable, spec.reloadable, "reloadable of {}", spec.name);
             let shortdesc = child(*node, "shortdesc").and_then(|s| s.text()).unwrap_or_default();

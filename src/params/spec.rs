@@ -35,7 +35,11 @@ pub struct ParamSpec {
     #[cfg_attr(not(test), allow(dead_code))]
     pub required: bool,
     #[cfg_attr(not(test), allow(dead_code))]
-    pub unique: bool,
+    /// OCF 1.1's `unique-group`: no two resources may share the values of
+    /// every parameter of the group. The address's is `ip` with `nic` and
+    /// `network_namespace`: one gateway address on several VLANs is one
+    /// resource per VLAN.
+    pub unique_group: Option<&'static str>,
     /// Pacemaker may change it with `reload-agent` instead of a restart:
     /// the agent reads it afresh in every action, and a running VIP does
     /// not depend on it.
@@ -57,15 +61,19 @@ const fn spec(
     default: &'static str,
     shortdesc: &'static str,
 ) -> ParamSpec {
-    ParamSpec { name, flag, kind, default, required: false, unique: false, reloadable: false, shortdesc }
+    ParamSpec { name, flag, kind, default, required: false, unique_group: None, reloadable: false, shortdesc }
 }
 
 use Kind::{Boolean, Integer, String as Str};
 
 /// Every parameter, in metadata order.
 pub const PARAMS: &[ParamSpec] = &[
-    ParamSpec { required: true, unique: true, ..spec("ip", "ip", Str, "", "IPv4 or IPv6 address") },
-    spec("nic", "nic", Str, "", "Network interface"),
+    ParamSpec {
+        required: true,
+        unique_group: Some("address"),
+        ..spec("ip", "ip", Str, "", "IPv4 or IPv6 address")
+    },
+    ParamSpec { unique_group: Some("address"), ..spec("nic", "nic", Str, "", "Network interface") },
     spec("cidr_netmask", "cidr-netmask", Str, "", "CIDR netmask"),
     spec("netmask", "netmask", Str, "", "CIDR netmask (deprecated alias)"),
     spec("broadcast", "broadcast", Str, "", "Broadcast address"),
@@ -126,7 +134,10 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("noprefixroute", "noprefixroute", Str, "false", "Use noprefixroute flag"),
     spec("preferred_lft", "preferred-lft", Str, "forever", "IPv6 preferred lifetime"),
     spec("metric", "metric", Integer, "", "Metric of the route to the VIP's subnet"),
-    spec("network_namespace", "network-namespace", Str, "", "Network namespace to use"),
+    ParamSpec {
+        unique_group: Some("address"),
+        ..spec("network_namespace", "network-namespace", Str, "", "Network namespace to use")
+    },
     spec(
         "check_link_status",
         "check-link-status",

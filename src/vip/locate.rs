@@ -69,6 +69,9 @@ pub struct Foreign {
     /// Why a copy at this resource's own place, with its prefix, is not
     /// this resource's (its label, its address-protocol tag).
     pub unlike: Option<String>,
+    /// The resource whose record claims the copy, when one does: that
+    /// resource answers for it, and this one's stop leaves it.
+    pub claimed_by: Option<String>,
 }
 
 impl Foreign {
@@ -323,6 +326,16 @@ impl Vip<'_> {
         let mine: Vec<&AddressEntry> = on_site.iter().filter(|a| a.ip == ip).collect();
         let wanted = prefix.or(mine.first().map(|a| a.prefix));
         if let Some(entry) = mine.iter().find(|a| Some(a.prefix) == wanted) {
+            if let Some(owner) = self.claimed_by_another(&site, entry) {
+                return Ok(Whereabouts::Foreign(Foreign {
+                    ifindex: site.ifindex,
+                    nic: site.nic.clone(),
+                    prefix: Some(entry.prefix),
+                    wanted: Some((site.nic, wanted)),
+                    unlike: Some(format!("added by {owner}")),
+                    claimed_by: Some(owner),
+                }));
+            }
             return Ok(match self.unlike_ours(&site, entry)? {
                 None => Whereabouts::InPlace { site, entry: (*entry).clone() },
                 unlike => Whereabouts::Foreign(Foreign {
@@ -331,6 +344,7 @@ impl Vip<'_> {
                     prefix: Some(entry.prefix),
                     wanted: Some((site.nic, wanted)),
                     unlike,
+                    claimed_by: None,
                 }),
             });
         }
@@ -341,9 +355,21 @@ impl Vip<'_> {
                 prefix: Some(other.prefix),
                 wanted: Some((site.nic, wanted)),
                 unlike: None,
+                claimed_by: None,
             }));
         }
         self.anywhere_else(Some((site, wanted)), Whereabouts::Absent)
+    }
+
+    /// Without a record of its own, the resource whose record claims the
+    /// copy at this resource's place (two resources configured for one
+    /// address on one NIC): never taken over, never removed by this one.
+    fn claimed_by_another(&self, site: &Site, entry: &AddressEntry) -> Option<String> {
+        if self.record.is_some() {
+            return None;
+        }
+        let other = Record::of_another_resource(&self.run_dir(), self.key, entry.ip, site.ifindex)?;
+        Some(other.resource.map_or("another resource".to_string(), |r| format!("resource {r}")))
     }
 
     /// Why `entry`, at this resource's place with its prefix, is not this
@@ -354,6 +380,18 @@ impl Vip<'_> {
     /// compared after the interface's name, which a rename changes; the
     /// kernel then numbers unlabelled secondary addresses (`wan7:2`).
     fn unlike_ours(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Option<String>> {
+        // Without a record of its own, a copy another resource recorded is
+        // that resource's (two resources configured for one address on one
+        // NIC): never taken over, never removed by this one.
+        if self.record.is_none() {
+            if let Some(other) =
+                Record::of_another_resource(&self.run_dir(), self.key, entry.ip, site.ifindex)
+            {
+                let owner =
+                    other.resource.map_or("another resource".to_string(), |r| format!("resource {r}"));
+                return Ok(Some(format!("added by {owner}")));
+            }
+        }
         let tag = address::ADDRESS_PROTOCOL;
         if self.record.is_some_and(|record| record.tagged) && entry.protocol != Some(tag) {
             let carries = entry.protocol.map_or("no address-protocol tag".to_string(), |other| {
@@ -408,7 +446,14 @@ impl Vip<'_> {
         }
         let nic = self.site_by_index(index, "")?.nic;
         let wanted = site.map(|(s, prefix)| (s.nic, prefix));
-        Ok(Whereabouts::Foreign(Foreign { ifindex: index, nic, prefix: None, wanted, unlike: None }))
+        Ok(Whereabouts::Foreign(Foreign {
+            ifindex: index,
+            nic,
+            prefix: None,
+            wanted,
+            unlike: None,
+            claimed_by: None,
+        }))
     }
 
     fn no_network(&self) -> String {

@@ -20,6 +20,12 @@ impl Vip<'_> {
             Some(Whereabouts::InPlace { site, entry }) => {
                 failures.note(self.remove_address(&site, &entry));
             }
+            Some(Whereabouts::Foreign(foreign)) if foreign.claimed_by.is_some() => {
+                log::info(format!(
+                    "{}; it is not this resource's to remove",
+                    foreign.describe(self.params.ip)
+                ));
+            }
             Some(Whereabouts::Foreign(foreign)) => {
                 log::warn(format!("{}; stop leaves it alone", foreign.describe(self.params.ip)));
             }
@@ -39,10 +45,14 @@ impl Vip<'_> {
     }
 
     /// Stop's promise: the address is on no interface of this node (an LVS
-    /// real server's copy on lo aside, which lvs_support gives back).
+    /// real server's copy on lo aside, which lvs_support gives back, and a
+    /// copy another resource's record claims, which that resource answers
+    /// for).
     fn verify_gone(&self) -> AgentResult<()> {
         match self.whereabouts()? {
             Whereabouts::Absent | Whereabouts::Unplaced(_) => Ok(()),
+            // Another resource's, as its record says: it answers for that copy.
+            Whereabouts::Foreign(foreign) if foreign.claimed_by.is_some() => Ok(()),
             Whereabouts::InPlace { site, entry } => Err(crate::error::AgentError::generic(format!(
                 "{}/{} is still on {} after stop removed it",
                 entry.ip, entry.prefix, site.nic
