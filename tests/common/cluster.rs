@@ -201,6 +201,21 @@ impl Cluster {
             .expect("nsenter runs")
     }
 
+    /// Starts a daemon in node `i`'s namespaces and root directory, as `on`
+    /// runs a program; the caller ends it.
+    pub fn spawn_on(&self, i: usize, program: &str, args: &[&str]) -> Child {
+        let pid = self.daemons.borrow()[i].as_ref().expect("node is running").id().to_string();
+        Command::new("nsenter")
+            .args(["-t", &pid, "-m", "-n", "-r", "-w", "--", program])
+            .args(args)
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nsenter runs")
+    }
+
     /// Like `on`, but panics with the output unless the program succeeds.
     pub fn must(&self, i: usize, program: &str, args: &[&str]) -> String {
         let out = self.on(i, program, args);

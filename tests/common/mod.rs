@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cluster;
+pub mod metrics;
 pub mod netns;
 pub mod servers;
 pub mod topology;

@@ -32,7 +32,10 @@ if [ -n "${STACK_ROOT:-}" ]; then
     done
     exec env -u STACK_ROOT chroot "$STACK_ROOT" "$here/$(basename "$0")"
 fi
-for dir in /etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker /var/log/cluster /run /dev/shm; do
+# /var/lib/prometheus/node-exporter: each node's own textfile directory
+# (root's, 0755, as Debian's prometheus-node-exporter ships it).
+for dir in /etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker /var/log/cluster /run /dev/shm \
+    /var/lib/prometheus/node-exporter; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=0755 tmpfs "$dir"
 done

@@ -11,7 +11,7 @@ set -euo pipefail
 root=${1:-$(cd "$(dirname "$0")/../.." && pwd)/target/debian13-root}
 suite=trixie
 packages=(pacemaker pacemaker-cli-utils corosync pcs crmsh resource-agents
-    iproute2 nftables iptables procps util-linux)
+    iproute2 nftables iptables procps util-linux prometheus-node-exporter)
 stamp="$suite ${packages[*]}"
 
 if [ -f "$root/.ocf-ipaddr-stamp" ] && [ "$(cat "$root/.ocf-ipaddr-stamp")" = "$stamp" ]; then
