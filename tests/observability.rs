@@ -392,3 +392,42 @@ fn reachability_lost_and_regained_are_counted_and_recorded_once_each() {
         "{text}"
     );
 }
+
+#[test]
+fn resources_whose_names_differ_only_in_dots_colons_and_underscores_keep_their_own_counters() {
+    let lab = Lab::new();
+    let dir = metrics_dir(&lab.rsctmp);
+    let metrics = dir.to_string_lossy().into_owned();
+    let resources = [
+        ("web.vip", "192.0.2.50"),
+        ("web_vip", "192.0.2.51"),
+        ("vip:1", "192.0.2.52"),
+        ("vip_1", "192.0.2.53"),
+    ];
+    for (round, (resource, ip)) in resources.iter().enumerate() {
+        let params =
+            [("ip", *ip), ("cidr_netmask", "24"), ("nic", "eth0"), ("metrics_dir", metrics.as_str())];
+        // Each resource starts and stops a different number of times.
+        for _ in 0..=round {
+            for action in ["start", "stop"] {
+                let run = common::run_agent(
+                    &lab.node,
+                    &lab.rsctmp,
+                    action,
+                    &params,
+                    &[("OCF_RESOURCE_INSTANCE", resource)],
+                );
+                assert_eq!(run.code, ocf::SUCCESS, "{resource} {action}: {run:?}");
+            }
+        }
+    }
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(files.len(), resources.len(), "one textfile each: {files:?}");
+    for (round, (resource, _)) in resources.iter().enumerate() {
+        let text =
+            std::fs::read_to_string(dir.join(format!("ocf_ipaddr_{resource}.prom"))).expect("its textfile");
+        let label = format!(r#"resource="{resource}""#);
+        assert_eq!(value(&text, "ocf_ipaddr_starts_total", &[&label]), Some(round as f64 + 1.0), "{text}");
+        assert_eq!(value(&text, "ocf_ipaddr_stops_total", &[&label]), Some(round as f64 + 1.0), "{text}");
+    }
+}
