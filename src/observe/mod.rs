@@ -190,8 +190,9 @@ fn update_metrics(
     let Some(dir) = &identity.metrics_dir else { return Ok(()) };
     // By hand there is no resource name: the record's file name stands in.
     let resource = inv.env.instance.clone().unwrap_or_else(|| identity.key.file(Kind::Record));
-    let state_file = identity.key.file(Kind::Metrics);
-    let mut state = match run_dir.load::<metrics::State>(&state_file) {
+    let (state_file, loaded) =
+        run_dir.load_rewritable::<metrics::State>(&identity.key.file(Kind::Metrics))?;
+    let mut state = match loaded {
         Ok(Some(state)) => state,
         // The first write under this layout: the previous release's
         // textfile, where its name was spelled otherwise, goes, or
@@ -242,6 +243,6 @@ fn update_metrics(
     if !identity.nic.is_empty() {
         state.nic = identity.nic.clone();
     }
-    run_dir.save(&state_file, &state)?;
+    state_file.save(&state)?;
     textfile::write(dir, &textfile::name(&resource), &metrics::render(&resource, &identity.ip, &state))
 }

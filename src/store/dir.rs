@@ -138,7 +138,7 @@ impl RunDir {
             Err(err) => return Err(named(err, &path)),
         };
         let length = check_private(&file).map_err(|err| named(err, &path))?;
-        match read_up_to(file, length, max_bytes).map_err(|err| named(err, &path))? {
+        match read_up_to(&file, length, max_bytes).map_err(|err| named(err, &path))? {
             Some(text) => Ok(Some(text)),
             None => Err(named(io::Error::new(io::ErrorKind::InvalidData, "file is too large"), &path)),
         }
@@ -174,7 +174,13 @@ impl RunDir {
     /// owned by us), which nobody can hold a lock of ours on, is removed
     /// first, never followed.
     pub fn open_lock_file(&self, name: &str) -> io::Result<File> {
-        self.ensure()?;
+        self.open_private(name).map(|(file, _)| file)
+    }
+
+    /// Opens `name` for reading and writing, created if missing, with its
+    /// length: a regular file of ours, whatever was in its place before
+    /// (see `open_lock_file`). The directory is made only when missing.
+    fn open_private(&self, name: &str) -> io::Result<(File, u64)> {
         let open = || {
             let file = OpenOptions::new()
                 .read(true)
@@ -184,14 +190,41 @@ impl RunDir {
                 .mode(0o600)
                 .custom_flags(OPEN_FLAGS)
                 .open(self.file(name))?;
-            check_private(&file).map(|_| file)
+            check_private(&file).map(|length| (file, length))
         };
-        open()
+        let opened = match open() {
+            Err(err) if err.kind() == io::ErrorKind::NotFound => self.ensure().and_then(|()| open()),
+            opened => opened,
+        };
+        opened
             .or_else(|_| {
                 fs::remove_file(self.file(name)).or_else(|_| fs::remove_dir(self.file(name)))?;
                 open()
             })
             .map_err(|err| named(err, &self.file(name)))
+    }
+
+    /// The value saved as `name` (`None` when there is none yet), kept
+    /// open to be rewritten in place: for a file that the caller's lock
+    /// keeps every other reader and writer away from, and that every action
+    /// of a VIP rewrites (the metrics' state), where the atomic `save` would
+    /// cost a temporary file, a rename and a sweep each time. A value that
+    /// does not read back is `InvalidData`, the file still open.
+    pub fn load_rewritable<T: DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> io::Result<(Rewritable, io::Result<Option<T>>)> {
+        let (file, length) = self.open_private(name)?;
+        let path = self.file(name);
+        let text = read_up_to(&file, length, MAX_FILE_BYTES).map_err(|err| named(err, &path))?;
+        let value = match text.as_deref().map(str::trim) {
+            Some("") => Ok(None),
+            Some(text) => serde_json::from_str(text)
+                .map(Some)
+                .map_err(|err| named(io::Error::new(io::ErrorKind::InvalidData, err), &path)),
+            None => Err(named(io::Error::new(io::ErrorKind::InvalidData, "file is too large"), &path)),
+        };
+        Ok((Rewritable { file, length, path }, value))
     }
 
     /// Opens the lock file `name` if it exists; never follows a symlink.
@@ -226,6 +259,30 @@ impl RunDir {
             Err(err) => Err(named(err, &self.file(name))),
             Ok(()) => Ok(()),
         }
+    }
+}
+
+/// A run-directory file held open to be rewritten in place
+/// (`RunDir::load_rewritable`).
+pub struct Rewritable {
+    file: File,
+    length: u64,
+    path: PathBuf,
+}
+
+impl Rewritable {
+    /// Replaces the file's value with `value`, in one write at its start:
+    /// blanks pad it to the old length, so the file never shrinks and no
+    /// truncation is needed (JSON ignores trailing blanks), and a write of
+    /// less than a page is not split by a signal, SIGKILL included.
+    pub fn save<T: Serialize>(&self, value: &T) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let mut bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
+        let length = usize::try_from(self.length).unwrap_or(usize::MAX);
+        if bytes.len() < length {
+            bytes.resize(length, b' ');
+        }
+        self.file.write_all_at(&bytes, 0).map_err(|err| named(err, &self.path))
     }
 }
 
@@ -280,7 +337,7 @@ fn owned_dir(path: &Path, mode: u32) -> io::Result<()> {
 /// The text of an open `file` of `length` bytes (from its metadata), or
 /// `None` when it holds more than `max_bytes`; text that is not UTF-8 is an
 /// `InvalidData` error. One read when the length is right.
-fn read_up_to(mut file: File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
+fn read_up_to(mut file: &File, length: u64, max_bytes: u64) -> io::Result<Option<String>> {
     let asked = length.min(max_bytes) as usize + 1;
     let mut bytes = vec![0; asked];
     let first = loop {
@@ -386,6 +443,26 @@ mod tests {
     }
 
     #[test]
+    fn a_rewritable_file_reads_back_what_was_saved_longer_or_shorter() {
+        let dir = temp_dir("rewrite");
+        let (file, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
+        assert_eq!(loaded.unwrap(), None, "a new file holds no value yet");
+        file.save(&vec![1, 2, 3, 4, 5, 6]).unwrap();
+        let (file, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
+        assert_eq!(loaded.unwrap(), Some(vec![1, 2, 3, 4, 5, 6]));
+        file.save(&vec![7]).unwrap();
+        let (file, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
+        assert_eq!(loaded.unwrap(), Some(vec![7]), "a shorter value is padded, not left with the old tail");
+        assert_eq!(fs::metadata(dir.file("r")).unwrap().len(), 13, "the file never shrinks");
+        assert_eq!(fs::metadata(dir.file("r")).unwrap().mode() & 0o777, 0o600);
+        drop(file);
+        fs::write(dir.file("r"), "{not json").unwrap();
+        let (_, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
+        assert_eq!(loaded.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
     fn oversized_files_are_refused() {
         let dir = temp_dir("big");
         dir.write("big", &"x".repeat(5000)).unwrap();
@@ -400,19 +477,19 @@ mod tests {
         let open = || File::open(dir.path().join("f")).unwrap();
         // As measured; then as if it grew or shrank after the measure.
         for measured in [10, 0, 4, 9, 11, 40] {
-            let text = read_up_to(open(), measured, 64).unwrap();
+            let text = read_up_to(&open(), measured, 64).unwrap();
             assert_eq!(text.as_deref(), Some("0123456789"), "measured at {measured}");
         }
         for measured in [10, 3, 40] {
             assert_eq!(
-                read_up_to(open(), measured, 9).unwrap(),
+                read_up_to(&open(), measured, 9).unwrap(),
                 None,
                 "over the cap, measured at {measured}"
             );
         }
-        assert_eq!(read_up_to(open(), 10, 10).unwrap().as_deref(), Some("0123456789"), "at the cap");
+        assert_eq!(read_up_to(&open(), 10, 10).unwrap().as_deref(), Some("0123456789"), "at the cap");
         fs::write(dir.path().join("f"), b"\xff\xfe").unwrap();
-        assert_eq!(read_up_to(open(), 2, 64).unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert_eq!(read_up_to(&open(), 2, 64).unwrap_err().kind(), io::ErrorKind::InvalidData);
         fs::remove_dir_all(dir.path()).unwrap();
     }
 }

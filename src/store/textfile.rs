@@ -81,9 +81,9 @@ fn put_in_place(temp: &Path, target: &Path) -> io::Result<()> {
 /// or whatever someone planted under the textfile's name (a directory
 /// included).
 fn remove_swapped_out(temp: &Path) -> io::Result<()> {
-    match std::fs::symlink_metadata(temp) {
-        Ok(meta) if meta.is_dir() => std::fs::remove_dir_all(temp),
-        _ => std::fs::remove_file(temp),
+    match std::fs::remove_file(temp) {
+        Err(err) if err.kind() == io::ErrorKind::IsADirectory => std::fs::remove_dir_all(temp),
+        removed => removed,
     }
 }
 
