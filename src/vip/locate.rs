@@ -326,17 +326,12 @@ impl Vip<'_> {
         let mine: Vec<&AddressEntry> = on_site.iter().filter(|a| a.ip == ip).collect();
         let wanted = prefix.or(mine.first().map(|a| a.prefix));
         if let Some(entry) = mine.iter().find(|a| Some(a.prefix) == wanted) {
-            if let Some(owner) = self.claimed_by_another(&site, entry) {
-                return Ok(Whereabouts::Foreign(Foreign {
-                    ifindex: site.ifindex,
-                    nic: site.nic.clone(),
-                    prefix: Some(entry.prefix),
-                    wanted: Some((site.nic, wanted)),
-                    unlike: Some(format!("added by {owner}")),
-                    claimed_by: Some(owner),
-                }));
-            }
-            return Ok(match self.unlike_ours(&site, entry)? {
+            let claimed_by = self.claimed_by_another(&site, entry);
+            let unlike = match &claimed_by {
+                Some(owner) => Some(format!("added by {owner}")),
+                None => self.unlike_ours(&site, entry)?,
+            };
+            return Ok(match unlike {
                 None => Whereabouts::InPlace { site, entry: (*entry).clone() },
                 unlike => Whereabouts::Foreign(Foreign {
                     ifindex: site.ifindex,
@@ -344,7 +339,7 @@ impl Vip<'_> {
                     prefix: Some(entry.prefix),
                     wanted: Some((site.nic, wanted)),
                     unlike,
-                    claimed_by: None,
+                    claimed_by,
                 }),
             });
         }
@@ -380,18 +375,6 @@ impl Vip<'_> {
     /// compared after the interface's name, which a rename changes; the
     /// kernel then numbers unlabelled secondary addresses (`wan7:2`).
     fn unlike_ours(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Option<String>> {
-        // Without a record of its own, a copy another resource recorded is
-        // that resource's (two resources configured for one address on one
-        // NIC): never taken over, never removed by this one.
-        if self.record.is_none() {
-            if let Some(other) =
-                Record::of_another_resource(&self.run_dir(), self.key, entry.ip, site.ifindex)
-            {
-                let owner =
-                    other.resource.map_or("another resource".to_string(), |r| format!("resource {r}"));
-                return Ok(Some(format!("added by {owner}")));
-            }
-        }
         let tag = address::ADDRESS_PROTOCOL;
         if self.record.is_some_and(|record| record.tagged) && entry.protocol != Some(tag) {
             let carries = entry.protocol.map_or("no address-protocol tag".to_string(), |other| {

@@ -24,8 +24,7 @@ use crate::netlink::Netlink;
 use crate::netns;
 use crate::ocf::{ExitCode, log};
 use crate::params::{self, Params, RawParams, Strictness};
-use crate::store::ResourceKey;
-use crate::store::RunDir;
+use crate::store::{ResourceKey, RunDir};
 use record::{HostName, Record};
 use std::net::IpAddr;
 
