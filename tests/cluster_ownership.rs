@@ -13,6 +13,20 @@ use std::time::Duration;
 const GATEWAY: &str = "2001:db8:aa::1";
 const GATEWAY_CIDR: &str = "2001:db8:aa::1/64";
 
+/// `crm configure primitive RESOURCE ocf:rust:IPaddr params PARAMS op
+/// monitor interval=3s OPS`, preferring node1 (`inf:`, so that it still
+/// moves when node1 goes).
+fn configure_on_node1(cluster: &Cluster, resource: &str, params: &[&str], ops: &[&str]) {
+    let mut primitive = vec!["configure", "primitive", resource, "ocf:rust:IPaddr", "params"];
+    primitive.extend_from_slice(params);
+    primitive.extend_from_slice(&["op", "monitor", "interval=3s"]);
+    primitive.extend_from_slice(ops);
+    let i = cluster.any_running();
+    cluster.must(i, "crm", &primitive);
+    let constraint = format!("{resource}-on-node1");
+    cluster.must(i, "crm", &["configure", "location", &constraint, resource, "inf:", "node1"]);
+}
+
 /// Whether node `i` holds the gateway address on `nic`.
 fn holds(cluster: &Cluster, i: usize, nic: &str) -> bool {
     cluster.seg.nodes[i].has_address(nic, GATEWAY_CIDR)
@@ -29,32 +43,9 @@ fn two_resources_of_one_gateway_address_on_two_vlans_run_move_and_stop_apart(sta
             node.ip(&["link", "set", &format!("{vlan}p"), "up"]);
         }
     }
-    let i = cluster.any_running();
     for (resource, vlan) in [("gw10", "vlan10"), ("gw20", "vlan20")] {
         let (ip, nic) = (format!("ip={GATEWAY}"), format!("nic={vlan}"));
-        cluster.must(
-            i,
-            "crm",
-            &[
-                "configure",
-                "primitive",
-                resource,
-                "ocf:rust:IPaddr",
-                "params",
-                &ip,
-                "cidr_netmask=64",
-                &nic,
-                "nodad=true",
-                "op",
-                "monitor",
-                "interval=3s",
-            ],
-        );
-        cluster.must(
-            i,
-            "crm",
-            &["configure", "location", &format!("{resource}-prefers-node1"), resource, "inf:", "node1"],
-        );
+        configure_on_node1(&cluster, resource, &[&ip, "cidr_netmask=64", &nic, "nodad=true"], &[]);
     }
     cluster.wait_for(Duration::from_secs(60), "both gateways on node1", |c| {
         c.location("gw10") == Some(0) && c.location("gw20") == Some(0)
@@ -67,6 +58,7 @@ fn two_resources_of_one_gateway_address_on_two_vlans_run_move_and_stop_apart(sta
     assert!(!holds(&cluster, 1, "vlan10") && !holds(&cluster, 1, "vlan20"));
 
     // One of them stops: its VLAN loses the address, the other keeps it.
+    let i = cluster.any_running();
     cluster.must(i, "crm", &["resource", "stop", "gw20"]);
     cluster.wait_for(Duration::from_secs(30), "gw20 stopped", |_| !holds(&cluster, 0, "vlan20"));
     std::thread::sleep(Duration::from_secs(4));
@@ -125,34 +117,14 @@ impl Drop for NodeExporter {
 fn metrics_of_every_resource_reach_node_exporter_running_as_prometheus(stack: Stack) {
     let cluster = Cluster::start(stack, 2);
     let _exporter = NodeExporter::start(&cluster, 0);
-    let i = cluster.any_running();
     for (resource, ip) in [("web", "192.0.2.50"), ("db.vip", "192.0.2.51")] {
         let ip = format!("ip={ip}");
-        cluster.must(
-            i,
-            "crm",
-            &[
-                "configure",
-                "primitive",
-                resource,
-                "ocf:rust:IPaddr",
-                "params",
-                &ip,
-                "cidr_netmask=24",
-                "metrics_dir=/var/lib/prometheus/node-exporter",
-                "op",
-                "monitor",
-                "interval=3s",
-                "op",
-                "monitor",
-                "interval=4s",
-                "OCF_CHECK_LEVEL=20",
-            ],
-        );
-        cluster.must(
-            i,
-            "crm",
-            &["configure", "location", &format!("{resource}-on-node1"), resource, "inf:", "node1"],
+        let params = [ip.as_str(), "cidr_netmask=24", "metrics_dir=/var/lib/prometheus/node-exporter"];
+        configure_on_node1(
+            &cluster,
+            resource,
+            &params,
+            &["op", "monitor", "interval=4s", "OCF_CHECK_LEVEL=20"],
         );
     }
     cluster.wait_for(Duration::from_secs(60), "both VIPs on node1", |c| {

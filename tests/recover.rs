@@ -32,8 +32,9 @@ fn recover_re_adds_a_deleted_vip_and_announces_it() {
     assert!(client_follows(&lab));
 }
 
-#[test]
-fn recover_takes_the_vip_back_from_another_nic() {
+/// A node with eth1 beside eth0, where the VIP started on eth0 was moved
+/// by hand to eth1.
+fn vip_moved_to_eth1() -> Lab {
     let lab = Lab::new();
     lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
     lab.node.ip(&["link", "set", "eth1", "up"]);
@@ -41,6 +42,12 @@ fn recover_takes_the_vip_back_from_another_nic() {
     assert_eq!(lab.agent("start", &PARAMS).code, ocf::SUCCESS);
     lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
     lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth1"]);
+    lab
+}
+
+#[test]
+fn recover_takes_the_vip_back_from_another_nic() {
+    let lab = vip_moved_to_eth1();
     assert_eq!(lab.agent("monitor", &PARAMS).code, ocf::ERR_GENERIC);
     let run = lab.agent("recover", &PARAMS);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
@@ -69,15 +76,9 @@ fn recover_is_advertised_in_the_metadata() {
 
 #[test]
 fn recover_taking_back_the_primary_of_its_subnet_on_another_nic_keeps_that_nics_other_addresses() {
-    let lab = Lab::new();
-    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.node.ip(&["link", "set", "eth1", "up"]);
-    lab.node.ip(&["link", "set", "eth1p", "up"]);
-    assert_eq!(lab.agent("start", &PARAMS).code, ocf::SUCCESS);
-    // Moved by hand to eth1, where it is the first (primary) address of
-    // 192.0.2.0/24, and another address of that subnet came after it.
-    lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
-    lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth1"]);
+    // On eth1 the VIP is the first (primary) address of 192.0.2.0/24, and
+    // another address of that subnet comes after it.
+    let lab = vip_moved_to_eth1();
     lab.node.ip(&["addr", "add", "192.0.2.77/24", "dev", "eth1"]);
     let run = lab.agent("recover", &PARAMS);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
