@@ -167,3 +167,39 @@ fn nothing_planted_under_a_name_the_agent_uses_hangs_an_action_or_makes_stop_lie
     }
     println!("{}", report.join("\n"));
 }
+
+#[test]
+fn fifos_at_the_predictable_temporary_textfile_names_of_the_previous_release_never_hang_stop() {
+    let lab = Lab::new();
+    let metrics = lab.rsctmp.join("metrics");
+    std::fs::create_dir_all(&metrics).expect("metrics dir");
+    let params = [
+        ("ip", VIP),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("metrics_dir", metrics.to_str().expect("UTF-8")),
+    ];
+    let env = [("OCF_RESOURCE_INSTANCE", "web")];
+    assert_eq!(bounded(&lab, "start", &params, &env).expect("start ends").code, ocf::SUCCESS);
+    // Whoever can write metrics_dir (node_exporter's user, typically) plants
+    // a FIFO at `.<textfile>.<pid>` for the pids the next processes get.
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .expect("last pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    for pid in last + 1..last + 3000 {
+        let _ = nix::unistd::mkfifo(
+            &metrics.join(format!(".ocf_ipaddr_web.prom.{pid}")),
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+        );
+    }
+    let stop = bounded(&lab, "stop", &params, &env).expect("stop hung on a FIFO in metrics_dir");
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    assert!(!lab.node.has_address("eth0", &format!("{VIP}/24")));
+    let text = std::fs::read_to_string(metrics.join("ocf_ipaddr_web.prom")).expect("the textfile");
+    assert!(
+        text.contains("ocf_ipaddr_stops_total{resource=\"web\",ip=\"192.0.2.50\",nic=\"eth0\"} 1\n"),
+        "{text}"
+    );
+}
