@@ -359,8 +359,11 @@ impl Vip<'_> {
     /// Without a record of its own, the resource whose record claims the
     /// copy at this resource's place (two resources configured for one
     /// address on one NIC): never taken over, never removed by this one.
+    /// Run by hand, without a resource name, the agent speaks for whichever
+    /// resource holds the address there, as it always has; and a cluster
+    /// IP's instances share their one address by design.
     fn claimed_by_another(&self, site: &Site, entry: &AddressEntry) -> Option<String> {
-        if self.record.is_some() {
+        if self.record.is_some() || self.inv.env.instance.is_none() || self.params.cluster_ip.is_some() {
             return None;
         }
         let other = Record::of_another_resource(&self.run_dir(), self.key, entry.ip, site.ifindex)?;
