@@ -216,14 +216,16 @@ impl RunDir {
     ) -> io::Result<(Rewritable, io::Result<Option<T>>)> {
         let (file, length) = self.open_private(name)?;
         let path = self.file(name);
-        let text = read_up_to(&file, length, MAX_FILE_BYTES).map_err(|err| named(err, &path))?;
-        let value = match text.as_deref().map(str::trim) {
-            Some("") => Ok(None),
-            Some(text) => serde_json::from_str(text)
+        let value = match read_up_to(&file, length, MAX_FILE_BYTES) {
+            Ok(Some(text)) if text.trim().is_empty() => Ok(None),
+            Ok(Some(text)) => serde_json::from_str(&text)
                 .map(Some)
                 .map_err(|err| named(io::Error::new(io::ErrorKind::InvalidData, err), &path)),
-            None => Err(named(io::Error::new(io::ErrorKind::InvalidData, "file is too large"), &path)),
+            Ok(None) => Err(named(io::Error::new(io::ErrorKind::InvalidData, "file is too large"), &path)),
+            Err(err) => Err(named(err, &path)),
         };
+        // What does not read back is replaced whole by the next save.
+        let length = if value.is_ok() { length } else { 0 };
         Ok((Rewritable { file, length, path }, value))
     }
 
@@ -279,7 +281,10 @@ impl Rewritable {
         use std::os::unix::fs::FileExt;
         let mut bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
         let length = usize::try_from(self.length).unwrap_or(usize::MAX);
-        if bytes.len() < length {
+        if self.length == 0 {
+            // Empty, or holding what did not read back: start afresh.
+            self.file.set_len(0).map_err(|err| named(err, &self.path))?;
+        } else if bytes.len() < length {
             bytes.resize(length, b' ');
         }
         self.file.write_all_at(&bytes, 0).map_err(|err| named(err, &self.path))
@@ -456,9 +461,14 @@ mod tests {
         assert_eq!(fs::metadata(dir.file("r")).unwrap().len(), 13, "the file never shrinks");
         assert_eq!(fs::metadata(dir.file("r")).unwrap().mode() & 0o777, 0o600);
         drop(file);
-        fs::write(dir.file("r"), "{not json").unwrap();
-        let (_, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
-        assert_eq!(loaded.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        for corrupt in [b"{not json".to_vec(), b"\xff\xfe".to_vec(), vec![b'7'; 10_000]] {
+            fs::write(dir.file("r"), &corrupt).unwrap();
+            let (file, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
+            assert_eq!(loaded.unwrap_err().kind(), io::ErrorKind::InvalidData);
+            file.save(&vec![8]).unwrap();
+            let (_, loaded) = dir.load_rewritable::<Vec<u32>>("r").unwrap();
+            assert_eq!(loaded.unwrap(), Some(vec![8]), "what did not read back is replaced whole");
+        }
         fs::remove_dir_all(dir.path()).unwrap();
     }
 
