@@ -37,7 +37,7 @@ pub enum Kind {
 
 impl Kind {
     /// The word in the file's name (the previous layout's, where it had one).
-    fn word(self) -> &'static str {
+    pub(super) fn word(self) -> &'static str {
         match self {
             Kind::Record => "vip",
             Kind::History => "history",

@@ -10,13 +10,10 @@ use std::net::IpAddr;
 /// The previous name of a resource's file of `kind` that was named by
 /// address, or `None` when it is the name this layout uses.
 pub fn address_file(kind: Kind, key: &ResourceKey, ip: IpAddr, namespace: Option<&str>) -> Option<String> {
-    let word = match kind {
-        Kind::Announcer => "announce",
-        Kind::Loopback => "lvs",
-        Kind::StandIn => "nosubnet",
-        Kind::SourceRoutes => "srcroutes",
-        Kind::Record | Kind::History | Kind::Metrics | Kind::ObserveLock => return None,
-    };
+    if matches!(kind, Kind::Record | Kind::History | Kind::Metrics | Kind::ObserveLock) {
+        return None;
+    }
+    let word = kind.word();
     let name = match namespace {
         Some(ns) => format!("IPaddr-{word}-{ns}-{ip}"),
         None => format!("IPaddr-{word}-{ip}"),
