@@ -127,10 +127,11 @@ rpm:
 
 check: deps debian13-root lint test
 
-# Side by side with IPaddr2; writes docs/benchmarks.md and docs/benchmarks.svg.
-bench: deps
+# Side by side with IPaddr2 and with the previous release; writes
+# docs/benchmarks.md and docs/benchmarks.svg.
+bench: deps $(PREVIOUS)
 	$(STATIC) build --release --locked --target $(HOST) --example null-agent
-	$(STATIC) bench --locked --target $(HOST) --bench bench
+	OCF_IPADDR_PREVIOUS=$(CURDIR)/$(PREVIOUS) $(STATIC) bench --locked --target $(HOST) --bench bench
 
 demo: build
 	tests/tools/install-deps.sh

@@ -3,7 +3,7 @@
 //! each starts, probes, monitors and stops on its own, as with IPaddr2.
 
 mod common;
-use common::{Lab, Run, ocf, run_agent_at};
+use common::{Lab, Run, ocf, previous_release_path, run_agent_at};
 use std::path::{Path, PathBuf};
 
 const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
@@ -107,14 +107,6 @@ fn a_copy_on_another_nic_that_no_resource_added_is_still_reported_never_deleted(
     assert!(lab.node.has_address("vlan20", "198.51.100.1/24"), "the hand-added copy stays");
 }
 
-/// The agent of the previous release, which kept every file under the
-/// address's name (`make test` builds it: `make target/previous/IPaddr`).
-fn previous() -> PathBuf {
-    std::env::var_os("OCF_IPADDR_PREVIOUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/previous/IPaddr"))
-}
-
 fn per_resource_files(lab: &Lab) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(&lab.rsctmp)
         .map(|dir| dir.flatten().filter_map(|e| e.file_name().into_string().ok()).collect())
@@ -130,7 +122,7 @@ fn per_resource_files(lab: &Lab) -> Vec<String> {
 
 #[test]
 fn a_vip_the_previous_release_started_is_monitored_and_stopped_by_this_one() {
-    let previous = previous();
+    let previous = previous_release_path();
     assert!(previous.exists(), "{} is missing: make target/previous/IPaddr", previous.display());
     let lab = Lab::new();
     // Announcing in the background for a minute: its announcer still runs at stop.
@@ -168,7 +160,7 @@ fn a_vip_the_previous_release_started_is_monitored_and_stopped_by_this_one() {
 
 #[test]
 fn an_lvs_real_servers_loopback_copy_taken_by_the_previous_release_comes_back_at_this_ones_stop() {
-    let previous = previous();
+    let previous = previous_release_path();
     assert!(previous.exists(), "{} is missing: make target/previous/IPaddr", previous.display());
     let lab = Lab::new();
     lab.node.ip(&["addr", "add", "192.0.2.51/32", "dev", "lo"]);

@@ -22,10 +22,15 @@ const QUIET_LOAD: f64 = 0.3;
 const SETTLE_LIMIT: Duration = Duration::from_secs(150);
 /// How long all N resources may take to start or to stop.
 const ACTION_LIMIT: Duration = Duration::from_secs(900);
-/// The first agents of `agents()` (the do-nothing one and this agent with
-/// and without metrics) run side by side; IPaddr2, whose monitors would
-/// weigh on the others' window, runs alone.
-const SIDE_BY_SIDE: usize = 3;
+/// The first agents of `agents()` (the do-nothing one, this agent and the
+/// previous release with and without metrics) run side by side; IPaddr2,
+/// whose monitors would weigh on the others' window, runs alone.
+const SIDE_BY_SIDE: usize = 5;
+/// Noise allowed between this release and the previous one measured in
+/// the same window.
+const SAME_COST: f64 = 1.05;
+/// The previous release's type name on the bench's clusters.
+const PREVIOUS_KIND: &str = "IPaddr-previous";
 const MOVES: usize = 5;
 /// The documentation ranges the VIPs come from (the node's own address
 /// in each is .254); 192.0.2.0/24 carries Corosync.
@@ -45,12 +50,26 @@ pub struct ClusterAgent {
     pub metrics: bool,
 }
 
+/// The programs the clusters run besides Debian's IPaddr2.
+pub struct Programs<'a> {
+    pub ours: &'a Path,
+    pub previous: &'a Path,
+    pub null: &'a Path,
+}
+
 /// In the order they come up at each N: the heaviest last.
-pub fn agents() -> [ClusterAgent; 4] {
+pub fn agents() -> [ClusterAgent; 6] {
     [
         ClusterAgent { name: "do-nothing", provider: "rust", kind: "null", metrics: false },
         ClusterAgent { name: "ocf:rust:IPaddr", provider: "rust", kind: "IPaddr", metrics: false },
         ClusterAgent { name: "ocf:rust:IPaddr + metrics", provider: "rust", kind: "IPaddr", metrics: true },
+        ClusterAgent { name: "previous release", provider: "rust", kind: PREVIOUS_KIND, metrics: false },
+        ClusterAgent {
+            name: "previous release + metrics",
+            provider: "rust",
+            kind: PREVIOUS_KIND,
+            metrics: true,
+        },
         ClusterAgent { name: "IPaddr2", provider: "heartbeat", kind: "IPaddr2", metrics: false },
     ]
 }
@@ -158,9 +177,10 @@ fn addresses_left(cluster: &Cluster) -> usize {
 }
 
 /// A fresh one-node cluster ready for `agent`'s resources.
-fn cluster_for(agent: &ClusterAgent, ours: &Path, null: &Path) -> Cluster {
-    let cluster = Cluster::start_with_agent(Stack::Debian12, 1, ours);
-    cluster.install_agent("null", null);
+fn cluster_for(agent: &ClusterAgent, programs: &Programs) -> Cluster {
+    let cluster = Cluster::start_with_agent(Stack::Debian12, 1, programs.ours);
+    cluster.install_agent("null", programs.null);
+    cluster.install_agent(PREVIOUS_KIND, programs.previous);
     let node = &cluster.seg.nodes[0];
     for subnet in VIP_SUBNETS {
         node.ip(&["addr", "add", &format!("{subnet}.254/24"), "dev", "eth0"]);
@@ -217,8 +237,8 @@ fn cpu_window(clusters: &[Cluster]) -> Vec<f64> {
 /// one-node cluster of its own: they come up one after the other, their
 /// monitors are measured over the same window (a host that slows down or
 /// speeds up does so for all of them), then they stop in turn.
-fn scale_runs(agents: &[ClusterAgent], n: usize, ours: &Path, null: &Path) -> Vec<ScaleRun> {
-    let clusters: Vec<Cluster> = agents.iter().map(|agent| cluster_for(agent, ours, null)).collect();
+fn scale_runs(agents: &[ClusterAgent], n: usize, programs: &Programs) -> Vec<ScaleRun> {
+    let clusters: Vec<Cluster> = agents.iter().map(|agent| cluster_for(agent, programs)).collect();
     let ups: Vec<(Duration, f64)> =
         agents.iter().zip(&clusters).map(|(agent, cluster)| bring_up(agent, n, cluster)).collect();
     // Past the first round of recurring monitors, into the steady state.
@@ -245,10 +265,11 @@ fn scale_runs(agents: &[ClusterAgent], n: usize, ours: &Path, null: &Path) -> Ve
     runs
 }
 
-pub fn measure_scale(ours: &Path, null: &Path, md: &mut String, report: &mut Report) -> Vec<ScaleRun> {
+pub fn measure_scale(programs: &Programs, md: &mut String, report: &mut Report) -> Vec<ScaleRun> {
     md.push_str(&format!(
-        "\n## Under a cluster: N VIP resources on one node\n\nOne node of Corosync 3 + Pacemaker 2.1.5 (Debian 12) in a namespace; all N resources created at once with `cibadmin --replace --scope resources`, each `ip=… cidr_netmask=24 nic=eth0` with a monitor every {MONITOR_INTERVAL_S} s, the agents' defaults otherwise. **Running**: from the creation until crm_mon shows all started. **Monitor CPU**: user+system time of the processes pacemaker-execd reaped (the agents it ran, their children included) over {} s of recurring monitors, as a share of one core. **Stopped**: from setting `stop-all-resources` until none is active. **Failed**: crm_mon's failed actions. **Left**: VIP addresses still on the node afterwards. The do-nothing agent answers every action at once (one empty file per running resource): what Pacemaker itself costs. It, this agent and this agent with `metrics_dir` set run side by side, each on a one-node cluster of its own: they come up one after the other (each once the load average has decayed below {QUIET_LOAD}, or after {} s, so that Pacemaker does not throttle; the later ones with the earlier ones' monitors running), their monitor CPU is measured over the same window, so that a host that slows down or speeds up does so for all three, and they stop in turn. IPaddr2 runs alone afterwards: its monitors would weigh on the others' window.\n\n| N | agent | running after | monitor CPU (% of a core) | stopped after | failed | left | load average at the start |\n|---|---|---|---|---|---|---|---|\n",
+        "\n## Under a cluster: N VIP resources on one node\n\nOne node of Corosync 3 + Pacemaker 2.1.5 (Debian 12) in a namespace; all N resources created at once with `cibadmin --replace --scope resources`, each `ip=… cidr_netmask=24 nic=eth0` with a monitor every {MONITOR_INTERVAL_S} s, the agents' defaults otherwise. **Running**: from the creation until crm_mon shows all started. **Monitor CPU**: user+system time of the processes pacemaker-execd reaped (the agents it ran, their children included) over {} s of recurring monitors, as a share of one core. **Stopped**: from setting `stop-all-resources` until none is active. **Failed**: crm_mon's failed actions. **Left**: VIP addresses still on the node afterwards. The do-nothing agent answers every action at once (one empty file per running resource): what Pacemaker itself costs. The previous release ({}) is the yardstick for \"no action grew\". The do-nothing agent, this agent and the previous release, each with and without `metrics_dir` set, run side by side, each on a one-node cluster of its own: they come up one after the other (each once the load average has decayed below {QUIET_LOAD}, or after {} s, so that Pacemaker does not throttle; the later ones with the earlier ones' monitors running), their monitor CPU is measured over the same window, so that a host that slows down or speeds up does so for all five, and they stop in turn. IPaddr2 runs alone afterwards: its monitors would weigh on the others' window.\n\n| N | agent | running after | monitor CPU (% of a core) | stopped after | failed | left | load average at the start |\n|---|---|---|---|---|---|---|---|\n",
         CPU_WINDOW.as_secs(),
+        crate::metrics_cost::previous_release_name(),
         SETTLE_LIMIT.as_secs()
     ));
     let sizes = sizes();
@@ -256,7 +277,7 @@ pub fn measure_scale(ours: &Path, null: &Path, md: &mut String, report: &mut Rep
     for &n in &sizes {
         let agents = agents();
         let (side_by_side, alone) = agents.split_at(SIDE_BY_SIDE);
-        let measured = [scale_runs(side_by_side, n, ours, null), scale_runs(alone, n, ours, null)];
+        let measured = [scale_runs(side_by_side, n, programs), scale_runs(alone, n, programs)];
         for run in measured.into_iter().flatten() {
             writeln!(
                 md,
@@ -300,6 +321,23 @@ pub fn measure_scale(ours: &Path, null: &Path, md: &mut String, report: &mut Rep
                     variant.cpu_percent,
                     floor.cpu_percent,
                     variant.cpu_percent / floor.cpu_percent
+                ),
+            );
+        }
+        for (variant, before) in [
+            ("ocf:rust:IPaddr", "previous release"),
+            ("ocf:rust:IPaddr + metrics", "previous release + metrics"),
+        ] {
+            let (now, then) = (find(variant, n), find(before, n));
+            report.check(
+                &format!("{n} VIPs: {variant} monitor CPU no more than the previous release's"),
+                now.cpu_percent <= SAME_COST * then.cpu_percent,
+                format!(
+                    "{:.2} % vs {:.2} % ({:.2}× vs {:.2}× the do-nothing agent)",
+                    now.cpu_percent,
+                    then.cpu_percent,
+                    now.cpu_percent / floor.cpu_percent,
+                    then.cpu_percent / floor.cpu_percent
                 ),
             );
         }
@@ -394,7 +432,7 @@ pub fn measure_failover(
     md: &mut String,
     report: &mut Report,
 ) -> Vec<(String, f64, f64)> {
-    let [_, rust, _, ipaddr2] = agents();
+    let [_, rust, _, _, _, ipaddr2] = agents();
     let ours_gaps = failover_gaps(&rust, ours, dir);
     let theirs_gaps = failover_gaps(&ipaddr2, ours, dir);
     let (o, t) = (median(&ours_gaps), median(&theirs_gaps));

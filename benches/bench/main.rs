@@ -28,6 +28,8 @@ fn main() {
     }
     assert!(Path::new(IPADDR2).exists(), "IPaddr2 missing: make bench installs resource-agents");
     let ours = PathBuf::from(env!("CARGO_BIN_EXE_IPaddr"));
+    let previous = common::previous_release_path();
+    assert!(previous.exists(), "{} missing: make bench builds it", previous.display());
     let null = cluster::null_agent(&ours);
     let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs");
     let mut report = Report { md: String::new(), checks: Vec::new() };
@@ -71,20 +73,29 @@ fn main() {
         let per_action = per_action::measure(&agents, &rsctmp, &mut md, &mut report);
         chart = per_action.chart;
         floor_ms = per_action.floor_ms;
-        metrics_cost::measure(&agents[0], &null, &rsctmp, &mut md, &mut report);
+        let previous_agent = Agent {
+            name: "previous release",
+            path: previous.clone(),
+            vip: "192.0.2.70",
+            extra: agents[0].extra.clone(),
+        };
+        metrics_cost::measure(&agents[0], &previous_agent, &null, &rsctmp, &mut md, &mut report);
         enter(&scale_node);
         scale::measure(&agents, &rsctmp, &mut md, &mut report);
         nix::sched::setns(&home, nix::sched::CloneFlags::CLONE_NEWNET).expect("back to our netns");
         chart.extend(failover::measure(&agents, &rsctmp, &mut md, &mut report));
     }
 
-    let runs = cluster::measure_scale(&ours, &null, &mut md, &mut report);
+    let programs = cluster::Programs { ours: &ours, previous: &previous, null: &null };
+    let runs = cluster::measure_scale(&programs, &mut md, &mut report);
     chart.extend(cluster::measure_failover(&ours, &rsctmp, &mut md, &mut report));
     md.push_str("\n![monitor CPU against N](benchmarks-cluster-cpu.svg) ![time until all run against N](benchmarks-cluster-running.svg)\n");
     let colors = [
         ("ocf:rust:IPaddr", "#2b7bb9"),
         ("ocf:rust:IPaddr + metrics", "#1b9e77"),
         ("IPaddr2", "#d95f02"),
+        ("previous release", "#9ecae1"),
+        ("previous release + metrics", "#a1d99b"),
         ("do-nothing", "#7f7f7f"),
     ];
     let series = |value: fn(&cluster::ScaleRun) -> f64| -> Vec<plot::Series> {

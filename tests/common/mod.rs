@@ -40,6 +40,15 @@ pub fn agent_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_IPaddr")))
 }
 
+/// The agent of the previous release, which kept every file under the
+/// address's name (`make test` and `make bench` build it:
+/// `make target/previous/IPaddr`).
+pub fn previous_release_path() -> PathBuf {
+    std::env::var_os("OCF_IPADDR_PREVIOUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/previous/IPaddr"))
+}
+
 fn unique(tag: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
     format!("oi{}-{}-{n}", tag, std::process::id())
