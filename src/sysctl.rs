@@ -20,6 +20,20 @@ pub fn promotes_secondaries(nic: &str) -> bool {
     })
 }
 
+/// `arp_ignore` in effect for ARP requests arriving on `nic` (`all`'s alone
+/// when no NIC is known): the larger of `all`'s and the NIC's own, the
+/// kernel's rule. A value it cannot read counts as 0, the kernel's default:
+/// the node answers.
+pub fn arp_ignore(nic: Option<&str>) -> u8 {
+    let read = |scope: &str| {
+        std::fs::read_to_string(path(&["net", "ipv4", "conf", scope, "arp_ignore"]))
+            .ok()
+            .and_then(|value| value.trim().parse::<u8>().ok())
+            .unwrap_or(0)
+    };
+    read("all").max(nic.map_or(0, read))
+}
+
 /// Turns `promote_secondaries` on for `nic`.
 pub fn promote_secondaries(nic: &str) -> io::Result<()> {
     std::fs::write(path(&["net", "ipv4", "conf", nic, "promote_secondaries"]), "1")

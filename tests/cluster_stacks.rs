@@ -112,13 +112,12 @@ fn clone_addresses(cluster: &Cluster) -> Vec<String> {
 
 fn a_clone_with_its_own_addresses_needs_globally_unique_only_before_pacemaker_3(stack: Stack) {
     let cluster = Cluster::start(stack, 2);
-    // pcs validates without the clone's meta attributes: accepted on both.
-    // (The clone is made with crm: pcs 0.11 and 0.12 read `clone meta`
-    // differently.)
-    let created = cluster.on(
-        0,
-        "pcs",
-        &[
+    // pcs validates without the clone's meta attributes: with
+    // --agent-validation it refuses, as it does with IPaddr2, naming the
+    // agent's reason; without it, it creates. (The clone is made with crm:
+    // pcs 0.11 and 0.12 read `clone meta` differently.)
+    let create = |validated: bool| {
+        let mut args = vec![
             "resource",
             "create",
             "cip",
@@ -126,11 +125,17 @@ fn a_clone_with_its_own_addresses_needs_globally_unique_only_before_pacemaker_3(
             "ip=192.0.2.60",
             "cidr_netmask=24",
             "unique_clone_address=true",
-            "--agent-validation",
-            "meta",
-            "target-role=Stopped",
-        ],
-    );
+        ];
+        if validated {
+            args.push("--agent-validation");
+        }
+        args.extend_from_slice(&["meta", "target-role=Stopped"]);
+        cluster.on(0, "pcs", &args)
+    };
+    let refused = create(true);
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(text(&refused).contains("only with meta globally_unique"), "{}", text(&refused));
+    let created = create(false);
     assert!(created.status.success(), "{}", text(&created));
     let clone = cluster.on(
         0,

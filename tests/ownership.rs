@@ -178,10 +178,7 @@ fn an_lvs_real_servers_loopback_copy_taken_by_the_previous_release_comes_back_at
 /// Debian 13's `ip` (iproute2 6.15, in the root `make check` builds), run
 /// in `ns`: Debian 12's cannot show an address's protocol tag.
 fn debian13_ip(ns: &common::Netns, args: &[&str]) -> String {
-    let root = std::env::var_os("OCF_IPADDR_DEBIAN13_ROOT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debian13-root"));
-    assert!(root.join("usr/sbin/ip").exists(), "no Debian 13 root at {}: make debian13-root", root.display());
+    let root = common::debian13_root();
     let netns = format!("--net=/run/netns/{}", ns.name);
     let mut command = vec![netns.as_str(), "chroot", root.to_str().expect("a UTF-8 path"), "ip"];
     command.extend_from_slice(args);

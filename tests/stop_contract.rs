@@ -134,13 +134,20 @@ fn parameters_stop_does_not_need_never_keep_the_vip_up() {
 }
 
 #[test]
-fn a_copy_on_lo_is_neither_taken_for_the_vip_nor_deleted() {
+fn a_copy_on_lo_that_answers_arp_is_neither_taken_for_the_vip_nor_deleted() {
     let lab = Lab::new();
+    // A namespace inherits the host's IPv4 settings: the kernel's default,
+    // under which the node answers ARP for lo's addresses, is set here.
+    assert!(lab.node.exec("sysctl", &["-qw", "net.ipv4.conf.all.arp_ignore=0"]).status.success());
     lab.node.ip(&["addr", "add", "192.0.2.50/32", "dev", "lo"]);
     let params = [("ip", VIP)];
     let probe = lab.agent("monitor", &params);
     assert_eq!(probe.code, ocf::ERR_GENERIC, "{probe:?}");
-    assert!(probe.reason().contains("is on lo") && probe.reason().contains("lvs_support"), "{probe:?}");
+    let reason = probe.reason();
+    assert!(
+        reason.contains("is on lo") && reason.contains("arp_ignore 0") && reason.contains("lvs_support"),
+        "{probe:?}"
+    );
     let start = lab.agent("start", &params);
     assert_eq!(start.code, ocf::ERR_GENERIC, "start took lo's copy for the VIP: {start:?}");
     assert!(!lab.node.has_address("eth0", VIP_CIDR));

@@ -47,11 +47,12 @@ pub(super) fn parse(r: &mut Reader, clone: &CloneMeta) -> AgentResult<AddressPar
             Ok((Some(name.to_string()), label))
         }
     })?;
-    if label_in_nic.is_some() {
-        r.warn(format!(
-            "nic=[{}] carries a label; the form nic:label is deprecated, use iflabel",
-            printable(r.given("nic").unwrap_or_default())
-        ));
+    if let Some(label) = &label_in_nic {
+        let given = printable(r.given("nic").unwrap_or_default());
+        r.warn(match label.is_empty() {
+            true => format!("nic=[{given}] ends in ':': no label, as IPaddr2 reads it; set nic without it"),
+            false => format!("nic=[{given}] carries a label; the form nic:label is deprecated, use iflabel"),
+        });
     }
     let label_suffix = parse_label(r, ip, nic.as_deref(), label_in_nic)?;
 
@@ -124,7 +125,9 @@ fn refuse_unusable(ip: IpAddr) -> AgentResult<()> {
     Ok(())
 }
 
-/// The label suffix from `nic=eth0:label` or `iflabel`; IPv4 only.
+/// The label suffix from `nic=eth0:label` or `iflabel`; IPv4 only. As in
+/// IPaddr2, a label part in `nic` wins over `iflabel`, and an empty one
+/// (`nic=eth0:`) means no label.
 fn parse_label(
     r: &mut Reader,
     ip: IpAddr,
@@ -132,7 +135,15 @@ fn parse_label(
     label_in_nic: Option<String>,
 ) -> AgentResult<Option<String>> {
     let suffix = match label_in_nic {
-        Some(label) => Some(label),
+        Some(label) => {
+            if r.given("iflabel").is_some() {
+                r.warn(format!(
+                    "iflabel is ignored: nic=[{}] carries the label, as IPaddr2 reads it",
+                    printable(r.given("nic").unwrap_or_default())
+                ));
+            }
+            Some(label).filter(|label| !label.is_empty())
+        }
         None => r.optional("iflabel", None, |given| Ok(given.map(str::to_string)))?,
     };
     let Some(suffix) = suffix else { return Ok(None) };

@@ -39,14 +39,24 @@ pub(super) fn parse(r: &mut Reader, env: &OcfEnv) -> AgentResult<CloneMeta> {
     };
     let id = env.clone_id.as_deref().and_then(|c| c.parse::<u32>().ok()).unwrap_or(0);
     let unique_address = r.identity_flag("unique_clone_address")?;
-    // Only a clone Pacemaker says is not globally unique is refused: without
-    // the meta attribute this is a primitive (instance 0: the address as
-    // given) or pcs validating a clone it is about to create, which passes
-    // no meta attributes and must not be refused.
-    if unique_address && env.globally_unique == Some(false) {
-        return Err(AgentError::configured(
-            "unique_clone_address makes sense only with meta globally_unique set",
-        ));
+    if !unique_address {
+        return Ok(CloneMeta { max, id, unique_address });
+    }
+    // IPaddr2's rule: only an instance of a clone Pacemaker calls globally
+    // unique has an address of its own. A primitive (no meta attributes)
+    // with the setting does not do what its admin meant: refused, except
+    // by stop, which still knows the address (instance 0's is `ip`).
+    match env.globally_unique {
+        Some(true) => {}
+        Some(false) => return Err(AgentError::configured(format!("{UNIQUE_ONLY_WITH_META} set"))),
+        None => r.optional("unique_clone_address", (), |_| {
+            Err(format!(
+                "{UNIQUE_ONLY_WITH_META} set; Pacemaker passed no clone meta attributes (a primitive, or a validation without them)"
+            ))
+        })?,
     }
     Ok(CloneMeta { max, id, unique_address })
 }
+
+/// IPaddr2's words, which admins search for.
+const UNIQUE_ONLY_WITH_META: &str = "unique_clone_address makes sense only with meta globally_unique";

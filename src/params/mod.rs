@@ -235,6 +235,25 @@ mod tests {
     }
 
     #[test]
+    fn ipaddr2s_label_spellings_are_taken_as_it_takes_them() {
+        let label = |pairs: &[(&str, &str)]| {
+            let p = strict(pairs).unwrap().params;
+            (p.nic.unwrap_or_default(), p.label_suffix)
+        };
+        assert_eq!(label(&[("ip", "10.0.0.5"), ("nic", "eth0:")]), ("eth0".into(), None));
+        // The label part of nic wins over iflabel, even an empty one.
+        assert_eq!(label(&[("ip", "10.0.0.5"), ("nic", "eth0:"), ("iflabel", "web")]), ("eth0".into(), None));
+        assert_eq!(label(&[("ip", "10.0.0.5"), ("nic", "eth0:a:b")]), ("eth0".into(), Some("a:b".into())));
+        assert_eq!(
+            label(&[("ip", "10.0.0.5"), ("nic", "eth0"), ("iflabel", "a:b")]),
+            ("eth0".into(), Some("a:b".into()))
+        );
+        // The whole label still has to fit the kernel's limit.
+        let long = strict(&[("ip", "10.0.0.5"), ("nic", "eth0"), ("iflabel", "a:bcdefghijk")]);
+        assert_eq!(long.unwrap_err().exit, crate::ocf::ExitCode::ErrConfigured);
+    }
+
+    #[test]
     fn bad_values_are_configuration_errors_in_strict_mode() {
         let cases: &[&[(&str, &str)]] = &[
             &[("ip", "10.0.0.5"), ("cidr_netmask", "33")],
@@ -266,7 +285,7 @@ mod tests {
     }
 
     #[test]
-    fn unique_clone_address_is_refused_only_in_a_clone_pacemaker_says_is_not_unique() {
+    fn unique_clone_address_needs_a_clone_pacemaker_says_is_globally_unique() {
         let pairs = raw(&[("ip", "10.0.0.5"), ("unique_clone_address", "true")]);
         let clone = |unique: Option<&str>| {
             let unique = unique.map(str::to_string);
@@ -281,8 +300,14 @@ mod tests {
         assert_eq!(ip(&clone(Some("true"))).unwrap(), "10.0.0.7");
         let refused = ip(&clone(Some("false"))).unwrap_err();
         assert_eq!(refused.exit, crate::ocf::ExitCode::ErrConfigured);
-        // pcs validating the clone it is about to create passes no meta.
-        assert_eq!(ip(&env()).unwrap(), "10.0.0.5");
+        // A primitive: refused as IPaddr2 refuses it, but stop still
+        // finds instance 0's address.
+        let refused = ip(&env()).unwrap_err();
+        assert_eq!(refused.exit, crate::ocf::ExitCode::ErrConfigured);
+        assert!(refused.to_string().contains("no clone meta attributes"), "{refused}");
+        let stop = parse(&pairs, &env(), Strictness::Lenient).unwrap();
+        assert_eq!(stop.params.ip.to_string(), "10.0.0.5");
+        assert!(stop.warnings.iter().any(|w| w.contains("globally_unique")), "{:?}", stop.warnings);
     }
 
     #[test]

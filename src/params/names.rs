@@ -24,15 +24,17 @@ pub fn interface_name(value: &str) -> Result<(), String> {
     }
 }
 
-/// The label suffix (after `nic:`): letters, digits and `_ . -` only.
+/// The label suffix (after `nic:`): letters, digits and `_ . - :` only.
+/// The kernel takes `eth0:a:b`, and IPaddr2 passes such a label on; spaces
+/// and shell metacharacters end up in what ifconfig shows and scripts parse.
 pub fn label_suffix(value: &str) -> Result<(), String> {
-    let ok =
-        !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let ok = !value.is_empty()
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-' | ':'));
     if ok {
         Ok(())
     } else {
         Err(format!(
-            "invalid iflabel [{}]: use letters, digits, '_', '.' and '-' only (no ':' or spaces)",
+            "invalid iflabel [{}]: use letters, digits, '_', '.', '-' and ':' only (no spaces)",
             printable(value)
         ))
     }
@@ -86,7 +88,8 @@ mod tests {
             assert!(interface_name(bad).is_err(), "{bad:?} accepted");
         }
         assert!(label_suffix("vip1").is_ok());
-        for bad in ["", "a:b", "a b", "x;reboot", "é"] {
+        assert!(label_suffix("a:b").is_ok(), "the kernel and IPaddr2 take eth0:a:b");
+        for bad in ["", "a b", "x;reboot", "é", "a\nb"] {
             assert!(label_suffix(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(full_label("eth0", "web").unwrap(), "eth0:web");

@@ -12,6 +12,7 @@
 //! It only reads, and every query is filtered by the kernel: one link, one
 //! interface's addresses, one local-table lookup.
 
+use super::loopback_copy::{self, LoopbackCopy};
 use super::record::Record;
 use super::{Lack, Vip, address};
 use crate::discover::{self, RouteMatch};
@@ -72,15 +73,19 @@ pub struct Foreign {
     /// The resource whose record claims the copy, when one does: that
     /// resource answers for it, and this one's stop leaves it.
     pub claimed_by: Option<String>,
+    /// For a copy on lo: why it answers for the VIP.
+    pub answers: Option<String>,
 }
 
 impl Foreign {
     /// What an admin needs to know, for a reason line.
     pub fn describe(&self, ip: IpAddr) -> String {
-        let hint = if self.nic == "lo" && !ip.is_loopback() {
-            " (set lvs_support=true if this node is also an LVS real server)"
-        } else {
-            ""
+        let hint = match &self.answers {
+            Some(why) => format!(": {why}"),
+            None if self.nic == "lo" && !ip.is_loopback() => {
+                " (set lvs_support=true if this node is also an LVS real server)".to_string()
+            }
+            None => String::new(),
         };
         match (&self.wanted, self.prefix) {
             (_, Some(prefix)) if self.unlike.is_some() => format!(
@@ -244,7 +249,9 @@ impl Vip<'_> {
     }
 
     /// The interface the configuration puts the address on: `nic`, else
-    /// the route that covers it (findif's rule). The interface that holds
+    /// the most specific route that covers it with a prefix no longer than
+    /// `cidr_netmask`, for IPv6 as for IPv4 (what IPaddr2 does with a /120
+    /// service subnet carved from a /64). The interface that holds
     /// the address now is not asked: without a record, a copy elsewhere is
     /// not this resource's.
     fn configured_site(&self) -> AgentResult<SiteLookup> {
@@ -259,15 +266,6 @@ impl Vip<'_> {
         let Some(route) = discover::find_route(self.nl, params, None)? else {
             return Ok(SiteLookup::Unplaced(Lack::Network(self.no_network())));
         };
-        if let (IpAddr::V6(_), Some(given)) = (params.ip, params.prefix) {
-            // findif's rule for IPv6 without nic (the case of IPaddr2's own
-            // test suite that IPaddr2 fails): the route must have the given
-            // prefix. A /128 is a host address of no subnet: its route only
-            // says where it goes.
-            if given != route.prefix && given != 128 {
-                return Ok(SiteLookup::Unplaced(Lack::Network(self.no_network())));
-            }
-        }
         let site = self.site_by_index(route.ifindex, "")?;
         Ok(SiteLookup::Found(site, Some(route)))
     }
@@ -340,6 +338,7 @@ impl Vip<'_> {
                     wanted: Some((site.nic, wanted)),
                     unlike,
                     claimed_by,
+                    answers: None,
                 }),
             });
         }
@@ -351,6 +350,7 @@ impl Vip<'_> {
                 wanted: Some((site.nic, wanted)),
                 unlike: None,
                 claimed_by: None,
+                answers: None,
             }));
         }
         self.anywhere_else(Some((site, wanted)), Whereabouts::Absent)
@@ -430,6 +430,19 @@ impl Vip<'_> {
             ));
             return Ok(otherwise);
         }
+        let mut answers = None;
+        if index == LOOPBACK_IFINDEX {
+            let ip = self.params.ip;
+            match loopback_copy::judge(ip, site.as_ref().map(|(s, _)| s.nic.as_str())) {
+                LoopbackCopy::Silent(why) => {
+                    log::warn(format!(
+                        "{ip} is on lo, {why}: an LVS real server's copy, which this resource leaves alone"
+                    ));
+                    return Ok(otherwise);
+                }
+                LoopbackCopy::Answers(why) => answers = Some(why),
+            }
+        }
         let nic = self.site_by_index(index, "")?.nic;
         let wanted = site.map(|(s, prefix)| (s.nic, prefix));
         Ok(Whereabouts::Foreign(Foreign {
@@ -439,6 +452,7 @@ impl Vip<'_> {
             wanted,
             unlike: None,
             claimed_by: None,
+            answers,
         }))
     }
 

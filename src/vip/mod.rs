@@ -10,6 +10,7 @@ mod bring_up;
 pub mod checks;
 pub mod cluster;
 pub mod locate;
+mod loopback_copy;
 pub mod lvs;
 pub mod multisite;
 pub mod record;

@@ -27,18 +27,7 @@ impl Stack {
     fn root(self) -> Option<PathBuf> {
         match self {
             Stack::Debian12 => None,
-            Stack::Debian13 => {
-                let root =
-                    std::env::var_os("OCF_IPADDR_DEBIAN13_ROOT").map(PathBuf::from).unwrap_or_else(|| {
-                        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/debian13-root"))
-                    });
-                assert!(
-                    root.join(".ocf-ipaddr-stamp").exists(),
-                    "no Debian 13 root at {}: run tests/tools/debian13-root.sh (make check does)",
-                    root.display()
-                );
-                Some(root)
-            }
+            Stack::Debian13 => Some(super::debian13_root()),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cluster;
+pub mod ipaddr2;
 pub mod metrics;
 pub mod netns;
 pub mod servers;
@@ -47,6 +48,19 @@ pub fn previous_release_path() -> PathBuf {
     std::env::var_os("OCF_IPADDR_PREVIOUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/previous/IPaddr"))
+}
+
+/// The Debian 13 root `make check` builds (tests/tools/debian13-root.sh).
+pub fn debian13_root() -> PathBuf {
+    let root = std::env::var_os("OCF_IPADDR_DEBIAN13_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/debian13-root")));
+    assert!(
+        root.join(".ocf-ipaddr-stamp").exists(),
+        "no Debian 13 root at {}: run tests/tools/debian13-root.sh (make check does)",
+        root.display()
+    );
+    root
 }
 
 fn unique(tag: &str) -> String {

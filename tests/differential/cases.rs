@@ -39,7 +39,7 @@ const PLACEMENTS: [(&str, Settings, Settings); 9] = [
 /// Single parameters with legal, edge and hostile values: (name, IPv4 values, IPv6 values).
 const SINGLES: &[(&str, &[&str], &[&str])] = &[
     ("broadcast", &["+", "-", "192.0.2.200", "192.0.2.999", "$(reboot)"], &["ff02::1"]),
-    ("iflabel", &["web", "abcdefghij", "abcdefghijk", "a b", "x;y"], &["web"]),
+    ("iflabel", &["web", "abcdefghij", "abcdefghijk", "a b", "x;y", "a:b"], &["web"]),
     (
         "cidr_netmask",
         &["32", "31", "1", "255.255.255.0", "255.0.255.0", "0", "33", "x"],
@@ -139,6 +139,19 @@ pub fn all() -> Vec<Case> {
         }
         // The node label form, and IPaddr2 settings that meet discovery.
         cases.push(case(v4, 1, "nic=eth0:web", &[("nic", "eth0:web".into())]));
+        cases.push(case(v4, 1, "nic=eth0:", &[("nic", "eth0:".into())]));
+        cases.push(case(v4, 1, "nic=eth0:a:b", &[("nic", "eth0:a:b".into())]));
+        if !v4 {
+            // Service subnets carved from the link's /64, placed without nic.
+            for prefix in ["96", "120"] {
+                cases.push(case(
+                    v4,
+                    2,
+                    &format!("cidr_netmask={prefix}"),
+                    &[("cidr_netmask", prefix.into())],
+                ));
+            }
+        }
         cases.push(case(v4, 3, "iflabel=web", &[("iflabel", "web".into())]));
         cases.push(case(v4, 3, "broadcast=+", &[("broadcast", "+".into())]));
         let offnet = if v4 { "203.0.113.7" } else { "2001:db8:5::7" };
@@ -146,6 +159,7 @@ pub fn all() -> Vec<Case> {
         cases.push(case(v4, 0, "offnet", &[("ip", offnet.into())]));
         let setups = [
             ("lo-copy", Setup::CopyOnLo),
+            ("real-server-lo-copy", Setup::RealServerCopyOnLo),
             ("already-there", Setup::AlreadyThere),
             ("other-prefix", Setup::OtherPrefix),
             ("on-eth1", Setup::OnEth1),

@@ -23,8 +23,12 @@ pub enum Change {
 /// What the node holds before a case starts, besides its own addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setup {
-    /// The VIP on lo, as an LVS real server keeps it.
+    /// The VIP on lo, with the kernel's default `arp_ignore` 0: the node
+    /// answers ARP for it on eth0.
     CopyOnLo,
+    /// The VIP on lo of an LVS-DR real server, which sets `arp_ignore=1`:
+    /// the node answers no ARP for it.
+    RealServerCopyOnLo,
     /// The VIP already on eth0, as configured (a running VIP of an older agent).
     AlreadyThere,
     /// The VIP on eth0 with another prefix.
@@ -82,7 +86,14 @@ impl World {
         let (vip, prefix, other) = if v4 { ("192.0.2.50", "24", "16") } else { ("2001:db8::50", "64", "48") };
         let cidr = format!("{vip}/{prefix}");
         match setup {
-            Setup::CopyOnLo => self.node.ip(&["addr", "add", vip, "dev", "lo"]),
+            Setup::CopyOnLo | Setup::RealServerCopyOnLo => {
+                // A namespace inherits the host's IPv4 settings: set either way.
+                let arp_ignore = if setup == Setup::CopyOnLo { "0" } else { "1" };
+                let setting = format!("net.ipv4.conf.all.arp_ignore={arp_ignore}");
+                let set = self.node.exec("sysctl", &["-qw", &setting]);
+                assert!(set.status.success(), "{setting}: {set:?}");
+                self.node.ip(&["addr", "add", vip, "dev", "lo"])
+            }
             Setup::AlreadyThere => self.node.ip(&["addr", "add", &cidr, "dev", "eth0", "nodad"]),
             Setup::OtherPrefix => {
                 self.node.ip(&["addr", "add", &format!("{vip}/{other}"), "dev", "eth0", "nodad"])
