@@ -28,7 +28,7 @@ fn a_real_servers_copy_on_lo_does_not_stop_the_vip_from_moving_there(stack: Stac
 
     cluster.crm_primitive_vip(&["op", "monitor", "interval=3s"]);
     let i = cluster.any_running();
-    cluster.must(i, "crm", &["configure", "location", "vip-on-node1", "vip", "100:", "node1"]);
+    cluster.must(i, "crm", &["configure", "location", "vip-on-node1", "vip", "inf:", "node1"]);
     cluster.wait_for(Duration::from_secs(60), "the VIP on node1", |c| c.location("vip") == Some(0));
     std::thread::sleep(Duration::from_secs(4));
     assert!(cluster.failures(i).is_empty(), "the probe on node2 failed: {:#?}", cluster.failures(i));
