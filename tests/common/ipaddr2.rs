@@ -1,16 +1,18 @@
 //! Debian's IPaddr2 as users have it, beside this agent: Debian 12's
 //! (resource-agents 4.12, on the host) and Debian 13's (4.16, in the root
 //! `make check` builds, run chrooted in the test's namespace with a
-//! private /proc and run directory).
+//! private /proc, the test's run directory and the host's named network
+//! namespaces mounted in).
 
-use super::{Netns, Run, agent_path, debian13_root, finish, run_agent_at};
+use super::{Netns, Run, agent_command, agent_path, debian13_root, finish};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 pub const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
 
 /// Where Debian 13's IPaddr2 finds its HA_RSCTMP: the test's own run
-/// directory, bind-mounted in a private mount namespace.
+/// directory, bind-mounted in a private mount namespace. The root is a
+/// mount of its own there, as `ip netns exec` (network_namespace) needs.
 const CHROOT_RSCTMP: &str = "/run/ocf-ipaddr-tests";
 
 /// One of the agents a user could be running.
@@ -41,18 +43,31 @@ impl Agent {
         params: &[(&str, &str)],
         env: &[(&str, &str)],
     ) -> Run {
+        let mut cmd = self.command(ns, rsctmp, action);
+        for (key, value) in params {
+            cmd.env(format!("OCF_RESKEY_{key}"), value);
+        }
+        cmd.envs(env.iter().copied());
+        finish(cmd)
+    }
+
+    /// The command that runs `ACTION` in `ns` with a clean environment,
+    /// for the caller to add OCF_RESKEY_* variables to.
+    pub fn command(self, ns: &Netns, rsctmp: &Path, action: &str) -> Command {
         match self {
-            Agent::Ours => run_agent_at(ns, rsctmp, &agent_path(), action, params, env),
-            Agent::Ipaddr2Debian12 => run_agent_at(ns, rsctmp, Path::new(IPADDR2), action, params, env),
+            Agent::Ours => agent_command(ns, rsctmp, &agent_path(), action),
+            Agent::Ipaddr2Debian12 => agent_command(ns, rsctmp, Path::new(IPADDR2), action),
             Agent::Ipaddr2Debian13 => {
                 let root = debian13_root();
-                std::fs::create_dir_all(root.join(CHROOT_RSCTMP.trim_start_matches('/')))
-                    .expect("mount point");
+                for mount_point in [CHROOT_RSCTMP, "/run/netns"] {
+                    std::fs::create_dir_all(root.join(mount_point.trim_start_matches('/')))
+                        .expect("mount point");
+                }
                 let mut cmd = Command::new("nsenter");
                 cmd.arg(format!("--net=/run/netns/{}", ns.name))
                     .args(["unshare", "-m", "--", "sh", "-c"])
                     .arg(format!(
-                        r#"mount -t proc proc "$0/proc" && mount --bind "$1" "$0{CHROOT_RSCTMP}" && shift && exec chroot "$0" "$@""#
+                        r#"mount --bind "$0" "$0" && mount -t proc proc "$0/proc" && mount --bind "$1" "$0{CHROOT_RSCTMP}" && mount --rbind /run/netns "$0/run/netns" && shift && exec chroot "$0" "$@""#
                     ))
                     .arg(&root)
                     .arg(rsctmp)
@@ -63,11 +78,7 @@ impl Agent {
                     .env("HA_RSCTMP", CHROOT_RSCTMP)
                     .env("OCF_ROOT", "/usr/lib/ocf")
                     .stdin(Stdio::null());
-                for (key, value) in params {
-                    cmd.env(format!("OCF_RESKEY_{key}"), value);
-                }
-                cmd.envs(env.iter().copied());
-                finish(cmd)
+                cmd
             }
         }
     }

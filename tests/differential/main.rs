@@ -1,10 +1,12 @@
 //! This agent and Debian's IPaddr2, side by side: every generated case runs
 //! validate-all, start, monitor, start, stop, a probe and stop with each
 //! agent on identical fresh namespaces, and the exit codes and the kernel
-//! state after every step are compared. Every difference must be listed,
-//! with its reason, in the migration guide's table of measured
-//! differences; a difference the table does not list fails the test, and
-//! so does a row that no case shows any more.
+//! state after every step are compared. Both IPaddr2 versions users have
+//! are measured: Debian 12's 4.12 and Debian 13's 4.16, each against a
+//! table of its own. Every difference must be listed, with its reason, in
+//! the migration guide's table for that version; a difference the table
+//! does not list fails the test, and so does a row that no case shows any
+//! more.
 
 mod cases;
 #[path = "../common/mod.rs"]
@@ -13,13 +15,12 @@ mod table;
 mod world;
 
 use cases::Case;
-use std::path::Path;
+use common::ipaddr2::Agent;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use table::Difference;
 use world::{Snapshot, World};
 
-const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
 const RECURRING: &[(&str, &str)] = &[("OCF_RESKEY_CRM_meta_interval", "10000")];
 
 /// Extra environment for an action.
@@ -42,7 +43,7 @@ struct Trace {
     states: Vec<Snapshot>,
 }
 
-fn trace(agent: &Path, case: &Case) -> Trace {
+fn trace(agent: Agent, case: &Case) -> Trace {
     let world = World::new();
     if let Some(setup) = case.setup {
         world.set_up(setup, case.v4);
@@ -78,14 +79,25 @@ fn compare(case: &Case, ours: &Trace, theirs: &Trace) -> Vec<Difference> {
 }
 
 #[test]
-fn every_difference_from_ipaddr2_is_listed_with_its_reason() {
+fn every_difference_from_debian_12s_ipaddr2_is_listed_with_its_reason() {
+    compare_with(Agent::Ipaddr2Debian12, table::DEBIAN_12);
+}
+
+#[test]
+fn every_difference_from_debian_13s_ipaddr2_is_listed_with_its_reason() {
+    compare_with(Agent::Ipaddr2Debian13, table::DEBIAN_13);
+}
+
+/// Runs every case with this agent and `reference`, and holds what differs
+/// against the guide's table under `section`.
+fn compare_with(reference: Agent, section: &str) {
     // OCF_IPADDR_DIFF_SHOW=PATTERN runs only the matching cases and prints
     // every difference they show, listed or not (to write or review a row);
     // rows that other cases cover are then not checked for staleness.
     let only = std::env::var("OCF_IPADDR_DIFF_SHOW").ok();
     let mut cases = cases::all();
     cases.retain(|case| only.as_deref().is_none_or(|pattern| table::glob(pattern, &case.name)));
-    let rows = table::read();
+    let rows = table::read(section);
     let next = AtomicUsize::new(0);
     let found = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -94,8 +106,8 @@ fn every_difference_from_ipaddr2_is_listed_with_its_reason() {
             scope.spawn(|| {
                 while let Some(case) = cases.get(next.fetch_add(1, Ordering::SeqCst)) {
                     let (ours, theirs) = std::thread::scope(|both| {
-                        let ours = both.spawn(|| trace(&common::agent_path(), case));
-                        let theirs = both.spawn(|| trace(Path::new(IPADDR2), case));
+                        let ours = both.spawn(|| trace(Agent::Ours, case));
+                        let theirs = both.spawn(|| trace(reference, case));
                         (ours.join().expect("our run"), theirs.join().expect("IPaddr2's run"))
                     });
                     found.lock().unwrap().extend(compare(case, &ours, &theirs));
@@ -107,18 +119,13 @@ fn every_difference_from_ipaddr2_is_listed_with_its_reason() {
     let unlisted: Vec<&Difference> = found.iter().filter(|d| !rows.iter().any(|row| row.covers(d))).collect();
     let stale: Vec<&table::Row> = rows.iter().filter(|row| !found.iter().any(|d| row.covers(d))).collect();
     println!(
-        "{} cases, {} steps each, compared with IPaddr2: {} differences, in {} rows of the migration guide",
+        "{} cases, {} steps each, compared with {}: {} differences, in {} rows of the migration guide",
         cases.len(),
         STEPS.len(),
+        reference.name(),
         found.len(),
         rows.len()
     );
-    for difference in &unlisted {
-        println!(
-            "UNLISTED {} {}: {} {}",
-            difference.case, difference.step, difference.what, difference.detail
-        );
-    }
     if only.is_some() {
         for difference in &found {
             println!(
@@ -126,6 +133,12 @@ fn every_difference_from_ipaddr2_is_listed_with_its_reason() {
                 difference.case, difference.step, difference.what, difference.detail
             );
         }
+    }
+    for difference in &unlisted {
+        println!(
+            "UNLISTED {} {}: {} {}",
+            difference.case, difference.step, difference.what, difference.detail
+        );
     }
     for row in &rows {
         let covered = found.iter().filter(|d| row.covers(d)).count();

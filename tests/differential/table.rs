@@ -1,5 +1,6 @@
-//! The table of intended differences, read from the one place users read
-//! it: the "Measured differences" section of docs/migration-from-ipaddr2.md.
+//! The tables of intended differences, read from the one place users read
+//! them: the "Measured differences" sections of
+//! docs/migration-from-ipaddr2.md, one per IPaddr2 version.
 //! Each row names the cases it covers and the steps (patterns where `*`
 //! matches anything), the differences (`rc OURS / IPADDR2`, or `state
 //! SECTION` when the kernel ends up holding something else) and why. A
@@ -33,12 +34,16 @@ impl Row {
 }
 
 const GUIDE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/migration-from-ipaddr2.md");
-const SECTION: &str = "## Measured differences";
+/// The sections' headings, whole lines of the guide.
+pub const DEBIAN_12: &str = "## Measured differences";
+pub const DEBIAN_13: &str = "## Measured differences from Debian 13's IPaddr2 4.16";
 
-/// The rows of the guide's table.
-pub fn read() -> Vec<Row> {
+/// The rows of the guide's table under the heading `section`.
+pub fn read(section: &str) -> Vec<Row> {
     let guide = std::fs::read_to_string(GUIDE).expect("the migration guide");
-    let section = guide.split_once(SECTION).map(|(_, rest)| rest).expect("a Measured differences section");
+    let heading = format!("\n{section}\n");
+    let section =
+        guide.split_once(&heading).map(|(_, rest)| rest).unwrap_or_else(|| panic!("no {section:?}"));
     let table = section.split("\n## ").next().unwrap_or_default();
     table
         .lines()

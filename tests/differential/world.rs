@@ -5,10 +5,11 @@
 //! snapshot of everything an agent could change, in a form two runs can
 //! be compared in.
 
-use crate::common::{Netns, agent_command};
+use crate::common::Netns;
+use crate::common::ipaddr2::Agent;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 
 /// A change an admin or a failure makes between start and monitor.
@@ -69,10 +70,10 @@ impl World {
     }
 
     /// Runs `agent ACTION` on the node; `@inner` in a value names the inner namespace.
-    pub fn run(&self, agent: &Path, action: &str, params: &[(&str, String)], env: &[(&str, &str)]) -> i32 {
+    pub fn run(&self, agent: Agent, action: &str, params: &[(&str, String)], env: &[(&str, &str)]) -> i32 {
         let params: Vec<(&str, String)> =
             params.iter().map(|(k, v)| (*k, v.replace("@inner", &self.inner.name))).collect();
-        let mut cmd = agent_command(&self.node, &self.rsctmp, agent, action);
+        let mut cmd = agent.command(&self.node, &self.rsctmp, action);
         cmd.envs(params.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.clone())))
             .envs(env.iter().copied())
             // Only the exit code is compared. A pipe would also make every
