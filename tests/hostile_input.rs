@@ -68,6 +68,7 @@ const PARAMS: &[(&str, Class)] = &[
     ("probe_wait", Class::Strict("probe_wait")),
     ("probe_rfc5227", Class::Boolean),
     ("flush_routes", Class::Boolean),
+    ("kill_connections_on_stop", Class::Boolean),
     ("run_arping", Class::Boolean),
     ("nodad", Class::Boolean),
     ("noprefixroute", Class::Boolean),

@@ -1,5 +1,6 @@
 //! `stop`: remove exactly the address this resource added, then undo its
-//! side effects. It exits 0 only when that address is on no interface of
+//! side effects (and, with `kill_connections_on_stop`, reset the VIP's TCP
+//! connections around the removal). It exits 0 only when that address is on no interface of
 //! this node; a copy it did not add is neither deleted nor hidden.
 
 use super::{Invocation, node_lacks, require_root};
@@ -30,8 +31,13 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             log::warn(err.reason);
         }
     }
-    if let Some(cip) = &vip.params.cluster_ip {
-        return vip.cluster_stop(cip);
-    }
-    vip.tear_down().map(|()| ExitCode::Success)
+    // Before the address goes, so that the peers hear it from this node;
+    // and after, for what raced the removal.
+    let reset_before = vip.reset_connections();
+    let stopped = match &vip.params.cluster_ip {
+        Some(cip) => vip.cluster_stop(cip),
+        None => vip.tear_down().map(|()| ExitCode::Success),
+    };
+    vip.record_resets(reset_before + vip.reset_connections());
+    stopped
 }

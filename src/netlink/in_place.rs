@@ -59,16 +59,28 @@ impl Netlink {
         request.finalize();
         let mut bytes = vec![0; request.header.length as usize];
         request.serialize(&mut bytes);
-        self.plain.socket.send(&bytes, 0).map_err(NetlinkError::Kernel)?;
+        ask(&self.plain.socket, sequence, &bytes, &mut visit)
+    }
+}
 
-        let mut answer = Answer { sequence, failure: None };
-        let mut datagram = Vec::with_capacity(RECEIVE_BUFFER);
-        loop {
-            datagram.clear();
-            let received = self.plain.socket.recv(&mut datagram, 0).map_err(NetlinkError::Kernel)?;
-            if let Some(done) = answer.read(&datagram[..received.min(datagram.len())], &mut visit) {
-                return done;
-            }
+/// Sends `request` (a whole netlink message numbered `sequence`) on
+/// `socket` and hands `visit` the type and payload of each message of the
+/// answer, as `read_in_place` does; for the netlink families rtnetlink
+/// does not speak (socket diagnostics).
+pub(super) fn ask(
+    socket: &Socket,
+    sequence: u32,
+    request: &[u8],
+    visit: &mut impl FnMut(u16, &[u8]) -> NlResult<()>,
+) -> NlResult<()> {
+    socket.send(request, 0).map_err(NetlinkError::Kernel)?;
+    let mut answer = Answer { sequence, failure: None };
+    let mut datagram = Vec::with_capacity(RECEIVE_BUFFER);
+    loop {
+        datagram.clear();
+        let received = socket.recv(&mut datagram, 0).map_err(NetlinkError::Kernel)?;
+        if let Some(done) = answer.read(&datagram[..received.min(datagram.len())], visit) {
+            return done;
         }
     }
 }

@@ -17,7 +17,8 @@
 //! `address_lookup` the lookup of one address whatever else its interface
 //! holds, `route` the route requests and lookups, `link` the link requests;
 //! `saved_route` keeps a route byte for byte; `in_place` reads an answer
-//! where it lies.
+//! where it lies; `sock_diag` resets the TCP connections of an address
+//! (socket diagnostics, the one netlink family besides rtnetlink).
 
 mod address;
 mod address_lookup;
@@ -25,11 +26,13 @@ mod in_place;
 mod link;
 mod route;
 mod saved_route;
+mod sock_diag;
 
 pub use address::{AddressEntry, NewAddress};
 pub use link::LinkEntry;
 pub use route::{RouteEntry, RouteFilter};
 pub use saved_route::SavedRoute;
+pub use sock_diag::reset_connections;
 
 use futures_util::StreamExt;
 use rtnetlink::packet_core::{NLM_F_REQUEST, NetlinkMessage, NetlinkPayload};

@@ -1,5 +1,5 @@
 //! The event history of one VIP: a bounded file in the run directory, one
-//! line per event (`<unix seconds> <event> <detail>`), oldest dropped.
+//! JSON object per line (time, event and its fields), oldest dropped.
 //! Written only when something happens, so a quiet monitor costs nothing.
 
 use crate::store::RunDir;
@@ -36,6 +36,10 @@ pub enum Event {
         detail: String,
     },
     ReachabilityRegained,
+    /// Stop reset the VIP's TCP connections (`kill_connections_on_stop`).
+    ConnectionsReset {
+        count: u64,
+    },
 }
 
 impl Event {
@@ -50,6 +54,7 @@ impl Event {
             Event::Announced { .. } => "announced",
             Event::ReachabilityLost { .. } => "reachability-lost",
             Event::ReachabilityRegained => "reachability-regained",
+            Event::ConnectionsReset { .. } => "connections-reset",
         }
     }
 
@@ -60,6 +65,7 @@ impl Event {
             Event::ConflictSeen { mac } => format!("claimed by {mac}"),
             Event::Announced { rounds } => format!("{rounds} rounds"),
             Event::ReachabilityLost { detail } => detail.clone(),
+            Event::ConnectionsReset { count } => format!("{count} TCP connections"),
             Event::Stopped | Event::Vanished | Event::Recovered | Event::ReachabilityRegained => {
                 String::new()
             }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 /// The counters, in the order they are printed: (name, help).
-pub const COUNTERS: [(&str, &str); 8] = [
+pub const COUNTERS: [(&str, &str); 9] = [
     ("starts", "Successful starts."),
     ("stops", "Successful stops."),
     ("monitor_failures", "Monitors that found the VIP failed (any result but running or not running)."),
@@ -17,6 +17,7 @@ pub const COUNTERS: [(&str, &str); 8] = [
     ("probes_sent", "Duplicate-address probes sent."),
     ("conflicts", "Times another MAC answered for the VIP (start's probe or the level-20 watch)."),
     ("reachability_failures", "Level-10 monitors whose ping from the VIP nobody answered."),
+    ("connections_reset", "TCP connections of the VIP stop reset (kill_connections_on_stop)."),
 ];
 
 /// What one resource's metrics remember between invocations: everything

@@ -51,6 +51,8 @@ pub struct Params {
     pub network_namespace: Option<String>,
     pub lvs: LvsParams,
     pub flush_routes: bool,
+    /// Reset the VIP's TCP connections before and after stop removes it.
+    pub kill_connections_on_stop: bool,
     pub nodad: bool,
     pub noprefixroute: bool,
     pub preferred_lft: Lifetime,
@@ -128,6 +130,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         network_namespace: address.network_namespace,
         lvs,
         flush_routes: r.flag("flush_routes")?,
+        kill_connections_on_stop: r.flag("kill_connections_on_stop")?,
         nodad: r.flag("nodad")?,
         noprefixroute: r.flag("noprefixroute")?,
         preferred_lft: r.with_default("preferred_lft", Lifetime::Forever, values::lifetime)?,

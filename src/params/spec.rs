@@ -128,6 +128,14 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("probe_rfc5227", "probe-rfc5227", Boolean, "false", "Probe with RFC 5227's full timing")
         .reloadable(),
     spec("flush_routes", "flush-routes", Boolean, "false", "Flush kernel routing table on stop"),
+    spec(
+        "kill_connections_on_stop",
+        "kill-connections-on-stop",
+        Boolean,
+        "false",
+        "Reset the VIP's TCP connections on stop, so clients reconnect at once",
+    )
+    .reloadable(),
     spec("run_arping", "run-arping", Str, "false", "Probe for an IPv4 address conflict before start")
         .reloadable(),
     spec("nodad", "nodad", Str, "false", "Use nodad flag"),

@@ -9,6 +9,7 @@ pub mod announcing;
 mod bring_up;
 pub mod checks;
 pub mod cluster;
+mod connections;
 pub mod locate;
 mod loopback_copy;
 pub mod lvs;
