@@ -1,0 +1,84 @@
+//! Under a real two-node Pacemaker, on Debian 12's and Debian 13's stacks:
+//! a client holding an idle TCP connection to a server on the VIP gets a
+//! reset when Pacemaker moves the VIP (`kill_connections_on_stop`), and
+//! reconnects at once, to the node that now holds it.
+
+mod common;
+use common::cluster::{Cluster, Stack};
+use common::in_netns;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+const PORT: u16 = 8080;
+
+/// A server on every address of `node` that answers each connection with
+/// the node's name and then holds it open.
+fn serve(cluster: &Cluster, i: usize) {
+    let name = format!("node{}\n", i + 1);
+    in_netns(&cluster.seg.nodes[i], move || {
+        let listener = TcpListener::bind(("0.0.0.0", PORT)).expect("the server binds");
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let _ = stream.write_all(name.as_bytes());
+            held.push(stream);
+        }
+    });
+}
+
+/// Connects from the client to the VIP; returns the stream and the name of
+/// the node that answered.
+fn connect(cluster: &Cluster, vip: SocketAddr) -> Option<(TcpStream, String)> {
+    in_netns(&cluster.seg.client, move || {
+        let mut stream = TcpStream::connect_timeout(&vip, Duration::from_secs(1)).ok()?;
+        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+        let mut name = [0u8; 6];
+        stream.read_exact(&mut name).ok()?;
+        Some((stream, String::from_utf8_lossy(&name).trim().to_string()))
+    })
+    .join()
+    .expect("the client thread")
+}
+
+fn an_idle_client_is_reset_when_pacemaker_moves_the_vip_and_reconnects_to_the_new_node(stack: Stack) {
+    let cluster = Cluster::start(stack, 2);
+    serve(&cluster, 0);
+    serve(&cluster, 1);
+    cluster.crm_primitive_vip(&["kill_connections_on_stop=true", "op", "monitor", "interval=3s"]);
+    let i = cluster.any_running();
+    cluster.must(i, "crm", &["configure", "location", "vip-on-node1", "vip", "inf:", "node1"]);
+    cluster.wait_for(Duration::from_secs(60), "the VIP on node1", |c| c.location("vip") == Some(0));
+
+    let vip: SocketAddr = format!("192.0.2.50:{PORT}").parse().unwrap();
+    let (mut held, first) = connect(&cluster, vip).expect("the client connects to the VIP");
+    assert_eq!(first, "node1");
+    held.set_read_timeout(Some(Duration::from_secs(30))).expect("a read timeout");
+    let moving = Instant::now();
+    cluster.must(i, "crm", &["node", "standby", "node1"]);
+    let mut byte = [0u8; 1];
+    let heard = held.read(&mut byte).err().map(|e| e.kind());
+    let reset_after = moving.elapsed();
+    assert_eq!(heard, Some(ErrorKind::ConnectionReset), "the idle client was not reset ({reset_after:?})");
+
+    // It reconnects, and ends on node2. A reconnection that beat the
+    // address's removal on node1 is reset by stop's second pass.
+    let reconnecting = Instant::now();
+    let again = loop {
+        match connect(&cluster, vip) {
+            Some((mut stream, name)) if name == "node1" => {
+                let heard = stream.read(&mut byte).err().map(|e| e.kind());
+                assert_eq!(heard, Some(ErrorKind::ConnectionReset), "a reconnection to node1 lingered");
+            }
+            Some((_, name)) => break name,
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+        assert!(reconnecting.elapsed() < Duration::from_secs(10), "no reconnection");
+    };
+    assert_eq!(again, "node2");
+    println!("reset {reset_after:?} after the move began; reconnected {:?} later", reconnecting.elapsed());
+    cluster.wait_for(Duration::from_secs(30), "the VIP on node2", |c| c.location("vip") == Some(1));
+    assert!(cluster.failures(i).is_empty(), "{:#?}", cluster.failures(i));
+}
+
+on_both_stacks!(an_idle_client_is_reset_when_pacemaker_moves_the_vip_and_reconnects_to_the_new_node);
