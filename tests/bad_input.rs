@@ -44,7 +44,8 @@ bad_input! {
     nic_with_shell_metacharacters: [("ip", "192.0.2.50"), ("nic", "eth0;ls")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "invalid nic";
     iflabel_too_long: [("ip", "192.0.2.50"), ("nic", "eth0"), ("iflabel", "abcdefghijk")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "at most 15";
     iflabel_too_long_with_discovered_nic: [("ip", "192.0.2.50"), ("iflabel", "abcdefghijk")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "at most 15";
-    iflabel_with_colon: [("ip", "192.0.2.50"), ("nic", "eth0"), ("iflabel", "a:b")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "invalid iflabel";
+    iflabel_with_slash: [("ip", "192.0.2.50"), ("nic", "eth0"), ("iflabel", "a/b")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "invalid iflabel";
+    iflabel_with_colons_too_long: [("ip", "192.0.2.50"), ("nic", "eth0"), ("iflabel", "a:b:c:d:e:f")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "at most 15";
     iflabel_with_space: [("ip", "192.0.2.50"), ("nic", "eth0"), ("iflabel", "a b")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "invalid iflabel";
     missing_ip: [("nic", "eth0"), ("cidr_netmask", "24")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "mandatory";
     arp_count_zero: [("ip", "192.0.2.50"), ("arp_count", "0")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "arp_count";

@@ -69,14 +69,7 @@ fn run(lab: &Lab, action: &str, params: &[(&str, &str)]) -> common::Run {
 }
 
 fn explained_events(lab: &Lab, params: &[(&str, &str)]) -> Vec<String> {
-    let mut command = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "explain");
-    command.args(["--format", "json"]).env("OCF_RESOURCE_INSTANCE", "vip");
-    for (key, value) in params {
-        command.env(format!("OCF_RESKEY_{key}"), value);
-    }
-    let explain = common::finish(command);
-    let report: serde_json::Value =
-        serde_json::from_str(&explain.stdout).unwrap_or_else(|e| panic!("{e}: {explain:?}"));
+    let report = common::explain_report(&lab.node, &lab.rsctmp, "vip", params);
     report["events"]
         .as_array()
         .into_iter()

@@ -358,14 +358,7 @@ fn reachability_lost_and_regained_are_counted_and_recorded_once_each() {
     lab.client.ip(&["addr", "add", "192.0.2.100/24", "dev", "eth0"]);
     assert_eq!(lab.agent_env(&lab.node, "monitor", &params, &level_10).code, ocf::SUCCESS);
 
-    let mut command = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "explain");
-    command.args(["--format", "json"]).env("OCF_RESOURCE_INSTANCE", "vip");
-    for (key, value) in params {
-        command.env(format!("OCF_RESKEY_{key}"), value);
-    }
-    let explain = common::finish(command);
-    let report: serde_json::Value =
-        serde_json::from_str(&explain.stdout).unwrap_or_else(|e| panic!("{e}: {explain:?}"));
+    let report = common::explain_report(&lab.node, &lab.rsctmp, "vip", &params);
     let reachability: Vec<&str> = report["events"]
         .as_array()
         .expect("events")

@@ -31,13 +31,12 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             log::warn(err.reason);
         }
     }
-    // Before the address goes, so that the peers hear it from this node;
-    // and after, for what raced the removal.
-    let reset_before = vip.reset_connections();
     let stopped = match &vip.params.cluster_ip {
         Some(cip) => vip.cluster_stop(cip),
         None => vip.tear_down().map(|()| ExitCode::Success),
     };
-    vip.record_resets(reset_before + vip.reset_connections());
+    // What the address took with it can no longer be told by a reset; the
+    // sockets still go, so that local servers see the end.
+    vip.reset_connections();
     stopped
 }

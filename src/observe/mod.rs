@@ -90,6 +90,22 @@ pub fn event(event: Event) {
     with_tally(|t| t.events.push(Entry { time: now(), event }));
 }
 
+/// Stop reset `n` TCP connections of the VIP: counted, and one history
+/// event per action whatever the number of passes.
+pub fn connections_reset(n: u64) {
+    count("connections_reset", n);
+    with_tally(|t| {
+        let earlier = t.events.iter_mut().find_map(|entry| match &mut entry.event {
+            Event::ConnectionsReset { count } => Some(count),
+            _ => None,
+        });
+        match earlier {
+            Some(count) => *count += n,
+            None => t.events.push(Entry { time: now(), event: Event::ConnectionsReset { count: n } }),
+        }
+    });
+}
+
 /// Another MAC answered for the VIP.
 pub fn conflict(mac: &str) {
     count("conflicts", 1);

@@ -75,6 +75,9 @@ impl Vip<'_> {
         }
         log::info(format!("Removing {}/{} from {}", entry.ip, entry.prefix, site.nic));
         let others = self.others_on_link_routes(site, entry);
+        // Right before the deletion, so that the peers hear it from here and
+        // have no time to reconnect to this node.
+        self.reset_connections();
         match self.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
             Ok(()) => {}
             // Someone removed it between our look and our delete: it is gone, as wanted.

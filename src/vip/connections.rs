@@ -5,16 +5,32 @@
 
 use super::Vip;
 use crate::netlink;
-use crate::observe::{self, history::Event};
+use crate::observe;
 use crate::ocf::log;
 
 impl Vip<'_> {
-    /// Resets the VIP's connections when the parameter asks for it;
-    /// returns how many the kernel reset.
-    pub fn reset_connections(&self) -> u64 {
+    /// Resets the VIP's connections when the parameter asks for it, pass
+    /// after pass until one finds none left (a peer reconnects within a
+    /// round trip of its reset, while the address is still here): run right
+    /// before the address goes, so that the window for such a reconnection
+    /// is as short as the deletion itself. Once the address is gone the
+    /// kernel can no longer send a reset from it.
+    pub fn reset_connections(&self) {
         if !self.params.kill_connections_on_stop {
-            return 0;
+            return;
         }
+        for _ in 0..MAX_PASSES {
+            let reset = self.reset_pass();
+            if reset == 0 {
+                return;
+            }
+            log::info(format!("reset {reset} TCP connections of {}", self.params.ip));
+            observe::connections_reset(reset);
+        }
+    }
+
+    /// One pass: how many connections the kernel reset.
+    fn reset_pass(&self) -> u64 {
         let ip = self.params.ip;
         match netlink::reset_connections(ip) {
             Ok(resets) => {
@@ -32,14 +48,7 @@ impl Vip<'_> {
             }
         }
     }
-
-    /// Records what stop reset, once the address is gone.
-    pub fn record_resets(&self, reset: u64) {
-        if reset == 0 {
-            return;
-        }
-        log::info(format!("reset {reset} TCP connections of {}", self.params.ip));
-        observe::count("connections_reset", reset);
-        observe::event(Event::ConnectionsReset { count: reset });
-    }
 }
+
+/// Passes before giving up on peers that keep reconnecting.
+const MAX_PASSES: usize = 4;

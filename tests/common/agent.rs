@@ -70,6 +70,23 @@ pub fn agent_command(ns: &Netns, rsctmp: &std::path::Path, agent: &std::path::Pa
     cmd
 }
 
+/// `IPaddr explain --format json` for the resource `instance` with
+/// `params`, run in `ns`.
+pub fn explain_report(
+    ns: &Netns,
+    rsctmp: &std::path::Path,
+    instance: &str,
+    params: &[(&str, &str)],
+) -> serde_json::Value {
+    let mut command = agent_command(ns, rsctmp, &agent_path(), "explain");
+    command.args(["--format", "json"]).env("OCF_RESOURCE_INSTANCE", instance);
+    for (key, value) in params {
+        command.env(format!("OCF_RESKEY_{key}"), value);
+    }
+    let explain = finish(command);
+    serde_json::from_str(&explain.stdout).unwrap_or_else(|e| panic!("{e}: {explain:?}"))
+}
+
 /// Runs a prepared agent command and collects what it did.
 pub fn finish(mut cmd: Command) -> Run {
     let out = cmd.output().expect("agent runs");
