@@ -160,9 +160,8 @@ if [ -n "$FLIP" ]; then
 else
     echo "  client: neighbor entry did not change within 15 s"
 fi
-awk -v t0="$T0" '
-    /bytes from/ { t = substr($1, 2, length($1) - 2) * 1000; if (last && t - last > gap) { gap = t - last; at = last }; last = t; n++ }
-    END { printf "  client: %d ping replies; longest gap %.0f ms (from %+.0f ms)\n", n, gap, at - t0 }
-' "$WORK/ping.log"
+read -r REPLIES GAP BEFORE AFTER < <(awk -v t0="$T0" -f "$HERE/failover-gap.awk" "$WORK/ping.log")
+printf '  client: %d ping replies; outage around the failover %d ms (last reply %s ms, next %s ms)\n' \
+    "$REPLIES" "$GAP" "$BEFORE" "$AFTER"
 ip netns exec "$CLIENT" ping -c 1 -W 1 "$VIP" >/dev/null && echo "  client reaches $VIP on node$((TO + 1))"
 bold "6. Cleaning up"
