@@ -1,7 +1,8 @@
 //! `stop`: remove exactly the address this resource added, then undo its
-//! side effects (and, with `kill_connections_on_stop`, reset the VIP's TCP
-//! connections around the removal). It exits 0 only when that address is on no interface of
-//! this node; a copy it did not add is neither deleted nor hidden.
+//! side effects (with `kill_connections_on_stop`, reset the VIP's TCP
+//! connections around the removal). It exits 0 only when that address is
+//! on no interface of this node; a copy it did not add is neither deleted
+//! nor hidden.
 
 use super::{Invocation, node_lacks, require_root};
 use crate::error::AgentResult;

@@ -21,6 +21,7 @@ use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
 use crate::ocf::log;
 use crate::params::{BroadcastSpec, names, values};
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The interface an address belongs on, as the kernel names it now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -435,9 +436,12 @@ impl Vip<'_> {
             let ip = self.params.ip;
             match loopback_copy::judge(ip, site.as_ref().map(|(s, _)| s.nic.as_str())) {
                 LoopbackCopy::Silent(why) => {
-                    log::warn(format!(
-                        "{ip} is on lo, {why}: an LVS real server's copy, which this resource leaves alone"
-                    ));
+                    // Once per action, which may look more than once.
+                    if !LOOPBACK_COPY_REPORTED.swap(true, Ordering::Relaxed) {
+                        log::warn(format!(
+                            "{ip} is on lo, {why}: an LVS real server's copy, which this resource leaves alone"
+                        ));
+                    }
                     return Ok(otherwise);
                 }
                 LoopbackCopy::Answers(why) => answers = Some(why),
@@ -466,6 +470,9 @@ impl Vip<'_> {
         )
     }
 }
+
+/// Whether this process has told of a silent copy on lo already.
+static LOOPBACK_COPY_REPORTED: AtomicBool = AtomicBool::new(false);
 
 /// The loopback interface has index 1 in every network namespace.
 pub const LOOPBACK_IFINDEX: u32 = 1;
