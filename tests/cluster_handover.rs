@@ -62,7 +62,7 @@ fn an_idle_client_is_reset_when_pacemaker_moves_the_vip_and_reconnects_to_the_ne
     assert_eq!(heard, Some(ErrorKind::ConnectionReset), "the idle client was not reset ({reset_after:?})");
 
     // It reconnects, and ends on node2. A reconnection that beat the
-    // address's removal on node1 is reset by stop's second pass.
+    // address's removal on node1 is reset by stop's next pass.
     let reconnecting = Instant::now();
     let again = loop {
         match connect(&cluster, vip) {
