@@ -15,9 +15,7 @@ const VIP_CIDR: &str = "192.0.2.50/24";
 const ON_LO: &str = "192.0.2.50/32";
 
 fn set_arp_ignore(cluster: &Cluster, i: usize, value: u8) {
-    let setting = format!("net.ipv4.conf.all.arp_ignore={value}");
-    let out = cluster.seg.nodes[i].exec("sysctl", &["-qw", &setting]);
-    assert!(out.status.success(), "{setting} on node{}", i + 1);
+    cluster.seg.nodes[i].sysctl(&format!("net.ipv4.conf.all.arp_ignore={value}"));
 }
 
 fn a_real_servers_copy_on_lo_does_not_stop_the_vip_from_moving_there(stack: Stack) {

@@ -92,10 +92,7 @@ fn ipv6_ping_list_and_all_nodes_ping_pass_level_10() {
 fn broadcast_ping_passes_only_when_a_host_answers_broadcasts() {
     let params = with(V4, &[("ping_broadcast", "true"), ("ping_timeout", "300")]);
     let lab = started(&params);
-    let sysctl = |value: &str| {
-        let setting = format!("net.ipv4.icmp_echo_ignore_broadcasts={value}");
-        assert!(lab.client.exec("sysctl", &["-qw", &setting]).status.success());
-    };
+    let sysctl = |value: &str| lab.client.sysctl(&format!("net.ipv4.icmp_echo_ignore_broadcasts={value}"));
     sysctl("1");
     let run = monitor_at(&lab, "10", &params, &[]);
     assert_eq!(run.code, ocf::ERR_GENERIC, "only this node could answer: {run:#?}");

@@ -167,8 +167,7 @@ const PROBE_LIFECYCLE_CODES: [i32; 5] =
 /// The node as an LVS-DR real server keeps the VIP: on lo, with
 /// `arp_ignore` set as given on all interfaces.
 fn real_server(lab: &Lab, arp_ignore: u8, on_lo: &str) {
-    let setting = format!("net.ipv4.conf.all.arp_ignore={arp_ignore}");
-    assert!(lab.node.exec("sysctl", &["-qw", &setting]).status.success(), "{setting}");
+    lab.node.sysctl(&format!("net.ipv4.conf.all.arp_ignore={arp_ignore}"));
     lab.node.ip(&["addr", "add", on_lo, "dev", "lo"]);
 }
 

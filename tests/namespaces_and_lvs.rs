@@ -12,7 +12,7 @@ const VIP: &str = "192.0.2.80";
 fn make_real_server(ns: &Netns) {
     ns.ip(&["addr", "add", "192.0.2.80/32", "dev", "lo"]);
     for setting in ["net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2"] {
-        assert!(ns.exec("sysctl", &["-qw", setting]).status.success());
+        ns.sysctl(setting);
     }
 }
 
@@ -62,8 +62,7 @@ fn container(lab: &Lab) -> Netns {
 fn network_namespace_announces_from_inside_the_namespace() {
     let lab = Lab::new();
     let inner = container(&lab);
-    let sysctl = "net.ipv4.neigh.eth1.locktime=0";
-    assert!(lab.client.exec("sysctl", &["-qw", sysctl]).status.success());
+    lab.client.sysctl("net.ipv4.neigh.eth1.locktime=0");
     lab.client.ip(&[
         "neigh",
         "replace",

@@ -138,7 +138,7 @@ fn a_copy_on_lo_that_answers_arp_is_neither_taken_for_the_vip_nor_deleted() {
     let lab = Lab::new();
     // A namespace inherits the host's IPv4 settings: the kernel's default,
     // under which the node answers ARP for lo's addresses, is set here.
-    assert!(lab.node.exec("sysctl", &["-qw", "net.ipv4.conf.all.arp_ignore=0"]).status.success());
+    lab.node.sysctl("net.ipv4.conf.all.arp_ignore=0");
     lab.node.ip(&["addr", "add", "192.0.2.50/32", "dev", "lo"]);
     let params = [("ip", VIP)];
     let probe = lab.agent("monitor", &params);

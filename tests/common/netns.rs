@@ -39,6 +39,13 @@ impl Netns {
             .expect("ip netns exec runs")
     }
 
+    /// Sets a kernel setting of this namespace (`sysctl -w NAME=VALUE`),
+    /// failing the test when the kernel refuses it.
+    pub fn sysctl(&self, setting: &str) {
+        let out = self.exec("sysctl", &["-qw", setting]);
+        assert!(out.status.success(), "sysctl {setting} in {}: {out:?}", self.name);
+    }
+
     /// Everything the kernel holds in this namespace that the agent could
     /// change: addresses, routes of all tables, links, address labels.
     pub fn snapshot(&self) -> String {

@@ -90,9 +90,7 @@ impl World {
             Setup::CopyOnLo | Setup::RealServerCopyOnLo => {
                 // A namespace inherits the host's IPv4 settings: set either way.
                 let arp_ignore = if setup == Setup::CopyOnLo { "0" } else { "1" };
-                let setting = format!("net.ipv4.conf.all.arp_ignore={arp_ignore}");
-                let set = self.node.exec("sysctl", &["-qw", &setting]);
-                assert!(set.status.success(), "{setting}: {set:?}");
+                self.node.sysctl(&format!("net.ipv4.conf.all.arp_ignore={arp_ignore}"));
                 self.node.ip(&["addr", "add", vip, "dev", "lo"])
             }
             Setup::AlreadyThere => self.node.ip(&["addr", "add", &cidr, "dev", "eth0", "nodad"]),
