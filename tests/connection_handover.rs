@@ -79,9 +79,7 @@ fn explained_events(lab: &Lab, params: &[(&str, &str)]) -> Vec<String> {
 }
 
 fn metrics_dir(lab: &Lab) -> String {
-    let dir = lab.rsctmp.join("metrics");
-    std::fs::create_dir_all(&dir).expect("metrics dir");
-    dir.to_string_lossy().into_owned()
+    common::metrics::metrics_dir(&lab.rsctmp).to_string_lossy().into_owned()
 }
 
 /// (VIP, prefix, where the server listens, where the client connects)

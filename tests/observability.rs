@@ -3,20 +3,14 @@
 //! namespace, scraped over HTTP from the client, checked by promtool.
 
 mod common;
-use common::metrics::{scrape, value};
+use common::metrics::{metrics_dir, scrape, value};
 use common::{Lab, Segment, ocf};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 const NODE_EXPORTER: &str = "/usr/bin/prometheus-node-exporter";
 const PROMTOOL: &str = "/usr/bin/promtool";
-
-fn metrics_dir(rsctmp: &Path) -> PathBuf {
-    let dir = rsctmp.join("metrics");
-    std::fs::create_dir_all(&dir).expect("metrics dir");
-    dir
-}
 
 /// node_exporter with only the textfile collector, listening on the node's
 /// address inside its namespace; killed when dropped.

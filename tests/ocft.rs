@@ -114,7 +114,7 @@ fn passes_ocft_ipaddr2v6_but_the_service_subnet_case_ipaddr2_fails_too() {
 
 #[test]
 fn ipaddr2_itself_fails_exactly_one_case_of_its_suites() {
-    let ipaddr2 = Path::new("/usr/lib/ocf/resource.d/heartbeat/IPaddr2");
+    let ipaddr2 = Path::new(common::ipaddr2::IPADDR2);
     let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
         let runs: Vec<_> =
             SUITES.iter().map(|(config, _)| scope.spawn(move || run_suite(ipaddr2, config))).collect();

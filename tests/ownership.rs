@@ -3,10 +3,10 @@
 //! each starts, probes, monitors and stops on its own, as with IPaddr2.
 
 mod common;
+use common::ipaddr2::IPADDR2;
 use common::{Lab, Run, ocf, previous_release_path, run_agent_at};
 use std::path::{Path, PathBuf};
 
-const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
 
 /// A node with two more interfaces, each on a segment of its own (what two

@@ -5,10 +5,10 @@
 //! there with theirs.
 
 mod common;
+use common::ipaddr2::IPADDR2;
 use common::{Lab, NamespaceFile, ocf, run_agent_at};
 use std::path::Path;
 
-const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
 const RECURRING: [(&str, &str); 1] = [("OCF_RESKEY_CRM_meta_interval", "10000")];
 
 fn recurring_monitor(lab: &Lab, params: &[(&str, &str)]) -> common::Run {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const IPADDR2: &str = "/usr/lib/ocf/resource.d/heartbeat/IPaddr2";
+pub use crate::common::ipaddr2::IPADDR2;
 
 /// One agent under test with the parameters both get.
 pub struct Agent {

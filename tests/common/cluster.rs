@@ -181,28 +181,30 @@ impl Cluster {
     /// Runs a program in node `i`'s network and mount namespaces and root
     /// directory, where the cluster tools reach that node's daemons.
     pub fn on(&self, i: usize, program: &str, args: &[&str]) -> Output {
-        let pid = self.daemons.borrow()[i].as_ref().expect("node is running").id().to_string();
-        Command::new("nsenter")
-            .args(["-t", &pid, "-m", "-n", "-r", "-w", "--", program])
-            .args(args)
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .output()
-            .expect("nsenter runs")
+        self.command_on(i, program, args).output().expect("nsenter runs")
     }
 
     /// Starts a daemon in node `i`'s namespaces and root directory, as `on`
     /// runs a program; the caller ends it.
     pub fn spawn_on(&self, i: usize, program: &str, args: &[&str]) -> Child {
-        let pid = self.daemons.borrow()[i].as_ref().expect("node is running").id().to_string();
-        Command::new("nsenter")
-            .args(["-t", &pid, "-m", "-n", "-r", "-w", "--", program])
-            .args(args)
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        self.command_on(i, program, args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nsenter runs")
+    }
+
+    /// `program args` in node `i`'s network and mount namespaces and root
+    /// directory, with a plain PATH.
+    fn command_on(&self, i: usize, program: &str, args: &[&str]) -> Command {
+        let pid = self.daemons.borrow()[i].as_ref().expect("node is running").id().to_string();
+        let mut command = Command::new("nsenter");
+        command
+            .args(["-t", &pid, "-m", "-n", "-r", "-w", "--", program])
+            .args(args)
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        command
     }
 
     /// Like `on`, but panics with the output unless the program succeeds.

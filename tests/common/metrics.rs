@@ -1,8 +1,10 @@
 //! Reading what node_exporter serves: a scrape over HTTP from inside a
-//! namespace, and the value of one sample.
+//! namespace, and the value of one sample; the directory a test's
+//! resources write their textfiles to.
 
 use super::{Netns, in_netns};
 use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// GET /metrics from inside `ns`, retried until node_exporter listens.
@@ -36,4 +38,11 @@ pub fn value(scraped: &str, metric: &str, labels: &[&str]) -> Option<f64> {
         .filter(|l| l.starts_with(&format!("{metric}{{")) || l.starts_with(&format!("{metric} ")))
         .filter(|l| labels.iter().all(|label| l.contains(label)))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+/// A `metrics_dir` inside the test's run directory, created.
+pub fn metrics_dir(rsctmp: &Path) -> PathBuf {
+    let dir = rsctmp.join("metrics");
+    std::fs::create_dir_all(&dir).expect("metrics dir");
+    dir
 }
