@@ -118,7 +118,11 @@ impl Netlink {
         request.header.index = ifindex;
         request.attributes.push(AddressAttribute::Local(ip));
         request.attributes.push(AddressAttribute::Address(ip));
-        self.exchange(RouteNetlinkMessage::DelAddress(request), NLM_F_ACK).map(drop)
+        // Over the plain socket: one request and its acknowledgement need no
+        // runtime, and stop, which resets the VIP's connections right before
+        // this, must not give their peers the time to build one and
+        // reconnect to this node.
+        self.read_in_place(RouteNetlinkMessage::DelAddress(request), NLM_F_ACK, |_, _| Ok(()))
     }
 
     /// Adds an IPv6 address-selection label for one address

@@ -176,4 +176,5 @@ pub mod libc_errno {
     pub const EINVAL: i32 = nix::errno::Errno::EINVAL as i32;
     pub const ESRCH: i32 = nix::errno::Errno::ESRCH as i32;
     pub const ENOENT: i32 = nix::errno::Errno::ENOENT as i32;
+    pub const EOPNOTSUPP: i32 = nix::errno::Errno::EOPNOTSUPP as i32;
 }

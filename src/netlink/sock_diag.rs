@@ -7,7 +7,7 @@
 //! CONFIG_INET_DIAG_DESTROY; without it the kernel answers EOPNOTSUPP.
 
 use super::in_place::ask;
-use super::{NetlinkError, NlResult};
+use super::{NetlinkError, NlResult, libc_errno};
 use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use rtnetlink::sys::{Socket, SocketAddr, protocols::NETLINK_SOCK_DIAG};
 use std::net::IpAddr;
@@ -74,11 +74,9 @@ pub fn reset_connections(ip: IpAddr) -> NlResult<Resets> {
                 message(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, sequence, &request(family, Some(&id)));
             match ask(&socket, sequence, &destroy, &mut |_, _| Ok(())) {
                 Ok(()) => resets.reset += 1,
-                Err(err) if err.errno() == Some(nix::errno::Errno::EOPNOTSUPP as i32) => {
-                    resets.unsupported += 1;
-                }
+                Err(err) if err.errno() == Some(libc_errno::EOPNOTSUPP) => resets.unsupported += 1,
                 // Closed in the meantime: nothing left to reset.
-                Err(err) if err.errno() == Some(nix::errno::Errno::ENOENT as i32) => {}
+                Err(err) if err.errno() == Some(libc_errno::ENOENT) => {}
                 Err(err) => return Err(err),
             }
         }
