@@ -77,6 +77,12 @@ impl Action {
     pub fn is_routine(self) -> bool {
         matches!(self, Action::Monitor | Action::Status)
     }
+
+    /// The actions that add, remove or reconfigure what a resource holds:
+    /// those of one resource take turns.
+    pub fn changes_the_node(self) -> bool {
+        matches!(self, Action::Start | Action::Stop | Action::Recover | Action::ReloadAgent)
+    }
 }
 
 /// Everything an action needs from its caller.

@@ -5,6 +5,7 @@
 mod common;
 use common::{Lab, ocf};
 use std::thread;
+use std::time::{Duration, Instant};
 
 /// The 64 instances: 16 IPv4 VIPs in the node's own subnet, 16 in a
 /// subnet the node has no address in (so one of them is the primary
@@ -126,4 +127,28 @@ fn racing_start_and_stop_of_one_vip_leave_a_state_monitor_reports_truthfully() {
         assert_eq!(lab.agent("monitor", &params).code, ocf::SUCCESS);
         assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
     }
+}
+
+#[test]
+fn a_stop_run_while_a_start_waits_for_dad_takes_its_turn_after_it() {
+    let lab = Lab::new();
+    let params = [("ip", "2001:db8::77"), ("cidr_netmask", "64"), ("nic", "eth0")];
+    let (start, stop) = thread::scope(|s| {
+        let start = s.spawn(|| lab.agent("start", &params));
+        // The start has recorded and added the address, and waits for DAD
+        // (a second) to prove that no other host has it.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !lab.node.addresses("eth0").contains("2001:db8::77/64") {
+            assert!(Instant::now() < deadline, "the start never added its address");
+            thread::sleep(Duration::from_millis(5));
+        }
+        let stop = lab.agent("stop", &params);
+        (start.join().unwrap(), stop)
+    });
+    // Both succeed, in turn: the start does not fail because its address
+    // vanished under it, and the stop removes what the start finished.
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    assert!(!lab.node.has_address("eth0", "2001:db8::77/64"));
+    assert_eq!(lab.agent("monitor", &params).code, ocf::NOT_RUNNING);
 }

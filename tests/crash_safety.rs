@@ -25,8 +25,8 @@ fn processes(lab: &Lab) -> usize {
 
 /// The agent's files in the run directory, and the writes it left
 /// unfinished (in IPaddr-partial, which itself may stay). The event
-/// history (and the lock its writers take turns with) outlives the VIP on
-/// purpose.
+/// history (and the lock its writers take turns with) and the lock the
+/// resource's actions take turns with outlive the VIP on purpose.
 fn tracking_files(lab: &Lab) -> Vec<String> {
     let names = |dir: &std::path::Path| -> Vec<String> {
         std::fs::read_dir(dir)
@@ -36,7 +36,11 @@ fn tracking_files(lab: &Lab) -> Vec<String> {
     let mut files: Vec<String> = names(&lab.rsctmp)
         .into_iter()
         .filter(|n| (n.starts_with("IPaddr-") || n.starts_with(".IPaddr-")) && n != "IPaddr-partial")
-        .filter(|n| !n.starts_with("IPaddr-history-") && !n.starts_with("IPaddr-observe-lock-"))
+        .filter(|n| {
+            !["IPaddr-history-", "IPaddr-observe-lock-", "IPaddr-action-lock-"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        })
         .collect();
     files
         .extend(names(&lab.rsctmp.join("IPaddr-partial")).into_iter().map(|n| format!("IPaddr-partial/{n}")));

@@ -7,6 +7,8 @@
 mod common;
 use common::ipaddr2::Agent;
 use common::{Lab, Run, ocf};
+use std::thread;
+use std::time::{Duration, Instant};
 
 const RECURRING: (&str, &str) = ("OCF_RESKEY_CRM_meta_interval", "10000");
 
@@ -169,6 +171,16 @@ const PROBE_LIFECYCLE_CODES: [i32; 5] =
 fn real_server(lab: &Lab, arp_ignore: u8, on_lo: &str) {
     lab.node.sysctl(&format!("net.ipv4.conf.all.arp_ignore={arp_ignore}"));
     lab.node.ip(&["addr", "add", on_lo, "dev", "lo"]);
+    // The kernel adds an IPv6 address's local route from a work queue, which
+    // a loaded machine runs late: the node answers for the copy, and the
+    // agents see it, only from then on.
+    let ip = on_lo.split('/').next().expect("an address");
+    let family = if ip.contains(':') { "-6" } else { "-4" };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !lab.node.ip(&[family, "route", "show", "table", "local", ip]).contains("dev lo") {
+        assert!(Instant::now() < deadline, "{on_lo} on lo never got its local route");
+        thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Whether the client gets an answer from the VIP (ARP, then ICMP).

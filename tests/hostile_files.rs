@@ -85,7 +85,7 @@ fn cases(metrics: &Path) -> Vec<Case> {
         params
     };
     let key = "192.0.2.50+rweb";
-    let per_resource = ["vip", "history", "metrics", "observe-lock", "announce"]
+    let per_resource = ["vip", "history", "metrics", "observe-lock", "action-lock", "announce"]
         .iter()
         .map(|kind| format!("IPaddr-{kind}-{key}"))
         .chain(["IPaddr-partial".to_string(), "metrics:ocf_ipaddr_web.prom".to_string()])

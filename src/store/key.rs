@@ -33,6 +33,8 @@ pub enum Kind {
     StandIn,
     /// The routes preferred_source took over (`vip::source_routes`).
     SourceRoutes,
+    /// Serialises the actions that change the node for one resource.
+    ActionLock,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Loopback => "lvs",
             Kind::StandIn => "nosubnet",
             Kind::SourceRoutes => "srcroutes",
+            Kind::ActionLock => "action-lock",
         }
     }
 }

@@ -26,8 +26,10 @@ use crate::netlink::Netlink;
 use crate::netns;
 use crate::ocf::{ExitCode, log};
 use crate::params::{self, Params, RawParams, Strictness};
-use crate::store::{ResourceKey, RunDir};
+use crate::store::{Kind, ResourceKey, RunDir};
+use nix::fcntl::Flock;
 use record::{HostName, Record};
+use std::fs::File;
 use std::net::IpAddr;
 
 pub use locate::{Foreign, Placement, Site, Target, Whereabouts};
@@ -62,6 +64,8 @@ pub struct Configuration {
     pub key: ResourceKey,
     /// The host name `ip` was, if it was one.
     pub host_name: Option<HostName>,
+    /// Held for the whole action when it changes the node (see `take_turn`).
+    _turn: Option<Flock<File>>,
 }
 
 /// What every action starts with: the record, the parameters, and a
@@ -99,6 +103,7 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
         )));
     };
     let run_dir = inv.run_dir();
+    let turn = take_turn(inv, &run_dir, &key)?;
     let own_record = Record::read(&run_dir, &key);
     let kept_none = own_record.is_none();
     let record = own_record.or_else(|| upgrade::take_over_record(&run_dir, &key, inv.raw.given("nic")));
@@ -132,7 +137,32 @@ pub fn configuration(inv: &Invocation, strictness: Strictness) -> AgentResult<Re
     if kept_none {
         upgrade::take_over_address_files(&run_dir, &key, &params);
     }
-    Ok(Ok(Configuration { params, record, key, host_name }))
+    Ok(Ok(Configuration { params, record, key, host_name, _turn: turn }))
+}
+
+/// Start, stop, recover and reload-agent of one resource take turns, from
+/// before the record is read to the end of the action: a stop that read
+/// "no record" while a start recorded and added the address would find an
+/// address it cannot prove its own and fail. Pacemaker never overlaps them;
+/// a person running the agent by hand beside it may. The kernel releases
+/// the lock of an action killed at any instant.
+fn take_turn(inv: &Invocation, run_dir: &RunDir, key: &ResourceKey) -> AgentResult<Option<Flock<File>>> {
+    if !inv.action.changes_the_node() {
+        return Ok(None);
+    }
+    let name = key.file(Kind::ActionLock);
+    match run_dir.lock(&name, inv.budget.deadline()) {
+        Ok(lock) => Ok(Some(lock)),
+        Err(err) if err.kind() == std::io::ErrorKind::TimedOut => Err(AgentError::generic(format!(
+            "waiting for another start, stop or recover of this resource to finish: {err}"
+        ))),
+        // A run directory that cannot hold the lock fails the writes that
+        // need it; a stop must not fail for the lock alone.
+        Err(err) => {
+            log::warn(format!("locking {} for this action: {err}", run_dir.file(&name).display()));
+            Ok(None)
+        }
+    }
 }
 
 /// `configuration`, then the VIP's namespace and a netlink connection in it.
