@@ -55,13 +55,23 @@ pub struct Timing {
     pub deadline: Instant,
 }
 
-/// Sends the rounds `timing` describes. Before each round `next_round`
-/// builds its frames afresh (the NIC's MAC may have changed), or says with
-/// `None` that the address is no longer on the interface.
+/// What a series of rounds sends, and what it does between rounds.
+pub trait Rounds {
+    /// The frames of the next round, built afresh (the NIC's MAC may have
+    /// changed), or `None` when the address is no longer on the interface.
+    fn next_round(&mut self) -> Option<Vec<Vec<u8>>>;
+
+    /// Passes the time until `due` (listening, when answers are awaited).
+    fn wait_until(&mut self, due: Instant) {
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// Sends the rounds `timing` describes.
 pub fn send_rounds(
     sock: &PacketSocket,
     timing: &Timing,
-    mut next_round: impl FnMut() -> Option<Vec<Vec<u8>>>,
+    rounds: &mut impl Rounds,
 ) -> io::Result<RoundsEnded> {
     let started = Instant::now() + timing.first_delay;
     for round in 0..timing.count {
@@ -69,8 +79,8 @@ pub fn send_rounds(
         if due > timing.deadline {
             return Ok(RoundsEnded::OutOfTime { sent: round });
         }
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
-        let Some(frames) = next_round() else {
+        rounds.wait_until(due);
+        let Some(frames) = rounds.next_round() else {
             return Ok(RoundsEnded::AddressGone { sent: round });
         };
         for frame in &frames {

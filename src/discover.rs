@@ -137,6 +137,7 @@ mod tests {
             metric,
             preferred_source: None,
             has_gateway: false,
+            gateway: None,
         }
     }
 

@@ -12,6 +12,7 @@ mod background;
 mod budget;
 mod cli;
 mod cluster_ip;
+mod convergence;
 mod discover;
 mod distro;
 mod error;

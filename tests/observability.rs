@@ -418,3 +418,34 @@ fn resources_whose_names_differ_only_in_dots_colons_and_underscores_keep_their_o
         assert_eq!(value(&text, "ocf_ipaddr_stops_total", &[&label]), Some(round as f64 + 1.0), "{text}");
     }
 }
+
+#[test]
+fn the_alert_rules_in_the_docs_pass_promtool_and_name_only_series_the_agent_writes() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/observability.md")).unwrap();
+    let rules = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/observability.md has the alert rules in a yaml block");
+    let dir = std::env::temp_dir().join(format!("oib-rules-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("ocf-ipaddr.rules.yml");
+    std::fs::write(&file, rules).unwrap();
+    let checked = std::process::Command::new(PROMTOOL).args(["check", "rules"]).arg(&file).output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        checked.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let source =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/observe/metrics.rs")).unwrap();
+    for series in
+        rules.split(|c: char| !(c.is_alphanumeric() || c == '_')).filter(|w| w.starts_with("ocf_ipaddr_"))
+    {
+        let name = series.trim_start_matches("ocf_ipaddr_");
+        let name = name.strip_suffix("_total").unwrap_or(name);
+        assert!(source.contains(&format!("\"{name}\"")), "{series} is no series the agent writes");
+    }
+}

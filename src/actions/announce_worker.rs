@@ -9,6 +9,7 @@ use crate::error::AgentResult;
 use crate::ocf::ExitCode;
 use crate::params::Strictness;
 use crate::vip::announcing::Spot;
+use crate::vip::convergence::Window;
 use crate::vip::{Vip, Whereabouts};
 use std::time::{Duration, Instant};
 
@@ -38,10 +39,13 @@ fn announce(vip: &Vip, count: u64, socket: Option<i32>) -> AgentResult<ExitCode>
     let interval = vip.params.announce.interval;
     let deadline =
         Instant::now() + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);
+    // The last answers may follow the last round: listen one interval more.
+    let tail = interval.min(Duration::from_secs(1));
     vip.send_rounds(
         Spot { site: &site, prefix: entry.prefix },
         &wire,
         vip.rounds(count, interval, deadline),
+        Window::Closes { tail },
     )?;
     Ok(ExitCode::Success)
 }

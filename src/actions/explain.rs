@@ -120,6 +120,14 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
         _ => Value::Null,
     };
     report["running_here"] = json!(matches!(state, Whereabouts::InPlace { .. }));
+    report["neighbours"] = match vip.convergence() {
+        Some(c) => json!({
+            "gateways": c.gateways.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "silent": c.pending.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "converged_after_ms": c.after_ms,
+        }),
+        None => Value::Null,
+    };
     print(&report, format)
 }
 
@@ -196,6 +204,21 @@ fn as_text(report: &Value) -> String {
         mac => format!("{} ANSWERS FOR IT: another host holds this address", show(mac)),
     };
     out.push_str(&format!("  other hosts  {owner}\n"));
+    let neighbours = &report["neighbours"];
+    if !neighbours.is_null() {
+        let list = |v: &Value| {
+            v.as_array().map(|a| a.iter().map(show).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+        };
+        let told = match &neighbours["converged_after_ms"] {
+            Value::Null => format!("NOT PROVEN: {} has not answered the VIP", list(&neighbours["silent"])),
+            ms => format!(
+                "converged after {} ms ({} answered the VIP)",
+                show(ms),
+                list(&neighbours["gateways"])
+            ),
+        };
+        out.push_str(&format!("  neighbours   {told}\n"));
+    }
     if let Value::String(hint) = &report["hint"] {
         out.push_str(&format!("  hint         {hint}\n"));
     }

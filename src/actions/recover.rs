@@ -22,8 +22,10 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Whereabouts::InPlace { site, entry } => {
             vip.confirm_running(&site, &entry)?;
             log::info(format!("{ip} is in place on {}; announcing it again", site.nic));
+            let spot = Spot { site: &site, prefix: entry.prefix };
             let wire = vip.open_wire(&site)?;
-            vip.announce(Spot { site: &site, prefix: entry.prefix }, vip.params.announce.count, wire)?;
+            vip.begin_convergence(spot);
+            vip.announce(spot, vip.params.announce.count, wire)?;
             return Ok(ExitCode::Success);
         }
         Whereabouts::Foreign(foreign) if vip.record.is_some() && foreign.prefix.is_none() => {

@@ -22,6 +22,8 @@ pub struct RouteEntry {
     pub metric: Option<u32>,
     pub preferred_source: Option<IpAddr>,
     pub has_gateway: bool,
+    /// The next hop, when it is one gateway (not a multipath route's).
+    pub gateway: Option<IpAddr>,
 }
 
 /// What a route dump asks the kernel for: one family and one table,
@@ -198,6 +200,7 @@ pub(super) fn route_entry(msg: &RouteMessage) -> RouteEntry {
         metric: None,
         preferred_source: None,
         has_gateway: false,
+        gateway: None,
     };
     for attr in &msg.attributes {
         match attr {
@@ -206,9 +209,11 @@ pub(super) fn route_entry(msg: &RouteMessage) -> RouteEntry {
             RouteAttribute::Table(table) => route.table = *table,
             RouteAttribute::Priority(metric) => route.metric = Some(*metric),
             RouteAttribute::PrefSource(src) => route.preferred_source = route_ip(src),
-            RouteAttribute::Gateway(_) | RouteAttribute::Via(_) | RouteAttribute::MultiPath(_) => {
-                route.has_gateway = true
+            RouteAttribute::Gateway(gateway) => {
+                route.has_gateway = true;
+                route.gateway = route_ip(gateway);
             }
+            RouteAttribute::Via(_) | RouteAttribute::MultiPath(_) => route.has_gateway = true,
             _ => {}
         }
     }

@@ -40,6 +40,15 @@ pub enum Event {
     ConnectionsReset {
         count: u64,
     },
+    /// Every gateway asked from the VIP answered it, `after_ms` after the add.
+    Converged {
+        after_ms: u64,
+        gateways: String,
+    },
+    /// The announcement window ended with these gateways silent.
+    Unconverged {
+        silent: String,
+    },
 }
 
 impl Event {
@@ -55,6 +64,8 @@ impl Event {
             Event::ReachabilityLost { .. } => "reachability-lost",
             Event::ReachabilityRegained => "reachability-regained",
             Event::ConnectionsReset { .. } => "connections-reset",
+            Event::Converged { .. } => "converged",
+            Event::Unconverged { .. } => "unconverged",
         }
     }
 
@@ -66,6 +77,12 @@ impl Event {
             Event::Announced { rounds } => format!("{rounds} rounds"),
             Event::ReachabilityLost { detail } => detail.clone(),
             Event::ConnectionsReset { count } => format!("{count} TCP connections"),
+            Event::Converged { after_ms, gateways } => {
+                format!("neighbours converged after {after_ms} ms ({gateways} answered the VIP)")
+            }
+            Event::Unconverged { silent } => {
+                format!("no answer from {silent} within the announcement window")
+            }
             Event::Stopped | Event::Vanished | Event::Recovered | Event::ReachabilityRegained => {
                 String::new()
             }

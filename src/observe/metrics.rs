@@ -33,6 +33,10 @@ pub struct State {
     pub last_conflict: Option<Conflict>,
     pub start_probe_seconds: Option<f64>,
     pub start_first_announcement_seconds: Option<f64>,
+    /// Whether a gateway asked since the last add has not answered yet.
+    pub neighbours_unproven: Option<bool>,
+    /// From the last add to the last gateway's answer.
+    pub neighbours_converged_seconds: Option<f64>,
     pub nic: String,
 }
 
@@ -184,6 +188,18 @@ pub fn render(resource: &str, ip: &str, state: &State) -> String {
         "gauge",
         "Time from the last start's beginning to its first announcement.",
         state.start_first_announcement_seconds.map(|s| Value::Seconds(s, 6)),
+    );
+    file.single(
+        "neighbours_unproven",
+        "gauge",
+        "1 while a gateway asked from the VIP since it was last added has not answered it.",
+        state.neighbours_unproven.map(u8::from),
+    );
+    file.single(
+        "neighbours_converged_seconds",
+        "gauge",
+        "Time from the VIP's last add until every gateway asked had answered it.",
+        state.neighbours_converged_seconds.map(|s| Value::Seconds(s, 6)),
     );
     file.out
 }

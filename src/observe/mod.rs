@@ -40,6 +40,16 @@ struct Tally {
     conflict: Option<String>,
     probe: Option<Duration>,
     first_announcement: Option<Duration>,
+    neighbours: Option<Neighbours>,
+}
+
+/// What the action learnt of the gateways asked from the VIP.
+#[derive(Debug, Clone, Copy)]
+enum Neighbours {
+    /// Asked afresh: none has answered yet.
+    Unproven,
+    /// Every one answered, this long after the add.
+    Converged(Duration),
 }
 
 static TALLY: Mutex<Tally> = Mutex::new(Tally {
@@ -50,6 +60,7 @@ static TALLY: Mutex<Tally> = Mutex::new(Tally {
     conflict: None,
     probe: None,
     first_announcement: None,
+    neighbours: None,
 });
 
 fn with_tally(f: impl FnOnce(&mut Tally)) {
@@ -125,6 +136,18 @@ pub fn first_announcement() {
             t.first_announcement = t.started.map(|s| s.elapsed());
         }
     });
+}
+
+/// The VIP was added: the gateways asked have not answered yet.
+pub fn convergence_unproven() {
+    with_tally(|t| t.neighbours = Some(Neighbours::Unproven));
+}
+
+/// Every gateway asked (`gateways`) answered the VIP, `after` its add.
+pub fn converged(after: Duration, gateways: String) {
+    let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+    event(Event::Converged { after_ms, gateways });
+    with_tally(|t| t.neighbours = Some(Neighbours::Converged(after)));
 }
 
 /// The history file of the resource `key` names.
@@ -255,6 +278,17 @@ fn update_metrics(
     if action == "start" && success {
         state.start_probe_seconds = tally.probe.map(|d| d.as_secs_f64());
         state.start_first_announcement_seconds = tally.first_announcement.map(|d| d.as_secs_f64());
+    }
+    match tally.neighbours {
+        Some(Neighbours::Unproven) => {
+            state.neighbours_unproven = Some(true);
+            state.neighbours_converged_seconds = None;
+        }
+        Some(Neighbours::Converged(after)) => {
+            state.neighbours_unproven = Some(false);
+            state.neighbours_converged_seconds = Some(after.as_secs_f64());
+        }
+        None => {}
     }
     if !identity.nic.is_empty() {
         state.nic = identity.nic.clone();

@@ -83,6 +83,12 @@ pub fn gratuitous_reply(our_mac: Mac, ip: Ipv4Addr) -> [u8; FRAME_LEN] {
     frame(BROADCAST_MAC, &message)
 }
 
+/// An ARP reply from `sender` at `sender_mac` to `target` at `target_mac`.
+#[cfg(test)]
+pub fn reply(sender_mac: Mac, sender_ip: Ipv4Addr, target_mac: Mac, target_ip: Ipv4Addr) -> [u8; FRAME_LEN] {
+    frame(target_mac, &ArpMessage { is_reply: true, sender_mac, sender_ip, target_mac, target_ip })
+}
+
 /// Parses an Ethernet frame as IPv4-over-Ethernet ARP; anything else,
 /// truncated or malformed, is `None`.
 pub fn parse(frame: &[u8]) -> Option<ArpMessage> {

@@ -28,6 +28,8 @@ const ON_LINK_HOP_LIMIT: u8 = 255;
 pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 
 pub const SOLICITATION_LEN: usize = ICMP_AT + 24;
+/// A solicitation that carries the source link-layer option.
+pub const ASKING_SOLICITATION_LEN: usize = ICMP_AT + 24 + 8;
 pub const ADVERTISEMENT_LEN: usize = ICMP_AT + 24 + 8;
 
 /// Which neighbor discovery message a frame carries.
@@ -107,6 +109,29 @@ pub fn dad_solicitation(our_mac: Mac, target: Ipv6Addr) -> [u8; SOLICITATION_LEN
     buf
 }
 
+/// A Neighbor Solicitation for `target` from `source`, with the source
+/// link-layer option: the target answers `source` at `our_mac`, and
+/// updates its own entry for `source` to `our_mac` on the way (RFC 4861
+/// section 7.2.3), which an unsolicited NA may not do where it is dropped.
+pub fn solicitation(our_mac: Mac, source: Ipv6Addr, target: Ipv6Addr) -> [u8; ASKING_SOLICITATION_LEN] {
+    let mut buf = [0u8; ASKING_SOLICITATION_LEN];
+    let destination = solicited_node(target);
+    write_headers(&mut buf, our_mac, source, destination);
+    {
+        // Proven invariant: 32 bytes follow the headers, room for the option.
+        let mut ns = MutableNeighborSolicitPacket::new(&mut buf[ICMP_AT..]).expect("room for an NS");
+        ns.set_icmpv6_type(Icmpv6Types::NeighborSolicit);
+        ns.set_target_addr(target);
+        ns.set_options(&[NdpOption {
+            option_type: NdpOptionTypes::SourceLLAddr,
+            length: 1,
+            data: our_mac.octets().to_vec(),
+        }]);
+    }
+    write_checksum(&mut buf, source, destination);
+    buf
+}
+
 /// An unsolicited NA: sent from the VIP itself to all nodes, Override set,
 /// with the target link-layer option, so every neighbor cache that knows
 /// the VIP switches to `our_mac` (RFC 4861 section 7.2.6).
@@ -126,6 +151,30 @@ pub fn unsolicited_advertisement(our_mac: Mac, vip: Ipv6Addr) -> [u8; ADVERTISEM
         }]);
     }
     write_checksum(&mut buf, vip, ALL_NODES);
+    buf
+}
+
+/// A solicited NA from `source` (the answer a neighbour gives `destination`).
+#[cfg(test)]
+pub fn solicited_advertisement(
+    their_mac: Mac,
+    source: Ipv6Addr,
+    destination: Ipv6Addr,
+) -> [u8; ADVERTISEMENT_LEN] {
+    let mut buf = [0u8; ADVERTISEMENT_LEN];
+    write_headers(&mut buf, their_mac, source, destination);
+    {
+        let mut na = MutableNeighborAdvertPacket::new(&mut buf[ICMP_AT..]).expect("room for an NA");
+        na.set_icmpv6_type(Icmpv6Types::NeighborAdvert);
+        na.set_flags(NeighborAdvertFlags::Solicited | NeighborAdvertFlags::Override);
+        na.set_target_addr(source);
+        na.set_options(&[NdpOption {
+            option_type: NdpOptionTypes::TargetLLAddr,
+            length: 1,
+            data: their_mac.octets().to_vec(),
+        }]);
+    }
+    write_checksum(&mut buf, source, destination);
     buf
 }
 
@@ -239,6 +288,20 @@ mod tests {
         assert_eq!(parsed.destination, solicited_node(vip()));
         assert_eq!(parsed.link_layer, None);
         assert_eq!(&frame[0..6], &multicast_mac(solicited_node(vip())).octets());
+    }
+
+    #[test]
+    fn a_solicitation_from_the_vip_names_it_and_its_mac() {
+        let gateway: Ipv6Addr = "fe80::1".parse().unwrap();
+        let frame = solicitation(MAC, vip(), gateway);
+        let parsed = parse(&frame).expect("valid NS");
+        assert_eq!(parsed.kind, NdpKind::Solicitation);
+        assert_eq!(parsed.source, vip());
+        assert_eq!(parsed.destination, solicited_node(gateway));
+        assert_eq!(parsed.target, gateway);
+        assert_eq!(parsed.link_layer, Some(MAC), "the gateway learns the VIP's MAC from the option");
+        assert_eq!(&frame[0..6], &multicast_mac(solicited_node(gateway)).octets());
+        assert!(!claims(&parsed, gateway), "not a duplicate-address probe");
     }
 
     #[test]

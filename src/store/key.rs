@@ -35,6 +35,8 @@ pub enum Kind {
     SourceRoutes,
     /// Serialises the actions that change the node for one resource.
     ActionLock,
+    /// Which gateways were asked since the add, and which answered (`vip::convergence`).
+    Convergence,
 }
 
 impl Kind {
@@ -50,6 +52,7 @@ impl Kind {
             Kind::StandIn => "nosubnet",
             Kind::SourceRoutes => "srcroutes",
             Kind::ActionLock => "action-lock",
+            Kind::Convergence => "converge",
         }
     }
 }

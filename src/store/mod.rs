@@ -15,6 +15,7 @@
 //! | `lvs`: the loopback copy lvs_support took | `vip::lvs` | none: start and stop |
 //! | `nosubnet`: started without the address | `vip::multisite` | none: start and stop |
 //! | `srcroutes`: routes preferred_source took over | `vip::source_routes` | the interface's `srcroutes-lock` |
+//! | `converge`: the gateways asked since the add, and which answered | `vip::convergence` | none: atomic, the last writer's |
 //! | `action-lock`: start, stop, recover and reload-agent of one resource take turns | `vip` | flock |
 //! | `IPaddr-clusterip-lock-<ns>-<ip>`: shared by a clone's instances | `vip::cluster` | flock |
 //! | `IPaddr-srcroutes-lock-<ns>-<ifindex>`: shared by an interface's VIPs | `vip::source_routes` | flock |

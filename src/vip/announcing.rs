@@ -3,10 +3,12 @@
 //! announcer when there is one: opening and closing packet sockets is what
 //! costs time here.
 
+use super::convergence::Window;
 use super::locate::link_problem;
 use super::{Site, Vip};
-use crate::announce::{self, RoundsEnded, Timing};
+use crate::announce::{self, Rounds, RoundsEnded, Timing};
 use crate::background;
+use crate::convergence::Asking;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::LinkEntry;
 use crate::ocf::log;
@@ -14,6 +16,8 @@ use crate::packet::{self, Mac};
 use crate::probe::{self, ProbeOutcome, ProbePlan};
 use crate::rawsock::PacketSocket;
 use crate::store::{Kind, legacy};
+use std::io;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// A raw socket on the VIP's interface and the MAC to send from.
@@ -21,6 +25,27 @@ pub struct Wire {
     sock: PacketSocket,
     mac: Mac,
     link: LinkEntry,
+}
+
+impl Wire {
+    /// Asks the gateways `asking` awaits, and listens until `until` or
+    /// until every one has answered.
+    pub fn ask(&self, asking: &mut Asking, until: Instant) -> AgentResult<()> {
+        for question in asking.questions(self.mac) {
+            self.sock.send(&question).doing(|| format!("asking the gateways on {}", self.link.name))?;
+        }
+        self.listen(asking, until).doing(|| format!("listening for the gateways on {}", self.link.name))
+    }
+
+    /// Hears the answers `asking` awaits until `until`, or until none is awaited.
+    fn listen(&self, asking: &mut Asking, until: Instant) -> io::Result<()> {
+        let mut buf = [0u8; 2048];
+        while !asking.is_done() {
+            let Some(len) = self.sock.receive_until(until, &mut buf)? else { break };
+            asking.hear(&buf[..len]);
+        }
+        Ok(())
+    }
 }
 
 /// Where the address is up: the interface and the prefix it has there.
@@ -130,7 +155,11 @@ impl Vip<'_> {
         }
         let deadline = self.inv.budget.deadline();
         if !self.params.announce.background || count == 1 {
-            let ended = self.send_rounds(spot, &wire, self.rounds(count, Duration::ZERO, deadline))?;
+            // One round leaves no time to hear an answer without delaying
+            // the start: the level-10 monitor asks again.
+            let window = if count == 1 { Window::Opens } else { Window::Closes { tail: Duration::ZERO } };
+            let ended =
+                self.send_rounds(spot, &wire, self.rounds(count, Duration::ZERO, deadline), window)?;
             if let RoundsEnded::OutOfTime { sent } = ended {
                 log::warn(format!(
                     "sent {sent} of {count} announcements for {}; the rest did not fit in the action timeout",
@@ -139,7 +168,7 @@ impl Vip<'_> {
             }
             return Ok(());
         }
-        self.send_rounds(spot, &wire, self.rounds(1, Duration::ZERO, deadline))?;
+        self.send_rounds(spot, &wire, self.rounds(1, Duration::ZERO, deadline), Window::Opens)?;
         let mut env: Vec<(String, String)> =
             self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
         // The clone meta attributes make the worker announce a cluster IP alike.
@@ -163,6 +192,7 @@ impl Vip<'_> {
                 spot,
                 &wire,
                 self.rounds(count - 1, self.params.announce.interval, deadline),
+                Window::Closes { tail: Duration::ZERO },
             )?;
             if let RoundsEnded::OutOfTime { sent } = ended {
                 log::warn(format!("sent {} of {count} announcements for {}", sent + 1, self.params.ip));
@@ -172,22 +202,31 @@ impl Vip<'_> {
     }
 
     /// Sends the rounds from this process, the first after `first_delay`,
-    /// stopping early if the VIP leaves its interface.
-    pub fn send_rounds(&self, spot: Spot, wire: &Wire, timing: Timing) -> AgentResult<RoundsEnded> {
+    /// stopping early if the VIP leaves its interface. While a gateway has
+    /// not answered the VIP, each round asks it again and the time between
+    /// rounds is spent listening for the answer.
+    pub fn send_rounds(
+        &self,
+        spot: Spot,
+        wire: &Wire,
+        timing: Timing,
+        window: Window,
+    ) -> AgentResult<RoundsEnded> {
         let ip = self.params.ip;
-        let next_round = || {
-            let entries = self.nl.address_entries(spot.site.ifindex, ip).ok()?;
-            entries.iter().any(|a| a.prefix == spot.prefix).then_some(())?;
-            // The MAC may change under a running VIP (a bond's failover).
-            let mac = match self.nl.link(spot.site.ifindex) {
-                Ok(Some(link)) => link.mac.unwrap_or(wire.mac),
-                _ => wire.mac,
-            };
-            crate::observe::first_announcement();
-            Some(self.round_frames(mac))
-        };
-        let ended = announce::send_rounds(&wire.sock, &timing, next_round)
+        let mut state = self.convergence();
+        let asking = state.as_ref().and_then(|state| state.asking(ip));
+        let mut rounds = VipRounds { vip: self, spot, wire, asking };
+        let ended = announce::send_rounds(&wire.sock, &timing, &mut rounds)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))?;
+        if let (Window::Closes { tail }, RoundsEnded::Done) = (window, ended) {
+            rounds.wait_until((Instant::now() + tail).min(timing.deadline));
+        }
+        if let (Some(state), Some(asking)) = (&mut state, &rounds.asking) {
+            self.heard(state, asking);
+            if matches!(window, Window::Closes { .. }) && !matches!(ended, RoundsEnded::AddressGone { .. }) {
+                self.window_ended(state);
+            }
+        }
         let sent = match ended {
             RoundsEnded::Done => timing.count,
             RoundsEnded::AddressGone { sent } | RoundsEnded::OutOfTime { sent } => sent,
@@ -265,5 +304,47 @@ impl Vip<'_> {
             crate::observe::conflict(&mac.to_string());
         }
         Ok(outcome)
+    }
+}
+
+/// The rounds of one VIP: its announcement, and the questions to the
+/// gateways that have not answered it yet.
+struct VipRounds<'v, 'a> {
+    vip: &'v Vip<'a>,
+    spot: Spot<'v>,
+    wire: &'v Wire,
+    asking: Option<Asking>,
+}
+
+impl Rounds for VipRounds<'_, '_> {
+    fn next_round(&mut self) -> Option<Vec<Vec<u8>>> {
+        let (vip, site) = (self.vip, self.spot.site);
+        let ip: IpAddr = vip.params.ip;
+        let entries = vip.nl.address_entries(site.ifindex, ip).ok()?;
+        entries.iter().any(|a| a.prefix == self.spot.prefix).then_some(())?;
+        // The MAC may change under a running VIP (a bond's failover).
+        let mac = match vip.nl.link(site.ifindex) {
+            Ok(Some(link)) => link.mac.unwrap_or(self.wire.mac),
+            _ => self.wire.mac,
+        };
+        crate::observe::first_announcement();
+        let mut frames = vip.round_frames(mac);
+        if let Some(asking) = &self.asking {
+            // arp_target's request is the question to that gateway already.
+            for question in asking.questions(mac) {
+                if !frames.contains(&question) {
+                    frames.push(question);
+                }
+            }
+        }
+        Some(frames)
+    }
+
+    fn wait_until(&mut self, due: Instant) {
+        if let Some(asking) = self.asking.as_mut().filter(|asking| !asking.is_done()) {
+            // A socket that fails here fails the next send, which says so.
+            let _ = self.wire.listen(asking, due);
+        }
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
 }

@@ -115,6 +115,7 @@ impl Vip<'_> {
             // The link was down before the add; it is up now.
             None => self.open_wire(spot.site),
         };
+        self.begin_convergence(spot);
         let announced = wire.and_then(|wire| self.announce(spot, self.params.announce.count, wire));
         if let Err(err) = announced {
             log::error(format!("Could not announce {}: {}", self.params.ip, err.reason));

@@ -33,6 +33,7 @@ impl Vip<'_> {
             self.conflict_watch(spot)?;
         }
         if level >= LEVEL_REACHABILITY {
+            self.convergence_check(spot)?;
             if !self.params.ping.is_configured() {
                 // Depth 20 may be meant for the conflict watch alone.
                 if level < LEVEL_CONFLICTS {

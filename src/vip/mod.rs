@@ -10,6 +10,7 @@ mod bring_up;
 pub mod checks;
 pub mod cluster;
 mod connections;
+pub mod convergence;
 pub mod locate;
 mod loopback_copy;
 pub mod lvs;
@@ -287,6 +288,10 @@ impl Vip<'_> {
 
     /// Forgets the record once the address is gone.
     pub fn remove_record(&self) -> AgentResult<()> {
+        // What start learnt about the neighbours ends with what it added.
+        if let Err(err) = self.run_dir().remove(&self.key.file(Kind::Convergence)) {
+            log::warn(format!("removing the convergence state of {}: {err}", self.params.ip));
+        }
         Record::remove(&self.run_dir(), self.key)
             .map_err(|err| AgentError::generic(format!("removing the record of {}: {err}", self.params.ip)))
     }
