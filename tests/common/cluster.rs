@@ -391,8 +391,9 @@ fn kill_all(ns: &Netns) {
 }
 
 impl Cluster {
-    /// Node `i`'s /run/resource-agents, kept across restarts of its stack.
-    fn run_state(&self, i: usize) -> PathBuf {
+    /// Node `i`'s /run/resource-agents (the agent's HA_RSCTMP there), kept
+    /// across restarts of its stack.
+    pub fn run_state(&self, i: usize) -> PathBuf {
         self.dir.join(format!("node{}-run", i + 1))
     }
 }
