@@ -3,7 +3,7 @@
 //! announcer when there is one: opening and closing packet sockets is what
 //! costs time here.
 
-use super::convergence::Window;
+use super::convergence::{Convergence, Window};
 use super::locate::link_problem;
 use super::{Site, Vip};
 use crate::announce::{self, Rounds, RoundsEnded, Timing};
@@ -213,16 +213,14 @@ impl Vip<'_> {
         window: Window,
     ) -> AgentResult<RoundsEnded> {
         let ip = self.params.ip;
-        let mut state = self.convergence();
-        let asking = state.as_ref().and_then(|state| state.asking(ip));
-        let mut rounds = VipRounds { vip: self, spot, wire, asking };
+        let watch = self.convergence().and_then(|state| Some((state.asking(ip)?, state)));
+        let mut rounds = VipRounds { vip: self, spot, wire, watch };
         let ended = announce::send_rounds(&wire.sock, &timing, &mut rounds)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))?;
         if let (Window::Closes { tail }, RoundsEnded::Done) = (window, ended) {
             rounds.wait_until((Instant::now() + tail).min(timing.deadline));
         }
-        if let (Some(state), Some(asking)) = (&mut state, &rounds.asking) {
-            self.heard(state, asking);
+        if let Some((_, state)) = &mut rounds.watch {
             if matches!(window, Window::Closes { .. }) && !matches!(ended, RoundsEnded::AddressGone { .. }) {
                 self.window_ended(state);
             }
@@ -308,12 +306,12 @@ impl Vip<'_> {
 }
 
 /// The rounds of one VIP: its announcement, and the questions to the
-/// gateways that have not answered it yet.
+/// gateways that have not answered it yet, with the state they update.
 struct VipRounds<'v, 'a> {
     vip: &'v Vip<'a>,
     spot: Spot<'v>,
     wire: &'v Wire,
-    asking: Option<Asking>,
+    watch: Option<(Asking, Convergence)>,
 }
 
 impl Rounds for VipRounds<'_, '_> {
@@ -329,7 +327,7 @@ impl Rounds for VipRounds<'_, '_> {
         };
         crate::observe::first_announcement();
         let mut frames = vip.round_frames(mac);
-        if let Some(asking) = &self.asking {
+        if let Some((asking, _)) = &self.watch {
             // arp_target's request is the question to that gateway already.
             for question in asking.questions(mac) {
                 if !frames.contains(&question) {
@@ -341,9 +339,11 @@ impl Rounds for VipRounds<'_, '_> {
     }
 
     fn wait_until(&mut self, due: Instant) {
-        if let Some(asking) = self.asking.as_mut().filter(|asking| !asking.is_done()) {
+        if let Some((asking, state)) = self.watch.as_mut().filter(|(asking, _)| !asking.is_done()) {
             // A socket that fails here fails the next send, which says so.
             let _ = self.wire.listen(asking, due);
+            // Recorded as soon as heard: the time is the answer's.
+            self.vip.heard(state, asking);
         }
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
