@@ -1,5 +1,6 @@
-//! `make demo`: the failover it shows, and the client's outage it reports,
-//! measured around the failover rather than over the whole run.
+//! `make demo`: the failover it shows, the client's outage it reports,
+//! measured around the failover rather than over the whole run, and the
+//! new node's proof that the gateway followed.
 
 mod common;
 use std::fmt::Write as _;
@@ -72,4 +73,11 @@ fn make_demo_shows_the_vip_move_and_the_clients_outage_around_it() {
     assert!(outage > 0 && outage < 5000, "{text}");
     assert!(last_reply > -2000, "the outage reported began long before the standby: {text}");
     assert!(text.contains("client reaches 192.0.2.50"), "{text}");
+    // The new node's proof that the gateway followed, in the timeline.
+    let converged = text
+        .lines()
+        .find(|l| l.contains("gateway 192.0.2.100 answered the VIP: neighbours converged"))
+        .unwrap_or_else(|| panic!("no convergence line: {text}"));
+    let at: i64 = converged.split_whitespace().next().and_then(|t| t.parse().ok()).expect("a time");
+    assert!((0..30_000).contains(&at), "{converged}");
 }

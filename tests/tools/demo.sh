@@ -50,6 +50,9 @@ join "${NODES[0]}" leg1; ip -n "${NODES[0]}" addr add 192.0.2.11/24 dev eth0
 join "${NODES[1]}" leg2; ip -n "${NODES[1]}" addr add 192.0.2.12/24 dev eth0
 join "$CLIENT" legc; ip -n "$CLIENT" addr add 192.0.2.100/24 dev eth0
 ip netns exec "$CLIENT" sysctl -qw net.ipv4.neigh.eth0.locktime=0
+# The client is also the nodes' gateway: the agent asks it, from the VIP,
+# whether it follows the move (docs/what-clients-see.md).
+for ns in "${NODES[@]}"; do ip -n "$ns" route add default via 192.0.2.100 dev eth0; done
 mkdir -p "$WORK/agent" /usr/lib/ocf/resource.d/rust
 cp "$AGENT" "$WORK/agent/IPaddr"
 printf '127.0.0.1 localhost\n192.0.2.11 node1\n192.0.2.12 node2\n' >"$WORK/hosts"
@@ -99,7 +102,7 @@ cat >"$WORK/cib.xml" <<'CIB'
   <status/>
 </cib>
 CIB
-echo "  node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100; VIP $VIP"
+echo "  node1 192.0.2.11, node2 192.0.2.12, client (and the nodes' gateway) 192.0.2.100; VIP $VIP"
 
 bold "2. Starting Corosync and Pacemaker on both nodes"
 T_BOOT=$(now_ms)
@@ -152,14 +155,24 @@ op_ms() { # op_ms NODE_INDEX OP (start|stop): when that operation of vip finishe
 op_took() { on "$1" grep -E "vip $2 \(call [0-9]+, PID [0-9]+\) exited" /var/log/pacemaker/pacemaker.log | tail -1 | sed -n 's/.*execution time \([0-9.]*m\{0,1\}s\).*/\1/p'; }
 STOPPED=$(op_ms "$FROM" stop); STARTED=$(op_ms "$TO" start)
 
+# The new node's history: when the gateway answered the VIP.
+CONVERGED=$(on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F '"event":"converged"' | tail -1 || true)
+
 bold "5. Failover timeline (ms after 'crm node standby')"
+{
 [ -n "$STOPPED" ] && printf '  %6d  node%d: Pacemaker stopped vip (agent stop took %s)\n' $((STOPPED - T0)) $((FROM + 1)) "$(op_took "$FROM" stop)"
 [ -n "$STARTED" ] && printf '  %6d  node%d: our agent started vip (start took %s)\n' $((STARTED - T0)) $((TO + 1)) "$(op_took "$TO" start)"
-if [ -n "$FLIP" ]; then
-    printf '  %6d  client: neighbor entry for %s now %s (node%d)\n' $((FLIP - T0)) "$VIP" "$NEW_MAC" $((TO + 1))
-else
-    echo "  client: neighbor entry did not change within 15 s"
+[ -n "$FLIP" ] && printf '  %6d  client: neighbor entry for %s now %s (node%d)\n' $((FLIP - T0)) "$VIP" "$NEW_MAC" $((TO + 1))
+if [ -n "$CONVERGED" ]; then
+    AT=$(echo "$CONVERGED" | sed -n 's/.*"time":\([0-9.]*\).*/\1/p')
+    AFTER=$(echo "$CONVERGED" | sed -n 's/.*"after_ms":\([0-9]*\).*/\1/p')
+    printf '  %6d  node%d: gateway 192.0.2.100 answered the VIP: neighbours converged %s ms after the add\n' \
+        $(( ${AT%.*} * 1000 + 10#$(printf '%.3s' "${AT#*.}000") - T0 )) $((TO + 1)) "$AFTER"
 fi
+true
+} | sort -n
+[ -n "$FLIP" ] || echo "  client: neighbor entry did not change within 15 s"
+[ -n "$CONVERGED" ] || echo "  node$((TO + 1)): no proof that the gateway followed (IPaddr explain shows why)"
 read -r REPLIES GAP BEFORE AFTER < <(awk -v t0="$T0" -f "$HERE/failover-gap.awk" "$WORK/ping.log")
 printf '  client: %d ping replies; outage around the failover %d ms (last reply %s ms, next %s ms)\n' \
     "$REPLIES" "$GAP" "$BEFORE" "$AFTER"
