@@ -65,6 +65,15 @@ pub trait Rounds {
     fn wait_until(&mut self, due: Instant) {
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
+
+    /// Sends one round's `frames` (`first` for the series' first round);
+    /// `false` when they could not go out in the time left.
+    fn send(&mut self, sock: &PacketSocket, frames: &[Vec<u8>], _first: bool) -> io::Result<bool> {
+        for frame in frames {
+            sock.send(frame)?;
+        }
+        Ok(true)
+    }
 }
 
 /// Sends the rounds `timing` describes.
@@ -83,8 +92,8 @@ pub fn send_rounds(
         let Some(frames) = rounds.next_round() else {
             return Ok(RoundsEnded::AddressGone { sent: round });
         };
-        for frame in &frames {
-            sock.send(frame)?;
+        if !rounds.send(sock, &frames, round == 0)? {
+            return Ok(RoundsEnded::OutOfTime { sent: round });
         }
     }
     Ok(RoundsEnded::Done)
@@ -102,6 +111,7 @@ mod tests {
             background: false,
             mode,
             target: target.map(|t| t.parse().unwrap()),
+            rate_limit: 0,
         }
     }
 

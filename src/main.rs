@@ -22,6 +22,7 @@ mod netlink;
 mod netns;
 mod observe;
 mod ocf;
+mod pace;
 mod packet;
 mod params;
 mod probe;

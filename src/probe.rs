@@ -73,9 +73,11 @@ pub struct Listener<'a> {
     pub own_macs: &'a [Mac],
 }
 
-/// Probes for `ip` on the socket's interface. Never runs past `deadline`.
+/// Probes for `ip` on the socket's interface, sending through `send`,
+/// listening on `sock`. Never runs past `deadline`.
 pub fn run(
     sock: &PacketSocket,
+    send: &mut dyn FnMut(&[u8]) -> io::Result<bool>,
     listener: &Listener,
     ip: IpAddr,
     plan: &ProbePlan,
@@ -110,7 +112,10 @@ pub fn run(
         if Instant::now() >= deadline {
             return Ok(ProbeOutcome::CutShort);
         }
-        sock.send(&probe_frame)?;
+        // The interface's announcement budget may have no slot in time.
+        if !send(&probe_frame)? {
+            return Ok(ProbeOutcome::CutShort);
+        }
         let pause = if sent == plan.count { plan.wait } else { plan.interval };
         if let Some(mac) = listen_until(Instant::now() + pause)? {
             return Ok(ProbeOutcome::InUse { mac });

@@ -25,8 +25,9 @@ fn processes(lab: &Lab) -> usize {
 
 /// The agent's files in the run directory, and the writes it left
 /// unfinished (in IPaddr-partial, which itself may stay). The event
-/// history (and the lock its writers take turns with) and the lock the
-/// resource's actions take turns with outlive the VIP on purpose.
+/// history (and the lock its writers take turns with), the lock the
+/// resource's actions take turns with and the interface's announcement
+/// ledger outlive the VIP on purpose.
 fn tracking_files(lab: &Lab) -> Vec<String> {
     let names = |dir: &std::path::Path| -> Vec<String> {
         std::fs::read_dir(dir)
@@ -37,7 +38,7 @@ fn tracking_files(lab: &Lab) -> Vec<String> {
         .into_iter()
         .filter(|n| (n.starts_with("IPaddr-") || n.starts_with(".IPaddr-")) && n != "IPaddr-partial")
         .filter(|n| {
-            !["IPaddr-history-", "IPaddr-observe-lock-", "IPaddr-action-lock-"]
+            !["IPaddr-history-", "IPaddr-observe-lock-", "IPaddr-action-lock-", "IPaddr-pace-"]
                 .iter()
                 .any(|p| n.starts_with(p))
         })

@@ -63,6 +63,7 @@ const PARAMS: &[(&str, Class)] = &[
     ("send_arp_opts", Class::Accepted),
     ("arp_mode", Class::Strict("arp_mode")),
     ("arp_target", Class::Strict("arp_target")),
+    ("announce_rate_limit", Class::Strict("announce_rate_limit")),
     ("probe_count", Class::Strict("probe_count")),
     ("probe_interval", Class::Strict("probe_interval")),
     ("probe_wait", Class::Strict("probe_wait")),

@@ -306,7 +306,9 @@ fn a_planted_textfile_is_replaced_never_followed_nor_trusted_for_counters() {
         let run =
             common::run_agent(&lab.node, &lab.rsctmp, "start", &params, &[("OCF_RESOURCE_INSTANCE", "vip")]);
         assert_eq!(run.code, ocf::SUCCESS, "{what}: {run:?}");
-        assert!(!run.stderr.contains("WARNING"), "{what} is simply replaced: {run:?}");
+        // (Four starts in a row may be told they exceed a switch's ARP rate.)
+        let warned = run.stderr.lines().any(|l| l.contains("WARNING") && !l.contains("announce_rate_limit"));
+        assert!(!warned, "{what} is simply replaced: {run:?}");
         assert!(!file.is_symlink(), "{what}: the link itself was replaced");
         let text = std::fs::read_to_string(&file).unwrap();
         // The counters live in the agent's own state, not in what the

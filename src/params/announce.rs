@@ -28,6 +28,8 @@ pub struct AnnounceParams {
     pub mode: ArpMode,
     /// An extra host to aim gratuitous requests at (IPv4).
     pub target: Option<Ipv4Addr>,
+    /// Frames per second per interface, shared by every instance; 0: no limit.
+    pub rate_limit: usize,
 }
 
 /// Duplicate-address probing before start.
@@ -47,6 +49,7 @@ pub(super) fn parse_announce(r: &mut Reader, ip: IpAddr) -> AgentResult<Announce
     let mut interval_ms = r.integer("arp_interval", 1, 3_600_000)?;
     let mut count = r.integer("arp_count", 1, 1_000_000)?;
     let count_refresh = r.integer("arp_count_refresh", 0, 1_000_000)?;
+    let rate_limit = usize::try_from(r.integer("announce_rate_limit", 0, 100_000)?).unwrap_or(usize::MAX);
     let background = match r.given("arp_bg") {
         None => ip.is_ipv4(),
         Some(_) => r.flag("arp_bg")?,
@@ -88,6 +91,7 @@ pub(super) fn parse_announce(r: &mut Reader, ip: IpAddr) -> AgentResult<Announce
         background,
         mode,
         target,
+        rate_limit,
     })
 }
 

@@ -119,6 +119,14 @@ pub const PARAMS: &[ParamSpec] = &[
     spec("arp_mode", "arp-mode", Str, "both", "Gratuitous ARP form: request, reply or both").reloadable(),
     spec("arp_target", "arp-target", Str, "", "Also announce to this IPv4 host (e.g. the gateway)")
         .reloadable(),
+    spec(
+        "announce_rate_limit",
+        "announce-rate-limit",
+        Integer,
+        "0",
+        "Most ARP/NA frames per second on an interface, shared by all VIPs (0: no limit)",
+    )
+    .reloadable(),
     spec("probe_count", "probe-count", Integer, "2", "Duplicate-address probes before start (0: none)")
         .reloadable(),
     spec("probe_interval", "probe-interval", Integer, "2", "Milliseconds between duplicate-address probes")

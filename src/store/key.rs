@@ -202,9 +202,15 @@ pub fn address_file(word: &str, ip: IpAddr, namespace: Option<&str>) -> String {
 
 /// The lock the preferred_source VIPs of one interface take in turn.
 pub fn interface_lock(ifindex: u32, namespace: Option<&str>) -> String {
+    interface_file("srcroutes-lock", ifindex, namespace)
+}
+
+/// A file every VIP of one interface shares (an interface index is unique
+/// only within its namespace).
+pub fn interface_file(word: &str, ifindex: u32, namespace: Option<&str>) -> String {
     match namespace {
-        Some(ns) => format!("IPaddr-srcroutes-lock-{}-{ifindex}", encode(ns)),
-        None => format!("IPaddr-srcroutes-lock-{ifindex}"),
+        Some(ns) => format!("IPaddr-{word}-{}-{ifindex}", encode(ns)),
+        None => format!("IPaddr-{word}-{ifindex}"),
     }
 }
 

@@ -19,6 +19,7 @@
 //! | `action-lock`: start, stop, recover and reload-agent of one resource take turns | `vip` | flock |
 //! | `IPaddr-clusterip-lock-<ns>-<ip>`: shared by a clone's instances | `vip::cluster` | flock |
 //! | `IPaddr-srcroutes-lock-<ns>-<ifindex>`: shared by an interface's VIPs | `vip::source_routes` | flock |
+//! | `IPaddr-pace-<ns>-<ifindex>`: the frames an interface's VIPs sent and promised | `vip::pacing` | `pace-lock-<ns>-<ifindex>` |
 //! | `metrics_dir/ocf_ipaddr_<resource>.prom`: node_exporter's textfile, 0644 | `observe::metrics` | `observe-lock` |
 
 mod dir;

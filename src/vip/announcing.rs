@@ -5,6 +5,7 @@
 
 use super::convergence::{Convergence, Window};
 use super::locate::link_problem;
+use super::pacing::Pacer;
 use super::{Site, Vip};
 use crate::announce::{self, Rounds, RoundsEnded, Timing};
 use crate::background;
@@ -12,6 +13,7 @@ use crate::convergence::Asking;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::LinkEntry;
 use crate::ocf::log;
+use crate::pace::Urgency;
 use crate::packet::{self, Mac};
 use crate::probe::{self, ProbeOutcome, ProbePlan};
 use crate::rawsock::PacketSocket;
@@ -19,6 +21,10 @@ use crate::store::{Kind, legacy};
 use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+/// How the reason of a first announcement the budget had no room for
+/// begins: that failure, alone among announcing's, fails the start.
+pub const NO_SLOT: &str = "announce_rate_limit";
 
 /// A raw socket on the VIP's interface and the MAC to send from.
 pub struct Wire {
@@ -28,12 +34,12 @@ pub struct Wire {
 }
 
 impl Wire {
-    /// Asks the gateways `asking` awaits, and listens until `until` or
-    /// until every one has answered.
-    pub fn ask(&self, asking: &mut Asking, until: Instant) -> AgentResult<()> {
-        for question in asking.questions(self.mac) {
-            self.sock.send(&question).doing(|| format!("asking the gateways on {}", self.link.name))?;
-        }
+    /// Asks the gateways `asking` awaits, within `pacer`'s budget, and
+    /// listens until `until` or until every one has answered.
+    pub fn ask(&self, pacer: &Pacer, asking: &mut Asking, until: Instant) -> AgentResult<()> {
+        pacer
+            .send(&self.sock, &asking.questions(self.mac), Urgency::Repeat)
+            .doing(|| format!("asking the gateways on {}", self.link.name))?;
         self.listen(asking, until).doing(|| format!("listening for the gateways on {}", self.link.name))
     }
 
@@ -135,8 +141,13 @@ impl Vip<'_> {
         match outcome {
             ProbeOutcome::Free => Ok(()),
             ProbeOutcome::CutShort => Err(AgentError::generic(format!(
-                "probing for {} was cut short by the start timeout: not adding an address nobody checked",
-                params.ip
+                "probing for {} was cut short by the start timeout{}: not adding an address nobody checked",
+                params.ip,
+                match params.announce.rate_limit {
+                    0 => String::new(),
+                    limit =>
+                        format!(" (announce_rate_limit {limit}/s on {} left no slot before it)", site.nic),
+                }
             ))),
             ProbeOutcome::InUse { mac } => Err(AgentError::generic(format!(
                 "{} is already in use on the link of {}: {} answered the duplicate-address probe",
@@ -214,9 +225,17 @@ impl Vip<'_> {
     ) -> AgentResult<RoundsEnded> {
         let ip = self.params.ip;
         let watch = self.convergence().and_then(|state| Some((state.asking(ip)?, state)));
-        let mut rounds = VipRounds { vip: self, spot, wire, watch };
+        let pacer = self.pacer(spot.site.ifindex, &spot.site.nic).until(timing.deadline);
+        let first_is_urgent = self.announces_first() && timing.first_delay.is_zero();
+        let mut rounds = VipRounds { vip: self, spot, wire, watch, pacer, first_is_urgent };
         let ended = announce::send_rounds(&wire.sock, &timing, &mut rounds)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))?;
+        if first_is_urgent && ended == (RoundsEnded::OutOfTime { sent: 0 }) {
+            return Err(AgentError::generic(format!(
+                "{NO_SLOT} {}/s on {}: no slot for the first announcement of {ip} before the action's timeout (the other VIPs there hold the budget); raise the limit or the start timeout",
+                self.params.announce.rate_limit, spot.site.nic
+            )));
+        }
         if let (Window::Closes { tail }, RoundsEnded::Done) = (window, ended) {
             rounds.wait_until((Instant::now() + tail).min(timing.deadline));
         }
@@ -295,8 +314,11 @@ impl Vip<'_> {
     pub fn run_probe(&self, wire: &Wire, plan: &ProbePlan) -> AgentResult<ProbeOutcome> {
         let own_macs = self.nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
         let seen = probe::Listener { our_mac: wire.mac, own_macs: &own_macs };
-        let outcome = probe::run(&wire.sock, &seen, self.params.ip, plan, self.inv.budget.deadline())
-            .doing(|| format!("probing for {} on {}", self.params.ip, wire.link.name))?;
+        let pacer = self.pacer(wire.link.ifindex, &wire.link.name);
+        let mut send = |frame: &[u8]| pacer.send(&wire.sock, &[frame.to_vec()], Urgency::Urgent);
+        let outcome =
+            probe::run(&wire.sock, &mut send, &seen, self.params.ip, plan, self.inv.budget.deadline())
+                .doing(|| format!("probing for {} on {}", self.params.ip, wire.link.name))?;
         crate::observe::count("probes_sent", plan.count);
         if let ProbeOutcome::InUse { mac } = &outcome {
             crate::observe::conflict(&mac.to_string());
@@ -312,6 +334,9 @@ struct VipRounds<'v, 'a> {
     spot: Spot<'v>,
     wire: &'v Wire,
     watch: Option<(Asking, Convergence)>,
+    pacer: Pacer,
+    /// The first round is this VIP's first announcement.
+    first_is_urgent: bool,
 }
 
 impl Rounds for VipRounds<'_, '_> {
@@ -346,5 +371,10 @@ impl Rounds for VipRounds<'_, '_> {
             self.vip.heard(state, asking);
         }
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
+    }
+
+    fn send(&mut self, sock: &PacketSocket, frames: &[Vec<u8>], first: bool) -> io::Result<bool> {
+        let urgency = if first && self.first_is_urgent { Urgency::Urgent } else { Urgency::Repeat };
+        self.pacer.send(sock, frames, urgency)
     }
 }

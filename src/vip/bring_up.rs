@@ -5,7 +5,7 @@
 
 use super::Vip;
 use super::address::Added;
-use super::announcing::{Spot, Wire};
+use super::announcing::{NO_SLOT, Spot, Wire};
 use super::locate::{Site, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily};
@@ -70,12 +70,12 @@ impl Vip<'_> {
         };
         let mut outcome = self.finish_start(target).and_then(|()| self.take_over_routes(spot));
         if outcome.is_ok() {
-            self.announce_started(spot, wire);
-            if params.ping.on_start {
-                outcome = self.ping_after_start(spot);
-                if outcome.is_err() {
-                    self.stop_announcers();
-                }
+            outcome = self.announce_started(spot, wire);
+        }
+        if outcome.is_ok() && params.ping.on_start {
+            outcome = self.ping_after_start(spot);
+            if outcome.is_err() {
+                self.stop_announcers();
             }
         }
         if outcome.is_err() && added == Added::ByUs {
@@ -108,8 +108,10 @@ impl Vip<'_> {
     }
 
     /// Announces the new owner. The address is up whatever happens here, so
-    /// a failure to announce is logged, not a failed start (as in IPaddr2).
-    fn announce_started(&self, spot: Spot, wire: Option<Wire>) {
+    /// a failure to announce is logged, not a failed start (as in IPaddr2);
+    /// only a first announcement that `announce_rate_limit` could not fit
+    /// before the timeout fails the start: the VIP would stay unannounced.
+    fn announce_started(&self, spot: Spot, wire: Option<Wire>) -> AgentResult<()> {
         let wire = match wire {
             Some(wire) => Ok(Some(wire)),
             // The link was down before the add; it is up now.
@@ -117,8 +119,13 @@ impl Vip<'_> {
         };
         self.begin_convergence(spot);
         let announced = wire.and_then(|wire| self.announce(spot, self.params.announce.count, wire));
-        if let Err(err) = announced {
-            log::error(format!("Could not announce {}: {}", self.params.ip, err.reason));
+        match announced {
+            Err(err) if err.reason.starts_with(NO_SLOT) => Err(err),
+            Err(err) => {
+                log::error(format!("Could not announce {}: {}", self.params.ip, err.reason));
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 

@@ -191,7 +191,8 @@ impl Vip<'_> {
         let Some(mut asking) = state.asking(self.params.ip) else { return Ok(()) };
         if let Some(wire) = self.open_wire(spot.site)? {
             let listen = MONITOR_LISTEN.min(self.inv.budget.remaining());
-            wire.ask(&mut asking, Instant::now() + listen)?;
+            let pacer = self.pacer(spot.site.ifindex, &spot.site.nic);
+            wire.ask(&pacer, &mut asking, Instant::now() + listen)?;
             self.heard(&mut state, &asking);
         }
         if state.is_proven() {

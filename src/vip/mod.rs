@@ -15,6 +15,7 @@ pub mod locate;
 mod loopback_copy;
 pub mod lvs;
 pub mod multisite;
+mod pacing;
 pub mod record;
 pub mod source_routes;
 mod tear_down;

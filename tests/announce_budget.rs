@@ -1,0 +1,227 @@
+//! `announce_rate_limit`: one budget of ARP frames per second per
+//! interface, shared by every instance of the agent, measured where a
+//! switch would count them (a capture on the client's end of the link).
+
+mod common;
+use common::wire::{Capture, Frame, arps};
+use common::{Lab, Run, ocf, wait_for};
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+/// The most frames from `mac` in any one-second window of the capture.
+fn peak_per_second(frames: &[Frame], mac: &str) -> usize {
+    let ours: Vec<_> = arps(frames).into_iter().filter(|a| a.eth_src == mac).collect();
+    let in_window =
+        |start: u64| ours.iter().filter(move |a| a.micros >= start && a.micros < start + 1_000_000);
+    let (peak, start) = ours.iter().map(|a| (in_window(a.micros).count(), a.micros)).max().unwrap_or((0, 0));
+    if std::env::var_os("OCF_IPADDR_SHOW_PEAK").is_some() {
+        for a in in_window(start) {
+            println!(
+                "{} {} {} -> {}",
+                a.micros,
+                if a.reply { "reply" } else { "request" },
+                a.sender_ip,
+                a.target_ip
+            );
+        }
+    }
+    peak
+}
+
+fn vip_params(ip: &str, limit: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ip", ip.to_string()),
+        ("cidr_netmask", "24".into()),
+        ("nic", "eth0".into()),
+        ("announce_rate_limit", limit.into()),
+        ("arp_mode", "request".into()),
+        ("arp_count", "2".into()),
+    ]
+}
+
+/// Starts `IPaddr start` in the node's namespace without waiting.
+fn spawn_start(lab: &Lab, params: &[(&str, String)], timeout_ms: &str) -> Child {
+    let mut command = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "start");
+    for (key, value) in params {
+        command.env(format!("OCF_RESKEY_{key}"), value);
+    }
+    command.env("OCF_RESKEY_CRM_meta_timeout", timeout_ms);
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    command.spawn().expect("the agent starts")
+}
+
+fn finish(child: Child) -> Option<Run> {
+    let out = child.wait_with_output().ok()?;
+    let code = out.status.code()?;
+    Some(Run {
+        code,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Waits until no background announcer runs on the node.
+fn announcers_done(lab: &Lab) {
+    let done = wait_for(Duration::from_secs(60), || lab.node.processes_with_arg("__announce").is_empty());
+    assert!(done.is_some(), "background announcers still running");
+}
+
+/// Sets `key` to `value` in `params`, replacing what was there.
+fn set(params: &mut Vec<(&'static str, String)>, key: &'static str, value: &str) {
+    params.retain(|(k, _)| *k != key);
+    params.push((key, value.to_string()));
+}
+
+fn as_refs<'a>(params: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    params.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[test]
+fn the_limit_holds_when_200_vips_start_at_once_and_some_are_killed() {
+    const LIMIT: usize = 150;
+    let lab = Lab::new();
+    let node_mac = lab.node.mac("eth0");
+    let capture = Capture::start_filtered(&lab.client, "eth0", &lab.rsctmp, "arp");
+    let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+    println!("seed {seed}");
+    let vips: Vec<String> = (1..=200).map(|i| format!("198.51.100.{i}")).collect();
+    let began = Instant::now();
+    let mut children: Vec<Option<Child>> =
+        vips.iter().map(|ip| Some(spawn_start(&lab, &vip_params(ip, &LIMIT.to_string()), "60000"))).collect();
+    // kill -9 twenty of them at moments spread over the first two seconds.
+    let mut killed = Vec::new();
+    for k in 0..20u32 {
+        let victim = (seed.wrapping_mul(2654435761).wrapping_add(k * 7919) % 200) as usize;
+        std::thread::sleep(Duration::from_millis(u64::from(seed.wrapping_add(k * 104729) % 100)));
+        if let Some(child) = children[victim].as_mut() {
+            let _ = child.kill();
+            killed.push(victim);
+        }
+    }
+    let runs: Vec<Option<Run>> = children.into_iter().map(|c| c.and_then(finish)).collect();
+    let all_started = began.elapsed();
+    announcers_done(&lab);
+    let frames = capture.stop();
+    let peak = peak_per_second(&frames, &node_mac);
+    println!(
+        "200 VIPs at announce_rate_limit={LIMIT}: the last start ended after {all_started:?}; peak {peak} frames/s; {} instances killed",
+        killed.len()
+    );
+    assert!(peak <= LIMIT, "{peak} frames in one second, over the limit of {LIMIT}");
+    let announced = arps(&frames);
+    for (i, run) in runs.iter().enumerate() {
+        if killed.contains(&i) {
+            continue;
+        }
+        let run = run.as_ref().unwrap_or_else(|| panic!("{} ended by a signal", vips[i]));
+        assert_eq!(run.code, ocf::SUCCESS, "{}: {run:#?}", vips[i]);
+        let ip: std::net::Ipv4Addr = vips[i].parse().unwrap();
+        assert!(
+            announced.iter().any(|a| a.sender_ip == ip && a.target_ip == ip),
+            "{} never announced",
+            vips[i]
+        );
+    }
+    // Killed at any instant: stop still cleans up every one.
+    for ip in &vips {
+        let stop = lab.agent("stop", &as_refs(&vip_params(ip, &LIMIT.to_string())));
+        assert_eq!(stop.code, ocf::SUCCESS, "{ip}: {stop:#?}");
+    }
+    assert!(!lab.node.addresses("eth0").contains("198.51.100."), "{}", lab.node.addresses("eth0"));
+}
+
+#[test]
+fn a_first_announcement_does_not_wait_behind_another_vips_repeats() {
+    const LIMIT: &str = "20";
+    let lab = Lab::new();
+    let node_mac = lab.node.mac("eth0");
+    let capture = Capture::start_filtered(&lab.client, "eth0", &lab.rsctmp, "arp");
+    // A VIP whose announcer repeats as fast as the budget lets it.
+    let mut noisy = vip_params("192.0.2.60", LIMIT);
+    set(&mut noisy, "arp_count", "100");
+    set(&mut noisy, "arp_interval", "1");
+    assert_eq!(lab.agent("start", &as_refs(&noisy)).code, ocf::SUCCESS);
+    std::thread::sleep(Duration::from_millis(1500));
+    let quiet = vip_params("192.0.2.61", LIMIT);
+    let start = lab.agent("start", &as_refs(&quiet));
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(lab.agent("stop", &as_refs(&noisy)).code, ocf::SUCCESS);
+    let frames = capture.stop();
+    let ours: Vec<_> = arps(&frames).into_iter().filter(|a| a.eth_src == node_mac).collect();
+    let first_probe =
+        ours.iter().find(|a| a.target_ip.to_string() == "192.0.2.61").expect("the probe").micros;
+    let announced = ours
+        .iter()
+        .find(|a| a.sender_ip.to_string() == "192.0.2.61")
+        .unwrap_or_else(|| panic!("192.0.2.61 never announced: {ours:#?}"))
+        .micros;
+    let repeats_between = ours
+        .iter()
+        .filter(|a| a.sender_ip.to_string() == "192.0.2.60" && (first_probe..announced).contains(&a.micros));
+    let repeats_between = repeats_between.count();
+    println!(
+        "first announcement {} ms after the first probe, {repeats_between} repeats between",
+        (announced - first_probe) / 1000
+    );
+    assert!(repeats_between <= 1, "the first announcement waited behind {repeats_between} repeats");
+    let repeats = ours.iter().filter(|a| a.sender_ip.to_string() == "192.0.2.60").count();
+    assert!(repeats > 20, "the noisy VIP kept repeating ({repeats} frames)");
+    assert!(peak_per_second(&frames, &node_mac) <= 20);
+    assert_eq!(lab.agent("stop", &as_refs(&quiet)).code, ocf::SUCCESS);
+}
+
+#[test]
+fn a_start_whose_first_announcement_gets_no_slot_in_time_fails_and_leaves_nothing() {
+    let lab = Lab::new();
+    let vips: Vec<String> = (70..74).map(|i| format!("192.0.2.{i}")).collect();
+    let params = |ip: &str| {
+        let mut p = vip_params(ip, "1");
+        set(&mut p, "probe_count", "0");
+        set(&mut p, "arp_count", "1");
+        p
+    };
+    let children: Vec<Child> = vips.iter().map(|ip| spawn_start(&lab, &params(ip), "1500")).collect();
+    let runs: Vec<Run> = children.into_iter().map(|c| finish(c).expect("an exit code")).collect();
+    let failed: Vec<usize> = (0..vips.len()).filter(|&i| runs[i].code != ocf::SUCCESS).collect();
+    assert!(!failed.is_empty() && failed.len() < vips.len(), "{runs:#?}");
+    for (i, run) in runs.iter().enumerate() {
+        let present = lab.node.has_address("eth0", &format!("{}/24", vips[i]));
+        if failed.contains(&i) {
+            assert_eq!(run.code, ocf::ERR_GENERIC, "{run:#?}");
+            let reason = run.reason();
+            assert!(
+                reason.starts_with("announce_rate_limit 1/s on eth0: no slot for the first announcement of"),
+                "{run:#?}"
+            );
+            assert!(!present, "{}: a failed start left its address", vips[i]);
+        } else {
+            assert!(present, "{}", vips[i]);
+        }
+        assert_eq!(lab.agent("stop", &as_refs(&params(&vips[i]))).code, ocf::SUCCESS);
+    }
+}
+
+#[test]
+fn without_a_limit_a_start_warns_once_when_the_vips_together_exceed_what_a_switch_allows() {
+    let lab = Lab::new();
+    let params = |i: usize| {
+        let mut p = vip_params(&format!("198.51.100.{i}"), "0");
+        p.retain(|(k, _)| *k != "announce_rate_limit");
+        set(&mut p, "arp_mode", "both");
+        p
+    };
+    let children: Vec<Child> = (1..=20).map(|i| spawn_start(&lab, &params(i), "20000")).collect();
+    let runs: Vec<Run> = children.into_iter().map(|c| finish(c).expect("an exit code")).collect();
+    assert!(runs.iter().all(|r| r.code == ocf::SUCCESS), "{runs:#?}");
+    let warned: Vec<&Run> = runs.iter().filter(|r| r.stderr.contains("set announce_rate_limit")).collect();
+    assert_eq!(warned.len(), 1, "{runs:#?}");
+    assert!(warned[0].stderr.contains("within one second, from all VIPs there"), "{:#?}", warned[0]);
+    // Said once: a later burst says nothing more.
+    let again: Vec<Run> = (21..=40).map(|i| lab.agent("start", &as_refs(&params(i)))).collect();
+    assert!(again.iter().all(|r| !r.stderr.contains("announce_rate_limit")), "{again:#?}");
+    announcers_done(&lab);
+    for i in 1..=40 {
+        assert_eq!(lab.agent("stop", &as_refs(&params(i))).code, ocf::SUCCESS);
+    }
+}
