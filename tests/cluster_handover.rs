@@ -7,49 +7,31 @@
 
 mod common;
 use common::cluster::{Cluster, Stack};
-use common::in_netns;
 use common::wire::{neighbor_mac, no_neighbor_locktime};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use common::{NameServer, connect_for_name};
+use std::io::{ErrorKind, Read};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 const PORT: u16 = 8080;
 /// How long the client waits before reconnecting.
 const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 
-/// A server on every address of `node` that answers each connection with
-/// the node's name and then holds it open.
-fn serve(cluster: &Cluster, i: usize) {
-    let name = format!("node{}\n", i + 1);
-    in_netns(&cluster.seg.nodes[i], move || {
-        let listener = TcpListener::bind(("0.0.0.0", PORT)).expect("the server binds");
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            let mut stream = stream;
-            let _ = stream.write_all(name.as_bytes());
-            held.push(stream);
-        }
-    });
+/// A server on every address of node `i` that answers each connection
+/// with the node's name and then holds it open.
+fn serve(cluster: &Cluster, i: usize) -> NameServer {
+    NameServer::holding(&cluster.seg.nodes[i], PORT, &format!("node{}\n", i + 1))
 }
 
 /// Connects from the client to the VIP; returns the stream and the name of
 /// the node that answered.
 fn connect(cluster: &Cluster, vip: SocketAddr) -> Option<(TcpStream, String)> {
-    in_netns(&cluster.seg.client, move || {
-        let mut stream = TcpStream::connect_timeout(&vip, Duration::from_secs(1)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-        let mut name = [0u8; 6];
-        stream.read_exact(&mut name).ok()?;
-        Some((stream, String::from_utf8_lossy(&name).trim().to_string()))
-    })
-    .join()
-    .expect("the client thread")
+    connect_for_name(&cluster.seg.client, vip, "nodeN\n".len())
 }
 
 fn an_idle_client_is_reset_when_pacemaker_moves_the_vip_and_reconnects_to_the_new_node(stack: Stack) {
     let cluster = Cluster::start(stack, 2);
-    serve(&cluster, 0);
-    serve(&cluster, 1);
+    let _servers = [serve(&cluster, 0), serve(&cluster, 1)];
     cluster.crm_primitive_vip(&["kill_connections_on_stop=true", "op", "monitor", "interval=3s"]);
     let i = cluster.any_running();
     cluster.must(i, "crm", &["configure", "location", "vip-on-node1", "vip", "inf:", "node1"]);

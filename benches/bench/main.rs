@@ -5,6 +5,7 @@
 //! charts and prints PASS/FAIL for each target. Ratios matter here, not
 //! absolute times: a shared machine is noisy.
 
+mod clients;
 mod cluster;
 #[path = "../../tests/common/mod.rs"]
 mod common;
@@ -64,8 +65,15 @@ fn main() {
     scale_node.ip(&["addr", "add", "198.18.0.1/16", "dev", "eth0"]);
 
     // OCF_IPADDR_BENCH_ONLY=cluster runs the cluster sections alone (with
-    // OCF_IPADDR_BENCH_SIZES=5,20 for a quick look) and writes no docs.
-    let cluster_only = std::env::var("OCF_IPADDR_BENCH_ONLY").is_ok_and(|v| v == "cluster");
+    // OCF_IPADDR_BENCH_SIZES=5,20 for a quick look), =clients the "what
+    // clients see" section alone; neither writes docs.
+    let only = std::env::var("OCF_IPADDR_BENCH_ONLY").ok();
+    let cluster_only = only.as_deref() == Some("cluster");
+    if only.as_deref() == Some("clients") {
+        clients::measure(&ours, &rsctmp, &mut md, &mut report);
+        println!("{md}");
+        return;
+    }
     let mut chart = Vec::new();
     let mut floor_ms = 0.0;
     if !cluster_only {
@@ -89,6 +97,7 @@ fn main() {
     let programs = cluster::Programs { ours: &ours, previous: &previous, null: &null };
     let runs = cluster::measure_scale(&programs, &mut md, &mut report);
     chart.extend(cluster::measure_failover(&ours, &rsctmp, &mut md, &mut report));
+    clients::measure(&ours, &rsctmp, &mut md, &mut report);
     md.push_str("\n![monitor CPU against N](benchmarks-cluster-cpu.svg) ![time until all run against N](benchmarks-cluster-running.svg)\n");
     let colors = [
         ("ocf:rust:IPaddr", "#2b7bb9"),

@@ -19,7 +19,7 @@ pub use agent::{Run, agent_command, explain_report, finish, ocf, run_agent, run_
 #[allow(unused_imports)]
 pub use netns::{Netns, in_netns};
 #[allow(unused_imports)]
-pub use servers::{NameServer, ask_name};
+pub use servers::{NameServer, ask_name, connect_for_name};
 #[allow(unused_imports)]
 pub use topology::{Lab, NamespaceFile, Segment};
 #[allow(unused_imports)]

@@ -13,7 +13,18 @@ pub struct NameServer {
 }
 
 impl NameServer {
+    /// Answers each connection with `name`, then closes it.
     pub fn start(ns: &Netns, port: u16, name: &str) -> NameServer {
+        NameServer::serve(ns, port, name, false)
+    }
+
+    /// Answers each connection with `name`, then holds it open and idle
+    /// (a database pool's connection, a broker's subscriber).
+    pub fn holding(ns: &Netns, port: u16, name: &str) -> NameServer {
+        NameServer::serve(ns, port, name, true)
+    }
+
+    fn serve(ns: &Netns, port: u16, name: &str, hold: bool) -> NameServer {
         use std::io::Write;
         let accepted = std::sync::Arc::new(AtomicUsize::new(0));
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -23,11 +34,15 @@ impl NameServer {
             let listener = std::net::TcpListener::bind(("0.0.0.0", port)).expect("bind");
             listener.set_nonblocking(true).expect("nonblocking");
             ready_tx.send(()).expect("ready");
+            let mut held = Vec::new();
             while !halt.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((mut stream, _)) => {
                         count.fetch_add(1, Ordering::SeqCst);
                         let _ = stream.write_all(name.as_bytes());
+                        if hold {
+                            held.push(stream);
+                        }
                     }
                     Err(_) => std::thread::sleep(std::time::Duration::from_millis(2)),
                 }
@@ -72,6 +87,27 @@ pub fn ask_name(ns: &Netns, source: &str, target: &str, port: u16) -> Option<Str
         let mut answer = String::new();
         stream.read_to_string(&mut answer).ok()?;
         Some(answer)
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
+/// Connects from `ns` to `server` and reads the name it answers with (as
+/// many bytes as `name_len`); returns the open connection and the name.
+pub fn connect_for_name(
+    ns: &Netns,
+    server: std::net::SocketAddr,
+    name_len: usize,
+) -> Option<(std::net::TcpStream, String)> {
+    use std::io::Read;
+    in_netns(ns, move || {
+        let mut stream =
+            std::net::TcpStream::connect_timeout(&server, std::time::Duration::from_secs(1)).ok()?;
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(2))).ok()?;
+        let mut name = vec![0u8; name_len];
+        stream.read_exact(&mut name).ok()?;
+        Some((stream, String::from_utf8_lossy(&name).trim().to_string()))
     })
     .join()
     .ok()
