@@ -98,6 +98,15 @@ fn cases(metrics: &Path) -> Vec<Case> {
             names: vec![format!("IPaddr-lvs-{key}")],
         },
         Case {
+            params: base(&[("announce_rate_limit", "100"), ("arp_target", "192.0.2.100")]),
+            env: vec![("OCF_RESOURCE_INSTANCE", "web")],
+            names: vec![
+                "IPaddr-pace-2".to_string(),
+                "IPaddr-pace-lock-2".to_string(),
+                format!("IPaddr-converge-{key}"),
+            ],
+        },
+        Case {
             params: base(&[("preferred_source", "true")]),
             env: vec![("OCF_RESOURCE_INSTANCE", "web")],
             names: vec![format!("IPaddr-srcroutes-{key}"), "IPaddr-srcroutes-lock-2".to_string()],
