@@ -52,19 +52,11 @@ impl Ledger {
         self.slots.retain(|&(at, _, pid)| at + SPAN_MS > now_ms && (at <= now_ms || alive(pid)));
     }
 
-    /// Whether one more frame at `at` keeps every window within `allowed`:
-    /// it does not unless no `allowed` frames already booked lie, with
-    /// `at`, inside one window.
-    fn fits(&self, at: u64, allowed: usize) -> bool {
-        if allowed == 0 {
-            return false;
-        }
+    /// The booked times, in order.
+    fn times(&self) -> Vec<u64> {
         let mut times: Vec<u64> = self.slots.iter().map(|s| s.0).collect();
         times.sort_unstable();
-        times.windows(allowed).all(|run| {
-            let (first, last) = (run[0], run[allowed - 1]);
-            last.max(at) - first.min(at) >= SPAN_MS
-        })
+        times
     }
 
     /// How many frames a class may fill a window with: repeats leave a
@@ -81,12 +73,13 @@ impl Ledger {
     /// fits under `limit`.
     pub fn earliest(&self, now_ms: u64, limit: usize, urgency: Urgency) -> u64 {
         let allowed = Ledger::allowed(limit, urgency);
+        let times = self.times();
         let mut candidates: Vec<u64> = vec![now_ms];
-        candidates.extend(self.slots.iter().map(|s| s.0 + SPAN_MS).filter(|&t| t > now_ms));
+        candidates.extend(times.iter().map(|t| t + SPAN_MS).filter(|&t| t > now_ms));
         candidates.sort_unstable();
         candidates
             .into_iter()
-            .find(|&t| self.fits(t, allowed))
+            .find(|&t| fits(&times, t, allowed))
             // Past the last frame's window every window is empty.
             .unwrap_or_else(|| self.slots.iter().map(|s| s.0 + SPAN_MS).max().unwrap_or(now_ms).max(now_ms))
     }
@@ -107,6 +100,22 @@ impl Ledger {
     pub fn last_second(&self, now_ms: u64) -> usize {
         self.slots.iter().filter(|s| s.0 <= now_ms && s.0 + WINDOW_MS > now_ms).count()
     }
+}
+
+/// Whether one more frame at `at` keeps every window of the ordered
+/// `times` within `allowed`: it does not when `allowed` booked frames lie,
+/// with `at`, inside one window. Only frames less than a window from `at`
+/// can, so only those are looked at.
+fn fits(times: &[u64], at: u64, allowed: usize) -> bool {
+    if allowed == 0 {
+        return false;
+    }
+    let near =
+        &times[times.partition_point(|&t| t + SPAN_MS <= at)..times.partition_point(|&t| t < at + SPAN_MS)];
+    near.windows(allowed).all(|run| {
+        let (first, last) = (run[0], run[allowed - 1]);
+        last.max(at) - first.min(at) >= SPAN_MS
+    })
 }
 
 #[cfg(test)]
@@ -180,6 +189,33 @@ mod tests {
         ledger.book(NOW + 400, Urgency::Urgent, 8);
         ledger.prune(NOW, |pid| pid != 7);
         assert_eq!(ledger.slots, vec![(NOW - 10, false, 1), (NOW + 400, true, 8)]);
+    }
+
+    #[test]
+    fn fits_agrees_with_counting_every_window() {
+        // Every window of length SPAN_MS that contains `at` holds at most
+        // `allowed` frames once `at` is added (the fullest such window
+        // starts at a frame, or at `at`).
+        let brute = |times: &[u64], at: u64, allowed: usize| {
+            let mut all = times.to_vec();
+            all.push(at);
+            all.iter()
+                .filter(|&&start| start <= at && at < start + SPAN_MS)
+                .all(|&start| all.iter().filter(|&&t| t >= start && t < start + SPAN_MS).count() <= allowed)
+        };
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |bound: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % bound
+        };
+        for _ in 0..500 {
+            let mut times: Vec<u64> = (0..next(30)).map(|_| NOW + next(4000)).collect();
+            times.sort_unstable();
+            let (at, allowed) = (NOW + next(4000), 1 + next(6) as usize);
+            assert_eq!(fits(&times, at, allowed), brute(&times, at, allowed), "{times:?} + {at}, {allowed}");
+        }
     }
 
     #[test]

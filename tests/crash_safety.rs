@@ -43,8 +43,11 @@ fn tracking_files(lab: &Lab) -> Vec<String> {
                 .any(|p| n.starts_with(p))
         })
         .collect();
-    files
-        .extend(names(&lab.rsctmp.join("IPaddr-partial")).into_iter().map(|n| format!("IPaddr-partial/{n}")));
+    // A ledger write killed half-way leaves its copy until the interface's
+    // next write sweeps it (stop of a VIP writes no ledger).
+    let partial =
+        names(&lab.rsctmp.join("IPaddr-partial")).into_iter().filter(|n| !n.starts_with(".IPaddr-pace-"));
+    files.extend(partial.map(|n| format!("IPaddr-partial/{n}")));
     files
 }
 

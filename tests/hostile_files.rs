@@ -4,10 +4,9 @@
 //! it, or fails with a reason naming it, within the action's time.
 
 mod common;
-use common::{Lab, Run, agent_command, agent_path, ocf};
+use common::{Lab, Run, ocf};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const VIP: &str = "192.0.2.50";
 /// Longer than any action may take with CRM_meta_timeout=10000.
@@ -15,28 +14,7 @@ const HANG: Duration = Duration::from_secs(30);
 
 /// Runs `action` like Pacemaker with a 10 s timeout; `None` if it hung.
 fn bounded(lab: &Lab, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> Option<Run> {
-    let mut cmd = agent_command(&lab.node, &lab.rsctmp, &agent_path(), action);
-    for (key, value) in params {
-        cmd.env(format!("OCF_RESKEY_{key}"), value);
-    }
-    cmd.envs(env.iter().copied()).env("OCF_RESKEY_CRM_meta_timeout", "10000");
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("agent runs");
-    let started = Instant::now();
-    while started.elapsed() < HANG {
-        if child.try_wait().expect("wait").is_some() {
-            let out = child.wait_with_output().expect("output");
-            return Some(Run {
-                code: out.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
+    common::run_agent_bounded(&lab.node, &lab.rsctmp, action, params, env, HANG)
 }
 
 #[derive(Debug, Clone, Copy)]

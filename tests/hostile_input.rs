@@ -114,6 +114,12 @@ fn the_corpus_covers_every_documented_parameter() {
     assert_eq!(covered, documented, "add new parameters to the hostile corpus");
 }
 
+/// Runs `action`, failing the test with the row's name if it hangs.
+fn bounded(lab: &Lab, action: &str, params: &[(&str, &str)], param: &str, kind: &str) -> common::Run {
+    common::run_agent_bounded(&lab.node, &lab.rsctmp, action, params, &[], std::time::Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("{action} with {param} = {kind} hung for 30 s: {params:?}"))
+}
+
 #[test]
 fn every_parameter_withstands_every_hostile_value() {
     let lab = Lab::new();
@@ -126,7 +132,7 @@ fn every_parameter_withstands_every_hostile_value() {
             params.retain(|(k, _)| k != param && !(*param == "netmask" && *k == "cidr_netmask"));
             params.push((param, value.as_str()));
             let (code, fragment) = expected(param, *class, kind);
-            let run = lab.agent("validate-all", &params);
+            let run = bounded(&lab, "validate-all", &params, param, kind);
             assert_eq!(run.code, code, "{param} = {kind}: {run:#?}");
             if let Some(fragment) = fragment {
                 let reason = run.reason();
@@ -137,7 +143,7 @@ fn every_parameter_withstands_every_hostile_value() {
                 let missing_namespace =
                     *param == "network_namespace" && matches!(kind, "quotes" | "unicode" | "overflow");
                 let start_code = if missing_namespace { ocf::ERR_INSTALLED } else { code };
-                let start = lab.agent("start", &params);
+                let start = bounded(&lab, "start", &params, param, kind);
                 assert_eq!(start.code, start_code, "start {param} = {kind}: {start:#?}");
             }
             assert!(run.stderr.lines().all(|l| !l.starts_with("ERROR: forged")), "a value forged a log line");

@@ -109,3 +109,39 @@ pub mod ocf {
     pub const NOT_RUNNING: i32 = 7;
     pub const DEGRADED: i32 = 190;
 }
+
+/// Runs the agent like `run_agent`, with `CRM_meta_timeout` of 10 s, and
+/// gives up after `limit`: `None` when it was still running (killed then),
+/// so that a hang fails the test naming what hung instead of the harness
+/// timing the whole test out.
+pub fn run_agent_bounded(
+    ns: &Netns,
+    rsctmp: &std::path::Path,
+    action: &str,
+    params: &[(&str, &str)],
+    env: &[(&str, &str)],
+    limit: std::time::Duration,
+) -> Option<Run> {
+    let mut cmd = agent_command(ns, rsctmp, &agent_path(), action);
+    for (key, value) in params {
+        cmd.env(format!("OCF_RESKEY_{key}"), value);
+    }
+    cmd.envs(env.iter().copied()).env("OCF_RESKEY_CRM_meta_timeout", "10000");
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("agent runs");
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
+        if child.try_wait().expect("wait").is_some() {
+            let out = child.wait_with_output().expect("output");
+            return Some(Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}

@@ -15,7 +15,9 @@ pub mod wire;
 
 // Each test crate uses a part of the harness.
 #[allow(unused_imports)]
-pub use agent::{Run, agent_command, explain_report, finish, ocf, run_agent, run_agent_at};
+pub use agent::{
+    Run, agent_command, explain_report, finish, ocf, run_agent, run_agent_at, run_agent_bounded,
+};
 #[allow(unused_imports)]
 pub use netns::{Netns, in_netns};
 #[allow(unused_imports)]
