@@ -230,7 +230,10 @@ impl Vip<'_> {
         let mut rounds = VipRounds { vip: self, spot, wire, watch, pacer, first_is_urgent };
         let ended = announce::send_rounds(&wire.sock, &timing, &mut rounds)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))?;
-        if first_is_urgent && ended == (RoundsEnded::OutOfTime { sent: 0 }) {
+        // Only the budget fails a start here: a start already out of time
+        // before its first round warns and succeeds, as it always has.
+        let no_slot = self.params.announce.rate_limit > 0 && ended == (RoundsEnded::OutOfTime { sent: 0 });
+        if first_is_urgent && no_slot {
             return Err(AgentError::generic(format!(
                 "{NO_SLOT} {}/s on {}: no slot for the first announcement of {ip} before the action's timeout (the other VIPs there hold the budget); raise the limit or the start timeout",
                 self.params.announce.rate_limit, spot.site.nic
