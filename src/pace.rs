@@ -26,10 +26,10 @@ const SPAN_MS: u64 = WINDOW_MS + 2 * LATE_MS;
 pub const SWITCH_DEFAULT_LIMIT: usize = 15;
 
 /// The frames of one interface, sent or promised: `(when in ms since the
-/// epoch, urgent, sender's pid)`.
+/// epoch, sender's pid)`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ledger {
-    pub slots: Vec<(u64, bool, u32)>,
+    pub slots: Vec<(u64, u32)>,
     /// Whether a start warned that the instances exceed the switch default
     /// without a limit (said once per interface until the node reboots).
     #[serde(default)]
@@ -49,7 +49,7 @@ impl Ledger {
     /// Forgets the frames that left the window, and the promises of
     /// senders that died before keeping them (killed at any instant).
     pub fn prune(&mut self, now_ms: u64, alive: impl Fn(u32) -> bool) {
-        self.slots.retain(|&(at, _, pid)| at + SPAN_MS > now_ms && (at <= now_ms || alive(pid)));
+        self.slots.retain(|&(at, pid)| at + SPAN_MS > now_ms && (at <= now_ms || alive(pid)));
     }
 
     /// The booked times, in order.
@@ -81,19 +81,20 @@ impl Ledger {
             .into_iter()
             .find(|&t| fits(&times, t, allowed))
             // Past the last frame's window every window is empty.
-            .unwrap_or_else(|| self.slots.iter().map(|s| s.0 + SPAN_MS).max().unwrap_or(now_ms).max(now_ms))
+            .unwrap_or_else(|| times.last().map_or(now_ms, |t| t + SPAN_MS).max(now_ms))
     }
 
     /// Gives back the slot `pid` booked at `at` (it woke too late for it).
     pub fn release(&mut self, at: u64, pid: u32) {
-        if let Some(i) = self.slots.iter().position(|s| s.0 == at && s.2 == pid) {
+        if let Some(i) = self.slots.iter().position(|s| *s == (at, pid)) {
             self.slots.remove(i);
         }
     }
 
-    /// Books a frame at `at`.
-    pub fn book(&mut self, at: u64, urgency: Urgency, pid: u32) {
-        self.slots.push((at, urgency == Urgency::Urgent, pid));
+    /// Books a frame at `at` (repeats book only the present, so a slot
+    /// needs no class).
+    pub fn book(&mut self, at: u64, pid: u32) {
+        self.slots.push((at, pid));
     }
 
     /// Frames sent in the last second up to `now_ms`: what a switch counts now.
@@ -130,7 +131,7 @@ mod tests {
         (0..n)
             .map(|_| {
                 let at = ledger.earliest(NOW, limit, urgency);
-                ledger.book(at, urgency, 1);
+                ledger.book(at, 1);
                 at
             })
             .collect()
@@ -174,7 +175,7 @@ mod tests {
     #[test]
     fn a_frame_promised_ahead_counts_in_the_windows_it_falls_in() {
         let mut ledger = Ledger::default();
-        ledger.book(NOW + 500, Urgency::Urgent, 1);
+        ledger.book(NOW + 500, 1);
         // A limit of 1: now does not fit (the window [now, now+1s) holds
         // the promise), nor does anything closer than a window after it.
         assert_eq!(ledger.earliest(NOW, 1, Urgency::Urgent), NOW + 500 + SPAN_MS);
@@ -183,12 +184,12 @@ mod tests {
     #[test]
     fn pruning_drops_the_past_window_and_the_promises_of_the_dead() {
         let mut ledger = Ledger::default();
-        ledger.book(NOW - 2000, Urgency::Repeat, 1);
-        ledger.book(NOW - 10, Urgency::Repeat, 1);
-        ledger.book(NOW + 300, Urgency::Urgent, 7);
-        ledger.book(NOW + 400, Urgency::Urgent, 8);
+        ledger.book(NOW - 2000, 1);
+        ledger.book(NOW - 10, 1);
+        ledger.book(NOW + 300, 7);
+        ledger.book(NOW + 400, 8);
         ledger.prune(NOW, |pid| pid != 7);
-        assert_eq!(ledger.slots, vec![(NOW - 10, false, 1), (NOW + 400, true, 8)]);
+        assert_eq!(ledger.slots, vec![(NOW - 10, 1), (NOW + 400, 8)]);
     }
 
     #[test]
@@ -221,10 +222,10 @@ mod tests {
     #[test]
     fn a_late_sender_gives_its_slot_back() {
         let mut ledger = Ledger::default();
-        ledger.book(NOW, Urgency::Urgent, 3);
-        ledger.book(NOW, Urgency::Urgent, 4);
+        ledger.book(NOW, 3);
+        ledger.book(NOW, 4);
         ledger.release(NOW, 3);
-        assert_eq!(ledger.slots, vec![(NOW, true, 4)]);
+        assert_eq!(ledger.slots, vec![(NOW, 4)]);
         ledger.release(NOW, 3);
         assert_eq!(ledger.slots.len(), 1, "only its own, once");
     }
@@ -232,7 +233,7 @@ mod tests {
     #[test]
     fn the_ledger_reads_back_as_written() {
         let mut ledger = Ledger { warned: true, ..Ledger::default() };
-        ledger.book(NOW, Urgency::Urgent, 42);
+        ledger.book(NOW, 42);
         let text = serde_json::to_string(&ledger).unwrap();
         assert_eq!(serde_json::from_str::<Ledger>(&text).unwrap(), ledger);
         assert_eq!(serde_json::from_str::<Ledger>("{\"slots\":[]}").unwrap(), Ledger::default());

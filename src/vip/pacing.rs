@@ -74,7 +74,7 @@ impl Pacer {
     /// sent then).
     pub fn send(&self, sock: &PacketSocket, frames: &[Vec<u8>], urgency: Urgency) -> io::Result<bool> {
         if self.limit == 0 {
-            self.count(frames.len(), urgency);
+            self.count(frames.len());
             for frame in frames {
                 sock.send(frame)?;
             }
@@ -121,7 +121,7 @@ impl Pacer {
                 let at = ledger.earliest(now, self.limit, urgency);
                 let book = at <= deadline_ms && (urgency == Urgency::Urgent || at == now);
                 if book {
-                    ledger.book(at, urgency, pid);
+                    ledger.book(at, pid);
                 }
                 (at, book)
             })?;
@@ -137,11 +137,11 @@ impl Pacer {
 
     /// Without a limit: books the frames as sent now, and warns once when
     /// the interface's frames of the last second exceed a switch's default.
-    fn count(&self, frames: usize, urgency: Urgency) {
+    fn count(&self, frames: usize) {
         let pid = std::process::id();
         let counted = self.with_ledger(|ledger, now| {
             for _ in 0..frames {
-                ledger.book(now, urgency, pid);
+                ledger.book(now, pid);
             }
             let sent = ledger.last_second(now);
             let warn = self.can_warn && !ledger.warned && sent > SWITCH_DEFAULT_LIMIT;
