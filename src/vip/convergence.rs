@@ -26,8 +26,9 @@ const MONITOR_LISTEN: Duration = Duration::from_millis(200);
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Convergence {
     pub gateways: Vec<IpAddr>,
-    /// When the address was added, in seconds since the epoch.
-    pub since: f64,
+    /// When the address was added, in milliseconds since the epoch (whole
+    /// milliseconds: the state file must read back exactly as written).
+    pub since_ms: u64,
     pub pending: Vec<IpAddr>,
     /// From the add to the last gateway's answer, once every one answered.
     pub after_ms: Option<u64>,
@@ -51,12 +52,15 @@ impl Convergence {
     }
 
     fn elapsed_ms(&self) -> u64 {
-        ((unix_now() - self.since).max(0.0) * 1000.0).round() as u64
+        unix_now_ms().saturating_sub(self.since_ms)
     }
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+fn unix_now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// How a series of announcement rounds stands to the announcement window.
@@ -93,7 +97,7 @@ impl Vip<'_> {
         let state = Convergence {
             pending: gateways.clone(),
             gateways,
-            since: unix_now(),
+            since_ms: unix_now_ms(),
             after_ms: None,
             window_ended: false,
         };
@@ -226,7 +230,7 @@ mod tests {
         let pending: Vec<IpAddr> = pending.iter().map(|p| p.parse().unwrap()).collect();
         Convergence {
             gateways: pending.clone(),
-            since: unix_now() - 1.5,
+            since_ms: unix_now_ms() - 1500,
             pending,
             after_ms: None,
             window_ended: false,
