@@ -71,6 +71,9 @@ pub struct Listener<'a> {
     pub our_mac: Mac,
     /// This host's interfaces: their answers are not conflicts.
     pub own_macs: &'a [Mac],
+    /// The VIP's own MAC (`virtual_mac`), heard from the wire by a socket
+    /// on its parent: any frame from it comes from another host holding it.
+    pub virtual_mac: Option<Mac>,
 }
 
 /// Probes for `ip` on the socket's interface, sending through `send`,
@@ -88,6 +91,9 @@ pub fn run(
         IpAddr::V6(v6) => ndp::dad_solicitation(listener.our_mac, v6).to_vec(),
     };
     let claimant = |frame: &[u8]| -> Option<Mac> {
+        if let Some(virtual_mac) = listener.virtual_mac.filter(|mac| source_mac(frame) == Some(*mac)) {
+            return Some(virtual_mac);
+        }
         let mac = match ip {
             IpAddr::V4(v4) => arp::parse(frame).filter(|m| arp::claims(m, v4)).map(|m| m.sender_mac),
             IpAddr::V6(v6) => {
@@ -127,6 +133,12 @@ pub fn run(
 /// The ethertype to open the probing socket for.
 pub fn ethertype_for(ip: IpAddr) -> u16 {
     if ip.is_ipv4() { packet::ETHERTYPE_ARP } else { packet::ETHERTYPE_IPV6 }
+}
+
+/// The Ethernet source of a frame.
+fn source_mac(frame: &[u8]) -> Option<Mac> {
+    let octets: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
+    Some(Mac::from(octets))
 }
 
 #[cfg(test)]

@@ -34,6 +34,20 @@ pub fn arp_ignore(nic: Option<&str>) -> u8 {
     read("all").max(nic.map_or(0, read))
 }
 
+/// An interface's own value of an IPv4 setting (`net.ipv4.conf.NIC.NAME`).
+pub fn ipv4_conf(nic: &str, name: &str) -> io::Result<u8> {
+    let text = std::fs::read_to_string(path(&["net", "ipv4", "conf", nic, name]))?;
+    text.trim()
+        .parse()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, format!("{name} reads {text:?}")))
+}
+
+/// Sets an interface's own value of a setting of `family` ("ipv4" or
+/// "ipv6": `net.FAMILY.conf.NIC.NAME`).
+pub fn set_conf(family: &str, nic: &str, name: &str, value: u8) -> io::Result<()> {
+    std::fs::write(path(&["net", family, "conf", nic, name]), value.to_string())
+}
+
 /// Turns `promote_secondaries` on for `nic`.
 pub fn promote_secondaries(nic: &str) -> io::Result<()> {
     std::fs::write(path(&["net", "ipv4", "conf", nic, "promote_secondaries"]), "1")

@@ -100,6 +100,14 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
         }
     };
     report["hint"] = json!(hint);
+    if let Some(mac) = vip.virtual_mac() {
+        report["virtual_mac"] = json!({
+            "mac": mac.to_string(),
+            "interface": vip.virtual_link_name(),
+            "parent": target.nic(),
+            "present": vip.virtual_link_left().is_some(),
+        });
+    }
     if let Some(cip) = &params.cluster_ip {
         let plan = vip.cluster_plan(cip, target.nic());
         let installed = crate::cluster_ip::find_program(plan.program()).is_some();
@@ -187,6 +195,16 @@ fn as_text(report: &Value) -> String {
         out.push_str(&format!(" with prefix /{}", show(&state["prefix"])));
     }
     out.push('\n');
+    let virtual_mac = &report["virtual_mac"];
+    if !virtual_mac.is_null() {
+        let present = if virtual_mac["present"] == Value::Bool(true) { "present" } else { "not present" };
+        out.push_str(&format!(
+            "  virtual mac  {} on {} (macvlan on {}, {present})\n",
+            show(&virtual_mac["mac"]),
+            show(&virtual_mac["interface"]),
+            show(&virtual_mac["parent"])
+        ));
+    }
     let cip = &report["cluster_ip"];
     if !cip.is_null() {
         out.push_str(&format!(

@@ -1,20 +1,27 @@
-//! Links: one by index or by name, every link's MAC, and bringing one up.
-//! Replies are read in place: a link message carries dozens of attributes
-//! (statistics, per-family configuration) and the agent needs four facts.
+//! Links: one by index or by name, every link's MAC, bringing one up, and
+//! the macvlan interface of `virtual_mac` (created, deleted). Replies are
+//! read in place: a link message carries dozens of attributes (statistics,
+//! per-family configuration) and the agent needs a few facts.
 
 use super::in_place::undecodable;
 use super::{Netlink, NlResult, libc_errno};
 use crate::packet::Mac;
+use rtnetlink::packet_core::NLM_F_CREATE;
+use rtnetlink::packet_core::NLM_F_EXCL;
 use rtnetlink::packet_core::{DecodeError, NLM_F_ACK, NLM_F_DUMP, NlaBuffer, NlasIterator};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{
-    LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkMessage, State,
+    InfoData, InfoKind, InfoMacVlan, LinkAttribute, LinkExtentMask, LinkFlags, LinkHeader, LinkInfo,
+    LinkMessage, MacVlanMode, State,
 };
 
 const RTM_NEWLINK: u16 = 16;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_IFNAME: u16 = 3;
+const IFLA_LINK: u16 = 5;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_LINKINFO: u16 = 18;
+const IFLA_INFO_KIND: u16 = 1;
 /// The fixed header of a link message (struct ifinfomsg).
 const IFINFOMSG_LEN: usize = 16;
 
@@ -27,6 +34,19 @@ pub struct LinkEntry {
     pub oper_state: State,
     pub mac: Option<Mac>,
     pub loopback: bool,
+    /// The link it is stacked on (a macvlan's or VLAN's parent).
+    pub parent: Option<u32>,
+    /// Its driver kind (`macvlan`, `veth`), when it has one.
+    pub kind: Option<String>,
+}
+
+/// The macvlan interface `virtual_mac` asks for.
+pub struct NewMacvlan<'a> {
+    pub name: &'a str,
+    pub parent: u32,
+    pub mac: Mac,
+    /// Shown by `ip link` (`alias`): whose interface it is.
+    pub alias: &'a str,
 }
 
 impl Netlink {
@@ -77,6 +97,35 @@ impl Netlink {
         Ok(macs)
     }
 
+    /// Creates a macvlan interface in bridge mode, administratively down
+    /// (so its settings can be made before it speaks); fails if the name
+    /// is taken.
+    pub fn add_macvlan(&self, new: &NewMacvlan) -> NlResult<()> {
+        let mut request = LinkMessage::default();
+        request.attributes = vec![
+            LinkAttribute::IfName(new.name.to_string()),
+            LinkAttribute::Link(new.parent),
+            LinkAttribute::Address(new.mac.octets().to_vec()),
+            LinkAttribute::IfAlias(new.alias.to_string()),
+            LinkAttribute::LinkInfo(vec![
+                LinkInfo::Kind(InfoKind::MacVlan),
+                LinkInfo::Data(InfoData::MacVlan(vec![InfoMacVlan::Mode(MacVlanMode::Bridge)])),
+            ]),
+        ];
+        let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        self.exchange(RouteNetlinkMessage::NewLink(request), flags).map(drop)
+    }
+
+    /// Deletes a link; one already gone is not an error.
+    pub fn delete_link(&self, ifindex: u32) -> NlResult<()> {
+        let mut request = LinkMessage::default();
+        request.header.index = ifindex;
+        match self.exchange(RouteNetlinkMessage::DelLink(request), NLM_F_ACK) {
+            Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(()),
+            done => done.map(drop),
+        }
+    }
+
     /// Sets the link administratively up, as IPaddr2 does after adding.
     pub fn set_link_up(&self, ifindex: u32) -> NlResult<()> {
         let mut request = LinkMessage::default();
@@ -97,6 +146,8 @@ fn link_entry(payload: &[u8]) -> Result<LinkEntry, DecodeError> {
         oper_state: State::Unknown,
         mac: None,
         loopback: header.flags.contains(LinkFlags::Loopback),
+        parent: None,
+        kind: None,
     };
     for attribute in NlasIterator::new(payload.get(IFINFOMSG_LEN..).unwrap_or_default()) {
         let attribute: NlaBuffer<&[u8]> = attribute?;
@@ -109,10 +160,24 @@ fn link_entry(payload: &[u8]) -> Result<LinkEntry, DecodeError> {
             }
             IFLA_OPERSTATE => link.oper_state = value.first().copied().map_or(State::Unknown, State::from),
             IFLA_ADDRESS => link.mac = <[u8; 6]>::try_from(value).ok().map(Mac::from),
+            IFLA_LINK => link.parent = <[u8; 4]>::try_from(value).ok().map(u32::from_ne_bytes),
+            IFLA_LINKINFO => link.kind = info_kind(value)?,
             _ => {}
         }
     }
     Ok(link)
+}
+
+/// The driver kind inside an IFLA_LINKINFO attribute.
+fn info_kind(linkinfo: &[u8]) -> Result<Option<String>, DecodeError> {
+    for attribute in NlasIterator::new(linkinfo) {
+        let attribute: NlaBuffer<&[u8]> = attribute?;
+        if attribute.kind() == IFLA_INFO_KIND {
+            let name = attribute.value().split(|&byte| byte == 0).next().unwrap_or_default();
+            return Ok(Some(String::from_utf8_lossy(name).into_owned()));
+        }
+    }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -142,6 +207,8 @@ mod tests {
                 LinkAttribute::Stats64(Stats64::default()),
                 LinkAttribute::OperState(State::Up),
                 LinkAttribute::Address(vec![0x02, 0, 0, 0, 0, 0x0a]),
+                LinkAttribute::Link(3),
+                LinkAttribute::LinkInfo(vec![LinkInfo::Kind(InfoKind::MacVlan)]),
             ],
         );
         let link = link_entry(&bytes).unwrap();
@@ -154,6 +221,8 @@ mod tests {
                 oper_state: State::Up,
                 mac: Some(Mac::from([0x02, 0, 0, 0, 0, 0x0a])),
                 loopback: false,
+                parent: Some(3),
+                kind: Some("macvlan".into()),
             }
         );
     }
@@ -167,6 +236,7 @@ mod tests {
         let link = link_entry(&bytes).unwrap();
         assert_eq!((link.name.as_str(), link.admin_up, link.loopback), ("tun0", false, true));
         assert_eq!((link.mac, link.oper_state), (None, State::Unknown));
+        assert_eq!((link.parent, link.kind), (None, None));
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //!
 //! `address` holds the address and address-label requests,
 //! `address_lookup` the lookup of one address whatever else its interface
-//! holds, `route` the route requests and lookups, `link` the link requests;
+//! holds, `route` the route requests and lookups, `link` the link requests,
+//! `policy` the source rule and table of a VIP on an interface of its own;
 //! `saved_route` keeps a route byte for byte; `in_place` reads an answer
 //! where it lies; `sock_diag` resets the TCP connections of an address
 //! (socket diagnostics, the one netlink family besides rtnetlink).
@@ -24,12 +25,14 @@ mod address;
 mod address_lookup;
 mod in_place;
 mod link;
+mod policy;
 mod route;
 mod saved_route;
 mod sock_diag;
 
 pub use address::{AddressEntry, NewAddress};
-pub use link::LinkEntry;
+pub use link::{LinkEntry, NewMacvlan};
+pub use policy::{SourceRule, TableRoute};
 pub use route::{RouteEntry, RouteFilter};
 pub use saved_route::SavedRoute;
 pub use sock_diag::reset_connections;

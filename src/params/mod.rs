@@ -15,6 +15,7 @@ mod reader;
 pub mod sendarp;
 pub mod spec;
 pub mod values;
+pub mod virtual_mac;
 
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::OcfEnv;
@@ -27,6 +28,7 @@ pub use ping::PingParams;
 pub use raw::RawParams;
 pub use reader::Strictness;
 pub use values::{BroadcastSpec, Lifetime, ocf_is_true};
+pub use virtual_mac::VirtualMac;
 
 /// LVS direct-routing support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,8 @@ pub struct Params {
     pub announce: AnnounceParams,
     pub probe: ProbeParams,
     pub cluster_ip: Option<ClusterIpParams>,
+    /// The VIP's own MAC, on a macvlan interface the resource creates.
+    pub virtual_mac: Option<VirtualMac>,
 }
 
 impl Params {
@@ -120,6 +124,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
             "preferred_source cannot be used with a cluster IP (clone-max > 1)",
         ));
     }
+    let virtual_mac = parse_virtual_mac(&mut r, &clone, &address, &lvs, cluster_ip.is_some())?;
     let params = Params {
         ip,
         nic: address.nic,
@@ -149,8 +154,43 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         announce: announce::parse_announce(&mut r, ip)?,
         probe: announce::parse_probe(&mut r)?,
         cluster_ip,
+        virtual_mac,
     };
     Ok(Parsed { params, warnings: r.warnings })
+}
+
+/// `virtual_mac`, refused where the VIP cannot have a MAC of its own: a
+/// cluster IP (every node answers with one shared multicast MAC), an LVS
+/// real server's address (its copy on lo is what answers), a label (the
+/// address lives on the resource's own interface, whose name the label
+/// would have to start with), and one fixed MAC for instances that each
+/// have their own address.
+fn parse_virtual_mac(
+    r: &mut Reader,
+    clone: &clone::CloneMeta,
+    address: &address::AddressParams,
+    lvs: &LvsParams,
+    cluster_ip: bool,
+) -> AgentResult<Option<VirtualMac>> {
+    r.optional("virtual_mac", None, |given| {
+        let Some(text) = given else { return Ok(None) };
+        let mac = virtual_mac::parse(text)?;
+        let conflict = if cluster_ip {
+            Some("a cluster IP (clone-max > 1) answers with one shared multicast MAC on every node")
+        } else if lvs.support {
+            Some("lvs_support moves an LVS real server's copy on lo, which answers with the node's MAC")
+        } else if address.label_suffix.is_some() {
+            Some("the address lives on the resource's own interface, so it takes no iflabel")
+        } else if clone.unique_address && matches!(mac, VirtualMac::Fixed(_)) {
+            Some("each instance of unique_clone_address needs a MAC of its own: use virtual_mac=auto")
+        } else {
+            None
+        };
+        match conflict {
+            Some(why) => Err(format!("virtual_mac cannot be used here: {why}")),
+            None => Ok(Some(mac)),
+        }
+    })
 }
 
 /// The LVS settings; the IPv6 address label applies to IPv6 VIPs only.

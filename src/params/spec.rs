@@ -191,6 +191,13 @@ pub const PARAMS: &[ParamSpec] = &[
         "false",
         "Start without the address where its subnet is absent (multi-site)",
     ),
+    spec(
+        "virtual_mac",
+        "virtual-mac",
+        Str,
+        "",
+        "Give the VIP its own MAC on a macvlan interface (a MAC, or auto)",
+    ),
     spec("metrics_dir", "metrics-dir", Str, "", "Directory for Prometheus textfile metrics (node_exporter)")
         .reloadable(),
 ];

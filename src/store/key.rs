@@ -114,6 +114,11 @@ impl ResourceKey {
         Some(ResourceKey { key, legacy })
     }
 
+    /// The key itself: what identifies the resource among the node's.
+    pub fn text(&self) -> &str {
+        &self.key
+    }
+
     /// The name of this resource's file of `kind` (`IPaddr-<kind>-<key>`).
     pub fn file(&self, kind: Kind) -> String {
         format!("IPaddr-{}-{}", kind.word(), self.key)

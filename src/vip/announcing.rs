@@ -315,8 +315,15 @@ impl Vip<'_> {
     /// Probes for the VIP on the wire, not counting answers from this
     /// host's own interfaces, within the action's budget.
     pub fn run_probe(&self, wire: &Wire, plan: &ProbePlan) -> AgentResult<ProbeOutcome> {
-        let own_macs = self.nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
-        let seen = probe::Listener { our_mac: wire.mac, own_macs: &own_macs };
+        let mut own_macs = self.nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
+        // Probes leave by the parent, which this node's own interface with
+        // the VIP's MAC never hears: an answer from that MAC is another host's.
+        if let Some(mac) = self.virtual_mac() {
+            own_macs.retain(|own| *own != mac);
+        }
+        // Heard on the parent, the VIP's MAC can only be another host's.
+        let virtual_mac = self.virtual_mac().filter(|mac| *mac != wire.mac);
+        let seen = probe::Listener { our_mac: wire.mac, own_macs: &own_macs, virtual_mac };
         let pacer = self.pacer(wire.link.ifindex, &wire.link.name);
         let mut send = |frame: &[u8]| pacer.send(&wire.sock, &[frame.to_vec()], Urgency::Urgent);
         let outcome =

@@ -42,6 +42,10 @@ impl Vip<'_> {
             // A check that can never run is a configuration error, found before any change.
             self.ping_targets(spot)?;
         }
+        if let Some(mac) = self.virtual_mac() {
+            self.check_virtual_mac(mac)?;
+        }
+        // Probes leave by the NIC, with the node's MAC (virtual_mac's interface does not exist yet).
         let wire = self.open_wire(&target.site)?;
         self.probe_before_add(&target.site, wire.as_ref())?;
         // Recorded before the add: a start killed at any instant leaves stop what it needs.
@@ -53,8 +57,21 @@ impl Vip<'_> {
                 log::warn(format!("recording the IPv6 address label of {}: {err}", params.ip));
             }
         }
-        // From here on, what start recorded is what this resource holds.
-        Vip { record: Some(&recorded), ..*self }.add_recorded(target, spot, wire)
+        let Some(mac) = self.virtual_mac() else {
+            // From here on, what start recorded is what this resource holds.
+            return Vip { record: Some(&recorded), ..*self }.add_recorded(target, spot, wire);
+        };
+        // The VIP goes on its own interface and announces from there.
+        let moved = self.bring_up_virtual_link(target, mac, &mut recorded);
+        let vip = Vip { record: Some(&recorded), ..*self };
+        match moved {
+            Ok(moved) => vip.add_recorded(&moved, Spot { site: &moved.site, prefix: moved.prefix }, None),
+            Err(err) => {
+                vip.undo_side_effects();
+                let _ = vip.remove_record();
+                Err(err)
+            }
+        }
     }
 
     /// The rest of `bring_up`, once the record is written.
@@ -68,7 +85,10 @@ impl Vip<'_> {
                 return Err(err);
             }
         };
-        let mut outcome = self.finish_start(target).and_then(|()| self.take_over_routes(spot));
+        let mut outcome = self
+            .finish_start(target)
+            .and_then(|()| self.route_from_virtual_link(target))
+            .and_then(|()| self.take_over_routes(spot));
         if outcome.is_ok() {
             outcome = self.announce_started(spot, wire);
         }
@@ -205,8 +225,12 @@ impl Vip<'_> {
         }
     }
 
-    /// Reverts what start did besides adding the address (labels, lo copy).
+    /// Reverts what start did besides adding the address (labels, lo copy,
+    /// virtual_mac's interface).
     fn undo_side_effects(&self) {
+        if let Err(err) = self.remove_virtual_link() {
+            log::error(err.reason);
+        }
         if let Err(err) = self.remove_address_label() {
             log::warn(err.reason);
         }

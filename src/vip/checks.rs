@@ -169,8 +169,9 @@ impl Vip<'_> {
     /// Asks the link whether another MAC claims the VIP; on a conflict,
     /// announces this node again and fails naming the other MAC.
     fn conflict_watch(&self, spot: Spot) -> AgentResult<()> {
-        let Some(wire) = self.open_wire(spot.site)? else {
-            log::debug(format!("no ARP/NDP on {}: nothing to watch for conflicts", spot.site.nic));
+        let probing = self.probing_site(spot.site)?;
+        let Some(wire) = self.open_wire(&probing)? else {
+            log::debug(format!("no ARP/NDP on {}: nothing to watch for conflicts", probing.nic));
             return Ok(());
         };
         let probe = &self.params.probe;
@@ -188,7 +189,10 @@ impl Vip<'_> {
             "{other} claims {} on the link of {}; announcing this node again",
             self.params.ip, spot.site.nic
         ));
-        if let Err(err) = self.announce(spot, self.params.announce.count, Some(wire)) {
+        // From the VIP's own interface when it has one (the probe's wire is the parent's).
+        let wire =
+            if probing.ifindex == spot.site.ifindex { Ok(Some(wire)) } else { self.open_wire(spot.site) };
+        if let Err(err) = wire.and_then(|wire| self.announce(spot, self.params.announce.count, wire)) {
             log::warn(format!("re-announcing {}: {}", self.params.ip, err.reason));
         }
         Err(AgentError::generic(format!(

@@ -113,7 +113,9 @@ impl Vip<'_> {
             return vec![IpAddr::V4(target)];
         }
         let Ok(subnet) = IpNetwork::new(ip, spot.prefix) else { return Vec::new() };
-        let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(spot.site.ifindex));
+        // virtual_mac's interface has no routes of its own: its parent's are the link's.
+        let via = self.probing_site(spot.site).map_or(spot.site.ifindex, |site| site.ifindex);
+        let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(via));
         let routes = match self.nl.routes(&filter) {
             Ok(routes) => routes,
             Err(err) => {

@@ -20,6 +20,7 @@ pub mod record;
 pub mod source_routes;
 mod tear_down;
 mod upgrade;
+pub mod virtual_link;
 
 use crate::error::{AgentError, AgentResult};
 use crate::hosts;
@@ -266,6 +267,7 @@ impl Vip<'_> {
             tagged,
             // A label an earlier, killed start of this resource added is still its own.
             address_label: self.record.and_then(|record| record.address_label),
+            virtual_link: self.record.and_then(|record| record.virtual_link.clone()),
         };
         record.write(&self.run_dir(), self.key).map_err(|err| {
             AgentError::generic(format!(

@@ -40,6 +40,25 @@ pub struct Record {
     /// which stop removes; one that was there before is the admin's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address_label: Option<u32>,
+    /// The macvlan interface `virtual_mac` made start create, recorded
+    /// before it is created: stop removes it, and only it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_link: Option<VirtualLink>,
+}
+
+/// The interface start created for `virtual_mac`, and on what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VirtualLink {
+    pub name: String,
+    pub mac: String,
+    pub parent_ifindex: u32,
+    pub parent: String,
+    /// Its index, once created (the address's `ifindex` then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ifindex: Option<u32>,
+    /// Whether start raised the parent's arp_ignore for it (IPv4).
+    #[serde(default)]
+    pub holds_parent_arp_ignore: bool,
 }
 
 /// A host name `ip` named and the address /etc/hosts gave it at start,
@@ -123,6 +142,14 @@ mod tests {
             resource: Some("vip-web:1".into()),
             tagged: true,
             address_label: Some(100),
+            virtual_link: Some(VirtualLink {
+                name: "vmac0a1b2c3d".into(),
+                mac: "02:4f:c0:00:02:32".into(),
+                parent_ifindex: 3,
+                parent: "eth0".into(),
+                ifindex: Some(7),
+                holds_parent_arp_ignore: true,
+            }),
         }
     }
 
@@ -139,6 +166,7 @@ mod tests {
             resource: None,
             tagged: false,
             address_label: None,
+            virtual_link: None,
             ..record()
         };
         assert_eq!(round_trip(&plain), Some(plain));

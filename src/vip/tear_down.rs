@@ -37,6 +37,7 @@ impl Vip<'_> {
         }
         failures.note(self.remove_address_label());
         failures.note(self.give_back_to_loopback());
+        failures.note(self.remove_virtual_link());
         failures.note(self.verify_gone());
         if failures.is_empty() {
             failures.note(self.remove_record());
@@ -49,6 +50,9 @@ impl Vip<'_> {
     /// copy another resource's record claims, which that resource answers
     /// for).
     fn verify_gone(&self) -> AgentResult<()> {
+        if let Some(left) = self.virtual_link_left() {
+            return Err(crate::error::AgentError::generic(format!("{left} after stop removed it")));
+        }
         match self.whereabouts()? {
             Whereabouts::Absent | Whereabouts::Unplaced(_) => Ok(()),
             // Another resource's, as its record says: it answers for that copy.

@@ -99,6 +99,7 @@ fn previous_record(text: &str) -> Option<Record> {
         resource: None,
         tagged: false,
         address_label: None,
+        virtual_link: None,
     };
     record.is_sound().then_some(record)
 }

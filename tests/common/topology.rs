@@ -95,6 +95,15 @@ impl Segment {
         ns.ip(&["link", "set", ifname, "up"]);
     }
 
+    /// The bridge port (`leg0` for node 0, `legc` for the client) behind
+    /// which the bridge last learnt `mac`, if it knows it.
+    pub fn port_of(&self, mac: &str) -> Option<String> {
+        let out = super::sh("bridge", &["-n", &self.bridge.name, "fdb", "show", "br", "br0"]);
+        out.lines()
+            .filter(|line| line.starts_with(&format!("{mac} dev ")) && !line.contains("permanent"))
+            .find_map(|line| line.split_whitespace().nth(2).map(str::to_string))
+    }
+
     /// Runs the agent on node `i` (each node has its own HA_RSCTMP).
     pub fn agent(&self, i: usize, action: &str, params: &[(&str, &str)]) -> Run {
         let dir = self.rsctmp.join(format!("node{i}"));

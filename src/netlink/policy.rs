@@ -1,0 +1,90 @@
+//! Source routing for a VIP on an interface of its own (`virtual_mac`): a
+//! rule "from VIP lookup TABLE" and that table's routes through the
+//! interface, so that what the VIP sends leaves with the VIP's MAC instead
+//! of by the parent's route, with the parent's MAC.
+
+use super::{IpFamily, Netlink, NlResult, libc_errno};
+use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use rtnetlink::packet_route::RouteNetlinkMessage;
+use rtnetlink::packet_route::route::{
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
+use rtnetlink::packet_route::rule::{RuleAction, RuleAttribute, RuleMessage};
+use std::net::IpAddr;
+
+/// One route of a VIP's own table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TableRoute {
+    /// `None`: the default route.
+    pub destination: Option<ipnetwork::IpNetwork>,
+    /// `None`: the destination is on the link.
+    pub gateway: Option<IpAddr>,
+}
+
+/// The rule that sends what `source` emits to `table`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SourceRule {
+    pub source: IpAddr,
+    pub table: u32,
+    pub priority: u32,
+}
+
+impl Netlink {
+    /// Adds (or replaces) `route` in `table`, through `oif`, from `source`.
+    /// A gateway is taken as on the link (`onlink`): it sits on the
+    /// parent's network, which the interface shares.
+    pub fn put_table_route(&self, table: u32, oif: u32, source: IpAddr, route: TableRoute) -> NlResult<()> {
+        let family = IpFamily::of(source);
+        let mut request = RouteMessage::default();
+        request.header.address_family = family.address_family();
+        request.header.table = u8::try_from(table).unwrap_or(0);
+        request.header.protocol = RouteProtocol::Static;
+        request.header.kind = RouteType::Unicast;
+        request.header.scope = if route.gateway.is_some() { RouteScope::Universe } else { RouteScope::Link };
+        request.attributes.push(RouteAttribute::Table(table));
+        if let Some(network) = route.destination {
+            request.header.destination_prefix_length = network.prefix();
+            request.attributes.push(RouteAttribute::Destination(RouteAddress::from(network.network())));
+        }
+        if let Some(gateway) = route.gateway {
+            request.header.flags = RouteFlags::Onlink;
+            request.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
+        }
+        request.attributes.push(RouteAttribute::Oif(oif));
+        request.attributes.push(RouteAttribute::PrefSource(RouteAddress::from(source)));
+        let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+        self.exchange(RouteNetlinkMessage::NewRoute(request), flags).map(drop)
+    }
+
+    /// Adds `rule`; one already there is kept.
+    pub fn add_source_rule(&self, rule: SourceRule) -> NlResult<()> {
+        let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match self.exchange(RouteNetlinkMessage::NewRule(rule_message(rule)), flags) {
+            Err(err) if err.errno() == Some(libc_errno::EEXIST) => Ok(()),
+            done => done.map(drop),
+        }
+    }
+
+    /// Deletes `rule`; one already gone is not an error.
+    pub fn delete_source_rule(&self, rule: SourceRule) -> NlResult<()> {
+        match self.exchange(RouteNetlinkMessage::DelRule(rule_message(rule)), NLM_F_ACK) {
+            Err(err) if err.errno() == Some(libc_errno::ENOENT) => Ok(()),
+            done => done.map(drop),
+        }
+    }
+}
+
+fn rule_message(rule: SourceRule) -> RuleMessage {
+    let family = IpFamily::of(rule.source);
+    let mut message = RuleMessage::default();
+    message.header.family = family.address_family();
+    message.header.src_len = family.host_prefix();
+    message.header.table = u8::try_from(rule.table).unwrap_or(0);
+    message.header.action = RuleAction::ToTable;
+    message.attributes = vec![
+        RuleAttribute::Source(rule.source),
+        RuleAttribute::Table(rule.table),
+        RuleAttribute::Priority(rule.priority),
+    ];
+    message
+}

@@ -1,0 +1,340 @@
+//! `virtual_mac`: the VIP on a macvlan interface of its own, whose MAC is
+//! the service's. Start creates the interface (recorded first, so a start
+//! killed at any instant leaves stop what it needs), makes it answer for
+//! the VIP alone, keeps the parent from answering for it, and routes what
+//! the VIP sends through it; stop undoes exactly that.
+//!
+//! What changes on the node, and why:
+//! - on the interface (the agent's own): `arp_ignore=1` and `arp_announce=2`,
+//!   so it answers ARP for the VIP only, never for the node's addresses;
+//!   no IPv6 link-local (`addr_gen_mode=1`, or IPv6 off for an IPv4 VIP),
+//!   so it has no identity but the VIP;
+//! - on the parent, for IPv4 only and only while its `arp_ignore` is 0:
+//!   `arp_ignore=1`, or the parent answers ARP for every local address,
+//!   the VIP included, with the node's MAC. Shared by every such resource
+//!   of the parent (a holder list under a lock); the last stop restores
+//!   the value found, unless someone changed it since;
+//! - a rule "from VIP lookup TABLE" (priority `RULE_PRIORITY`, table
+//!   `TABLE_BASE` + the interface's index) whose table copies the main
+//!   table's routes through the parent onto the interface: replies and
+//!   connections from the VIP leave with the VIP's MAC. The kernel deletes
+//!   the table's routes with the interface; stop deletes the rule.
+
+use super::Vip;
+use super::locate::{Site, Target};
+use super::record::{Record, VirtualLink};
+use crate::error::{AgentError, AgentResult, Doing};
+use crate::netlink::{IpFamily, LinkEntry, NewMacvlan, RouteFilter, SourceRule, TableRoute};
+use crate::ocf::log;
+use crate::packet::Mac;
+use crate::params::virtual_mac;
+use crate::store::key;
+use crate::sysctl;
+use serde::{Deserialize, Serialize};
+
+/// The priority of a VIP's source rule: before the main table's (32766).
+pub const RULE_PRIORITY: u32 = 32700;
+/// A VIP's table is this plus its interface's index (unique in a namespace).
+pub const TABLE_BASE: u32 = 4_100_000_000;
+
+/// Who raised a parent's `arp_ignore`, and what it was.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct ParentHold {
+    /// The parent's own value before the first holder raised it.
+    original: u8,
+    /// The resources (their keys) that need it raised.
+    holders: Vec<String>,
+}
+
+impl Vip<'_> {
+    /// The MAC `virtual_mac` gives this VIP, if it is set.
+    pub fn virtual_mac(&self) -> Option<Mac> {
+        self.params.virtual_mac.map(|mac| mac.for_ip(self.params.ip))
+    }
+
+    /// The recorded macvlan interface, if start created one.
+    pub fn virtual_link(&self) -> Option<&VirtualLink> {
+        self.record.and_then(|record| record.virtual_link.as_ref())
+    }
+
+    /// The name of this resource's macvlan interface.
+    pub fn virtual_link_name(&self) -> String {
+        virtual_mac::link_name(self.key.text())
+    }
+
+    /// Refuses a MAC some interface of this node already has, other than
+    /// this resource's own macvlan.
+    pub fn check_virtual_mac(&self, mac: Mac) -> AgentResult<()> {
+        let macs = self.nl.link_macs().doing(|| "listing this node's interfaces".to_string())?;
+        let ours = self.own_virtual_link(mac, None)?.is_some();
+        if macs.iter().filter(|m| **m == mac).count() > usize::from(ours) {
+            return Err(AgentError::configured(format!(
+                "virtual_mac {mac} is already the MAC of an interface of this node; give the VIP a MAC of its own"
+            )));
+        }
+        Ok(())
+    }
+
+    /// This resource's macvlan interface, if it exists: by name, a macvlan
+    /// with `mac` (on `parent`, when given). Another interface of that name
+    /// is an error: it is not this resource's.
+    fn own_virtual_link(&self, mac: Mac, parent: Option<u32>) -> AgentResult<Option<LinkEntry>> {
+        let name = self.virtual_link_name();
+        let Some(link) = self.nl.link_by_name(&name).doing(|| format!("looking up interface {name}"))? else {
+            return Ok(None);
+        };
+        let parent_fits = parent.is_none_or(|p| link.parent == Some(p));
+        if link.kind.as_deref() == Some("macvlan") && link.mac == Some(mac) && parent_fits {
+            return Ok(Some(link));
+        }
+        Err(AgentError::generic(format!(
+            "interface {name} exists but is not this resource's macvlan with MAC {mac}{}; remove or rename it",
+            parent.map(|_| " on the configured nic").unwrap_or_default()
+        )))
+    }
+
+    /// Creates the macvlan interface on `target`'s NIC (or takes the one a
+    /// killed start left), records it, and returns where the address goes:
+    /// the same prefix and attributes, on the new interface.
+    pub fn bring_up_virtual_link(
+        &self,
+        target: &Target,
+        mac: Mac,
+        record: &mut Record,
+    ) -> AgentResult<Target> {
+        let name = self.virtual_link_name();
+        let parent = target.ifindex();
+        // An interface of this resource deleted since (recover re-creates it).
+        let earlier = record.virtual_link.as_ref().and_then(|v| v.ifindex);
+        record.virtual_link = Some(VirtualLink {
+            name: name.clone(),
+            mac: mac.to_string(),
+            parent_ifindex: parent,
+            parent: target.nic().to_string(),
+            ifindex: None,
+            holds_parent_arp_ignore: false,
+        });
+        self.save_record(record)?;
+        let link = match self.own_virtual_link(mac, Some(parent))? {
+            Some(link) => link,
+            None => {
+                let alias = self.inv.env.instance.clone().unwrap_or_else(|| self.params.ip.to_string());
+                let new = NewMacvlan { name: &name, parent, mac, alias: &alias };
+                self.nl.add_macvlan(&new).doing(|| {
+                    format!("creating macvlan interface {name} with MAC {mac} on {}", target.nic())
+                })?;
+                self.own_virtual_link(mac, Some(parent))?.ok_or_else(|| {
+                    AgentError::generic(format!("interface {name} vanished right after it was created"))
+                })?
+            }
+        };
+        if let Some(earlier) = earlier.filter(|index| *index != link.ifindex) {
+            let rule =
+                SourceRule { source: self.params.ip, table: TABLE_BASE + earlier, priority: RULE_PRIORITY };
+            if let Err(err) = self.nl.delete_source_rule(rule) {
+                log::warn(format!("deleting the rule of {name}'s earlier copy: {err}"));
+            }
+        }
+        self.quiet_virtual_link(&name);
+        let holds = self.ip_is_v4() && self.hold_parent_arp_ignore(parent, target.nic())?;
+        if let Some(virtual_link) = record.virtual_link.as_mut() {
+            virtual_link.ifindex = Some(link.ifindex);
+            virtual_link.holds_parent_arp_ignore = holds;
+        }
+        record.ifindex = link.ifindex;
+        record.nic = name.clone();
+        self.save_record(record)?;
+        self.nl.set_link_up(link.ifindex).doing(|| format!("bringing {name} up"))?;
+        let site = Site { ifindex: link.ifindex, nic: name, link: Some(link) };
+        Ok(Target { site, label: None, ..target.clone() })
+    }
+
+    fn ip_is_v4(&self) -> bool {
+        self.params.ip.is_ipv4()
+    }
+
+    fn save_record(&self, record: &Record) -> AgentResult<()> {
+        record.write(&self.run_dir(), self.key).map_err(|err| {
+            AgentError::generic(format!("recording the interface of {}: {err}", self.params.ip))
+        })
+    }
+
+    /// The interface answers ARP for its own address alone and has no IPv6
+    /// identity but the VIP. Set while it is down; a setting the kernel
+    /// refuses costs a warning (the VIP still works, less tidily).
+    fn quiet_virtual_link(&self, name: &str) {
+        let mut settings = vec![("ipv4", "arp_ignore", 1), ("ipv4", "arp_announce", 2)];
+        settings.push(if self.ip_is_v4() {
+            ("ipv6", "disable_ipv6", 1)
+        } else {
+            ("ipv6", "addr_gen_mode", 1)
+        });
+        for (family, setting, value) in settings {
+            if let Err(err) = sysctl::set_conf(family, name, setting, value) {
+                log::warn(format!("setting net.{family}.conf.{name}.{setting}={value}: {err}"));
+            }
+        }
+    }
+
+    /// Raises the parent's `arp_ignore` to 1 while any VIP of this kind
+    /// runs on it, unless it is in effect already; whether this resource
+    /// holds it.
+    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<bool> {
+        let (file, _lock) = self.parent_hold_file(parent)?;
+        let run_dir = self.run_dir();
+        let mut hold = run_dir.load::<ParentHold>(&file).ok().flatten();
+        let me = self.key.text().to_string();
+        if hold.is_none() {
+            if sysctl::arp_ignore(Some(nic)) >= 1 {
+                return Ok(false);
+            }
+            let original = sysctl::ipv4_conf(nic, "arp_ignore").unwrap_or(0);
+            sysctl::set_conf("ipv4", nic, "arp_ignore", 1).map_err(|err| {
+                AgentError::generic(format!(
+                    "setting net.ipv4.conf.{nic}.arp_ignore=1, so that {nic} does not answer for {} with its own MAC: {err}",
+                    self.params.ip
+                ))
+            })?;
+            log::info(format!(
+                "net.ipv4.conf.{nic}.arp_ignore raised from {original} to 1 while {} has its own MAC",
+                self.params.ip
+            ));
+            hold = Some(ParentHold { original, holders: Vec::new() });
+        }
+        let mut hold = hold.unwrap_or_default();
+        if !hold.holders.contains(&me) {
+            hold.holders.push(me);
+        }
+        run_dir
+            .save(&file, &hold)
+            .map_err(|err| AgentError::generic(format!("recording who raised arp_ignore of {nic}: {err}")))?;
+        Ok(true)
+    }
+
+    /// Lets go of the parent's `arp_ignore`; the last holder puts back the
+    /// value found, unless it was changed since.
+    fn release_parent_arp_ignore(&self, virtual_link: &VirtualLink) -> AgentResult<()> {
+        let (parent, nic) = (virtual_link.parent_ifindex, virtual_link.parent.as_str());
+        let (file, _lock) = self.parent_hold_file(parent)?;
+        let run_dir = self.run_dir();
+        let Some(mut hold) = run_dir.load::<ParentHold>(&file).ok().flatten() else { return Ok(()) };
+        hold.holders.retain(|holder| holder != self.key.text());
+        let saved = if hold.holders.is_empty() {
+            match sysctl::ipv4_conf(nic, "arp_ignore") {
+                Ok(1) => sysctl::set_conf("ipv4", nic, "arp_ignore", hold.original).map_err(|err| {
+                    AgentError::generic(format!(
+                        "restoring net.ipv4.conf.{nic}.arp_ignore={}: {err}",
+                        hold.original
+                    ))
+                })?,
+                Ok(now) => log::warn(format!(
+                    "net.ipv4.conf.{nic}.arp_ignore is {now} now, not the 1 virtual_mac set: left as it is"
+                )),
+                // The parent is gone, and its settings with it.
+                Err(_) => {}
+            }
+            run_dir.remove(&file)
+        } else {
+            run_dir.save(&file, &hold)
+        };
+        saved.map_err(|err| AgentError::generic(format!("recording who raised arp_ignore of {nic}: {err}")))
+    }
+
+    /// The holder list of `parent` and its lock, held until dropped.
+    fn parent_hold_file(&self, parent: u32) -> AgentResult<(String, nix::fcntl::Flock<std::fs::File>)> {
+        let ns = self.params.network_namespace.as_deref();
+        let lock_name = key::interface_file("vmac-parent-lock", parent, ns);
+        let lock = self
+            .run_dir()
+            .lock(&lock_name, self.inv.budget.deadline())
+            .map_err(|err| AgentError::generic(format!("locking {lock_name}: {err}")))?;
+        Ok((key::interface_file("vmac-parent", parent, ns), lock))
+    }
+
+    /// Sends what the VIP emits through its interface: the table of copies
+    /// of the main table's routes through the parent, then the rule.
+    pub fn route_from_virtual_link(&self, target: &Target) -> AgentResult<()> {
+        let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
+        let ip = self.params.ip;
+        let table = TABLE_BASE + target.ifindex();
+        let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(virtual_link.parent_ifindex));
+        let routes = self
+            .nl
+            .routes(&filter)
+            .doing(|| format!("reading the routes through {}", virtual_link.parent))?;
+        let mut copies: Vec<TableRoute> = routes
+            .iter()
+            .filter(|route| route.kind == rtnetlink::packet_route::route::RouteType::Unicast)
+            // A multipath route's hops are not all on this link.
+            .filter(|route| !route.has_gateway || route.gateway.is_some())
+            .filter_map(|route| {
+                let destination = match route.destination {
+                    Some(dst) => Some(ipnetwork::IpNetwork::new(dst, route.prefix).ok()?),
+                    None => None,
+                };
+                Some(TableRoute { destination, gateway: route.gateway })
+            })
+            .collect();
+        if let Ok(subnet) = ipnetwork::IpNetwork::new(ip, target.prefix) {
+            let subnet = ipnetwork::IpNetwork::new(subnet.network(), subnet.prefix()).unwrap_or(subnet);
+            copies.push(TableRoute { destination: Some(subnet), gateway: None });
+        }
+        // Link routes first: a gateway's route needs its link's.
+        copies.sort_by_key(|route| route.gateway.is_some());
+        copies.dedup();
+        for route in copies {
+            if let Err(err) = self.nl.put_table_route(table, target.ifindex(), ip, route) {
+                log::warn(format!("copying a route through {} to table {table}: {err}", target.nic()));
+            }
+        }
+        let rule = SourceRule { source: ip, table, priority: RULE_PRIORITY };
+        self.nl.add_source_rule(rule).doing(|| format!("adding the rule from {ip} to table {table}"))
+    }
+
+    /// Everything `bring_up_virtual_link` and `route_from_virtual_link`
+    /// did: the rule, the interface (with its routes), the parent's hold.
+    /// Only the interface this resource recorded, if it is still its own.
+    pub fn remove_virtual_link(&self) -> AgentResult<()> {
+        let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
+        let ip = self.params.ip;
+        if let Some(ifindex) = virtual_link.ifindex {
+            let rule = SourceRule { source: ip, table: TABLE_BASE + ifindex, priority: RULE_PRIORITY };
+            self.nl.delete_source_rule(rule).doing(|| format!("deleting the rule from {ip}"))?;
+        }
+        let mac: Mac = virtual_link.mac.parse().map_err(|_| {
+            AgentError::generic(format!("the record of {ip} names an unreadable MAC {}", virtual_link.mac))
+        })?;
+        match self.own_virtual_link(mac, Some(virtual_link.parent_ifindex)) {
+            Ok(Some(link)) => self
+                .nl
+                .delete_link(link.ifindex)
+                .doing(|| format!("deleting interface {}", virtual_link.name))?,
+            Ok(None) => {}
+            // Someone else's interface under that name: not this resource's to delete.
+            Err(err) => log::warn(format!("{}; stop leaves it alone", err.reason)),
+        }
+        if virtual_link.holds_parent_arp_ignore {
+            self.release_parent_arp_ignore(virtual_link)?;
+        }
+        Ok(())
+    }
+
+    /// What of the recorded interface is left: for stop's last check.
+    pub fn virtual_link_left(&self) -> Option<String> {
+        let virtual_link = self.virtual_link()?;
+        let link = self.nl.link_by_name(&virtual_link.name).ok()??;
+        let mac = link.mac.map(|m| m.to_string()).unwrap_or_default();
+        (link.kind.as_deref() == Some("macvlan") && mac == virtual_link.mac)
+            .then(|| format!("interface {} (MAC {mac}) is still on this node", virtual_link.name))
+    }
+
+    /// Where probes for the VIP go out: the parent, with the node's MAC, so
+    /// that this node's interface never answers them and an answer from
+    /// the VIP's MAC is another host's; `spot`'s site without virtual_mac.
+    pub fn probing_site(&self, site: &Site) -> AgentResult<Site> {
+        match self.virtual_link() {
+            Some(v) if v.ifindex == Some(site.ifindex) => self.site_by_index(v.parent_ifindex, &v.parent),
+            _ => Ok(site.clone()),
+        }
+    }
+}
