@@ -191,6 +191,11 @@ fn sigkill_at_any_moment_then_stop_leaves_nothing() {
     let params = with(V4.params, &[("virtual_mac", "auto"), ("arp_count", "2"), ("arp_interval", "20")]);
     let dir = seg.rsctmp.join("node0");
     std::fs::create_dir_all(&dir).unwrap();
+    // A start left alone makes what the killed ones may leave half-made.
+    assert_eq!(seg.agent(0, "start", &params).code, ocf::SUCCESS);
+    assert!(virtual_link(&seg, 0).is_some() && seg.nodes[0].ip(&["rule", "show"]).contains("192.0.2.50"));
+    assert_eq!(sysctl(&seg, "net.ipv4.conf.eth0.arp_ignore"), "1");
+    assert_eq!(seg.agent(0, "stop", &params).code, ocf::SUCCESS);
     for round in 0..40u64 {
         let mut child = common::agent_command(&seg.nodes[0], &dir, &common::agent_path(), "start")
             .envs(params.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), *v)))

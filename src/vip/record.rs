@@ -56,9 +56,6 @@ pub struct VirtualLink {
     /// Its index, once created (the address's `ifindex` then).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ifindex: Option<u32>,
-    /// Whether start raised the parent's arp_ignore for it (IPv4).
-    #[serde(default)]
-    pub holds_parent_arp_ignore: bool,
 }
 
 /// A host name `ip` named and the address /etc/hosts gave it at start,
@@ -148,7 +145,6 @@ mod tests {
                 parent_ifindex: 3,
                 parent: "eth0".into(),
                 ifindex: Some(7),
-                holds_parent_arp_ignore: true,
             }),
         }
     }

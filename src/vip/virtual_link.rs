@@ -112,7 +112,6 @@ impl Vip<'_> {
             parent_ifindex: parent,
             parent: target.nic().to_string(),
             ifindex: None,
-            holds_parent_arp_ignore: false,
         });
         self.save_record(record)?;
         let link = match self.own_virtual_link(mac, Some(parent))? {
@@ -136,10 +135,11 @@ impl Vip<'_> {
             }
         }
         self.quiet_virtual_link(&name);
-        let holds = self.ip_is_v4() && self.hold_parent_arp_ignore(parent, target.nic())?;
+        if self.ip_is_v4() {
+            self.hold_parent_arp_ignore(parent, target.nic())?;
+        }
         if let Some(virtual_link) = record.virtual_link.as_mut() {
             virtual_link.ifindex = Some(link.ifindex);
-            virtual_link.holds_parent_arp_ignore = holds;
         }
         record.ifindex = link.ifindex;
         record.nic = name.clone();
@@ -177,38 +177,39 @@ impl Vip<'_> {
     }
 
     /// Raises the parent's `arp_ignore` to 1 while any VIP of this kind
-    /// runs on it, unless it is in effect already; whether this resource
-    /// holds it.
-    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<bool> {
+    /// runs on it, unless it is in effect already. The holder is listed
+    /// before the value changes, so a start killed at any instant leaves
+    /// stop a list that names it.
+    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<()> {
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
-        let mut hold = run_dir.load::<ParentHold>(&file).ok().flatten();
+        let recording = |err: std::io::Error| {
+            AgentError::generic(format!("recording who raised arp_ignore of {nic}: {err}"))
+        };
         let me = self.key.text().to_string();
-        if hold.is_none() {
-            if sysctl::arp_ignore(Some(nic)) >= 1 {
-                return Ok(false);
+        if let Some(mut hold) = run_dir.load::<ParentHold>(&file).ok().flatten() {
+            if !hold.holders.contains(&me) {
+                hold.holders.push(me);
+                run_dir.save(&file, &hold).map_err(recording)?;
             }
-            let original = sysctl::ipv4_conf(nic, "arp_ignore").unwrap_or(0);
-            sysctl::set_conf("ipv4", nic, "arp_ignore", 1).map_err(|err| {
-                AgentError::generic(format!(
-                    "setting net.ipv4.conf.{nic}.arp_ignore=1, so that {nic} does not answer for {} with its own MAC: {err}",
-                    self.params.ip
-                ))
-            })?;
-            log::info(format!(
-                "net.ipv4.conf.{nic}.arp_ignore raised from {original} to 1 while {} has its own MAC",
+            return Ok(());
+        }
+        if sysctl::arp_ignore(Some(nic)) >= 1 {
+            return Ok(());
+        }
+        let original = sysctl::ipv4_conf(nic, "arp_ignore").unwrap_or(0);
+        run_dir.save(&file, &ParentHold { original, holders: vec![me] }).map_err(recording)?;
+        sysctl::set_conf("ipv4", nic, "arp_ignore", 1).map_err(|err| {
+            AgentError::generic(format!(
+                "setting net.ipv4.conf.{nic}.arp_ignore=1, so that {nic} does not answer for {} with its own MAC: {err}",
                 self.params.ip
-            ));
-            hold = Some(ParentHold { original, holders: Vec::new() });
-        }
-        let mut hold = hold.unwrap_or_default();
-        if !hold.holders.contains(&me) {
-            hold.holders.push(me);
-        }
-        run_dir
-            .save(&file, &hold)
-            .map_err(|err| AgentError::generic(format!("recording who raised arp_ignore of {nic}: {err}")))?;
-        Ok(true)
+            ))
+        })?;
+        log::info(format!(
+            "net.ipv4.conf.{nic}.arp_ignore raised from {original} to 1 while {} has its own MAC",
+            self.params.ip
+        ));
+        Ok(())
     }
 
     /// Lets go of the parent's `arp_ignore`; the last holder puts back the
@@ -218,9 +219,14 @@ impl Vip<'_> {
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
         let Some(mut hold) = run_dir.load::<ParentHold>(&file).ok().flatten() else { return Ok(()) };
+        if !hold.holders.iter().any(|holder| holder == self.key.text()) {
+            return Ok(());
+        }
         hold.holders.retain(|holder| holder != self.key.text());
         let saved = if hold.holders.is_empty() {
             match sysctl::ipv4_conf(nic, "arp_ignore") {
+                // Never raised: the start that listed itself was killed first.
+                Ok(now) if now == hold.original => {}
                 Ok(1) => sysctl::set_conf("ipv4", nic, "arp_ignore", hold.original).map_err(|err| {
                     AgentError::generic(format!(
                         "restoring net.ipv4.conf.{nic}.arp_ignore={}: {err}",
@@ -313,7 +319,7 @@ impl Vip<'_> {
             // Someone else's interface under that name: not this resource's to delete.
             Err(err) => log::warn(format!("{}; stop leaves it alone", err.reason)),
         }
-        if virtual_link.holds_parent_arp_ignore {
+        if ip.is_ipv4() {
             self.release_parent_arp_ignore(virtual_link)?;
         }
         Ok(())
