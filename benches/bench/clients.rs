@@ -30,6 +30,7 @@ pub fn measure(ours: &Path, dir: &Path, md: &mut String, report: &mut Report) {
     md.push_str("\n## What clients see\n\nUnder two nodes of Corosync + Pacemaker (Debian 12) and a client on one segment, each agent with its defaults plus what the row names; the VIP is moved with `crm node standby` (docs/what-clients-see.md).\n");
     idle_connections(ours, md, report);
     gateway(ours, dir, md, report);
+    crate::static_entry::measure(ours, md, report);
     burst(dir, ours, md, report);
 }
 

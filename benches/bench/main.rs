@@ -16,6 +16,7 @@ mod per_action;
 mod plot;
 mod report;
 mod scale;
+mod static_entry;
 
 use common::{Lab, Netns};
 use measure::{Agent, IPADDR2, enter};
@@ -66,9 +67,17 @@ fn main() {
 
     // OCF_IPADDR_BENCH_ONLY=cluster runs the cluster sections alone (with
     // OCF_IPADDR_BENCH_SIZES=5,20 for a quick look), =clients the "what
-    // clients see" section alone; neither writes docs.
+    // clients see" section alone, =static its static-entry part; none writes docs.
     let only = std::env::var("OCF_IPADDR_BENCH_ONLY").ok();
     let cluster_only = only.as_deref() == Some("cluster");
+    if only.as_deref() == Some("static") {
+        static_entry::measure(&ours, &mut md, &mut report);
+        println!("{md}");
+        for (name, pass, detail) in &report.checks {
+            println!("{} {name}: {detail}", if *pass { "PASS" } else { "FAIL" });
+        }
+        return;
+    }
     if only.as_deref() == Some("clients") {
         clients::measure(&ours, &rsctmp, &mut md, &mut report);
         println!("{md}");
