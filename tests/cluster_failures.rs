@@ -74,13 +74,6 @@ fn reports_naming(cluster: &Cluster, of: usize, op: &str, mac: &str) -> bool {
     cluster.failures(of).iter().any(|f| f.contains(&format!("op_key=\"{op}")) && f.contains(mac))
 }
 
-fn no_failed_stop(cluster: &Cluster) {
-    for node in 0..2 {
-        let failures = cluster.failures(node);
-        assert!(!failures.iter().any(|f| f.contains("_stop_")), "a stop failed: {failures:#?}");
-    }
-}
-
 fn split_brain_heals_to_one_holder_and_the_watch_names_the_other_mac(stack: Stack) {
     let cluster = Cluster::start(stack, 2);
     no_neighbor_locktime(&cluster.seg.client);
@@ -139,7 +132,7 @@ fn split_brain_heals_to_one_holder_and_the_watch_names_the_other_mac(stack: Stac
     );
     let neighbor = cluster.client_reaches(VIP);
     assert_eq!(neighbor.as_deref(), Some(macs[holder].as_str()), "the client follows the holder");
-    no_failed_stop(&cluster);
+    cluster.assert_no_failed_stop();
 }
 
 fn a_crashed_node_that_comes_back_leaves_one_holder(stack: Stack) {
@@ -163,7 +156,7 @@ fn a_crashed_node_that_comes_back_leaves_one_holder(stack: Stack) {
     println!(
         "{stack:?} probing on: node1's stack crashed and came back; its kernel held the VIP throughout, and the cluster agreed {agreed:?} after the restart began"
     );
-    no_failed_stop(&cluster);
+    cluster.assert_no_failed_stop();
     cluster.must(0, "crm_resource", &["--cleanup", "--resource", "vip"]);
 
     // 2. Probing off (as IPaddr2, which does not probe): node2 takes over
@@ -193,7 +186,7 @@ fn a_crashed_node_that_comes_back_leaves_one_holder(stack: Stack) {
     assert_eq!(cluster.client_reaches(VIP).as_deref(), Some(macs[holder].as_str()), "the client is served");
     let log = cluster.must(1, "cat", &["/var/log/pacemaker/pacemaker.log"]).to_lowercase();
     assert!(log.contains("active on 2 nodes") || log.contains("multiple"), "Pacemaker saw it active twice");
-    no_failed_stop(&cluster);
+    cluster.assert_no_failed_stop();
 }
 
 /// check_link_status under Pacemaker: the VIP's link goes down on node1.
@@ -236,7 +229,7 @@ fn a_vip_whose_link_goes_down_moves_and_leaves_nothing_behind(stack: Stack) {
             && f.contains("eth1")),
         "node1's monitor reports the link: {failures:#?}"
     );
-    no_failed_stop(&cluster);
+    cluster.assert_no_failed_stop();
 }
 
 on_both_stacks!(

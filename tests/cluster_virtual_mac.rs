@@ -34,13 +34,6 @@ fn served_by(cluster: &Cluster, i: usize, what: &str) {
     assert_eq!(cluster.seg.port_of(VIRTUAL_MAC), Some(format!("leg{i}")), "{what}: the bridge's port");
 }
 
-fn no_failed_stop(cluster: &Cluster) {
-    for node in 0..2 {
-        let failures = cluster.failures(node);
-        assert!(!failures.iter().any(|f| f.contains("_stop_")), "a stop failed: {failures:#?}");
-    }
-}
-
 fn a_pinned_gateway_follows_create_move_standby_and_a_crash(stack: Stack) {
     let cluster = Cluster::start(stack, 2);
     let gateway = &cluster.seg.client;
@@ -84,7 +77,7 @@ fn a_pinned_gateway_follows_create_move_standby_and_a_crash(stack: Stack) {
     cluster.restart(0);
     cluster.must(1, "crm_resource", &["--cleanup", "--resource", "vip"]);
     served_by(&cluster, 0, "node1 back after its crash");
-    no_failed_stop(&cluster);
+    cluster.assert_no_failed_stop();
     println!(
         "{stack:?}: create, move, standby and crash-and-return through a pinned gateway; settled {:?} after node1's restart began",
         back.elapsed()

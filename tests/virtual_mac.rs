@@ -186,6 +186,38 @@ fn a_second_node_holding_the_virtual_mac_is_found_by_the_probe_and_the_level_20_
 }
 
 #[test]
+fn recover_puts_back_the_address_and_the_interface_and_monitor_tells_what_is_missing() {
+    let seg = Segment::new(1);
+    let node = &seg.nodes[0];
+    let params = with(V6.params, &[("virtual_mac", "auto")]);
+    assert_eq!(seg.agent(0, "start", &params).code, ocf::SUCCESS);
+    let (name, mac) = virtual_link(&seg, 0).unwrap();
+    // The interface's only IPv6 identity is the VIP: no link-local of its own.
+    let addresses = node.ip(&["-6", "addr", "show", "dev", &name]);
+    assert!(addresses.contains("2001:db8::50/64") && !addresses.contains("fe80"), "{addresses}");
+
+    node.ip(&["addr", "del", "2001:db8::50/64", "dev", &name]);
+    assert_eq!(seg.agent(0, "monitor", &params).code, ocf::NOT_RUNNING);
+    assert_eq!(seg.agent(0, "recover", &params).code, ocf::SUCCESS);
+    assert_eq!(seg.agent(0, "monitor", &params).code, ocf::SUCCESS);
+    assert_eq!(virtual_link(&seg, 0), Some((name.clone(), mac.clone())), "the same interface, kept");
+
+    node.ip(&["link", "del", &name]);
+    assert_eq!(seg.agent(0, "monitor", &params).code, ocf::NOT_RUNNING);
+    assert_eq!(seg.agent(0, "recover", &params).code, ocf::SUCCESS);
+    assert_eq!(virtual_link(&seg, 0).map(|(_, m)| m), Some(mac), "re-created with the VIP's MAC");
+    let rules = node.ip(&["-6", "rule", "show"]);
+    assert_eq!(
+        rules.matches("2001:db8::50").count(),
+        1,
+        "the deleted interface's rule went with it: {rules}"
+    );
+    assert!(client_reaches(&seg, V6.vip, Duration::from_secs(3)));
+    assert_eq!(seg.agent(0, "stop", &params).code, ocf::SUCCESS);
+    assert!(!node.ip(&["-6", "rule", "show"]).contains("2001:db8::50"));
+}
+
+#[test]
 fn sigkill_at_any_moment_then_stop_leaves_nothing() {
     let seg = Segment::new(1);
     let params = with(V4.params, &[("virtual_mac", "auto"), ("arp_count", "2"), ("arp_interval", "20")]);

@@ -428,6 +428,42 @@ mod tests {
     }
 
     #[test]
+    fn virtual_mac_is_refused_where_the_vip_cannot_have_a_mac_of_its_own() {
+        let mac = |pairs: &[(&str, &str)], env: &OcfEnv| parse(&raw(pairs), env, Strictness::Strict);
+        let auto = ("virtual_mac", "auto");
+        let p = mac(&[("ip", "10.0.0.5"), auto], &env()).unwrap().params;
+        assert_eq!(p.virtual_mac, Some(VirtualMac::Derived));
+        assert_eq!(mac(&[("ip", "10.0.0.5")], &env()).unwrap().params.virtual_mac, None);
+        let clone = |unique: bool| {
+            OcfEnv::from_lookup(move |key| match key {
+                "OCF_RESKEY_CRM_meta_clone_max" => Some("2".into()),
+                "OCF_RESKEY_CRM_meta_clone" => Some("1".into()),
+                "OCF_RESKEY_CRM_meta_globally_unique" => unique.then(|| "true".into()),
+                _ => None,
+            })
+        };
+        let fixed = ("virtual_mac", "02:00:5e:10:00:32");
+        for (pairs, env, why) in [
+            (vec![("ip", "10.0.0.5"), auto], clone(false), "cluster IP"),
+            (vec![("ip", "10.0.0.5"), auto, ("lvs_support", "true")], env(), "lvs_support"),
+            (vec![("ip", "10.0.0.5"), auto, ("iflabel", "web")], env(), "iflabel"),
+            (vec![("ip", "10.0.0.5"), fixed, ("unique_clone_address", "true")], clone(true), "auto"),
+        ] {
+            let err = mac(&pairs, &env).unwrap_err();
+            assert_eq!(err.exit, crate::ocf::ExitCode::ErrConfigured, "{pairs:?}");
+            assert!(err.reason.contains(why), "{pairs:?}: {}", err.reason);
+            // Stop still parses: the record says what start created.
+            assert!(parse(&raw(&pairs), &env, Strictness::Lenient).is_ok(), "{pairs:?}");
+        }
+        let unique = mac(&[("ip", "10.0.0.5"), auto, ("unique_clone_address", "true")], &clone(true));
+        assert_eq!(
+            unique.unwrap().params.virtual_mac,
+            Some(VirtualMac::Derived),
+            "auto gives each instance its own"
+        );
+    }
+
+    #[test]
     fn clone_mode_is_detected_and_checked() {
         let lookup = |k: &str| match k {
             "OCF_RESKEY_CRM_meta_clone_max" => Some("3".to_string()),

@@ -37,6 +37,12 @@ pub const RULE_PRIORITY: u32 = 32700;
 /// A VIP's table is this plus its interface's index (unique in a namespace).
 pub const TABLE_BASE: u32 = 4_100_000_000;
 
+/// The table of the VIP on interface `ifindex`: far from the tables admins
+/// number (and from main, local and default), never past u32's end.
+fn table_of(ifindex: u32) -> u32 {
+    TABLE_BASE + ifindex % (u32::MAX - TABLE_BASE)
+}
+
 /// Who raised a parent's `arp_ignore`, and what it was.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ParentHold {
@@ -129,7 +135,7 @@ impl Vip<'_> {
         };
         if let Some(earlier) = earlier.filter(|index| *index != link.ifindex) {
             let rule =
-                SourceRule { source: self.params.ip, table: TABLE_BASE + earlier, priority: RULE_PRIORITY };
+                SourceRule { source: self.params.ip, table: table_of(earlier), priority: RULE_PRIORITY };
             if let Err(err) = self.nl.delete_source_rule(rule) {
                 log::warn(format!("deleting the rule of {name}'s earlier copy: {err}"));
             }
@@ -215,7 +221,10 @@ impl Vip<'_> {
     /// Lets go of the parent's `arp_ignore`; the last holder puts back the
     /// value found, unless it was changed since.
     fn release_parent_arp_ignore(&self, virtual_link: &VirtualLink) -> AgentResult<()> {
-        let (parent, nic) = (virtual_link.parent_ifindex, virtual_link.parent.as_str());
+        let parent = virtual_link.parent_ifindex;
+        // By its name now: a renamed parent's settings moved with it.
+        let site = self.site_by_index(parent, &virtual_link.parent)?;
+        let nic = site.nic.as_str();
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
         let Some(mut hold) = run_dir.load::<ParentHold>(&file).ok().flatten() else { return Ok(()) };
@@ -262,7 +271,7 @@ impl Vip<'_> {
     pub fn route_from_virtual_link(&self, target: &Target) -> AgentResult<()> {
         let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
         let ip = self.params.ip;
-        let table = TABLE_BASE + target.ifindex();
+        let table = table_of(target.ifindex());
         let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(virtual_link.parent_ifindex));
         let routes = self
             .nl
@@ -304,7 +313,7 @@ impl Vip<'_> {
         let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
         let ip = self.params.ip;
         if let Some(ifindex) = virtual_link.ifindex {
-            let rule = SourceRule { source: ip, table: TABLE_BASE + ifindex, priority: RULE_PRIORITY };
+            let rule = SourceRule { source: ip, table: table_of(ifindex), priority: RULE_PRIORITY };
             self.nl.delete_source_rule(rule).doing(|| format!("deleting the rule from {ip}"))?;
         }
         let mac: Mac = virtual_link.mac.parse().map_err(|_| {
@@ -341,6 +350,19 @@ impl Vip<'_> {
         match self.virtual_link() {
             Some(v) if v.ifindex == Some(site.ifindex) => self.site_by_index(v.parent_ifindex, &v.parent),
             _ => Ok(site.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_interface_index_has_a_table_past_the_reserved_ones() {
+        assert_eq!(table_of(3), 4_100_000_003);
+        for ifindex in [1, 1 << 20, u32::MAX - TABLE_BASE - 1, u32::MAX - TABLE_BASE, u32::MAX] {
+            assert!(table_of(ifindex) >= TABLE_BASE, "{ifindex}");
         }
     }
 }

@@ -366,6 +366,15 @@ impl Cluster {
         entry[at..].split_whitespace().next().map(str::to_string)
     }
 
+    /// Fails the test if any node reports a failed stop (which, with
+    /// fencing on, would have fenced that node).
+    pub fn assert_no_failed_stop(&self) {
+        for node in 0..self.seg.nodes.len() {
+            let failures = self.failures(node);
+            assert!(!failures.iter().any(|f| f.contains("_stop_")), "a stop failed: {failures:#?}");
+        }
+    }
+
     /// The failed operations node `of` reports (`<failure>` elements of
     /// crm_mon's XML: op_key, node, exit status and our exit reason).
     pub fn failures(&self, of: usize) -> Vec<String> {
