@@ -218,6 +218,49 @@ fn recover_puts_back_the_address_and_the_interface_and_monitor_tells_what_is_mis
 }
 
 #[test]
+fn the_level_20_watch_hears_the_virtual_mac_from_another_host_and_explain_names_the_interface() {
+    let seg = Segment::new(2);
+    let dir = seg.rsctmp.join("node0");
+    std::fs::create_dir_all(&dir).unwrap();
+    let named = [("OCF_RESOURCE_INSTANCE", "vip")];
+    let params = with(V4.params, &[("virtual_mac", "02:00:5e:10:00:33")]);
+    let run = |action: &str, env: &[(&str, &str)]| {
+        let env: Vec<(&str, &str)> = named.iter().chain(env).copied().collect();
+        common::run_agent(&seg.nodes[0], &dir, action, &params, &env)
+    };
+    assert_eq!(run("start", &[]).code, ocf::SUCCESS);
+    let report = common::explain_report(&seg.nodes[0], &dir, "vip", &params);
+    let shown = &report["virtual_mac"];
+    assert_eq!(shown["mac"], "02:00:5e:10:00:33", "{report:#}");
+    assert_eq!(shown["parent"], "eth0");
+    assert_eq!(shown["present"], true);
+    assert_eq!(
+        Some(shown["interface"].as_str().unwrap_or_default().to_string()),
+        virtual_link(&seg, 0).map(|l| l.0)
+    );
+    assert_eq!(run("monitor", &[("OCF_CHECK_LEVEL", "20")]).code, ocf::SUCCESS, "nobody else yet");
+
+    // node2 does not hold the VIP, but sends from its MAC (a gratuitous
+    // ARP for an address of its own): a second host with the VIP's MAC.
+    let vmac = [2u8, 0, 0x5e, 0x10, 0, 0x33];
+    let mut frame = vec![0xff; 6];
+    frame.extend(vmac);
+    frame.extend([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1]);
+    frame.extend(vmac);
+    frame.extend([192, 0, 2, 77, 0, 0, 0, 0, 0, 0, 192, 0, 2, 77]);
+    let sender = common::wire::inject(&seg.nodes[1], "eth0", vec![frame], Duration::from_secs(2));
+    let watch = run("monitor", &[("OCF_CHECK_LEVEL", "20")]);
+    assert!(sender.join().unwrap() > 0);
+    assert_eq!(watch.code, ocf::ERR_GENERIC, "{watch:#?}");
+    assert!(
+        watch.reason().contains("02:00:5e:10:00:33") && watch.reason().contains("conflict"),
+        "{}",
+        watch.reason()
+    );
+    assert_eq!(run("stop", &[]).code, ocf::SUCCESS);
+}
+
+#[test]
 fn sigkill_at_any_moment_then_stop_leaves_nothing() {
     let seg = Segment::new(1);
     let params = with(V4.params, &[("virtual_mac", "auto"), ("arp_count", "2"), ("arp_interval", "20")]);
