@@ -7,7 +7,7 @@ use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
-use crate::vip::announcing::Spot;
+use crate::vip::announcing::{FirstRound, Spot};
 use crate::vip::{Foreign, Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
@@ -25,7 +25,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             let spot = Spot { site: &site, prefix: entry.prefix };
             let wire = vip.open_wire(&site)?;
             vip.begin_convergence(spot);
-            vip.announce(spot, vip.params.announce.count, wire)?;
+            if vip.announce(spot, vip.params.announce.count, wire)? == FirstRound::NoSlot {
+                return Err(vip.no_slot(spot));
+            }
             return Ok(ExitCode::Success);
         }
         Whereabouts::Foreign(foreign) if vip.record.is_some() && foreign.prefix.is_none() => {

@@ -22,9 +22,16 @@ use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-/// How the reason of a first announcement the budget had no room for
-/// begins: that failure, alone among announcing's, fails the start.
-pub const NO_SLOT: &str = "announce_rate_limit";
+/// Whether a start's (or recover's) first announcement went out:
+/// `announce_rate_limit` may have had no slot for it before the action's
+/// time ran out. That alone among announcing's outcomes fails the action:
+/// the VIP would stay unannounced.
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRound {
+    Out,
+    NoSlot,
+}
 
 /// A raw socket on the VIP's interface and the MAC to send from.
 pub struct Wire {
@@ -159,10 +166,10 @@ impl Vip<'_> {
     /// Announces the VIP in `count` rounds. The first round goes out at
     /// once; with `arp_bg` the rest is left to a detached announcer, which
     /// inherits the socket, otherwise they are sent before returning.
-    pub fn announce(&self, spot: Spot, count: u64, wire: Option<Wire>) -> AgentResult<()> {
-        let Some(wire) = wire else { return Ok(()) };
+    pub fn announce(&self, spot: Spot, count: u64, wire: Option<Wire>) -> AgentResult<FirstRound> {
+        let Some(wire) = wire else { return Ok(FirstRound::Out) };
         if count == 0 {
-            return Ok(());
+            return Ok(FirstRound::Out);
         }
         let deadline = self.inv.budget.deadline();
         if !self.params.announce.background || count == 1 {
@@ -171,15 +178,21 @@ impl Vip<'_> {
             let window = if count == 1 { Window::Opens } else { Window::Closes { tail: Duration::ZERO } };
             let ended =
                 self.send_rounds(spot, &wire, self.rounds(count, Duration::ZERO, deadline), window)?;
+            if self.first_round(ended) == FirstRound::NoSlot {
+                return Ok(FirstRound::NoSlot);
+            }
             if let RoundsEnded::OutOfTime { sent } = ended {
                 log::warn(format!(
                     "sent {sent} of {count} announcements for {}; the rest did not fit in the action timeout",
                     self.params.ip
                 ));
             }
-            return Ok(());
+            return Ok(FirstRound::Out);
         }
-        self.send_rounds(spot, &wire, self.rounds(1, Duration::ZERO, deadline), Window::Opens)?;
+        let first = self.send_rounds(spot, &wire, self.rounds(1, Duration::ZERO, deadline), Window::Opens)?;
+        if self.first_round(first) == FirstRound::NoSlot {
+            return Ok(FirstRound::NoSlot);
+        }
         let mut env: Vec<(String, String)> =
             self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
         // The clone meta attributes make the worker announce a cluster IP alike.
@@ -209,7 +222,25 @@ impl Vip<'_> {
                 log::warn(format!("sent {} of {count} announcements for {}", sent + 1, self.params.ip));
             }
         }
-        Ok(())
+        Ok(FirstRound::Out)
+    }
+
+    /// Whether the rounds that `ended` so were a first announcement the
+    /// budget had no slot for (a start already out of time before its
+    /// first round warns and succeeds, as it always has).
+    fn first_round(&self, ended: RoundsEnded) -> FirstRound {
+        let limited = self.params.announce.rate_limit > 0;
+        let nothing_sent = ended == (RoundsEnded::OutOfTime { sent: 0 });
+        if limited && nothing_sent && self.announces_first() { FirstRound::NoSlot } else { FirstRound::Out }
+    }
+
+    /// The reason a start or recover fails when its first announcement got
+    /// no slot.
+    pub fn no_slot(&self, spot: Spot) -> AgentError {
+        AgentError::generic(format!(
+            "announce_rate_limit {}/s on {}: no slot for the first announcement of {} before the action's timeout (the other VIPs there hold the budget); raise the limit or the start timeout",
+            self.params.announce.rate_limit, spot.site.nic, self.params.ip
+        ))
     }
 
     /// Sends the rounds from this process, the first after `first_delay`,
@@ -230,15 +261,6 @@ impl Vip<'_> {
         let mut rounds = VipRounds { vip: self, spot, wire, watch, pacer, first_is_urgent };
         let ended = announce::send_rounds(&wire.sock, &timing, &mut rounds)
             .doing(|| format!("announcing {ip} on {}", spot.site.nic))?;
-        // Only the budget fails a start here: a start already out of time
-        // before its first round warns and succeeds, as it always has.
-        let no_slot = self.params.announce.rate_limit > 0 && ended == (RoundsEnded::OutOfTime { sent: 0 });
-        if first_is_urgent && no_slot {
-            return Err(AgentError::generic(format!(
-                "{NO_SLOT} {}/s on {}: no slot for the first announcement of {ip} before the action's timeout (the other VIPs there hold the budget); raise the limit or the start timeout",
-                self.params.announce.rate_limit, spot.site.nic
-            )));
-        }
         if let (Window::Closes { tail }, RoundsEnded::Done) = (window, ended) {
             rounds.wait_until((Instant::now() + tail).min(timing.deadline));
         }

@@ -5,7 +5,7 @@
 
 use super::Vip;
 use super::address::Added;
-use super::announcing::{NO_SLOT, Spot, Wire};
+use super::announcing::{FirstRound, Spot, Wire};
 use super::locate::{Site, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily};
@@ -140,12 +140,12 @@ impl Vip<'_> {
         self.begin_convergence(spot);
         let announced = wire.and_then(|wire| self.announce(spot, self.params.announce.count, wire));
         match announced {
-            Err(err) if err.reason.starts_with(NO_SLOT) => Err(err),
+            Ok(FirstRound::Out) => Ok(()),
+            Ok(FirstRound::NoSlot) => Err(self.no_slot(spot)),
             Err(err) => {
                 log::error(format!("Could not announce {}: {}", self.params.ip, err.reason));
                 Ok(())
             }
-            Ok(()) => Ok(()),
         }
     }
 
