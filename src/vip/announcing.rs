@@ -264,8 +264,10 @@ impl Vip<'_> {
         if let (Window::Closes { tail }, RoundsEnded::Done) = (window, ended) {
             rounds.wait_until((Instant::now() + tail).min(timing.deadline));
         }
+        // Nobody was asked when no round went out (the budget had no slot).
+        let asked = !matches!(ended, RoundsEnded::AddressGone { .. } | RoundsEnded::OutOfTime { sent: 0 });
         if let Some((_, state)) = &mut rounds.watch {
-            if matches!(window, Window::Closes { .. }) && !matches!(ended, RoundsEnded::AddressGone { .. }) {
+            if matches!(window, Window::Closes { .. }) && asked {
                 self.window_ended(state);
             }
         }
@@ -338,12 +340,12 @@ impl Vip<'_> {
     /// host's own interfaces, within the action's budget.
     pub fn run_probe(&self, wire: &Wire, plan: &ProbePlan) -> AgentResult<ProbeOutcome> {
         let mut own_macs = self.nl.link_macs().doing(|| "listing this host's interfaces".to_string())?;
-        // Probes leave by the parent, which this node's own interface with
-        // the VIP's MAC never hears: an answer from that MAC is another host's.
+        // With virtual_mac, probes leave by the parent, which this node's own
+        // interface with the VIP's MAC never hears: a frame from that MAC,
+        // an answer or any other, is another host's.
         if let Some(mac) = self.virtual_mac() {
             own_macs.retain(|own| *own != mac);
         }
-        // Heard on the parent, the VIP's MAC can only be another host's.
         let virtual_mac = self.virtual_mac().filter(|mac| *mac != wire.mac);
         let seen = probe::Listener { our_mac: wire.mac, own_macs: &own_macs, virtual_mac };
         let pacer = self.pacer(wire.link.ifindex, &wire.link.name);

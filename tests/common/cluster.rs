@@ -392,10 +392,25 @@ impl Cluster {
 }
 
 fn kill_all(ns: &Netns) {
-    if let Ok(out) = Command::new("ip").args(["netns", "pids", &ns.name]).output() {
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            let _ = Command::new("kill").args(["-9", pid]).status();
+    let pids = || {
+        Command::new("ip")
+            .args(["netns", "pids", &ns.name])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_string).collect())
+            .unwrap_or_else(|_| Vec::<String>::new())
+    };
+    // Until none is left: a Corosync still dying holds its port, and the
+    // node's next Corosync, started at once by a restart, cannot bind it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = pids();
+        if left.is_empty() || Instant::now() > deadline {
+            return;
         }
+        for pid in &left {
+            let _ = Command::new("kill").args(["-9", pid]).stderr(Stdio::null()).status();
+        }
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
