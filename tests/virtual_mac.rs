@@ -119,6 +119,48 @@ fn a_gateway_that_never_relearns_follows_a_failover_only_with_a_virtual_mac() {
 }
 
 #[test]
+fn traffic_from_beyond_the_pinned_gateway_reaches_the_new_node() {
+    for family in [V4, V6] {
+        let seg = pinned_gateway(&family);
+        // A host behind the gateway, which forwards between it and the segment.
+        let far = common::Netns::new("f");
+        seg.client.ip(&["link", "add", "far0", "type", "veth", "peer", "name", "eth0", "netns", &far.name]);
+        seg.client.ip(&["link", "set", "far0", "up"]);
+        far.ip(&["link", "set", "eth0", "up"]);
+        let (far_net, far_gw, far_host) = match family.ip_flag {
+            "-4" => ("198.51.100.0/24", "198.51.100.1", "198.51.100.2"),
+            _ => ("2001:db8:f::/64", "2001:db8:f::1", "2001:db8:f::2"),
+        };
+        let prefix = far_net.split('/').nth(1).unwrap();
+        seg.client.ip(&["addr", "add", &format!("{far_gw}/{prefix}"), "dev", "far0", "nodad"]);
+        far.ip(&["addr", "add", &format!("{far_host}/{prefix}"), "dev", "eth0", "nodad"]);
+        far.ip(&[family.ip_flag, "route", "add", "default", "via", far_gw]);
+        seg.client.sysctl("net.ipv4.ip_forward=1");
+        seg.client.sysctl("net.ipv6.conf.all.forwarding=1");
+        let segment_gw = if family.ip_flag == "-4" { "192.0.2.100" } else { "2001:db8::100" };
+        for node in &seg.nodes {
+            node.ip(&[family.ip_flag, "route", "add", far_net, "via", segment_gw]);
+        }
+        let params = with(family.params, &[("virtual_mac", "auto")]);
+        let reaches = || {
+            wait_for(Duration::from_secs(3), || {
+                far.exec("ping", &["-c1", "-W1", family.vip]).status.success()
+            })
+            .is_some()
+        };
+        assert_eq!(seg.agent(0, "start", &params).code, ocf::SUCCESS);
+        let (_, mac) = virtual_link(&seg, 0).unwrap();
+        pin(&seg, &family, &mac);
+        assert!(reaches(), "{}: from beyond the gateway, before the move", family.vip);
+        assert_eq!(seg.agent(0, "stop", &params).code, ocf::SUCCESS);
+        assert_eq!(seg.agent(1, "start", &params).code, ocf::SUCCESS);
+        assert!(reaches(), "{}: from beyond the gateway, after the move", family.vip);
+        assert_eq!(seg.port_of(&mac).as_deref(), Some("leg1"));
+        assert_eq!(seg.agent(1, "stop", &params).code, ocf::SUCCESS);
+    }
+}
+
+#[test]
 fn the_vip_speaks_with_its_mac_and_the_node_with_its_own() {
     let seg = Segment::new(1);
     let params = with(V4.params, &[("virtual_mac", "02:00:5e:10:00:32"), ("arp_count", "1")]);
