@@ -114,8 +114,7 @@ impl Vip<'_> {
         }
         let Ok(subnet) = IpNetwork::new(ip, spot.prefix) else { return Vec::new() };
         // virtual_mac's interface has no routes of its own: its parent's are the link's.
-        let via = self.probing_site(spot.site).map_or(spot.site.ifindex, |site| site.ifindex);
-        let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(via));
+        let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(self.link_ifindex(spot.site)));
         let routes = match self.nl.routes(&filter) {
             Ok(routes) => routes,
             Err(err) => {

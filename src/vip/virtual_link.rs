@@ -337,10 +337,19 @@ impl Vip<'_> {
     /// What of the recorded interface is left: for stop's last check.
     pub fn virtual_link_left(&self) -> Option<String> {
         let virtual_link = self.virtual_link()?;
-        let link = self.nl.link_by_name(&virtual_link.name).ok()??;
-        let mac = link.mac.map(|m| m.to_string()).unwrap_or_default();
-        (link.kind.as_deref() == Some("macvlan") && mac == virtual_link.mac)
-            .then(|| format!("interface {} (MAC {mac}) is still on this node", virtual_link.name))
+        let mac: Mac = virtual_link.mac.parse().ok()?;
+        // Another interface under that name is not this resource's (stop warned of it).
+        self.own_virtual_link(mac, None).ok()??;
+        Some(format!("interface {} (MAC {mac}) is still on this node", virtual_link.name))
+    }
+
+    /// The interface the VIP's link is reached through: the parent of
+    /// virtual_mac's interface when `site` is that interface, else `site`'s.
+    pub fn link_ifindex(&self, site: &Site) -> u32 {
+        match self.virtual_link() {
+            Some(v) if v.ifindex == Some(site.ifindex) => v.parent_ifindex,
+            _ => site.ifindex,
+        }
     }
 
     /// Where probes for the VIP go out: the parent, with the node's MAC, so
@@ -348,7 +357,9 @@ impl Vip<'_> {
     /// the VIP's MAC is another host's; `spot`'s site without virtual_mac.
     pub fn probing_site(&self, site: &Site) -> AgentResult<Site> {
         match self.virtual_link() {
-            Some(v) if v.ifindex == Some(site.ifindex) => self.site_by_index(v.parent_ifindex, &v.parent),
+            Some(v) if self.link_ifindex(site) != site.ifindex => {
+                self.site_by_index(v.parent_ifindex, &v.parent)
+            }
             _ => Ok(site.clone()),
         }
     }
