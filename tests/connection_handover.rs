@@ -165,3 +165,33 @@ fn only_the_vips_connections_are_reset_and_listeners_stay() {
         "the node's own connection: {kind:?}"
     );
 }
+
+/// An LVS real server's connections arrive on its loopback copy of the
+/// VIP; a start with `lvs_support` that takes the copy over (this node
+/// becomes the director) keeps the address on the node, so those
+/// connections are not the stop's to reset.
+#[test]
+fn an_lvs_real_servers_connections_survive_the_start_that_takes_its_loopback_copy() {
+    let (ip, prefix, listen, connect) = layouts()[0];
+    let lab = Lab::new();
+    // A real server: the VIP on lo, silent to ARP; clients route to it.
+    lab.node.sysctl("net.ipv4.conf.all.arp_ignore=1");
+    lab.node.sysctl("net.ipv4.conf.all.arp_announce=2");
+    lab.node.ip(&["addr", "add", "192.0.2.50/32", "dev", "lo"]);
+    lab.client.ip(&["route", "add", "192.0.2.50/32", "via", "192.0.2.1"]);
+    let (client, _server_end) = connected(&lab, listen, connect);
+    let metrics = metrics_dir(&lab);
+    let mut params = params(ip, prefix, "true", &metrics);
+    params.push(("lvs_support", "true"));
+    let start = run(&lab, "start", &params);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    assert!(lab.node.has_address("eth0", "192.0.2.50/24"), "{}", lab.node.addresses("eth0"));
+    assert!(
+        !lab.node.has_address("lo", "192.0.2.50/32"),
+        "start took the copy: {}",
+        lab.node.addresses("lo")
+    );
+    let (kind, _) = client_hears(client, Duration::from_millis(1500));
+    assert!(matches!(kind, ErrorKind::WouldBlock | ErrorKind::TimedOut), "the client was reset: {kind:?}");
+    assert!(!explained_events(&lab, &params).iter().any(|e| e.starts_with("connections-reset")));
+}

@@ -221,14 +221,113 @@ fn an_untagged_copy_in_place_of_the_resources_own_is_reported_never_deleted() {
     let env = [("OCF_RESOURCE_INSTANCE", "vip")];
     assert_eq!(run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &params, &env).code, ocf::SUCCESS);
     // Someone replaced the resource's address by a copy of their own.
-    lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
-    lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth0"]);
+    put_own_copy_in_place(&lab.node, "192.0.2.50/24");
     let monitor = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "monitor", &params, &[env[0], RECURRING]);
     assert_eq!(monitor.code, ocf::ERR_GENERIC, "{monitor:#?}");
     assert!(monitor.reason().contains("no address-protocol tag"), "{monitor:#?}");
     let stop = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "stop", &params, &env);
     assert_eq!(stop.code, ocf::ERR_GENERIC, "{stop:#?}");
     assert!(lab.node.has_address("eth0", "192.0.2.50/24"), "the copy stays");
+}
+
+/// Deletes the address at `cidr` on eth0 and adds a copy by hand, as
+/// someone replacing it would. The kernel dates an address in hundredths
+/// of a second: a copy added within the same hundredth as the one it
+/// replaces cannot be told from it, so the copy is made again until the
+/// kernel dates it otherwise (what the test needs: someone else's copy).
+fn put_own_copy_in_place(node: &common::Netns, cidr: &str) {
+    let ip = cidr.split('/').next().and_then(|ip| ip.parse().ok()).expect("an address");
+    let before = node.address_created("eth0", ip);
+    assert!(before.is_some(), "{cidr} is on eth0 to begin with");
+    let replaced = common::wait_for(std::time::Duration::from_secs(5), || {
+        node.ip(&["addr", "del", cidr, "dev", "eth0"]);
+        node.ip(&["addr", "add", cidr, "dev", "eth0", "nodad"]);
+        node.address_created("eth0", ip) != before
+    });
+    assert!(replaced.is_some(), "the kernel dates the copy of {cidr} otherwise within 5 s");
+}
+
+/// Steps of a running VIP whose lifetimes an admin changes (`preferred_lft
+/// 0`, to keep it from being picked as a source address), which sends no
+/// address-protocol tag: the address is still the resource's own. Returns
+/// the exit codes, to compare two agents.
+fn change_lifetimes_of_a_running_vip(agent: &Path, ip: &str, prefix: &str) -> Vec<i32> {
+    let lab = Lab::new();
+    let cidr = format!("{ip}/{prefix}");
+    let params = [("ip", ip), ("cidr_netmask", prefix), ("nic", "eth0"), ("nodad", "true")];
+    let env = [("OCF_RESOURCE_INSTANCE", "vip")];
+    let family = if ip.contains(':') { "-6" } else { "-4" };
+    let line_of = || {
+        let shown = debian13_ip(&lab.node, &["-d", family, "addr", "show", "dev", "eth0"]);
+        shown.lines().find(|l| l.contains(&cidr)).unwrap_or_default().to_string()
+    };
+    let is_ours = agent == ours();
+    let mut codes = Vec::new();
+    let start = run_agent_at(&lab.node, &lab.rsctmp, agent, "start", &params, &env);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    codes.push(start.code);
+    lab.node.ip(&["addr", "change", &cidr, "dev", "eth0", "preferred_lft", "0"]);
+    if is_ours {
+        assert!(!line_of().contains("proto 0xb1"), "the change dropped the tag: {}", line_of());
+    }
+    let monitor = run_agent_at(&lab.node, &lab.rsctmp, agent, "monitor", &params, &[env[0], RECURRING]);
+    assert_eq!(monitor.code, ocf::SUCCESS, "{} is still this resource's: {monitor:#?}", agent.display());
+    codes.push(monitor.code);
+    if is_ours {
+        assert!(monitor.stderr.contains("lost its address-protocol tag"), "a warning says so: {monitor:#?}");
+        let shown = line_of();
+        assert!(shown.contains("proto 0xb1"), "monitor put the tag back: {shown}");
+        assert!(shown.contains("deprecated"), "and kept the admin's preferred_lft 0: {shown}");
+    }
+    lab.node.ip(&["addr", "replace", &cidr, "dev", "eth0", "preferred_lft", "0"]);
+    let stop = run_agent_at(&lab.node, &lab.rsctmp, agent, "stop", &params, &env);
+    assert_eq!(stop.code, ocf::SUCCESS, "{} stop after a replace: {stop:#?}", agent.display());
+    codes.push(stop.code);
+    assert!(!lab.node.has_address("eth0", &cidr), "stop removed {cidr}: {}", lab.node.addresses("eth0"));
+    codes
+}
+
+#[test]
+fn an_ipv4_vip_whose_lifetimes_an_admin_changed_is_still_monitored_and_stopped_as_with_ipaddr2() {
+    let ours = change_lifetimes_of_a_running_vip(&ours(), "192.0.2.50", "24");
+    assert_eq!(ours, change_lifetimes_of_a_running_vip(Path::new(IPADDR2), "192.0.2.50", "24"));
+}
+
+#[test]
+fn an_ipv6_vip_whose_lifetimes_an_admin_changed_is_still_monitored_and_stopped_as_with_ipaddr2() {
+    let ours = change_lifetimes_of_a_running_vip(&ours(), "2001:db8::50", "64");
+    assert_eq!(ours, change_lifetimes_of_a_running_vip(Path::new(IPADDR2), "2001:db8::50", "64"));
+}
+
+#[test]
+fn a_start_of_a_running_vip_puts_back_the_tag_a_change_dropped() {
+    let lab = Lab::new();
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let env = [("OCF_RESOURCE_INSTANCE", "vip")];
+    assert_eq!(run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &params, &env).code, ocf::SUCCESS);
+    let created = lab.node.address_created("eth0", "192.0.2.50".parse().unwrap());
+    lab.node.ip(&[
+        "addr",
+        "replace",
+        "192.0.2.50/24",
+        "dev",
+        "eth0",
+        "valid_lft",
+        "3600",
+        "preferred_lft",
+        "0",
+    ]);
+    let start = run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &params, &env);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    let shown = debian13_ip(&lab.node, &["-d", "-4", "addr", "show", "dev", "eth0"]);
+    let line =
+        shown.lines().skip_while(|l| !l.contains("192.0.2.50/24")).take(2).collect::<Vec<_>>().join(" ");
+    assert!(line.contains("proto 0xb1"), "start put the tag back: {shown}");
+    assert!(
+        line.contains("valid_lft 3") && line.contains("preferred_lft 0sec"),
+        "with the admin's lifetimes: {shown}"
+    );
+    assert_eq!(lab.node.address_created("eth0", "192.0.2.50".parse().unwrap()), created, "the same address");
 }
 
 #[test]

@@ -99,6 +99,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, site.nic));
+    vip.restore_tag(&site, &entry);
     let spot = Spot { site: &site, prefix: entry.prefix };
     // Re-announcing heals caches a lost announcement left stale; a failure
     // to send is no reason to fail a VIP that is up.

@@ -7,6 +7,7 @@ use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
+use crate::vip::address::Removal;
 use crate::vip::announcing::{FirstRound, Spot};
 use crate::vip::{Foreign, Placement, Vip, Whereabouts};
 
@@ -56,7 +57,7 @@ fn take_back(vip: &Vip, foreign: &Foreign) -> AgentResult<()> {
     let site = vip.site_by_index(foreign.ifindex, &foreign.nic)?;
     for copy in vip.own_entries_on(&site)? {
         log::info(format!("{ip} was moved to {}; taking {}/{} back", foreign.nic, copy.ip, copy.prefix));
-        vip.remove_address(&site, &copy)?;
+        vip.remove_address(&site, &copy, Removal::TakeBack)?;
     }
     Ok(())
 }

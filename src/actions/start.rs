@@ -46,7 +46,8 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
                 "{}/{} is on {} already; this resource takes it over",
                 entry.ip, entry.prefix, site.nic
             ));
-            vip.write_record(&target, entry.protocol == Some(crate::vip::address::ADDRESS_PROTOCOL))?;
+            let tagged = entry.protocol == Some(crate::vip::address::ADDRESS_PROTOCOL);
+            vip.write_record(&target, tagged, entry.created)?;
             vip.confirm_running(&site, &entry)
         }
         Whereabouts::Foreign(foreign) => Err(AgentError::generic(format!(

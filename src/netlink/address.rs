@@ -1,7 +1,7 @@
 //! Addresses and IPv6 address-selection labels.
 
 use super::{IpFamily, Netlink, NlResult};
-use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
+use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::address::{
     AddressAttribute, AddressFlags, AddressMessage, AddressProtocol, AddressScope, CacheInfo,
@@ -20,6 +20,23 @@ pub struct AddressEntry {
     pub flags: AddressFlags,
     /// Who added it (IFA_PROTO, Linux 5.18+): `None` when untagged.
     pub protocol: Option<u8>,
+    /// When the kernel created it (IFA_CACHEINFO's `cstamp`, hundredths of
+    /// a second since boot): `ip addr change` and `replace` keep it, a
+    /// delete and re-add gives a new one. The one witness of an address's
+    /// identity that survives a change sent without IFA_PROTO.
+    pub created: Option<u32>,
+    /// The lifetimes left, in seconds (`u32::MAX` is forever).
+    pub lifetimes: Option<Lifetimes>,
+    /// The metric of its subnet route (IFA_RT_PRIORITY), when set.
+    pub metric: Option<u32>,
+}
+
+/// An address's preferred and valid lifetimes left, in seconds, as
+/// IFA_CACHEINFO carries them (`u32::MAX` is forever).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetimes {
+    pub preferred: u32,
+    pub valid: u32,
 }
 
 impl AddressEntry {
@@ -109,6 +126,43 @@ impl Netlink {
             .map(drop)
     }
 
+    /// Sets the address-protocol tag of `entry` in place (an RTM_NEWADDR
+    /// with NLM_F_REPLACE), carrying what the kernel would otherwise reset
+    /// on a replace: its lifetimes left, its metric and, for IPv6, the
+    /// flags a replace sets (an admin's `preferred_lft 0` stays). The
+    /// kernel keeps the address's creation time. IPv4's replace creates an
+    /// address that is gone, so the caller re-reads it first.
+    pub fn retag_address(&self, entry: &AddressEntry, protocol: u8) -> NlResult<()> {
+        let mut request = AddressMessage::default();
+        request.header.family = IpFamily::of(entry.ip).address_family();
+        request.header.prefix_len = entry.prefix;
+        request.header.index = entry.ifindex;
+        request.header.scope = default_scope(entry.ip);
+        let attrs = &mut request.attributes;
+        attrs.push(AddressAttribute::Local(entry.ip));
+        attrs.push(AddressAttribute::Address(entry.ip));
+        if let Some(label) = &entry.label {
+            attrs.push(AddressAttribute::Label(label.clone()));
+        }
+        if let Some(broadcast) = entry.broadcast {
+            attrs.push(AddressAttribute::Broadcast(broadcast));
+        }
+        if entry.ip.is_ipv6() {
+            attrs.push(AddressAttribute::Flags(entry.flags & replaced_ipv6_flags()));
+        }
+        if let Some(metric) = entry.metric {
+            attrs.push(AddressAttribute::RoutePriority(metric));
+        }
+        attrs.push(AddressAttribute::Protocol(AddressProtocol::from(protocol)));
+        if let Some(lifetimes) = entry.lifetimes {
+            let mut info = CacheInfo::default();
+            info.ifa_preferred = lifetimes.preferred;
+            info.ifa_valid = lifetimes.valid;
+            attrs.push(AddressAttribute::CacheInfo(info));
+        }
+        self.exchange(RouteNetlinkMessage::NewAddress(request), NLM_F_ACK | NLM_F_REPLACE).map(drop)
+    }
+
     /// Deletes exactly `ip/prefix` on `ifindex`: the kernel matches the
     /// address, the prefix length and the interface, nothing broader.
     pub fn delete_address(&self, ip: IpAddr, prefix: u8, ifindex: u32) -> NlResult<()> {
@@ -149,6 +203,15 @@ fn address_label_message(ip: IpAddr, value: u32) -> AddrLabelMessage {
     request
 }
 
+/// The IPv6 flags a replace sets from the request (the kernel's
+/// inet6_addr_modify): sent as they are, so that the replace keeps them.
+fn replaced_ipv6_flags() -> AddressFlags {
+    AddressFlags::Nodad
+        | AddressFlags::Homeaddress
+        | AddressFlags::Managetempaddr
+        | AddressFlags::Noprefixroute
+}
+
 /// iproute2's default scope: host for 127/8, universe otherwise (the kernel
 /// computes IPv6 scopes itself).
 fn default_scope(ip: IpAddr) -> AddressScope {
@@ -165,6 +228,8 @@ pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
     let mut broadcast = None;
     let mut flags = AddressFlags::from_bits_retain(u32::from(msg.header.flags.bits()));
     let mut protocol = None;
+    let mut cache = None;
+    let mut metric = None;
     for attr in msg.attributes {
         match attr {
             AddressAttribute::Local(ip) => local = Some(ip),
@@ -173,6 +238,8 @@ pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
             AddressAttribute::Broadcast(b) => broadcast = Some(b),
             AddressAttribute::Flags(f) => flags = f,
             AddressAttribute::Protocol(p) => protocol = Some(u8::from(p)).filter(|p| *p != 0),
+            AddressAttribute::CacheInfo(info) => cache = Some(info),
+            AddressAttribute::RoutePriority(m) => metric = Some(m),
             _ => {}
         }
     }
@@ -186,5 +253,13 @@ pub(super) fn address_entry(msg: AddressMessage) -> Option<AddressEntry> {
         broadcast,
         flags,
         protocol,
+        created: cache.map(|info| info.cstamp),
+        lifetimes: cache.map(|info| Lifetimes {
+            // A permanent IPv4 address reports both lifetimes as forever,
+            // even after `preferred_lft 0`: its deprecated flag says it.
+            preferred: if flags.contains(AddressFlags::Deprecated) { 0 } else { info.ifa_preferred },
+            valid: info.ifa_valid,
+        }),
+        metric,
     })
 }

@@ -29,6 +29,23 @@ pub fn kernel_keeps_address_tags() -> bool {
     (major, minor) >= (5, 18)
 }
 
+/// Why an address of this resource is removed: only stop's removal resets
+/// the address's connections (`kill_connections_on_stop`); the others keep
+/// the VIP on this node (recover taking it back from another interface,
+/// start taking over an LVS real server's copy on lo, whose connections
+/// the real server still serves) or undo a start that never served it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    /// Stop, or the last instance of a cluster IP stopping.
+    Stop,
+    /// A failed start undoing its own add.
+    Rollback,
+    /// Recover taking the address back from where it was moved.
+    TakeBack,
+    /// Start taking over an LVS real server's copy on lo.
+    LoopbackHandOver,
+}
+
 /// Whether an add put the address there or found it already added.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Added {
@@ -69,7 +86,7 @@ impl Vip<'_> {
 
     /// Removes exactly `entry` from `site`, keeping the other addresses of
     /// its subnet, and flushes the route cache when `flush_routes` asks.
-    pub fn remove_address(&self, site: &Site, entry: &AddressEntry) -> AgentResult<()> {
+    pub fn remove_address(&self, site: &Site, entry: &AddressEntry, why: Removal) -> AgentResult<()> {
         if entry.ip.is_ipv4() && !entry.is_secondary() {
             self.keep_secondaries_alive(site, entry);
         }
@@ -77,7 +94,9 @@ impl Vip<'_> {
         let others = self.others_on_link_routes(site, entry);
         // Right before the deletion, so that the peers hear it from here and
         // have no time to reconnect to this node.
-        self.reset_connections();
+        if why == Removal::Stop {
+            self.reset_connections();
+        }
         match self.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
             Ok(()) => {}
             // Someone removed it between our look and our delete: it is gone, as wanted.

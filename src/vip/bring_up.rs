@@ -4,7 +4,7 @@
 //! start leaves nothing behind.
 
 use super::Vip;
-use super::address::Added;
+use super::address::{Added, Removal};
 use super::announcing::{FirstRound, Spot, Wire};
 use super::locate::{Site, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
@@ -25,6 +25,10 @@ impl Vip<'_> {
             return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
         }
         self.take_over_routes(Spot { site, prefix: entry.prefix })?;
+        // A start killed before it recorded the creation time, or a tag
+        // someone's change dropped since.
+        self.remember_creation(entry);
+        self.restore_tag(site, entry);
         log::debug(format!("{ip}/{} is already on {}", entry.prefix, site.nic));
         Ok(ExitCode::Success)
     }
@@ -49,7 +53,7 @@ impl Vip<'_> {
         let wire = self.open_wire(&target.site)?;
         self.probe_before_add(&target.site, wire.as_ref())?;
         // Recorded before the add: a start killed at any instant leaves stop what it needs.
-        let mut recorded = self.write_record(target, super::address::kernel_keeps_address_tags())?;
+        let mut recorded = self.write_record(target, super::address::kernel_keeps_address_tags(), None)?;
         self.take_from_loopback()?;
         if let Some(value) = self.add_address_label() {
             recorded.address_label = Some(value);
@@ -87,6 +91,7 @@ impl Vip<'_> {
         };
         let mut outcome = self
             .finish_start(target)
+            .map(|entry| self.remember_creation(&entry))
             .and_then(|()| self.route_from_virtual_link(target))
             .and_then(|()| self.take_over_routes(spot));
         if outcome.is_ok() {
@@ -114,7 +119,7 @@ impl Vip<'_> {
     /// Removes the address a failed start added, the way stop would.
     fn roll_back(&self, target: &Target) -> AgentResult<()> {
         match self.whereabouts_at(target)? {
-            Whereabouts::InPlace { site, entry } => self.remove_address(&site, &entry),
+            Whereabouts::InPlace { site, entry } => self.remove_address(&site, &entry, Removal::Rollback),
             _ => Ok(()),
         }
     }
@@ -149,8 +154,9 @@ impl Vip<'_> {
         }
     }
 
-    /// After the add: link up, DAD, then a check that the VIP is really whole.
-    fn finish_start(&self, target: &Target) -> AgentResult<()> {
+    /// After the add: link up, DAD, then a check that the VIP is really
+    /// whole; the address as the kernel holds it.
+    fn finish_start(&self, target: &Target) -> AgentResult<AddressEntry> {
         let (nl, ip) = (self.nl, self.params.ip);
         let link = nl
             .link(target.ifindex())
@@ -163,7 +169,7 @@ impl Vip<'_> {
         if ip.is_ipv6() && !self.params.nodad {
             self.wait_for_dad(target)?;
         }
-        match self.whereabouts_at(target)? {
+        let entry = match self.whereabouts_at(target)? {
             Whereabouts::InPlace { entry, .. } => {
                 if let Some(label) = target.missing_label(&entry) {
                     return Err(AgentError::generic(format!(
@@ -171,6 +177,7 @@ impl Vip<'_> {
                         target.nic()
                     )));
                 }
+                entry
             }
             other => {
                 return Err(AgentError::generic(format!(
@@ -178,7 +185,7 @@ impl Vip<'_> {
                     target.nic()
                 )));
             }
-        }
+        };
         if self.params.link_checked() {
             let link =
                 nl.link(target.ifindex()).doing(|| format!("reading the state of {}", target.nic()))?;
@@ -190,7 +197,7 @@ impl Vip<'_> {
                 return Err(AgentError::generic(format!("{ip} cannot be brought up: {problem}")));
             }
         }
-        Ok(())
+        Ok(entry)
     }
 
     /// Waits for IPv6 duplicate address detection to end. A duplicate fails

@@ -12,9 +12,10 @@
 //! It only reads, and every query is filtered by the kernel: one link, one
 //! interface's addresses, one local-table lookup.
 
+use super::identity::{self, Witness};
 use super::loopback_copy::{self, LoopbackCopy};
 use super::record::Record;
-use super::{Lack, Vip, address};
+use super::{Lack, Vip};
 use crate::discover::{self, RouteMatch};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
@@ -373,18 +374,13 @@ impl Vip<'_> {
 
     /// Why `entry`, at this resource's place with its prefix, is not this
     /// resource's address, or `None` when it is: where start tagged its
-    /// address (`address::ADDRESS_PROTOCOL`), a copy without the tag is
-    /// someone else's; an IPv4 copy carries the resource's label (the
+    /// address, the kernel's witnesses decide (`identity`); an IPv4 copy carries the resource's label (the
     /// configured one, else the recorded one), or none. The label is
     /// compared after the interface's name, which a rename changes; the
     /// kernel then numbers unlabelled secondary addresses (`wan7:2`).
     fn unlike_ours(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Option<String>> {
-        let tag = address::ADDRESS_PROTOCOL;
-        if self.record.is_some_and(|record| record.tagged) && entry.protocol != Some(tag) {
-            let carries = entry.protocol.map_or("no address-protocol tag".to_string(), |other| {
-                format!("address-protocol tag {other}")
-            });
-            return Ok(Some(format!("with {carries}, where this resource's carries {tag}")));
+        if let Witness::Other(why) = identity::witness(self.record, entry) {
+            return Ok(Some(why));
         }
         if entry.ip.is_ipv4() {
             let suffix = |label: &str| label.split_once(':').map(|(_, suffix)| suffix.to_string());

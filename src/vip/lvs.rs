@@ -4,6 +4,7 @@
 //! it stops, the lo copy comes back, as IPaddr2 does.
 
 use super::Vip;
+use super::address::Removal;
 use super::locate::LOOPBACK_IFINDEX;
 use crate::error::{AgentResult, Doing};
 use crate::netlink::{IpFamily, NewAddress};
@@ -44,7 +45,7 @@ impl Vip<'_> {
             ));
         }
         let lo = self.site_by_index(LOOPBACK_IFINDEX, "lo")?;
-        self.remove_address(&lo, &entry)
+        self.remove_address(&lo, &entry, Removal::LoopbackHandOver)
     }
 
     /// Puts the VIP back on lo if `take_from_loopback` removed it.

@@ -11,6 +11,7 @@ pub mod checks;
 pub mod cluster;
 mod connections;
 pub mod convergence;
+pub mod identity;
 pub mod locate;
 mod loopback_copy;
 pub mod lvs;
@@ -253,8 +254,8 @@ impl Vip<'_> {
 
     /// Records that this resource's address is `target`, before it is
     /// added; `tagged` when it carries (or will carry) the agent's
-    /// address-protocol tag.
-    pub fn write_record(&self, target: &Target, tagged: bool) -> AgentResult<Record> {
+    /// address-protocol tag, `created` when the kernel holds it already.
+    pub fn write_record(&self, target: &Target, tagged: bool, created: Option<u32>) -> AgentResult<Record> {
         crate::observe::located_on(target.nic());
         let record = Record {
             ip: self.params.ip,
@@ -265,6 +266,7 @@ impl Vip<'_> {
             host_name: self.host_name.cloned(),
             resource: self.inv.env.instance.clone(),
             tagged,
+            created,
             // A label an earlier, killed start of this resource added is still its own.
             address_label: self.record.and_then(|record| record.address_label),
             virtual_link: self.record.and_then(|record| record.virtual_link.clone()),

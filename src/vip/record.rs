@@ -36,6 +36,12 @@ pub struct Record {
     /// without the tag, the record alone says which copy is this one's.
     #[serde(default)]
     pub tagged: bool,
+    /// When the kernel created the address start added (`cstamp`, see
+    /// `AddressEntry::created`), recorded once the add is confirmed: the
+    /// witness that the address is still the one start added when
+    /// something took its tag away (an `ip addr change` sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<u32>,
     /// The IPv6 address-selection label start added (lvs_ipv6_addrlabel),
     /// which stop removes; one that was there before is the admin's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -138,6 +144,7 @@ mod tests {
             host_name: Some(HostName { name: "vip-web".into(), address: "192.0.2.49".parse().unwrap() }),
             resource: Some("vip-web:1".into()),
             tagged: true,
+            created: Some(123_456),
             address_label: Some(100),
             virtual_link: Some(VirtualLink {
                 name: "vmac0a1b2c3d".into(),
@@ -161,6 +168,7 @@ mod tests {
             host_name: None,
             resource: None,
             tagged: false,
+            created: None,
             address_label: None,
             virtual_link: None,
             ..record()

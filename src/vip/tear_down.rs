@@ -5,6 +5,7 @@
 //! any more. A copy this resource did not add is neither deleted nor
 //! hidden: stop fails naming where it is.
 
+use super::address::Removal;
 use super::{Vip, Whereabouts};
 use crate::error::{AgentResult, Failures};
 use crate::ocf::log;
@@ -18,7 +19,7 @@ impl Vip<'_> {
         self.give_back_routes();
         match failures.note(self.whereabouts()) {
             Some(Whereabouts::InPlace { site, entry }) => {
-                failures.note(self.remove_address(&site, &entry));
+                failures.note(self.remove_address(&site, &entry, Removal::Stop));
             }
             Some(Whereabouts::Foreign(foreign)) if foreign.claimed_by.is_some() => {
                 log::info(format!(

@@ -98,6 +98,7 @@ fn previous_record(text: &str) -> Option<Record> {
         host_name,
         resource: None,
         tagged: false,
+        created: None,
         address_label: None,
         virtual_link: None,
     };

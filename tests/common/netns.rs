@@ -125,6 +125,41 @@ impl Drop for Netns {
     }
 }
 
+impl Netns {
+    /// When the kernel created `ip` on `dev` (IFA_CACHEINFO's `cstamp`,
+    /// hundredths of a second), read with a netlink dump inside the
+    /// namespace: the witness the agent records for the address it added.
+    pub fn address_created(&self, dev: &str, ip: std::net::IpAddr) -> Option<u32> {
+        use futures_util::TryStreamExt;
+        use rtnetlink::packet_route::address::AddressAttribute;
+        let dev = dev.to_string();
+        let read = move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().expect("runtime");
+            runtime.block_on(async move {
+                let (connection, handle, _) = rtnetlink::new_connection().expect("netlink socket");
+                tokio::spawn(connection);
+                let index = nix::net::if_::if_nametoindex(dev.as_str()).ok()?;
+                let mut dump = handle.address().get().set_link_index_filter(index).execute();
+                while let Some(message) = dump.try_next().await.expect("address dump") {
+                    let attributes = &message.attributes;
+                    let carries = attributes
+                        .iter()
+                        .any(|a| matches!(a, AddressAttribute::Local(x) | AddressAttribute::Address(x) if *x == ip));
+                    let created = attributes.iter().find_map(|a| match a {
+                        AddressAttribute::CacheInfo(info) => Some(info.cstamp),
+                        _ => None,
+                    });
+                    if carries {
+                        return created;
+                    }
+                }
+                None
+            })
+        };
+        in_netns(self, read).join().expect("reading an address's creation time")
+    }
+}
+
 /// Runs `work` on a thread that has joined the network namespace `ns`.
 pub fn in_netns<T: Send + 'static>(
     ns: &Netns,
