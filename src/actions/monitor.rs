@@ -100,6 +100,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, site.nic));
     vip.restore_tag(&site, &entry);
+    let drifted = vip.verify_virtual_link(&site)?;
     let spot = Spot { site: &site, prefix: entry.prefix };
     // Re-announcing heals caches a lost announcement left stale; a failure
     // to send is no reason to fail a VIP that is up.
@@ -111,5 +112,8 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     vip.deep_checks(spot)?;
+    if !drifted.is_empty() {
+        return vip.report_drift(&drifted);
+    }
     Ok(ExitCode::Success)
 }

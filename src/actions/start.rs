@@ -5,6 +5,7 @@ use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
+use crate::vip::address::Removal;
 use crate::vip::{Placement, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
@@ -39,6 +40,18 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     match now {
         Whereabouts::Absent => vip.bring_up(&target),
+        Whereabouts::InPlace { site, entry } if vip.virtual_mac().is_some() => {
+            // Left on the NIC by IPaddr2 during a migration, or by hand: it
+            // answers with the NIC's MAC, which virtual_mac exists to avoid.
+            // Moved onto the resource's own interface; killed in between,
+            // nothing is left that stop must find.
+            log::info(format!(
+                "{}/{} is on {} already, with the node's MAC; moving it onto its own interface for virtual_mac",
+                entry.ip, entry.prefix, site.nic
+            ));
+            vip.remove_address(&site, &entry, Removal::TakeBack)?;
+            vip.bring_up(&target)
+        }
         Whereabouts::InPlace { site, entry } => {
             // Exactly where the configuration puts it, with no record:
             // started before the records existed (an upgrade), or by hand.

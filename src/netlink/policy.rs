@@ -3,8 +3,9 @@
 //! interface, so that what the VIP sends leaves with the VIP's MAC instead
 //! of by the parent's route, with the parent's MAC.
 
+use super::in_place::undecodable;
 use super::{IpFamily, Netlink, NlResult, libc_errno};
-use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL, NLM_F_REPLACE};
+use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REPLACE, Parseable};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -65,6 +66,23 @@ impl Netlink {
         }
     }
 
+    /// Whether `rule` is among the kernel's rules of its family, read in
+    /// place over the plain socket (a monitor builds no runtime). A node
+    /// holds a few rules, and one per virtual_mac VIP.
+    pub fn has_source_rule(&self, rule: SourceRule) -> NlResult<bool> {
+        let mut request = RuleMessage::default();
+        request.header.family = IpFamily::of(rule.source).address_family();
+        let mut found = false;
+        self.read_in_place(RouteNetlinkMessage::GetRule(request), NLM_F_DUMP, |kind, payload| {
+            if kind == RTM_NEWRULE && !found {
+                let message = RuleMessage::parse(payload).map_err(undecodable)?;
+                found = is_rule(&message, rule);
+            }
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     /// Deletes `rule`; one already gone is not an error.
     pub fn delete_source_rule(&self, rule: SourceRule) -> NlResult<()> {
         match self.exchange(RouteNetlinkMessage::DelRule(rule_message(rule)), NLM_F_ACK) {
@@ -72,6 +90,26 @@ impl Netlink {
             done => done.map(drop),
         }
     }
+}
+
+const RTM_NEWRULE: u16 = 32;
+
+/// Whether the kernel's `message` is `rule`: from exactly its source, to
+/// its table, at its priority.
+fn is_rule(message: &RuleMessage, rule: SourceRule) -> bool {
+    let attributes = &message.attributes;
+    let table = attributes
+        .iter()
+        .find_map(|a| match a {
+            RuleAttribute::Table(table) => Some(*table),
+            _ => None,
+        })
+        .unwrap_or(u32::from(message.header.table));
+    message.header.src_len == IpFamily::of(rule.source).host_prefix()
+        && message.header.action == RuleAction::ToTable
+        && table == rule.table
+        && attributes.contains(&RuleAttribute::Source(rule.source))
+        && attributes.contains(&RuleAttribute::Priority(rule.priority))
 }
 
 fn rule_message(rule: SourceRule) -> RuleMessage {
@@ -87,4 +125,26 @@ fn rule_message(rule: SourceRule) -> RuleMessage {
         RuleAttribute::Priority(rule.priority),
     ];
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_is_known_by_source_table_and_priority() {
+        let rule =
+            SourceRule { source: "192.0.2.50".parse().unwrap(), table: 4_100_000_007, priority: 32700 };
+        assert!(is_rule(&rule_message(rule), rule));
+        for other in [
+            SourceRule { source: "192.0.2.51".parse().unwrap(), ..rule },
+            SourceRule { table: 4_100_000_008, ..rule },
+            SourceRule { priority: 32701, ..rule },
+        ] {
+            assert!(!is_rule(&rule_message(other), rule), "{other:?}");
+        }
+        let mut wider = rule_message(rule);
+        wider.header.src_len = 24;
+        assert!(!is_rule(&wider, rule), "a rule for the subnet is not the VIP's");
+    }
 }

@@ -49,6 +49,11 @@ pub enum Event {
     Unconverged {
         silent: String,
     },
+    /// Something the resource set drifted since start (what, and whether
+    /// it was put back).
+    Drifted {
+        detail: String,
+    },
 }
 
 impl Event {
@@ -66,6 +71,7 @@ impl Event {
             Event::ConnectionsReset { .. } => "connections-reset",
             Event::Converged { .. } => "converged",
             Event::Unconverged { .. } => "unconverged",
+            Event::Drifted { .. } => "drifted",
         }
     }
 
@@ -75,7 +81,7 @@ impl Event {
             Event::MovedAway { to } => format!("now on {to}"),
             Event::ConflictSeen { mac } => format!("claimed by {mac}"),
             Event::Announced { rounds } => format!("{rounds} rounds"),
-            Event::ReachabilityLost { detail } => detail.clone(),
+            Event::ReachabilityLost { detail } | Event::Drifted { detail } => detail.clone(),
             Event::ConnectionsReset { count } => format!("{count} TCP connections"),
             Event::Converged { after_ms, gateways } => {
                 format!("neighbours converged after {after_ms} ms ({gateways} answered the VIP)")

@@ -87,7 +87,12 @@ impl RunDir {
     /// The value saved as `name`, or `None` when there is none; a file that
     /// is not such a value is an `InvalidData` error.
     pub fn load<T: DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
-        match self.read(name)? {
+        self.load_capped(name, MAX_FILE_BYTES)
+    }
+
+    /// Like `load`, for a file allowed to hold up to `max_bytes`.
+    pub fn load_capped<T: DeserializeOwned>(&self, name: &str, max_bytes: u64) -> io::Result<Option<T>> {
+        match self.read_capped(name, max_bytes)? {
             Some(text) => serde_json::from_str(&text)
                 .map(Some)
                 .map_err(|err| named(io::Error::new(io::ErrorKind::InvalidData, err), &self.file(name))),

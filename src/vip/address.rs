@@ -40,7 +40,8 @@ pub enum Removal {
     Stop,
     /// A failed start undoing its own add.
     Rollback,
-    /// Recover taking the address back from where it was moved.
+    /// Recover taking the address back from where it was moved, or start
+    /// moving an unrecorded copy onto virtual_mac's interface.
     TakeBack,
     /// Start taking over an LVS real server's copy on lo.
     LoopbackHandOver,

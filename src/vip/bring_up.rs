@@ -29,6 +29,10 @@ impl Vip<'_> {
         // someone's change dropped since.
         self.remember_creation(entry);
         self.restore_tag(site, entry);
+        let drifted = self.verify_virtual_link(site)?;
+        if !drifted.is_empty() {
+            log::warn(format!("{ip}: {}", drifted.join("; ")));
+        }
         log::debug(format!("{ip}/{} is already on {}", entry.prefix, site.nic));
         Ok(ExitCode::Success)
     }

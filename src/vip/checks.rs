@@ -50,6 +50,20 @@ impl Vip<'_> {
         Ok(())
     }
 
+    /// What drifted since start while the VIP still serves (each part says
+    /// whether it was put back): recorded, and OCF_DEGRADED for a cluster
+    /// that understands it; for others a warning and success, since a
+    /// plain failure would make Pacemaker restart a VIP that serves.
+    pub fn report_drift(&self, drifted: &[String]) -> AgentResult<ExitCode> {
+        let reason = format!("{}: {}", self.params.ip, drifted.join("; "));
+        crate::observe::event(Event::Drifted { detail: drifted.join("; ") });
+        if self.inv.env.degraded_supported {
+            return Err(AgentError::new(ExitCode::Degraded, reason));
+        }
+        log::warn(reason);
+        Ok(ExitCode::Success)
+    }
+
     /// A check failed while the address is fine: OCF_DEGRADED for a cluster
     /// that understands it, a plain failure otherwise.
     fn degraded(&self, problem: String) -> AgentError {

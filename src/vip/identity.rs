@@ -20,8 +20,6 @@ use super::locate::Site;
 use super::record::Record;
 use crate::netlink::AddressEntry;
 use crate::ocf::log;
-use crate::store::Kind;
-use std::time::Instant;
 
 /// What the kernel's witnesses say of a copy at this resource's place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,10 +67,9 @@ impl Vip<'_> {
 
     /// Puts back the tag of this resource's own address at `site` if
     /// someone's change dropped it, keeping the lifetimes, metric and flags
-    /// they set. Only under the resource's turn, taken without waiting (a
-    /// start, stop or recover running now decides instead), and after
-    /// reading the address again under it: IPv4's replace would re-create
-    /// an address a stop just removed.
+    /// they set. Only under the resource's turn (`turn_to_repair`), and
+    /// after reading the address again under it: IPv4's replace would
+    /// re-create an address a stop just removed.
     pub fn restore_tag(&self, site: &Site, entry: &AddressEntry) {
         if witness(self.record, entry) != Witness::TagDropped {
             return;
@@ -82,18 +79,7 @@ impl Vip<'_> {
             "{ip}/{} on {} lost its address-protocol tag (a change or replace sent without one); it is still this resource's address, putting the tag back",
             entry.prefix, site.nic
         ));
-        let run_dir = self.run_dir();
-        let _turn = if self.inv.action.changes_the_node() {
-            None // the action holds the turn already
-        } else {
-            match run_dir.lock(&self.key.file(Kind::ActionLock), Instant::now()) {
-                Ok(turn) => Some(turn),
-                Err(err) => {
-                    log::debug(format!("not putting the tag back now: {err}"));
-                    return;
-                }
-            }
-        };
+        let Some(_turn) = self.turn_to_repair() else { return };
         let again = match self.own_entries_on(site) {
             Ok(entries) => {
                 entries.into_iter().find(|e| e.prefix == entry.prefix && e.created == entry.created)

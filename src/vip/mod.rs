@@ -252,6 +252,27 @@ impl Vip<'_> {
         crate::store::key::address_file(word, self.params.ip, self.params.network_namespace.as_deref())
     }
 
+    /// The right to put back what drifted, for this action: `None` when it
+    /// must only report (a probe, or a start, stop or recover of this
+    /// resource running now, which decides instead). A monitor takes the
+    /// resource's turn without waiting; an action that changes the node
+    /// holds it already. Dropping the value lets go of the turn.
+    pub fn turn_to_repair(&self) -> Option<Option<Flock<File>>> {
+        if self.inv.action.changes_the_node() {
+            return Some(None);
+        }
+        if self.inv.env.is_probe_interval() {
+            return None;
+        }
+        match self.run_dir().lock(&self.key.file(Kind::ActionLock), std::time::Instant::now()) {
+            Ok(turn) => Some(Some(turn)),
+            Err(err) => {
+                log::debug(format!("not putting back what drifted now: {err}"));
+                None
+            }
+        }
+    }
+
     /// Records that this resource's address is `target`, before it is
     /// added; `tagged` when it carries (or will carry) the agent's
     /// address-protocol tag, `created` when the kernel holds it already.

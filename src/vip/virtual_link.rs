@@ -43,6 +43,11 @@ fn table_of(ifindex: u32) -> u32 {
     TABLE_BASE + ifindex % (u32::MAX - TABLE_BASE)
 }
 
+/// The most the parent's holder list may read back: a key is at most about
+/// 210 bytes, so this holds far more virtual-MAC VIPs than one interface
+/// can carry. A list that cannot be read is an error, never "no holders".
+const HOLD_BYTES: u64 = 64 << 20;
+
 /// Who raised a parent's `arp_ignore`, and what it was.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ParentHold {
@@ -182,29 +187,45 @@ impl Vip<'_> {
         }
     }
 
-    /// Raises the parent's `arp_ignore` to 1 while any VIP of this kind
-    /// runs on it, unless it is in effect already. The holder is listed
-    /// before the value changes, so a start killed at any instant leaves
-    /// stop a list that names it.
-    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<()> {
+    /// Keeps the parent's `arp_ignore` at 1 or more while any VIP of this
+    /// kind runs on it: raises it when it is not in effect (at start, or
+    /// after someone set it back), listing this resource as a holder. The
+    /// holder is listed before the value changes, so a start killed at any
+    /// instant leaves stop a list that names it. `Ok(true)` when it raised
+    /// the value.
+    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<bool> {
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
         let recording = |err: std::io::Error| {
             AgentError::generic(format!("recording who raised arp_ignore of {nic}: {err}"))
         };
         let me = self.key.text().to_string();
-        if let Some(mut hold) = run_dir.load::<ParentHold>(&file).ok().flatten() {
-            if !hold.holders.contains(&me) {
-                hold.holders.push(me);
-                run_dir.save(&file, &hold).map_err(recording)?;
+        let in_effect = sysctl::arp_ignore(Some(nic)) >= 1;
+        let hold = match run_dir
+            .load_capped::<ParentHold>(&file, HOLD_BYTES)
+            .map_err(|err| AgentError::generic(format!("reading who raised arp_ignore of {nic}: {err}")))?
+        {
+            Some(hold) => Some(hold),
+            None if in_effect => return Ok(false),
+            None => None,
+        };
+        let original = match hold {
+            Some(mut hold) => {
+                if !hold.holders.contains(&me) {
+                    hold.holders.push(me);
+                    run_dir.save(&file, &hold).map_err(recording)?;
+                }
+                if in_effect {
+                    return Ok(false);
+                }
+                hold.original
             }
-            return Ok(());
-        }
-        if sysctl::arp_ignore(Some(nic)) >= 1 {
-            return Ok(());
-        }
-        let original = sysctl::ipv4_conf(nic, "arp_ignore").unwrap_or(0);
-        run_dir.save(&file, &ParentHold { original, holders: vec![me] }).map_err(recording)?;
+            None => {
+                let original = sysctl::ipv4_conf(nic, "arp_ignore").unwrap_or(0);
+                run_dir.save(&file, &ParentHold { original, holders: vec![me] }).map_err(recording)?;
+                original
+            }
+        };
         sysctl::set_conf("ipv4", nic, "arp_ignore", 1).map_err(|err| {
             AgentError::generic(format!(
                 "setting net.ipv4.conf.{nic}.arp_ignore=1, so that {nic} does not answer for {} with its own MAC: {err}",
@@ -215,7 +236,7 @@ impl Vip<'_> {
             "net.ipv4.conf.{nic}.arp_ignore raised from {original} to 1 while {} has its own MAC",
             self.params.ip
         ));
-        Ok(())
+        Ok(true)
     }
 
     /// Lets go of the parent's `arp_ignore`; the last holder puts back the
@@ -227,7 +248,10 @@ impl Vip<'_> {
         let nic = site.nic.as_str();
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
-        let Some(mut hold) = run_dir.load::<ParentHold>(&file).ok().flatten() else { return Ok(()) };
+        let loaded = run_dir
+            .load_capped::<ParentHold>(&file, HOLD_BYTES)
+            .map_err(|err| AgentError::generic(format!("reading who raised arp_ignore of {nic}: {err}")))?;
+        let Some(mut hold) = loaded else { return Ok(()) };
         if !hold.holders.iter().any(|holder| holder == self.key.text()) {
             return Ok(());
         }
@@ -332,6 +356,55 @@ impl Vip<'_> {
             self.release_parent_arp_ignore(virtual_link)?;
         }
         Ok(())
+    }
+
+    /// What of the virtual-MAC design around the VIP at `site` drifted
+    /// since start, each put back when this action may (`turn_to_repair`):
+    /// the VIP's source rule (networkd removes foreign rules; without it
+    /// the VIP's replies leave by the parent with the node's MAC) and, for
+    /// IPv4, the parent's `arp_ignore` (at 0 the parent answers ARP for the
+    /// VIP with the node's MAC: two answers). Empty when all holds; an
+    /// error when something drifted and could not be put back.
+    pub fn verify_virtual_link(&self, site: &Site) -> AgentResult<Vec<String>> {
+        let Some(virtual_link) = self.virtual_link().filter(|v| v.ifindex == Some(site.ifindex)) else {
+            return Ok(Vec::new());
+        };
+        let ip = self.params.ip;
+        let rule = SourceRule { source: ip, table: table_of(site.ifindex), priority: RULE_PRIORITY };
+        let rule_gone = !self.nl.has_source_rule(rule).doing(|| format!("reading the rules from {ip}"))?;
+        let parent = self.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
+        let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
+        let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
+        if !rule_gone && !answers_too {
+            return Ok(Vec::new());
+        }
+        let mut drifted = Vec::new();
+        if rule_gone {
+            drifted.push(format!(
+                "the rule from {ip} to table {} was gone (its replies left by {} with the node's MAC)",
+                rule.table, parent.nic
+            ));
+        }
+        if answers_too {
+            drifted.push(format!(
+                "net.ipv4.conf.{}.arp_ignore was {arp_ignore} ({} answered ARP for {ip} with the node's MAC too)",
+                parent.nic, parent.nic
+            ));
+        }
+        let Some(_turn) = self.turn_to_repair() else {
+            drifted.push("left for a recurring monitor or recover to put back".to_string());
+            return Ok(drifted);
+        };
+        if rule_gone {
+            self.nl
+                .add_source_rule(rule)
+                .doing(|| format!("putting back the rule from {ip} to table {}", rule.table))?;
+        }
+        if answers_too {
+            self.hold_parent_arp_ignore(virtual_link.parent_ifindex, &parent.nic)?;
+        }
+        drifted.push("put back".to_string());
+        Ok(drifted)
     }
 
     /// What of the recorded interface is left: for stop's last check.

@@ -1,0 +1,176 @@
+//! `virtual_mac` held true while it runs: what the resource set around the
+//! VIP (its source rule, the parent's `arp_ignore`) is checked by every
+//! monitor and put back when someone changed it; an address found on the
+//! NIC without a record is moved onto the VIP's own interface, never
+//! served with the NIC's MAC; the parent's holder list has no size limit.
+
+mod common;
+use common::{Lab, ocf, run_agent};
+
+const V4: &[(&str, &str)] =
+    &[("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("virtual_mac", "auto")];
+const V6: &[(&str, &str)] = &[
+    ("ip", "2001:db8::50"),
+    ("cidr_netmask", "64"),
+    ("nic", "eth0"),
+    ("nodad", "true"),
+    ("virtual_mac", "auto"),
+];
+
+/// A recurring monitor as Pacemaker 2.1+ runs it for an OCF 1.1 agent.
+const RECURRING_1_1: &[(&str, &str)] = &[
+    ("OCF_RESOURCE_INSTANCE", "vip"),
+    ("OCF_RESKEY_CRM_meta_interval", "10000"),
+    ("OCF_RA_VERSION_MAJOR", "1"),
+    ("OCF_RA_VERSION_MINOR", "1"),
+    ("OCF_RESKEY_crm_feature_set", "3.16.2"),
+];
+const NAMED: &[(&str, &str)] = &[("OCF_RESOURCE_INSTANCE", "vip")];
+
+fn act(lab: &Lab, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> common::Run {
+    lab.agent_env(&lab.node, action, params, env)
+}
+
+/// The node's rules from `vip` (`ip rule` lines).
+fn rules_from(lab: &Lab, vip: &str) -> Vec<String> {
+    let family = if vip.contains(':') { "-6" } else { "-4" };
+    let shown = lab.node.ip(&[family, "rule", "show"]);
+    shown.lines().filter(|l| l.contains(&format!("from {vip} "))).map(str::to_string).collect()
+}
+
+#[test]
+fn a_source_rule_someone_deleted_is_reported_and_put_back_by_the_next_monitor() {
+    for params in [V4, V6] {
+        let lab = Lab::new();
+        let vip = params[0].1;
+        let start = act(&lab, "start", params, NAMED);
+        assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+        let rules = rules_from(&lab, vip);
+        assert_eq!(rules.len(), 1, "start added the VIP's rule: {rules:?}");
+        assert_eq!(act(&lab, "monitor", params, RECURRING_1_1).code, ocf::SUCCESS, "all holds");
+        // What systemd-networkd does to rules it did not add.
+        let family = if vip.contains(':') { "-6" } else { "-4" };
+        lab.node.ip(&[family, "rule", "del", "from", vip, "priority", "32700"]);
+        assert!(rules_from(&lab, vip).is_empty());
+
+        let probe =
+            act(&lab, "monitor", params, &[NAMED[0], RECURRING_1_1[2], RECURRING_1_1[3], RECURRING_1_1[4]]);
+        assert_eq!(probe.code, ocf::DEGRADED, "a probe reports it: {probe:#?}");
+        assert!(rules_from(&lab, vip).is_empty(), "and leaves it: a probe changes nothing");
+
+        let monitor = act(&lab, "monitor", params, RECURRING_1_1);
+        assert_eq!(monitor.code, ocf::DEGRADED, "{vip}: {monitor:#?}");
+        assert!(monitor.reason().contains("rule") && monitor.reason().contains("put back"), "{monitor:#?}");
+        assert_eq!(rules_from(&lab, vip), rules, "the same rule is back");
+        assert_eq!(act(&lab, "monitor", params, RECURRING_1_1).code, ocf::SUCCESS, "once");
+
+        // A caller that does not know OCF_DEGRADED: success, with a warning.
+        lab.node.ip(&[family, "rule", "del", "from", vip, "priority", "32700"]);
+        let old = act(&lab, "monitor", params, &RECURRING_1_1[..2]);
+        assert_eq!(old.code, ocf::SUCCESS, "{old:#?}");
+        assert!(old.stderr.contains("WARNING") && old.stderr.contains("put back"), "{old:#?}");
+        assert_eq!(rules_from(&lab, vip), rules);
+        let stop = act(&lab, "stop", params, NAMED);
+        assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+        assert!(rules_from(&lab, vip).is_empty(), "stop removed the rule");
+    }
+}
+
+#[test]
+fn the_parents_arp_ignore_set_back_to_zero_is_reported_and_raised_again() {
+    let lab = Lab::new();
+    lab.node.sysctl("net.ipv4.conf.all.arp_ignore=0");
+    lab.node.sysctl("net.ipv4.conf.eth0.arp_ignore=0");
+    let arp_ignore = || lab.node.exec("cat", &["/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
+    let read = || String::from_utf8_lossy(&arp_ignore().stdout).trim().to_string();
+    assert_eq!(act(&lab, "start", V4, NAMED).code, ocf::SUCCESS);
+    assert_eq!(read(), "1", "start raised the parent's arp_ignore");
+    // An admin (or a tuning script) puts it back: eth0 answers ARP for the VIP too.
+    lab.node.sysctl("net.ipv4.conf.eth0.arp_ignore=0");
+    let monitor = act(&lab, "monitor", V4, RECURRING_1_1);
+    assert_eq!(monitor.code, ocf::DEGRADED, "{monitor:#?}");
+    assert!(monitor.reason().contains("arp_ignore was 0"), "{monitor:#?}");
+    assert_eq!(read(), "1", "monitor raised it again");
+    assert_eq!(act(&lab, "monitor", V4, RECURRING_1_1).code, ocf::SUCCESS);
+    assert_eq!(act(&lab, "stop", V4, NAMED).code, ocf::SUCCESS);
+    assert_eq!(read(), "0", "the last stop restores the value found");
+}
+
+#[test]
+fn an_address_found_on_the_nic_without_a_record_moves_onto_the_vips_own_interface() {
+    let lab = Lab::new();
+    // Left by IPaddr2 during a migration: on the NIC, with the node's MAC.
+    lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth0"]);
+    let start = act(&lab, "start", V4, NAMED);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    assert!(!lab.node.has_address("eth0", "192.0.2.50/24"), "{}", lab.node.addresses("eth0"));
+    let shown = lab.node.ip(&["-o", "-4", "addr", "show", "to", "192.0.2.50"]);
+    assert!(shown.contains(" vmac"), "on the VIP's own interface: {shown}");
+    let link = shown.split_whitespace().nth(1).unwrap_or_default().split('@').next().unwrap_or_default();
+    let mac = lab.node.mac(link);
+    // The client learns the VIP's MAC, not the node's.
+    lab.client.ip(&["neigh", "flush", "dev", "eth0"]);
+    assert!(lab.client.exec("ping", &["-c1", "-W2", "192.0.2.50"]).status.success());
+    let neigh = lab.client.ip(&["neigh", "show", "192.0.2.50"]);
+    assert!(neigh.contains(&mac), "the client reaches {mac}: {neigh}");
+    assert_ne!(mac, lab.node.mac("eth0"));
+    assert_eq!(act(&lab, "monitor", V4, RECURRING_1_1).code, ocf::SUCCESS);
+    assert_eq!(act(&lab, "stop", V4, NAMED).code, ocf::SUCCESS);
+    assert!(lab.node.ip(&["-o", "-4", "addr", "show", "to", "192.0.2.50"]).trim().is_empty());
+}
+
+/// Far past the 4096 bytes the holder list used to read back (about 80
+/// resources with names of this length).
+const MANY: usize = 120;
+
+#[test]
+fn a_hundred_and_twenty_virtual_mac_vips_on_one_nic_leave_arp_ignore_as_it_was() {
+    let lab = Lab::new();
+    lab.node.sysctl("net.ipv4.conf.all.arp_ignore=0");
+    lab.node.sysctl("net.ipv4.conf.eth0.arp_ignore=0");
+    let vips: Vec<(String, String)> = (0..MANY)
+        .map(|i| (format!("192.0.2.{}", 130 + i), format!("a-service-with-a-longer-name-vip-{i:03}")))
+        .collect();
+    let each = |action: &'static str| {
+        let failed: Vec<String> = std::thread::scope(|scope| {
+            let chunks: Vec<_> = vips.chunks(MANY / 6).collect();
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    let lab = &lab;
+                    scope.spawn(move || {
+                        let mut failed = Vec::new();
+                        for (ip, name) in chunk {
+                            let params = [
+                                ("ip", ip.as_str()),
+                                ("cidr_netmask", "24"),
+                                ("nic", "eth0"),
+                                ("virtual_mac", "auto"),
+                                ("arp_count", "1"),
+                            ];
+                            let env = [("OCF_RESOURCE_INSTANCE", name.as_str())];
+                            let run = run_agent(&lab.node, &lab.rsctmp, action, &params, &env);
+                            if run.code != ocf::SUCCESS {
+                                failed.push(format!("{action} {name}: {run:#?}"));
+                            }
+                        }
+                        failed
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a worker")).collect()
+        });
+        assert!(failed.is_empty(), "{failed:#?}");
+    };
+    each("start");
+    let read = || {
+        let out = lab.node.exec("cat", &["/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(read(), "1");
+    let links = lab.node.ip(&["-o", "link", "show", "type", "macvlan"]);
+    assert_eq!(links.lines().count(), MANY, "one interface each");
+    each("stop");
+    assert_eq!(read(), "0", "the last stop put back the parent's arp_ignore");
+    assert!(lab.node.ip(&["-o", "link", "show", "type", "macvlan"]).trim().is_empty());
+}
