@@ -136,7 +136,11 @@ fn is_still(file: &File, path: &std::path::Path) -> bool {
 
 /// Ends every worker that holds the lock of `file`, waiting for each until
 /// `deadline` at most, then removes the lock file. A lock holder that is
-/// not this binary announcing this VIP is reported, never signalled.
+/// not this binary announcing this VIP is never signalled: it may be a
+/// spawner's child between its fork and its exec (it takes the lock
+/// first, so that no announcer is ever untracked, and its command line is
+/// still the spawner's), which is waited for to become the announcer; one
+/// that never does by `deadline` is reported.
 pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
     let lock = match run_dir.open_existing_lock_file(file) {
         Ok(Some(lock)) => lock,
@@ -147,6 +151,7 @@ pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
         }
     };
     let mut signalled = Vec::new();
+    let mut stranger = None;
     loop {
         match lock_holder(&lock) {
             Err(err) => {
@@ -154,13 +159,12 @@ pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
                 return;
             }
             Ok(Some(pid)) if !signalled.contains(&pid) => {
-                if !end_worker(pid, file) {
-                    log::warn(format!(
-                        "process {pid} holds the announcer lock of {file} but is no announcer of it"
-                    ));
-                    return;
+                if end_worker(pid, file) {
+                    signalled.push(pid);
+                    stranger = None;
+                } else {
+                    stranger = Some(pid);
                 }
-                signalled.push(pid);
             }
             Ok(Some(_)) => {}
             // No worker, and nobody handing the file to a new one: remove it.
@@ -173,7 +177,12 @@ pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
             Ok(None) => {}
         }
         if Instant::now() >= deadline {
-            log::warn(format!("an announcer of {file} outlived the time stop had for it"));
+            match stranger {
+                Some(pid) => log::warn(format!(
+                    "process {pid} holds the announcer lock of {file} but is no announcer of it"
+                )),
+                None => log::warn(format!("an announcer of {file} outlived the time stop had for it")),
+            }
             return;
         }
         std::thread::sleep(Duration::from_millis(2));

@@ -217,3 +217,67 @@ fn announcements_follow_a_new_mac_of_the_nic() {
     assert!(later.len() >= 4, "the announcer kept announcing: {later:?}");
     assert!(later.iter().all(|a| a.sender_mac == new_mac && a.eth_src == new_mac), "{later:?}");
 }
+
+/// A start spawns its announcer by a fork whose child takes the announcer
+/// lock before it executes the worker, so that no announcer is ever
+/// untracked. Killed in that window, the start leaves a lock holder whose
+/// command line is still the start's. The window is made long here (the
+/// child sleeps before its exec) instead of hit by chance: stop must wait
+/// for the child to become the announcer, end it and remove its file.
+#[test]
+fn stop_ends_an_announcer_caught_between_its_fork_and_its_exec() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::os::unix::process::CommandExt;
+    let lab = Lab::new();
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    let name = "IPaddr-announce-192.0.2.50";
+    let path = lab.rsctmp.join(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .unwrap();
+    let fd = file.as_raw_fd();
+    let mut worker = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "__announce");
+    worker.arg(name).env("OCF_IPADDR_ANNOUNCE_COUNT", "1").env("OCF_IPADDR_ANNOUNCE_LOCK_FD", fd.to_string());
+    for (key, value) in params {
+        worker.env(format!("OCF_RESKEY_{key}"), value);
+    }
+    // SAFETY: fcntl and nanosleep are async-signal-safe; the descriptor is the test's own.
+    unsafe {
+        worker.pre_exec(move || {
+            let mut lock: nix::libc::flock = std::mem::zeroed();
+            lock.l_type = nix::libc::F_RDLCK as i16;
+            lock.l_whence = nix::libc::SEEK_SET as i16;
+            if nix::libc::fcntl(fd, nix::libc::F_SETLK, &lock) < 0
+                || nix::libc::fcntl(fd, nix::libc::F_SETFD, 0) < 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            let pause = nix::libc::timespec { tv_sec: 0, tv_nsec: 300_000_000 };
+            nix::libc::nanosleep(&pause, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let spawning = std::thread::spawn(move || worker.spawn().map(|mut child| child.wait()));
+    let held = || {
+        let mut probe: nix::libc::flock = unsafe { std::mem::zeroed() };
+        probe.l_type = nix::libc::F_WRLCK as i16;
+        probe.l_whence = nix::libc::SEEK_SET as i16;
+        // SAFETY: a valid descriptor and a live flock the kernel fills in.
+        unsafe { nix::libc::fcntl(fd, nix::libc::F_GETLK, &mut probe) };
+        probe.l_type != nix::libc::F_UNLCK as i16
+    };
+    assert!(common::wait_for(Duration::from_secs(5), held).is_some(), "the child took the lock");
+    let stop = lab.agent("stop", &params);
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    assert!(!path.exists(), "stop removed the announcer's file: {stop:#?}");
+    assert!(!stop.stderr.contains("is no announcer"), "{stop:#?}");
+    let ended = spawning.join().expect("the spawning thread").expect("spawned").expect("waited");
+    assert!(!ended.success() || ended.code() == Some(0), "{ended:?}");
+    drop(file);
+}
