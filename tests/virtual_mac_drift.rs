@@ -174,3 +174,34 @@ fn a_hundred_and_twenty_virtual_mac_vips_on_one_nic_leave_arp_ignore_as_it_was()
     assert_eq!(read(), "0", "the last stop put back the parent's arp_ignore");
     assert!(lab.node.ip(&["-o", "link", "show", "type", "macvlan"]).trim().is_empty());
 }
+
+/// The source the node picks for its own traffic to `to`.
+fn source_towards(lab: &Lab, to: &str) -> String {
+    let route = lab.node.ip(&["route", "get", to]);
+    route.split_whitespace().skip_while(|w| *w != "src").nth(1).unwrap_or_default().to_string()
+}
+
+#[test]
+fn the_nodes_own_traffic_never_takes_the_vip_as_source_after_its_link_flaps_or_its_address_returns() {
+    let cases = [(V4, "192.0.2.1/24", "192.0.2.100", true), (V6, "2001:db8::1/64", "2001:db8::100", false)];
+    for (params, own, peer, flap) in cases {
+        let lab = Lab::new();
+        let vip = params[0].1;
+        let own_ip = own.split('/').next().unwrap_or_default();
+        assert_eq!(act(&lab, "start", params, NAMED).code, ocf::SUCCESS);
+        assert_eq!(source_towards(&lab, peer), own_ip, "{vip}: after start");
+        if flap {
+            lab.node.ip(&["link", "set", "eth0", "down"]);
+            lab.node.ip(&["link", "set", "eth0", "up"]);
+            let up = || lab.node.ip(&["-o", "link", "show", "dev", "eth0"]).contains("state UP");
+            assert!(common::wait_for(std::time::Duration::from_secs(5), up).is_some(), "eth0 came back");
+            assert_eq!(source_towards(&lab, peer), own_ip, "{vip}: after eth0 went down and up");
+        }
+        lab.node.ip(&["addr", "del", own, "dev", "eth0"]);
+        lab.node.ip(&["addr", "add", own, "dev", "eth0", "nodad"]);
+        assert_eq!(source_towards(&lab, peer), own_ip, "{vip}: after the node's own address came back");
+        let reach = lab.client.exec("ping", &["-c1", "-W2", vip]);
+        assert!(reach.status.success(), "{vip} still answers: {reach:?}");
+        assert_eq!(act(&lab, "stop", params, NAMED).code, ocf::SUCCESS);
+    }
+}

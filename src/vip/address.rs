@@ -60,6 +60,12 @@ impl Vip<'_> {
     /// Adds the address at `target` with every attribute IPaddr2 sets.
     pub fn add_address(&self, target: &Target) -> AgentResult<Added> {
         let params = self.params;
+        // On virtual_mac's interface the VIP's own table holds its subnet
+        // route: one in main through that interface could come first (after
+        // the parent's link flaps, or the node's own address is added
+        // again) and give the node's own traffic the VIP as source.
+        let on_virtual_link = self.virtual_link().is_some_and(|v| v.ifindex == Some(target.ifindex()));
+        let noprefixroute = params.noprefixroute || on_virtual_link;
         let new = NewAddress {
             ip: params.ip,
             prefix: target.prefix,
@@ -67,12 +73,12 @@ impl Vip<'_> {
             broadcast: target.broadcast,
             label: target.label.clone(),
             nodad: params.nodad && params.ip.is_ipv6(),
-            noprefixroute: params.noprefixroute,
+            noprefixroute,
             preferred_lft: match params.preferred_lft {
                 lifetime @ Lifetime::Seconds(_) if params.ip.is_ipv6() => Some(lifetime.as_netlink()),
                 _ => None,
             },
-            metric: target.metric.filter(|_| !params.noprefixroute),
+            metric: target.metric.filter(|_| !noprefixroute),
             protocol: self.record.filter(|record| record.tagged).map(|_| ADDRESS_PROTOCOL),
         };
         log::info(describe_add(&new, target.nic()));
