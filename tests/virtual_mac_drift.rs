@@ -205,3 +205,59 @@ fn the_nodes_own_traffic_never_takes_the_vip_as_source_after_its_link_flaps_or_i
         assert_eq!(act(&lab, "stop", params, NAMED).code, ocf::SUCCESS);
     }
 }
+
+/// The VIP's replies follow the node's routing as it is now, not as it was
+/// at start: a route added after start, then a replaced default gateway.
+/// Node 2 of the segment is the new gateway, the only way to a far host;
+/// the client, the old one, does not forward, so a reply sent its way is
+/// lost.
+#[test]
+fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
+    use common::topology::Segment;
+    let cases = [
+        (V4, "-4", "198.51.100.0/24", "198.51.100.1", "198.51.100.2", "192.0.2.100", "192.0.2.12"),
+        (V6, "-6", "2001:db8:f::/64", "2001:db8:f::1", "2001:db8:f::2", "2001:db8::100", "2001:db8::12"),
+    ];
+    for (params, flag, far_net, far_gw, far_host, old_gw, new_gw) in cases {
+        let seg = Segment::new(2);
+        let (node, gateway) = (&seg.nodes[0], &seg.nodes[1]);
+        let far = common::Netns::new("f");
+        gateway.ip(&["link", "add", "far0", "type", "veth", "peer", "name", "eth0", "netns", &far.name]);
+        gateway.ip(&["link", "set", "far0", "up"]);
+        far.ip(&["link", "set", "eth0", "up"]);
+        let prefix = far_net.split('/').nth(1).unwrap_or_default();
+        gateway.ip(&["addr", "add", &format!("{far_gw}/{prefix}"), "dev", "far0", "nodad"]);
+        far.ip(&["addr", "add", &format!("{far_host}/{prefix}"), "dev", "eth0", "nodad"]);
+        far.ip(&[flag, "route", "add", "default", "via", far_gw]);
+        gateway.sysctl("net.ipv4.ip_forward=1");
+        gateway.sysctl("net.ipv6.conf.all.forwarding=1");
+        node.ip(&[flag, "route", "add", "default", "via", old_gw]);
+        let vip = params[0].1;
+        let env = [("OCF_RESOURCE_INSTANCE", "vip")];
+        let run = |action: &str, env: &[(&str, &str)]| {
+            let dir = seg.rsctmp.join("node0");
+            std::fs::create_dir_all(&dir).expect("node rsctmp");
+            run_agent(node, &dir, action, params, env)
+        };
+        let reaches = || {
+            common::wait_for(std::time::Duration::from_secs(3), || {
+                far.exec("ping", &["-c1", "-W1", vip]).status.success()
+            })
+            .is_some()
+        };
+        assert_eq!(run("start", &env).code, ocf::SUCCESS, "{vip}");
+
+        node.ip(&[flag, "route", "add", far_net, "via", new_gw]);
+        let monitor = run("monitor", RECURRING_1_1);
+        assert_eq!(monitor.code, ocf::DEGRADED, "{vip}: a route added after start: {monitor:#?}");
+        assert!(monitor.reason().contains("behind main's routes"), "{monitor:#?}");
+        assert!(reaches(), "{vip}: the far host reaches it by the route added after start");
+
+        node.ip(&[flag, "route", "del", far_net, "via", new_gw]);
+        node.ip(&[flag, "route", "replace", "default", "via", new_gw]);
+        assert_eq!(run("monitor", RECURRING_1_1).code, ocf::DEGRADED, "{vip}: a gateway replaced");
+        assert!(reaches(), "{vip}: the far host reaches it through the new default gateway");
+        assert_eq!(run("monitor", RECURRING_1_1).code, ocf::SUCCESS, "{vip}: in step");
+        assert_eq!(run("stop", &env).code, ocf::SUCCESS);
+    }
+}

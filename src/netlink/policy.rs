@@ -32,29 +32,27 @@ pub struct SourceRule {
 
 impl Netlink {
     /// Adds (or replaces) `route` in `table`, through `oif`, from `source`.
-    /// A gateway is taken as on the link (`onlink`): it sits on the
+    /// An IPv4 gateway is taken as on the link (`onlink`): it sits on the
     /// parent's network, which the interface shares.
     pub fn put_table_route(&self, table: u32, oif: u32, source: IpAddr, route: TableRoute) -> NlResult<()> {
-        let family = IpFamily::of(source);
-        let mut request = RouteMessage::default();
-        request.header.address_family = family.address_family();
-        request.header.table = u8::try_from(table).unwrap_or(0);
-        request.header.protocol = RouteProtocol::Static;
-        request.header.kind = RouteType::Unicast;
-        request.header.scope = if route.gateway.is_some() { RouteScope::Universe } else { RouteScope::Link };
-        request.attributes.push(RouteAttribute::Table(table));
-        if let Some(network) = route.destination {
-            request.header.destination_prefix_length = network.prefix();
-            request.attributes.push(RouteAttribute::Destination(RouteAddress::from(network.network())));
-        }
-        if let Some(gateway) = route.gateway {
-            request.header.flags = RouteFlags::Onlink;
-            request.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
-        }
-        request.attributes.push(RouteAttribute::Oif(oif));
-        request.attributes.push(RouteAttribute::PrefSource(RouteAddress::from(source)));
+        let request = table_route_message(table, oif, source, route);
         let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
         self.exchange(RouteNetlinkMessage::NewRoute(request), flags).map(drop)
+    }
+
+    /// Deletes `route` from `table`; one already gone is not an error.
+    pub fn delete_table_route(
+        &self,
+        table: u32,
+        oif: u32,
+        source: IpAddr,
+        route: TableRoute,
+    ) -> NlResult<()> {
+        let request = table_route_message(table, oif, source, route);
+        match self.exchange(RouteNetlinkMessage::DelRoute(request), NLM_F_ACK) {
+            Err(err) if matches!(err.errno(), Some(libc_errno::ESRCH | libc_errno::ENOENT)) => Ok(()),
+            done => done.map(drop),
+        }
     }
 
     /// Adds `rule`; one already there is kept.
@@ -90,6 +88,34 @@ impl Netlink {
             done => done.map(drop),
         }
     }
+}
+
+/// The message for `route` in `table`, through `oif`, from `source`.
+fn table_route_message(table: u32, oif: u32, source: IpAddr, route: TableRoute) -> RouteMessage {
+    let family = IpFamily::of(source);
+    let mut request = RouteMessage::default();
+    request.header.address_family = family.address_family();
+    request.header.table = u8::try_from(table).unwrap_or(0);
+    request.header.protocol = RouteProtocol::Static;
+    request.header.kind = RouteType::Unicast;
+    request.header.scope = if route.gateway.is_some() { RouteScope::Universe } else { RouteScope::Link };
+    request.attributes.push(RouteAttribute::Table(table));
+    if let Some(network) = route.destination {
+        request.header.destination_prefix_length = network.prefix();
+        request.attributes.push(RouteAttribute::Destination(RouteAddress::from(network.network())));
+    }
+    if let Some(gateway) = route.gateway {
+        // IPv6 refuses `onlink` for a gateway its table can reach ("device
+        // mismatch"); the table's copy of the parent's subnet route, put
+        // first, makes the gateway reachable there.
+        if family == IpFamily::V4 {
+            request.header.flags = RouteFlags::Onlink;
+        }
+        request.attributes.push(RouteAttribute::Gateway(RouteAddress::from(gateway)));
+    }
+    request.attributes.push(RouteAttribute::Oif(oif));
+    request.attributes.push(RouteAttribute::PrefSource(RouteAddress::from(source)));
+    request
 }
 
 const RTM_NEWRULE: u16 = 32;

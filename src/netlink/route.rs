@@ -1,13 +1,16 @@
 //! Routes: dumps filtered by the kernel, the one lookup that says which
 //! interface holds an address, and whole routes put back or removed.
 
+use super::in_place::undecodable;
 use super::{IpFamily, Netlink, NlResult, SavedRoute, TABLE_LOCAL, TABLE_MAIN, libc_errno};
-use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE};
+use rtnetlink::packet_core::{NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_REPLACE, Parseable};
 use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteScope, RouteType,
 };
 use std::net::IpAddr;
+
+const RTM_NEWROUTE: u16 = 24;
 
 /// One route, reduced to what interface discovery looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,16 +85,20 @@ impl RouteFilter {
 
 impl Netlink {
     /// The routes `filter` asks for; the kernel applies the filter.
+    /// Read in place over the plain socket: a monitor that checks routes
+    /// builds no runtime.
     pub fn routes(&self, filter: &RouteFilter) -> NlResult<Vec<RouteEntry>> {
-        let replies = self.exchange(RouteNetlinkMessage::GetRoute(filter.request()), NLM_F_DUMP)?;
-        Ok(replies
-            .into_iter()
-            .filter_map(|reply| match reply {
-                RouteNetlinkMessage::NewRoute(msg) => Some(route_entry(&msg)),
-                _ => None,
-            })
-            .filter(|route| filter.passes(route))
-            .collect())
+        let mut routes = Vec::new();
+        self.read_in_place(RouteNetlinkMessage::GetRoute(filter.request()), NLM_F_DUMP, |kind, payload| {
+            if kind == RTM_NEWROUTE {
+                let route = route_entry(&RouteMessage::parse(payload).map_err(undecodable)?);
+                if filter.passes(&route) {
+                    routes.push(route);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(routes)
     }
 
     /// The interface that holds `ip` as a local address, if any: one lookup

@@ -48,6 +48,29 @@ fn table_of(ifindex: u32) -> u32 {
 /// can carry. A list that cannot be read is an error, never "no holders".
 const HOLD_BYTES: u64 = 64 << 20;
 
+/// How the VIP's table differs from main's routes through the parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TableDrift {
+    missing: Vec<TableRoute>,
+    extra: Vec<TableRoute>,
+    table: u32,
+}
+
+impl TableDrift {
+    fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.extra.is_empty()
+    }
+}
+
+/// A route as the VIP's table copies it: destination and gateway.
+fn table_route_of(route: &crate::netlink::RouteEntry) -> Option<TableRoute> {
+    let destination = match route.destination {
+        Some(dst) => Some(ipnetwork::IpNetwork::new(dst, route.prefix).ok()?),
+        None => None,
+    };
+    Some(TableRoute { destination, gateway: route.gateway })
+}
+
 /// Who raised a parent's `arp_ignore`, and what it was.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct ParentHold {
@@ -296,6 +319,20 @@ impl Vip<'_> {
         let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
         let ip = self.params.ip;
         let table = table_of(target.ifindex());
+        for route in self.table_routes_wanted(virtual_link, target.prefix)? {
+            if let Err(err) = self.nl.put_table_route(table, target.ifindex(), ip, route) {
+                log::warn(format!("copying a route through {} to table {table}: {err}", target.nic()));
+            }
+        }
+        let rule = SourceRule { source: ip, table, priority: RULE_PRIORITY };
+        self.nl.add_source_rule(rule).doing(|| format!("adding the rule from {ip} to table {table}"))
+    }
+
+    /// What the VIP's table should hold now: a copy of each unicast route
+    /// of the main table through the parent, and the VIP's subnet, link
+    /// routes first (a gateway's route needs its link's).
+    fn table_routes_wanted(&self, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<Vec<TableRoute>> {
+        let ip = self.params.ip;
         let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(virtual_link.parent_ifindex));
         let routes = self
             .nl
@@ -306,28 +343,53 @@ impl Vip<'_> {
             .filter(|route| route.kind == rtnetlink::packet_route::route::RouteType::Unicast)
             // A multipath route's hops are not all on this link.
             .filter(|route| !route.has_gateway || route.gateway.is_some())
-            .filter_map(|route| {
-                let destination = match route.destination {
-                    Some(dst) => Some(ipnetwork::IpNetwork::new(dst, route.prefix).ok()?),
-                    None => None,
-                };
-                Some(TableRoute { destination, gateway: route.gateway })
-            })
+            .filter_map(table_route_of)
             .collect();
-        if let Ok(subnet) = ipnetwork::IpNetwork::new(ip, target.prefix) {
+        if let Ok(subnet) = ipnetwork::IpNetwork::new(ip, prefix) {
             let subnet = ipnetwork::IpNetwork::new(subnet.network(), subnet.prefix()).unwrap_or(subnet);
             copies.push(TableRoute { destination: Some(subnet), gateway: None });
         }
-        // Link routes first: a gateway's route needs its link's.
         copies.sort_by_key(|route| route.gateway.is_some());
         copies.dedup();
-        for route in copies {
-            if let Err(err) = self.nl.put_table_route(table, target.ifindex(), ip, route) {
-                log::warn(format!("copying a route through {} to table {table}: {err}", target.nic()));
-            }
+        Ok(copies)
+    }
+
+    /// Puts the VIP's table in step with main's routes through the parent
+    /// (a replaced default gateway, a route added or removed since start):
+    /// what differs, empty when it is in step (`put_table_in_step` applies it).
+    fn table_in_step(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<TableDrift> {
+        let ip = self.params.ip;
+        let table = table_of(site.ifindex);
+        let wanted = self.table_routes_wanted(virtual_link, prefix)?;
+        let filter = RouteFilter { table, ..RouteFilter::main(IpFamily::of(ip)) };
+        let held: Vec<TableRoute> = self
+            .nl
+            .routes(&filter)
+            .doing(|| format!("reading table {table} of {ip}"))?
+            .iter()
+            .filter_map(table_route_of)
+            .collect();
+        Ok(TableDrift {
+            missing: wanted.iter().filter(|r| !held.contains(r)).copied().collect(),
+            extra: held.iter().filter(|r| !wanted.contains(r)).copied().collect(),
+            table,
+        })
+    }
+
+    /// Applies `drift` to the VIP's table on `site`.
+    fn put_table_in_step(&self, site: &Site, drift: &TableDrift) -> AgentResult<()> {
+        let ip = self.params.ip;
+        for route in &drift.extra {
+            self.nl
+                .delete_table_route(drift.table, site.ifindex, ip, *route)
+                .doing(|| format!("removing a stale route from table {} of {ip}", drift.table))?;
         }
-        let rule = SourceRule { source: ip, table, priority: RULE_PRIORITY };
-        self.nl.add_source_rule(rule).doing(|| format!("adding the rule from {ip} to table {table}"))
+        for route in &drift.missing {
+            self.nl
+                .put_table_route(drift.table, site.ifindex, ip, *route)
+                .doing(|| format!("copying a route of main to table {} of {ip}", drift.table))?;
+        }
+        Ok(())
     }
 
     /// Everything `bring_up_virtual_link` and `route_from_virtual_link`
@@ -375,10 +437,20 @@ impl Vip<'_> {
         let parent = self.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
         let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
         let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
-        if !rule_gone && !answers_too {
+        let table = self.table_in_step(site, virtual_link, self.record.map_or(0, |r| r.prefix))?;
+        if !rule_gone && !answers_too && table.is_empty() {
             return Ok(Vec::new());
         }
         let mut drifted = Vec::new();
+        if !table.is_empty() {
+            drifted.push(format!(
+                "table {} of {ip} was behind main's routes through {} ({} to copy, {} to remove)",
+                table.table,
+                parent.nic,
+                table.missing.len(),
+                table.extra.len()
+            ));
+        }
         if rule_gone {
             drifted.push(format!(
                 "the rule from {ip} to table {} was gone (its replies left by {} with the node's MAC)",
@@ -403,6 +475,7 @@ impl Vip<'_> {
         if answers_too {
             self.hold_parent_arp_ignore(virtual_link.parent_ifindex, &parent.nic)?;
         }
+        self.put_table_in_step(site, &table)?;
         drifted.push("put back".to_string());
         Ok(drifted)
     }
