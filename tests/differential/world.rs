@@ -131,10 +131,33 @@ impl World {
         }
     }
 
+    /// Waits until the kernel has done what it does after an address change
+    /// from a work queue: every IPv6 address that is not tentative has its
+    /// local route. Both agents' snapshots are then taken in the same
+    /// settled state (a snapshot taken a moment earlier lacks the route of
+    /// an address added just before). Bounded: a state that never settles
+    /// is taken as it is, for both agents alike.
+    fn settle(&self) {
+        for ns in [&self.node, &self.inner] {
+            let settled = || {
+                let addresses = ns.ip(&["-6", "-o", "addr", "show"]);
+                let locals = ns.ip(&["-6", "route", "show", "table", "local"]);
+                addresses
+                    .lines()
+                    .filter(|line| !line.contains("tentative"))
+                    .filter_map(|line| line.split_whitespace().skip_while(|w| *w != "inet6").nth(1))
+                    .filter_map(|cidr| cidr.split('/').next())
+                    .all(|address| locals.lines().any(|r| r.starts_with(&format!("local {address} "))))
+            };
+            crate::common::wait_for(std::time::Duration::from_secs(3), settled);
+        }
+    }
+
     /// Everything an agent could change, per section: addresses (with
     /// prefix, broadcast, label, flags, lifetimes), routes of all tables,
     /// links and IPv6 address labels, in the node and the inner namespace.
     pub fn snapshot(&self) -> Snapshot {
+        self.settle();
         let mut sections = Snapshot::default();
         for (place, ns) in [("node", &self.node), ("inner", &self.inner)] {
             for (section, args) in SECTIONS {
