@@ -132,8 +132,10 @@ impl World {
     }
 
     /// Waits until the kernel has done what it does after an address change
-    /// from a work queue: every IPv6 address that is not tentative has its
-    /// local route. Both agents' snapshots are then taken in the same
+    /// from a work queue: no IPv6 address on a link with carrier is still
+    /// in duplicate address detection (tentative), and every IPv6 address
+    /// that is not tentative has its local route. Both agents' snapshots
+    /// are then taken in the same
     /// settled state (a snapshot taken a moment earlier lacks the route of
     /// an address added just before). Bounded: a state that never settles
     /// is taken as it is, for both agents alike.
@@ -142,6 +144,20 @@ impl World {
             let settled = || {
                 let addresses = ns.ip(&["-6", "-o", "addr", "show"]);
                 let locals = ns.ip(&["-6", "route", "show", "table", "local"]);
+                let carrying = ns.ip(&["-o", "link", "show"]);
+                let has_carrier = |line: &str| {
+                    let name = line.split_whitespace().nth(1).unwrap_or_default();
+                    carrying.lines().any(|l| {
+                        l.split_whitespace()
+                            .nth(1)
+                            .is_some_and(|n| n.trim_end_matches(':').split('@').next() == Some(name))
+                            && l.contains("LOWER_UP")
+                    })
+                };
+                let in_dad = |line: &str| line.contains("tentative") && !line.contains("dadfailed");
+                if addresses.lines().any(|line| in_dad(line) && has_carrier(line)) {
+                    return false;
+                }
                 addresses
                     .lines()
                     .filter(|line| !line.contains("tentative"))
