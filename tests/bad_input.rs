@@ -40,7 +40,7 @@ bad_input! {
     netmask_abc: [("ip", "192.0.2.50"), ("cidr_netmask", "abc")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "cidr_netmask [abc]";
     ipv4_with_ipv6_sized_netmask: [("ip", "192.0.2.50"), ("cidr_netmask", "64")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "from 1 to 32";
 
-    nic_that_does_not_exist: [("ip", "192.0.2.50"), ("nic", "eth9")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "eth9 does not exist";
+    nic_that_does_not_exist: [("ip", "192.0.2.50"), ("nic", "eth9")] => start ocf::ERR_INSTALLED, validate ocf::ERR_CONFIGURED, "eth9 does not exist";
     nic_with_shell_metacharacters: [("ip", "192.0.2.50"), ("nic", "eth0;ls")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "invalid nic";
     iflabel_too_long: [("ip", "192.0.2.50"), ("nic", "eth0"), ("iflabel", "abcdefghijk")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "at most 15";
     iflabel_too_long_with_discovered_nic: [("ip", "192.0.2.50"), ("iflabel", "abcdefghijk")] => start ocf::ERR_CONFIGURED, validate ocf::ERR_CONFIGURED, "at most 15";

@@ -93,6 +93,20 @@ fn pcs_create_shows_our_validation_where_pcs_runs_it(stack: Stack) {
     assert!(from_node2.status.success(), "{}", text(&from_node2));
     assert!(!text(&from_node2).contains(PCS_VALIDATION), "{}", text(&from_node2));
 
+    // Started where it prefers node1, which lacks eth1: the start there
+    // answers 5 (this node lacks it), and Pacemaker runs it on node2. A 6
+    // would ban it from every node.
+    cluster.must(0, "pcs", &["constraint", "location", "v3", "prefers", "node1=100"]);
+    cluster.must(0, "pcs", &["resource", "enable", "v3"]);
+    cluster.wait_for(Duration::from_secs(60), "v3 running on node2", |c| c.location("v3") == Some(1));
+    let failures = cluster.failures(0);
+    let on_node1: Vec<&String> = failures.iter().filter(|f| f.contains("v3_start_0")).collect();
+    assert!(
+        on_node1.len() == 1 && on_node1[0].contains("node1") && on_node1[0].contains("exitcode=\"5\""),
+        "{stack:?}: {failures:#?}"
+    );
+    assert!(cluster.holders("192.0.2.53/24") == [1], "{stack:?}: node2 alone holds it");
+
     // Both stacks hand the agent's meta-data through unchanged.
     let shown = cluster.must(0, "crm_resource", &["--show-metadata", "ocf:rust:IPaddr"]);
     let own = std::process::Command::new(common::agent_path()).arg("meta-data").output().expect("meta-data");

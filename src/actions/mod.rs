@@ -64,16 +64,16 @@ fn require_root(action: Action) -> AgentResult<()> {
 
 /// How an action answers "this node lacks what the VIP needs". A probe
 /// says "not running here" and a stop has nothing to remove, whatever is
-/// missing. Start, recover and validate-all answer as IPaddr2 does where
-/// IPaddr2's own test suite says so (a missing nic is a configuration
-/// error, no route a generic one); a namespace or host name this node
-/// lacks means "try another node".
+/// missing. What this node lacks is never OCF_ERR_CONFIGURED at start or
+/// recover, which Pacemaker takes as wrong on every node and bans the
+/// resource everywhere: a nic, namespace or host name this node lacks is
+/// OCF_ERR_INSTALLED ("try another node", as IPaddr2 answers for a missing
+/// nic since resource-agents 4.17), no route a generic error (as IPaddr2).
+/// validate-all keeps IPaddr2's OCF_ERR_CONFIGURED for a missing nic.
 fn node_lacks(inv: &Invocation, lack: Lack) -> AgentResult<ExitCode> {
     let reason = lack.reason().to_string();
     match (inv.action, &lack) {
-        (Action::Start | Action::Recover | Action::ValidateAll, Lack::Nic(_)) => {
-            Err(AgentError::configured(reason))
-        }
+        (Action::ValidateAll, Lack::Nic(_)) => Err(AgentError::configured(reason)),
         (Action::Start | Action::Recover | Action::ValidateAll, Lack::Network(_)) => {
             Err(AgentError::generic(reason))
         }
