@@ -23,7 +23,7 @@ fn start_adds_the_address_and_monitor_sees_it() {
 #[test]
 fn probe_of_a_stopped_vip_is_not_running_without_an_error() {
     let lab = Lab::new();
-    let run = lab.agent("monitor", &[("ip", VIP)]);
+    let run = lab.probe(&[("ip", VIP)]);
     assert_eq!(run.code, ocf::NOT_RUNNING);
     assert!(run.stderr.is_empty(), "a probe must log nothing: {run:?}");
 }
@@ -166,7 +166,7 @@ fn no_route_means_start_fails_probe_says_stopped_and_stop_succeeds() {
     // IPaddr2's answer (findif fails with OCF_ERR_GENERIC), as its ocft suite checks.
     assert_eq!(start.code, ocf::ERR_GENERIC);
     assert!(start.reason().contains("unable to find nic or netmask"), "{start:?}");
-    assert_eq!(lab.agent("monitor", &params).code, ocf::NOT_RUNNING);
+    assert_eq!(lab.probe(&params).code, ocf::NOT_RUNNING);
     assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
     assert_eq!(lab.node.snapshot(), before);
 }
@@ -311,7 +311,7 @@ fn network_namespace_confines_the_vip_to_that_namespace() {
         ("network_namespace", "oi-no-such-ns"),
     ];
     assert_eq!(lab.agent("start", &missing).code, ocf::ERR_INSTALLED);
-    assert_eq!(lab.agent("monitor", &missing).code, ocf::NOT_RUNNING);
+    assert_eq!(lab.probe(&missing).code, ocf::NOT_RUNNING);
     assert_eq!(lab.agent("stop", &missing).code, ocf::SUCCESS);
 }
 
@@ -408,11 +408,11 @@ fn ip_may_be_a_host_name_from_etc_hosts_never_dns() {
     let answers = [
         ("validate-all", ocf::ERR_INSTALLED),
         ("start", ocf::ERR_INSTALLED),
-        ("monitor", ocf::NOT_RUNNING),
+        ("probe", ocf::NOT_RUNNING),
         ("stop", ocf::SUCCESS),
     ];
     for (action, code) in answers {
-        let run = lab.agent(action, &unknown);
+        let run = if action == "probe" { lab.probe(&unknown) } else { lab.agent(action, &unknown) };
         assert_eq!(run.code, code, "{action}: {run:?}");
         if code == ocf::ERR_INSTALLED {
             assert!(run.reason().contains("never looked up in DNS"), "{run:?}");

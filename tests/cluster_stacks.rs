@@ -107,6 +107,21 @@ fn pcs_create_shows_our_validation_where_pcs_runs_it(stack: Stack) {
     );
     assert!(cluster.holders("192.0.2.53/24") == [1], "{stack:?}: node2 alone holds it");
 
+    // `crm_resource --force-check` passes no interval, which ocf-shellfuncs
+    // defaults to 0: a probe for IPaddr2, and for this agent alike (node1
+    // lacks eth1: "not running here").
+    let force_check = |provider: &str, agent: &str| {
+        let options = ["ip=192.0.2.55", "cidr_netmask=24", "nic=eth1"];
+        let mut args = vec!["--force-check", "--class", "ocf", "--provider", provider, "--agent", agent];
+        for option in &options {
+            args.extend_from_slice(&["--option", option]);
+        }
+        cluster.on(0, "crm_resource", &args).status.code()
+    };
+    let theirs = force_check("heartbeat", "IPaddr2");
+    assert_eq!(theirs, Some(7), "{stack:?}: IPaddr2 answers as a probe");
+    assert_eq!(force_check("rust", "IPaddr"), theirs, "{stack:?}: as IPaddr2");
+
     // Both stacks hand the agent's meta-data through unchanged.
     let shown = cluster.must(0, "crm_resource", &["--show-metadata", "ocf:rust:IPaddr"]);
     let own = std::process::Command::new(common::agent_path()).arg("meta-data").output().expect("meta-data");

@@ -32,7 +32,7 @@ fn a_renamed_nic_cannot_hide_the_vip_from_monitor_or_stop() {
     let run = lab.agent("stop", &params);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
     assert!(!anywhere(&lab, VIP_CIDR), "stop said 0 and left the VIP: {}", lab.node.addresses("wan7"));
-    assert_eq!(lab.agent("monitor", &params).code, ocf::NOT_RUNNING);
+    assert_eq!(lab.probe(&params).code, ocf::NOT_RUNNING);
 }
 
 #[test]
@@ -107,7 +107,7 @@ fn a_probe_on_a_node_that_cannot_resolve_the_name_says_not_running() {
     let lab = Lab::new();
     let _hosts = NamespaceFile::new(&lab.node, "hosts", b"127.0.0.1 localhost\n");
     let params = [("ip", "vip-elsewhere"), ("cidr_netmask", "24"), ("nic", "eth0")];
-    let probe = lab.agent("monitor", &params);
+    let probe = lab.probe(&params);
     assert_eq!(probe.code, ocf::NOT_RUNNING, "{probe:?}");
     let start = lab.agent("start", &params);
     assert_eq!(start.code, ocf::ERR_INSTALLED, "{start:?}");

@@ -53,8 +53,13 @@ fn a_source_rule_someone_deleted_is_reported_and_put_back_by_the_next_monitor() 
         lab.node.ip(&[family, "rule", "del", "from", vip, "priority", "32700"]);
         assert!(rules_from(&lab, vip).is_empty());
 
-        let probe =
-            act(&lab, "monitor", params, &[NAMED[0], RECURRING_1_1[2], RECURRING_1_1[3], RECURRING_1_1[4]]);
+        let as_probe = [("OCF_RESKEY_CRM_meta_interval", "0"), NAMED[0]];
+        let probe = act(
+            &lab,
+            "monitor",
+            params,
+            &[as_probe[0], as_probe[1], RECURRING_1_1[2], RECURRING_1_1[3], RECURRING_1_1[4]],
+        );
         assert_eq!(probe.code, ocf::DEGRADED, "a probe reports it: {probe:#?}");
         assert!(rules_from(&lab, vip).is_empty(), "and leaves it: a probe changes nothing");
 

@@ -14,6 +14,8 @@ const DEFAULT_ACTION_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Debug, Clone)]
 pub struct OcfEnv {
     /// `CRM_meta_interval` in milliseconds; 0 or absent means a one-shot call.
+    /// Absent is a probe, as for IPaddr2: ocf-shellfuncs defaults it to 0
+    /// (`crm_resource --force-check` passes none).
     pub interval_ms: u64,
     /// How long the caller lets this action run before killing it.
     pub timeout: Duration,

@@ -42,6 +42,12 @@ impl Lab {
     pub fn agent_env(&self, ns: &Netns, action: &str, params: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
         run_agent(ns, &self.rsctmp, action, params, env)
     }
+
+    /// Pacemaker's probe: a monitor with interval 0, as Pacemaker passes it
+    /// (an absent interval counts as 0 too, as ocf-shellfuncs defaults it).
+    pub fn probe(&self, params: &[(&str, &str)]) -> Run {
+        self.agent_env(&self.node, "monitor", params, &[("OCF_RESKEY_CRM_meta_interval", "0")])
+    }
 }
 
 impl Drop for Lab {

@@ -22,6 +22,8 @@ use table::Difference;
 use world::{Snapshot, World};
 
 const RECURRING: &[(&str, &str)] = &[("OCF_RESKEY_CRM_meta_interval", "10000")];
+/// Pacemaker's probe: interval 0, as Pacemaker passes it.
+const PROBE: &[(&str, &str)] = &[("OCF_RESKEY_CRM_meta_interval", "0")];
 
 /// Extra environment for an action.
 type Env = &'static [(&'static str, &'static str)];
@@ -33,7 +35,7 @@ const STEPS: [(&str, &str, Env); 7] = [
     ("monitor", "monitor", RECURRING),
     ("start-again", "start", &[]),
     ("stop", "stop", &[]),
-    ("probe", "monitor", &[]),
+    ("probe", "monitor", PROBE),
     ("stop-again", "stop", &[]),
 ];
 
