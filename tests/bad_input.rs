@@ -96,3 +96,33 @@ fn nothing_was_executed_by_hostile_values() {
     }
     assert!(!marker.exists());
 }
+
+/// OCF 1.1: validate-all at OCF_CHECK_LEVEL 0 checks the configuration
+/// alone, so what this node lacks (a nic, a host name in /etc/hosts) does
+/// not fail it; what is wrong everywhere still does, and changes nothing.
+#[test]
+fn validate_all_at_level_0_checks_the_configuration_alone() {
+    let lab = Lab::new();
+    let level = |n: &'static str| [("OCF_CHECK_LEVEL", n)];
+    let validate =
+        |params: &[(&str, &str)], env: &[(&str, &str)]| lab.agent_env(&lab.node, "validate-all", params, env);
+    let before = lab.node.snapshot();
+    let elsewhere = [("ip", "192.0.2.50"), ("nic", "eth9")];
+    assert_eq!(validate(&elsewhere, &level("0")).code, ocf::SUCCESS, "a nic of another node");
+    assert_eq!(validate(&elsewhere, &level("10")).code, ocf::ERR_CONFIGURED, "level 10 checks this node");
+    assert_eq!(validate(&elsewhere, &[]).code, ocf::ERR_CONFIGURED, "unset: as IPaddr2 is called");
+    let named = [("ip", "vip-on-another-node"), ("cidr_netmask", "24")];
+    assert_eq!(validate(&named, &level("0")).code, ocf::SUCCESS, "a name this node's /etc/hosts lacks");
+    for wrong in [
+        vec![("ip", "192.0.2.50"), ("cidr_netmask", "33")],
+        vec![("ip", "vip-on-another-node"), ("cidr_netmask", "200")],
+        vec![("ip", "192.0.2.999")],
+        vec![("ip", "192.0.2.50"), ("nic", "eth0;ls")],
+        vec![("cidr_netmask", "24")],
+    ] {
+        let run = validate(&wrong, &level("0"));
+        assert_eq!(run.code, ocf::ERR_CONFIGURED, "{wrong:?}: {run:?}");
+        assert_eq!(run.reasons().len(), 1, "{run:?}");
+    }
+    assert_eq!(lab.node.snapshot(), before, "validate-all changes nothing");
+}

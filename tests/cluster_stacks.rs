@@ -118,6 +118,20 @@ fn pcs_create_shows_our_validation_where_pcs_runs_it(stack: Stack) {
         }
         cluster.on(0, "crm_resource", &args).status.code()
     };
+    // OCF 1.1's validate-all by level: 0 is the configuration alone (node1
+    // lacks eth1, but the configuration is sound), 10 checks this node.
+    let validate = |level: &str| {
+        let level = format!("--validate={level}");
+        let args = ["--class", "ocf", "--provider", "rust", "--agent", "IPaddr", "--option", "ip=192.0.2.56"];
+        let mut args = [level.as_str()].into_iter().chain(args).collect::<Vec<_>>();
+        args.extend_from_slice(&["--option", "nic=eth1"]);
+        cluster.on(0, "crm_resource", &args)
+    };
+    let pure = validate("0");
+    assert!(pure.status.success(), "{stack:?}: {}", text(&pure));
+    let local = validate("10");
+    assert!(!local.status.success(), "{stack:?}: {}", text(&local));
+    assert!(text(&local).contains("nic eth1 does not exist on this node"), "{stack:?}: {}", text(&local));
     let theirs = force_check("heartbeat", "IPaddr2");
     assert_eq!(theirs, Some(7), "{stack:?}: IPaddr2 answers as a probe");
     assert_eq!(force_check("rust", "IPaddr"), theirs, "{stack:?}: as IPaddr2");

@@ -1,4 +1,6 @@
 //! `validate-all`: every check start would make, without changing anything.
+//! At `OCF_CHECK_LEVEL` 0 (OCF 1.1, `crm_resource --validate=0`) the
+//! configuration alone; at 10, or unset as IPaddr2 is called, this node too.
 
 use super::{Invocation, node_lacks, prepare};
 use crate::error::AgentResult;
@@ -9,13 +11,17 @@ use crate::vip::announcing::Spot;
 use crate::vip::{Placement, Target, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    if inv.env.check_level_given && inv.env.check_level == 0 {
+        crate::vip::check_configuration_alone(inv)?;
+        warn_unknown(inv);
+        log::debug("OCF_CHECK_LEVEL 0: the configuration alone; level 10 also checks this node".to_string());
+        return Ok(ExitCode::Success);
+    }
     let prepared = match prepare(inv, Strictness::Strict)? {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    for name in &inv.raw.unknown {
-        log::warn(format!("unknown parameter {} is ignored", printable(name)));
-    }
+    warn_unknown(inv);
     let vip = prepared.vip(inv);
     let params = vip.params;
     if let Some(cip) = &params.cluster_ip {
@@ -40,6 +46,12 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     ping_list_check(&vip, &target)?;
     log::debug(format!("{} would go on {} as /{}", params.ip, target.nic(), target.prefix));
     Ok(ExitCode::Success)
+}
+
+fn warn_unknown(inv: &Invocation) {
+    for name in &inv.raw.unknown {
+        log::warn(format!("unknown parameter {} is ignored", printable(name)));
+    }
 }
 
 /// The reachability check needs someone else to answer: a listed address

@@ -30,6 +30,9 @@ pub struct OcfEnv {
     pub rsctmp: String,
     /// `OCF_CHECK_LEVEL` of a monitor: 0, 10 (reachability), 20 (conflicts).
     pub check_level: u32,
+    /// Whether the caller set `OCF_CHECK_LEVEL`: validate-all at an explicit
+    /// 0 checks the configuration alone (OCF 1.1), unset checks this node too.
+    pub check_level_given: bool,
     /// Whether the caller understands OCF 1.1's degraded exit codes.
     pub degraded_supported: bool,
     /// `OCF_RESOURCE_INSTANCE`: the resource's name (`vip`, `vip:1`).
@@ -60,10 +63,10 @@ impl OcfEnv {
         let globally_unique = meta("globally_unique").map(|v| crate::params::ocf_is_true(&v));
         // Pacemaker exports the operation attribute bare; accept the
         // OCF_RESKEY_ form that hand-written callers use too.
-        let check_level = lookup("OCF_CHECK_LEVEL")
+        let given_level = lookup("OCF_CHECK_LEVEL")
             .or_else(|| lookup("OCF_RESKEY_OCF_CHECK_LEVEL"))
-            .and_then(|v| v.trim().parse::<u32>().ok())
-            .unwrap_or(0);
+            .and_then(|v| v.trim().parse::<u32>().ok());
+        let (check_level, check_level_given) = (given_level.unwrap_or(0), given_level.is_some());
         let ocf_minor = lookup("OCF_RA_VERSION_MAJOR")
             .filter(|major| major.trim() == "1")
             .and(lookup("OCF_RA_VERSION_MINOR"))
@@ -74,6 +77,7 @@ impl OcfEnv {
         OcfEnv {
             instance: lookup("OCF_RESOURCE_INSTANCE").filter(|v| !v.is_empty()),
             check_level,
+            check_level_given,
             degraded_supported,
             interval_ms,
             timeout,
@@ -139,6 +143,8 @@ mod tests {
     #[test]
     fn check_level_comes_bare_or_prefixed() {
         assert_eq!(env_of(&[]).check_level, 0);
+        assert!(!env_of(&[]).check_level_given);
+        assert!(env_of(&[("OCF_CHECK_LEVEL", "0")]).check_level_given);
         assert_eq!(env_of(&[("OCF_CHECK_LEVEL", "10")]).check_level, 10);
         assert_eq!(env_of(&[("OCF_RESKEY_OCF_CHECK_LEVEL", "20")]).check_level, 20);
         assert_eq!(env_of(&[("OCF_CHECK_LEVEL", "deep")]).check_level, 0);

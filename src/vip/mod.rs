@@ -218,6 +218,24 @@ fn resolve_ip(inv: &Invocation, record: Option<&Record>) -> Result<Option<(RawPa
     Ok(Some((resolved, HostName { name: given.to_string(), address })))
 }
 
+/// OCF 1.1's validate-all at `OCF_CHECK_LEVEL` 0: the configuration alone,
+/// without looking at this node (no interface, route, namespace, record or
+/// /etc/hosts), so that a check made on one node says nothing of what that
+/// node lacks. A host name `ip` is checked as either family could resolve
+/// it: a value wrong for both is wrong on every node.
+pub fn check_configuration_alone(inv: &Invocation) -> AgentResult<()> {
+    let given = inv.raw.given("ip").map(str::trim).unwrap_or_default();
+    if !hosts::looks_like_host_name(given) {
+        return parse_params(inv, &inv.raw, Strictness::Strict).map(drop);
+    }
+    let as_family = |placeholder: &str| {
+        let mut raw = inv.raw.clone();
+        raw.set("ip", placeholder.to_string());
+        parse_params(inv, &raw, Strictness::Strict).map(drop)
+    };
+    as_family("192.0.2.1").or_else(|v4| as_family("2001:db8::1").map_err(|_| v4))
+}
+
 /// Parses parameters for `inv.action`, logging the warnings parsing found
 /// (at debug level for monitor, which runs every few seconds).
 fn parse_params(inv: &Invocation, raw: &RawParams, strictness: Strictness) -> AgentResult<Params> {
