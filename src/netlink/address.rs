@@ -90,20 +90,9 @@ impl Netlink {
 
     /// Adds an address; fails with EEXIST if that exact address is there.
     pub fn add_address(&self, new: &NewAddress) -> NlResult<()> {
-        let mut request = AddressMessage::default();
-        request.header.family = IpFamily::of(new.ip).address_family();
-        request.header.prefix_len = new.prefix;
-        request.header.index = new.ifindex;
-        request.header.scope = default_scope(new.ip);
+        let mut request =
+            address_message(new.ip, new.prefix, new.ifindex, new.broadcast, new.label.as_deref());
         let attrs = &mut request.attributes;
-        attrs.push(AddressAttribute::Local(new.ip));
-        attrs.push(AddressAttribute::Address(new.ip));
-        if let Some(broadcast) = new.broadcast {
-            attrs.push(AddressAttribute::Broadcast(broadcast));
-        }
-        if let Some(label) = &new.label {
-            attrs.push(AddressAttribute::Label(label.clone()));
-        }
         let mut flags = AddressFlags::empty();
         flags.set(AddressFlags::Nodad, new.nodad);
         flags.set(AddressFlags::Noprefixroute, new.noprefixroute);
@@ -133,20 +122,9 @@ impl Netlink {
     /// kernel keeps the address's creation time. IPv4's replace creates an
     /// address that is gone, so the caller re-reads it first.
     pub fn retag_address(&self, entry: &AddressEntry, protocol: u8) -> NlResult<()> {
-        let mut request = AddressMessage::default();
-        request.header.family = IpFamily::of(entry.ip).address_family();
-        request.header.prefix_len = entry.prefix;
-        request.header.index = entry.ifindex;
-        request.header.scope = default_scope(entry.ip);
+        let mut request =
+            address_message(entry.ip, entry.prefix, entry.ifindex, entry.broadcast, entry.label.as_deref());
         let attrs = &mut request.attributes;
-        attrs.push(AddressAttribute::Local(entry.ip));
-        attrs.push(AddressAttribute::Address(entry.ip));
-        if let Some(label) = &entry.label {
-            attrs.push(AddressAttribute::Label(label.clone()));
-        }
-        if let Some(broadcast) = entry.broadcast {
-            attrs.push(AddressAttribute::Broadcast(broadcast));
-        }
         if entry.ip.is_ipv6() {
             attrs.push(AddressAttribute::Flags(entry.flags & replaced_ipv6_flags()));
         }
@@ -200,6 +178,32 @@ fn address_label_message(ip: IpAddr, value: u32) -> AddrLabelMessage {
     request.header.prefix_len = IpFamily::of(ip).host_prefix();
     request.attributes.push(AddrLabelAttribute::Address(ip));
     request.attributes.push(AddrLabelAttribute::Label(value));
+    request
+}
+
+/// The request for `ip/prefix` on `ifindex` with its broadcast and label,
+/// which adding an address and putting back its tag both send.
+fn address_message(
+    ip: IpAddr,
+    prefix: u8,
+    ifindex: u32,
+    broadcast: Option<Ipv4Addr>,
+    label: Option<&str>,
+) -> AddressMessage {
+    let mut request = AddressMessage::default();
+    request.header.family = IpFamily::of(ip).address_family();
+    request.header.prefix_len = prefix;
+    request.header.index = ifindex;
+    request.header.scope = default_scope(ip);
+    let attrs = &mut request.attributes;
+    attrs.push(AddressAttribute::Local(ip));
+    attrs.push(AddressAttribute::Address(ip));
+    if let Some(broadcast) = broadcast {
+        attrs.push(AddressAttribute::Broadcast(broadcast));
+    }
+    if let Some(label) = label {
+        attrs.push(AddressAttribute::Label(label.to_string()));
+    }
     request
 }
 

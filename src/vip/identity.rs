@@ -76,7 +76,7 @@ impl Vip<'_> {
         }
         let ip = self.params.ip;
         log::warn(format!(
-            "{ip}/{} on {} lost its address-protocol tag (a change or replace sent without one); it is still this resource's address, putting the tag back",
+            "{ip}/{} on {} lost its address-protocol tag (a change or replace sent without one); it is still this resource's address",
             entry.prefix, site.nic
         ));
         let Some(_turn) = self.turn_to_repair() else { return };
@@ -90,11 +90,12 @@ impl Vip<'_> {
             }
         };
         let Some(again) = again.filter(|e| witness(self.record, e) == Witness::TagDropped) else { return };
-        if let Err(err) = self.nl.retag_address(&again, ADDRESS_PROTOCOL) {
-            log::warn(format!(
+        match self.nl.retag_address(&again, ADDRESS_PROTOCOL) {
+            Ok(()) => log::info(format!("put the address-protocol tag back on {ip}/{}", again.prefix)),
+            Err(err) => log::warn(format!(
                 "putting the address-protocol tag back on {ip}/{} on {}: {err}",
                 again.prefix, site.nic
-            ));
+            )),
         }
     }
 }

@@ -214,9 +214,8 @@ impl Vip<'_> {
     /// kind runs on it: raises it when it is not in effect (at start, or
     /// after someone set it back), listing this resource as a holder. The
     /// holder is listed before the value changes, so a start killed at any
-    /// instant leaves stop a list that names it. `Ok(true)` when it raised
-    /// the value.
-    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<bool> {
+    /// instant leaves stop a list that names it.
+    fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<()> {
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
         let recording = |err: std::io::Error| {
@@ -229,7 +228,7 @@ impl Vip<'_> {
             .map_err(|err| AgentError::generic(format!("reading who raised arp_ignore of {nic}: {err}")))?
         {
             Some(hold) => Some(hold),
-            None if in_effect => return Ok(false),
+            None if in_effect => return Ok(()),
             None => None,
         };
         let original = match hold {
@@ -239,7 +238,7 @@ impl Vip<'_> {
                     run_dir.save(&file, &hold).map_err(recording)?;
                 }
                 if in_effect {
-                    return Ok(false);
+                    return Ok(());
                 }
                 hold.original
             }
@@ -259,7 +258,7 @@ impl Vip<'_> {
             "net.ipv4.conf.{nic}.arp_ignore raised from {original} to 1 while {} has its own MAC",
             self.params.ip
         ));
-        Ok(true)
+        Ok(())
     }
 
     /// Lets go of the parent's `arp_ignore`; the last holder puts back the
@@ -428,7 +427,9 @@ impl Vip<'_> {
     /// VIP with the node's MAC: two answers). Empty when all holds; an
     /// error when something drifted and could not be put back.
     pub fn verify_virtual_link(&self, site: &Site) -> AgentResult<Vec<String>> {
-        let Some(virtual_link) = self.virtual_link().filter(|v| v.ifindex == Some(site.ifindex)) else {
+        let Some(record) = self.record else { return Ok(Vec::new()) };
+        let Some(virtual_link) = record.virtual_link.as_ref().filter(|v| v.ifindex == Some(site.ifindex))
+        else {
             return Ok(Vec::new());
         };
         let ip = self.params.ip;
@@ -437,7 +438,7 @@ impl Vip<'_> {
         let parent = self.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
         let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
         let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
-        let table = self.table_in_step(site, virtual_link, self.record.map_or(0, |r| r.prefix))?;
+        let table = self.table_in_step(site, virtual_link, record.prefix)?;
         if !rule_gone && !answers_too && table.is_empty() {
             return Ok(Vec::new());
         }
