@@ -81,13 +81,18 @@ fn a_source_rule_someone_deleted_is_reported_and_put_back_by_the_next_monitor() 
     }
 }
 
+/// The node's eth0's own `arp_ignore`, as /proc shows it.
+fn parent_arp_ignore(lab: &Lab) -> String {
+    let out = lab.node.exec("cat", &["/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn the_parents_arp_ignore_set_back_to_zero_is_reported_and_raised_again() {
     let lab = Lab::new();
     lab.node.sysctl("net.ipv4.conf.all.arp_ignore=0");
     lab.node.sysctl("net.ipv4.conf.eth0.arp_ignore=0");
-    let arp_ignore = || lab.node.exec("cat", &["/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
-    let read = || String::from_utf8_lossy(&arp_ignore().stdout).trim().to_string();
+    let read = || parent_arp_ignore(&lab);
     assert_eq!(act(&lab, "start", V4, NAMED).code, ocf::SUCCESS);
     assert_eq!(read(), "1", "start raised the parent's arp_ignore");
     // An admin (or a tuning script) puts it back: eth0 answers ARP for the VIP too.
@@ -168,10 +173,7 @@ fn a_hundred_and_twenty_virtual_mac_vips_on_one_nic_leave_arp_ignore_as_it_was()
         assert!(failed.is_empty(), "{failed:#?}");
     };
     each("start");
-    let read = || {
-        let out = lab.node.exec("cat", &["/proc/sys/net/ipv4/conf/eth0/arp_ignore"]);
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let read = || parent_arp_ignore(&lab);
     assert_eq!(read(), "1");
     let links = lab.node.ip(&["-o", "link", "show", "type", "macvlan"]);
     assert_eq!(links.lines().count(), MANY, "one interface each");

@@ -353,10 +353,10 @@ impl Vip<'_> {
         Ok(copies)
     }
 
-    /// Puts the VIP's table in step with main's routes through the parent
-    /// (a replaced default gateway, a route added or removed since start):
-    /// what differs, empty when it is in step (`put_table_in_step` applies it).
-    fn table_in_step(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<TableDrift> {
+    /// How the VIP's table differs from main's routes through the parent
+    /// now (a replaced default gateway, a route added or removed since
+    /// start): empty when it is in step; `put_table_in_step` applies it.
+    fn table_drift(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<TableDrift> {
         let ip = self.params.ip;
         let table = table_of(site.ifindex);
         let wanted = self.table_routes_wanted(virtual_link, prefix)?;
@@ -438,7 +438,7 @@ impl Vip<'_> {
         let parent = self.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
         let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
         let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
-        let table = self.table_in_step(site, virtual_link, record.prefix)?;
+        let table = self.table_drift(site, virtual_link, record.prefix)?;
         if !rule_gone && !answers_too && table.is_empty() {
             return Ok(Vec::new());
         }
