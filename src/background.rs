@@ -1,13 +1,15 @@
-//! The detached announcer: a second process of this same binary that sends
-//! announcement rounds after start has returned.
+//! The detached workers: second processes of this same binary that go on
+//! after the action that started them has returned: the announcer, which
+//! sends announcement rounds, and the watcher, which puts back what
+//! another process removes while the resource runs (`watch`).
 //!
-//! Every announcer of a VIP holds a POSIX read lock on that VIP's lock file
-//! in the run directory, taken in the child before it executes, so no
-//! announcer is ever untracked: not when two starts race, not when a start
-//! is killed the instant after spawning one. Stop asks the kernel who holds
-//! the lock (the lock's owner pid cannot be forged like a pid file's
-//! contents), checks that it is this binary announcing this VIP, and ends
-//! it through a pidfd, which cannot hit a process that reused the pid.
+//! Every worker of a VIP holds a POSIX read lock on its lock file in the
+//! run directory, taken in the child before it executes, so no worker is
+//! ever untracked: not when two starts race, not when a start is killed
+//! the instant after spawning one. Stop asks the kernel who holds the lock
+//! (the lock's owner pid cannot be forged like a pid file's contents),
+//! checks that it is this binary's worker of that file, and ends it
+//! through a pidfd, which cannot hit a process that reused the pid.
 
 use crate::ocf::log;
 use crate::process;
@@ -20,8 +22,18 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The hidden action the detached process runs.
+/// The hidden action the detached announcer runs.
 pub const WORKER_ACTION: &str = "__announce";
+/// The hidden action the detached watcher runs.
+pub const WATCHER_ACTION: &str = "__watch";
+/// The hidden action the watcher runs for each repair, in a process of its own.
+pub const REPAIR_ACTION: &str = "__repair";
+
+/// Whether `action` is one of the hidden actions a worker runs: its
+/// command line names the file it belongs to after the action.
+pub fn is_worker_action(action: &str) -> bool {
+    [WORKER_ACTION, WATCHER_ACTION, REPAIR_ACTION].contains(&action)
+}
 /// Tells the worker how many rounds to send.
 pub const COUNT_VAR: &str = "OCF_IPADDR_ANNOUNCE_COUNT";
 /// Tells the worker which inherited descriptor is its raw socket.
@@ -49,16 +61,16 @@ fn lock_holder(file: &File) -> io::Result<Option<i32>> {
     Ok((probe.l_type != libc::F_UNLCK as libc::c_short).then_some(probe.l_pid))
 }
 
-/// Starts a detached worker that sends `count` rounds for the VIP whose
-/// lock file is `file`, ending any earlier worker of that VIP first.
+/// Starts a detached worker running the hidden `action` for the VIP whose
+/// lock file is `file`, ending any earlier worker of that file first.
 /// `socket` is an inheritable raw socket for it to use; `env` are the
-/// OCF_RESKEY_* pairs the worker needs to find the address again. When
-/// the lock file cannot be made, no worker is started: one that stop could
-/// not find must never run.
+/// OCF_RESKEY_* pairs the worker needs to find the address again, and what
+/// else it is told. When the lock file cannot be made, no worker is
+/// started: one that stop could not find must never run.
 pub fn spawn(
     run_dir: &RunDir,
+    action: &'static str,
     file: &str,
-    count: u64,
     socket: Option<i32>,
     env: &[(String, String)],
 ) -> io::Result<()> {
@@ -69,9 +81,8 @@ pub fn spawn(
     let mut command = Command::new("/proc/self/exe");
     command
         .arg0("IPaddr")
-        .arg(WORKER_ACTION)
+        .arg(action)
         .arg(file)
-        .env(COUNT_VAR, count.to_string())
         .env(LOCK_VAR, lock_fd.to_string())
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .envs(socket.map(|fd| (SOCKET_VAR, fd.to_string())))
@@ -189,15 +200,22 @@ pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
     }
 }
 
-/// Whether `pid` is the announcer of `file`, by its command line. The
-/// caller found it holding the lock on `file`, which only a process that
-/// could open that root-only file holds. Which binary it runs is not
-/// asked: a package upgrade replaces the binary under a running announcer,
-/// and stop must still end it.
+/// Whether `pid` is the worker of `file`, by its command line. The caller
+/// found it holding the lock on `file`, which only a process that could
+/// open that root-only file holds. Which binary it runs is not asked: a
+/// package upgrade replaces the binary under a running worker, and stop
+/// must still end it.
 fn is_worker_of(pid: i32, file: &str) -> bool {
     let args = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let mut args = args.split(|b| *b == 0).skip(1);
-    args.next() == Some(WORKER_ACTION.as_bytes()) && args.next() == Some(file.as_bytes())
+    let action = args.next().and_then(|a| std::str::from_utf8(a).ok());
+    action.is_some_and(is_worker_action) && args.next() == Some(file.as_bytes())
+}
+
+/// The pid of the worker that holds the lock of `file`, if one runs.
+pub fn running_worker(run_dir: &RunDir, file: &str) -> io::Result<Option<i32>> {
+    let Some(lock) = run_dir.open_existing_lock_file(file)? else { return Ok(None) };
+    Ok(lock_holder(&lock)?.filter(|pid| is_worker_of(*pid, file)))
 }
 
 /// Sends SIGTERM to `pid` if it is the announcer of `file`: through a
@@ -216,7 +234,7 @@ fn end_worker(pid: i32, file: &str) -> bool {
     if !is_worker_of(pid, file) {
         return false;
     }
-    log::debug(format!("stopping announcer {pid}"));
+    log::debug(format!("stopping worker {pid} of {file}"));
     for signal in [libc::SIGTERM, libc::SIGKILL] {
         // SAFETY: pidfd_send_signal with a live pidfd and no siginfo.
         let rc = unsafe {

@@ -3,7 +3,7 @@
 //! agent can pass the same parameters as flags, which win over the
 //! environment.
 
-use crate::background::WORKER_ACTION;
+use crate::background::is_worker_action;
 use crate::invocation::OutputFormat;
 use crate::ocf::log::Verbosity;
 use crate::params::spec::{Kind, PARAMS};
@@ -68,11 +68,11 @@ fn command() -> Command {
 pub fn parse() -> CommandLine {
     let mut args = std::env::args_os().skip(1);
     // Pacemaker's call, `IPaddr ACTION`, skips building the full command
-    // line parser: that was a third of a monitor's instructions. The
-    // background announcer's own call names its VIP after the action.
+    // line parser: that was a third of a monitor's instructions. A
+    // background worker's own call names its file after the action.
     let (first, second) = (args.next(), args.next());
     let action = first.as_ref().and_then(|a| a.to_str()).filter(|a| !a.starts_with('-'));
-    if let Some(action) = action.filter(|a| second.is_none() || *a == WORKER_ACTION) {
+    if let Some(action) = action.filter(|a| second.is_none() || is_worker_action(a)) {
         return CommandLine {
             action: Some(action.to_string()),
             overrides: Vec::new(),

@@ -2,7 +2,7 @@
 //! as given and the time budget. Every layer below `main` reads it; none
 //! changes it.
 
-use crate::background::WORKER_ACTION;
+use crate::background::{REPAIR_ACTION, WATCHER_ACTION, WORKER_ACTION};
 use crate::budget::Budget;
 use crate::ocf::OcfEnv;
 use crate::params::RawParams;
@@ -24,6 +24,10 @@ pub enum Action {
     Usage,
     /// The detached background announcer (not an OCF action).
     AnnounceWorker,
+    /// The detached watcher that puts back what others remove (not an OCF action).
+    WatchWorker,
+    /// One repair, run by the watcher in a process of its own (not an OCF action).
+    Repair,
     /// What the agent sees and would do, for humans (not an OCF action).
     Explain {
         format: OutputFormat,
@@ -52,6 +56,8 @@ impl Action {
             "meta-data" | "metadata" => Action::MetaData,
             "usage" | "help" => Action::Usage,
             WORKER_ACTION => Action::AnnounceWorker,
+            WATCHER_ACTION => Action::WatchWorker,
+            REPAIR_ACTION => Action::Repair,
             "explain" => Action::Explain { format: OutputFormat::Text },
             _ => return None,
         })
@@ -69,6 +75,8 @@ impl Action {
             Action::MetaData => "meta-data",
             Action::Usage => "usage",
             Action::AnnounceWorker => WORKER_ACTION,
+            Action::WatchWorker => WATCHER_ACTION,
+            Action::Repair => REPAIR_ACTION,
             Action::Explain { .. } => "explain",
         }
     }
@@ -81,7 +89,7 @@ impl Action {
     /// The actions that add, remove or reconfigure what a resource holds:
     /// those of one resource take turns.
     pub fn changes_the_node(self) -> bool {
-        matches!(self, Action::Start | Action::Stop | Action::Recover | Action::ReloadAgent)
+        matches!(self, Action::Start | Action::Stop | Action::Recover | Action::ReloadAgent | Action::Repair)
     }
 }
 

@@ -74,7 +74,8 @@ fn stop_of_a_primary_vip_keeps_the_other_instances_secondary() {
 #[test]
 fn monitor_after_manual_delete_reports_not_running() {
     let lab = Lab::new();
-    let params = [("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")];
+    // IPaddr2's behaviour: the watcher would put it back (tests/self_healing.rs).
+    let params = [("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0"), ("repair_removed", "false")];
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
     lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
     let run = lab.agent_env(&lab.node, "monitor", &params, &[("OCF_RESKEY_CRM_meta_interval", "10000")]);

@@ -117,7 +117,10 @@ fn announcers_of(ns: &common::Netns, vip: &str) -> Vec<u32> {
         .filter_map(|pid| pid.parse().ok())
         .filter(|pid: &u32| {
             let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            // The VIP's watcher (repair_removed) has the same environment.
             environ.split(|b| *b == 0).any(|var| var == wanted.as_bytes())
+                && cmdline.split(|b| *b == 0).any(|arg| arg == b"__announce")
         })
         .collect()
 }

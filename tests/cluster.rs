@@ -75,19 +75,45 @@ fn crm_vip_runs_moves_on_standby_recovers_from_deletion_and_survives_node_stop(s
     assert!(!cluster.seg.nodes[first].has_address("eth0", "192.0.2.50/24"), "the old node released the VIP");
     cluster.must(0, "crm", &["node", "online", &name]);
 
-    // Someone deletes the address by hand: the 5 s monitor notices and
-    // Pacemaker puts it back.
+    // Someone deletes the address by hand: the resource's watcher puts it
+    // back at once, the next monitor says so (190, once), and Pacemaker
+    // neither counts a failure nor restarts or moves the VIP.
+    let state = cluster.run_state(second);
+    let history =
+        || std::fs::read_to_string(state.join("IPaddr-history-192.0.2.50+rvip")).unwrap_or_default();
+    let starts_before = history().matches("\"started\"").count();
     cluster.seg.nodes[second].ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
-    let recovered = common::wait_for(Duration::from_secs(30), || {
+    let repaired = common::wait_for(Duration::from_secs(10), || {
         cluster.seg.nodes[second].has_address("eth0", "192.0.2.50/24")
-            || cluster.seg.nodes[first].has_address("eth0", "192.0.2.50/24")
     });
-    println!("manual deletion on node{}: recovered after {recovered:?}", second + 1);
-    assert!(recovered.is_some(), "Pacemaker did not recover the deleted VIP");
-    let failures = cluster.crm_mon_xml(cluster.any_running());
-    assert!(failures.contains("vip_monitor_5000"), "the monitor reported the loss: {failures}");
-    cluster.must(0, "crm_resource", &["--cleanup", "--resource", "vip"]);
+    println!("manual deletion on node{}: put back after {repaired:?}", second + 1);
+    assert!(repaired.is_some(), "the watcher did not put the deleted VIP back");
+    // The repair records itself as it ends, a moment after the add.
+    cluster.wait_for(Duration::from_secs(10), "the repair's record", |_| history().contains("\"repaired\""));
+    // The next recurring monitor takes the repair's notice as it reports it.
+    let notice = state.join("IPaddr-repaired-192.0.2.50+rvip");
+    cluster.wait_for(Duration::from_secs(20), "the monitor after the repair", |_| !notice.exists());
+    // crm_mon lists the degraded result (with who removed the VIP) among
+    // the failed actions; it is no failure: the fail count stays 0.
+    let failures = cluster.failures(second);
+    assert!(
+        failures.len() == 1
+            && failures[0].contains("exitcode=\"190\"")
+            && failures[0].contains("put back after"),
+        "only the degraded monitor that tells of the repair: {failures:#?}"
+    );
+    let failcount = cluster.must(
+        second,
+        "crm_failcount",
+        &["--query", "--resource", "vip", "--node", &format!("node{}", second + 1)],
+    );
+    assert!(failcount.contains("value=0"), "{failcount}");
+    assert_eq!(history().matches("\"started\"").count(), starts_before, "no restart: {}", history());
+    assert!(
+        !history().contains("\"stopped\"") || history().rfind("\"stopped\"") < history().rfind("\"started\"")
+    );
     let holder = located(&cluster);
+    assert_eq!(holder, second, "the VIP stayed where it was");
 
     // The whole cluster stack of the holding node goes away.
     let other = 1 - holder;
@@ -264,6 +290,53 @@ fn a_lost_ping_list_is_degraded_not_failed_under_pacemaker(stack: Stack) {
     assert!(mon.contains("did not answer"), "crm_mon shows the reason: {mon}");
 }
 
+fn a_deleted_vip_is_put_back_by_its_watcher_and_a_spent_budget_is_left_to_pacemaker(stack: Stack) {
+    let cluster = Cluster::start(stack, 1);
+    cluster.crm_primitive_vip(&["op", "monitor", "interval=2s"]);
+    assert_eq!(located(&cluster), 0);
+    let node = &cluster.seg.nodes[0];
+    let state = cluster.run_state(0);
+    let history =
+        || std::fs::read_to_string(state.join("IPaddr-history-192.0.2.50+rvip")).unwrap_or_default();
+    let notice = state.join("IPaddr-repaired-192.0.2.50+rvip");
+    let delete = || node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
+    for n in 1..=3 {
+        delete();
+        cluster.wait_for(Duration::from_secs(10), "the repair", |_| {
+            history().matches("\"repaired\"").count() == n
+        });
+        assert!(node.has_address("eth0", "192.0.2.50/24"));
+        // The next recurring monitor reports the repair: 190 with who did it.
+        cluster.wait_for(Duration::from_secs(10), "the monitor after the repair", |_| !notice.exists());
+    }
+    let log = pacemaker_log(&cluster);
+    assert!(
+        log.contains("removed by") && log.contains("put back after"),
+        "Pacemaker logged the monitor's reason for the repair"
+    );
+    let ops = recorded_operations(&cluster, 0);
+    assert!(!ops.iter().any(|op| op.contains("operation=\"stop\"")), "no restart for a repair: {ops:#?}");
+    let failcount = cluster.must(0, "crm_failcount", &["--query", "--resource", "vip", "--node", "node1"]);
+    assert!(failcount.contains("value=0"), "{failcount}");
+    // A fourth deletion within a minute: the watcher stops fighting, the
+    // monitor answers 7 with why, and Pacemaker recovers the VIP (stop, start).
+    delete();
+    let recovered = |c: &Cluster| {
+        let history = history();
+        let refused = history.find("\"not-repaired\"");
+        let restarted = history.rfind("\"stopped\"").zip(history.rfind("\"started\""));
+        matches!((refused, restarted), (Some(r), Some((stop, start))) if r < stop && stop < start)
+            && c.seg.nodes[0].has_address("eth0", "192.0.2.50/24")
+    };
+    cluster.wait_for(Duration::from_secs(30), "Pacemaker's recovery (stop, start)", recovered);
+    let failures = cluster.failures(0);
+    assert!(
+        failures.iter().any(|f| f.contains("vip_monitor_2000") && f.contains("not put back")),
+        "{failures:#?}"
+    );
+    assert!(history().contains("\"not-repaired\""), "{}", history());
+}
+
 /// Which nodes run an instance of the clone `cip`, per crm_mon.
 fn clone_nodes(cluster: &Cluster) -> Vec<String> {
     let xml = cluster.crm_mon_xml(cluster.any_running());
@@ -394,6 +467,7 @@ on_both_stacks!(
     cluster_tools_show_the_metadata_and_drive_the_agent,
     reload_agent_takes_a_new_arp_count_while_the_vip_stays_up,
     a_lost_ping_list_is_degraded_not_failed_under_pacemaker,
+    a_deleted_vip_is_put_back_by_its_watcher_and_a_spent_budget_is_left_to_pacemaker,
     crm_resource_stop_removes_the_vip_from_a_nic_renamed_while_it_ran,
     a_three_node_clone_shares_one_address_and_moves_buckets_when_a_node_leaves,
 );

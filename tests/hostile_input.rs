@@ -70,6 +70,7 @@ const PARAMS: &[(&str, Class)] = &[
     ("probe_rfc5227", Class::Boolean),
     ("flush_routes", Class::Boolean),
     ("kill_connections_on_stop", Class::Boolean),
+    ("repair_removed", Class::Boolean),
     ("run_arping", Class::Boolean),
     ("nodad", Class::Boolean),
     ("noprefixroute", Class::Boolean),

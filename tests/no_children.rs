@@ -1,5 +1,9 @@
 //! No action spawns a child process: every action runs under strace with
-//! fork tracing, and the only execve seen is the agent's own.
+//! fork tracing, and the only execve seen is the agent's own. The agent's
+//! own detached workers (the announcer of arp_bg, the watcher of
+//! repair_removed) are turned off here, since strace -f would follow them
+//! for their whole life; tests/self_healing.rs checks that the watcher is
+//! this same binary.
 
 mod common;
 use common::{Lab, agent_path, ocf};
@@ -47,8 +51,14 @@ type Step<'a> = (&'a str, &'a [(&'a str, &'a str)], i32);
 #[test]
 fn no_action_spawns_a_child_process() {
     let lab = Lab::new();
-    let v4 = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_bg", "false")];
-    let v6 = [("ip", "2001:db8::50"), ("nic", "eth0")];
+    let v4 = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("arp_bg", "false"),
+        ("repair_removed", "false"),
+    ];
+    let v6 = [("ip", "2001:db8::50"), ("nic", "eth0"), ("repair_removed", "false")];
     // Every check this issue added, at monitor depth 20 (the prefixed form
     // of OCF_CHECK_LEVEL, which the agent also reads).
     let deep = [
@@ -58,6 +68,7 @@ fn no_action_spawns_a_child_process() {
         ("ping_list", "192.0.2.100"),
         ("ping_on_start", "true"),
         ("preferred_source", "true"),
+        ("repair_removed", "false"),
         ("OCF_CHECK_LEVEL", "20"),
     ];
     let steps: &[Step] = &[

@@ -217,7 +217,9 @@ fn a_hand_added_copy_with_another_label_is_reported_by_the_probe_and_survives_st
 #[test]
 fn an_untagged_copy_in_place_of_the_resources_own_is_reported_never_deleted() {
     let lab = Lab::new();
-    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+    // Without the watcher, which would put its own copy back between the
+    // delete and the hand-made add (tests/self_healing.rs).
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("repair_removed", "false")];
     let env = [("OCF_RESOURCE_INSTANCE", "vip")];
     assert_eq!(run_agent_at(&lab.node, &lab.rsctmp, &ours(), "start", &params, &env).code, ocf::SUCCESS);
     // Someone replaced the resource's address by a copy of their own.

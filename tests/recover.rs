@@ -6,8 +6,15 @@ mod common;
 use common::{Lab, neighbor_mac, no_neighbor_locktime, ocf, stale_neighbor, wait_for};
 use std::time::Duration;
 
-const PARAMS: [(&str, &str); 4] =
-    [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("arp_bg", "false")];
+/// Without the watcher, which would put a deleted VIP back before recover
+/// is asked to (tests/self_healing.rs).
+const PARAMS: [(&str, &str); 5] = [
+    ("ip", "192.0.2.50"),
+    ("cidr_netmask", "24"),
+    ("nic", "eth0"),
+    ("arp_bg", "false"),
+    ("repair_removed", "false"),
+];
 
 fn client_follows(lab: &Lab) -> bool {
     let mac = lab.node.mac("eth0");

@@ -49,7 +49,13 @@ fn routes_taken_away_with_a_removed_vip_come_back_on_stop() {
     // A second route onto the subnet, with its own metric and protocol.
     lab.node.ip(&["route", "add", "192.0.2.128/25", "dev", "eth0", "metric", "7", "proto", "static"]);
     let before = lab.node.routes_in_detail();
-    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("preferred_source", "true")];
+    // Without the watcher, which would put the VIP back (tests/self_healing.rs).
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("preferred_source", "true"),
+        ("repair_removed", "false"),
+    ];
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
     let changed = lab.node.ip(&["route", "show", "192.0.2.128/25"]);
     assert!(changed.contains("src 192.0.2.50"), "{changed}");

@@ -207,7 +207,8 @@ fn an_admins_on_link_route_survives_an_ipv6_vip_placed_by_discovery() {
 fn monitor_says_not_running_only_when_the_address_is_nowhere_here() {
     let lab = Lab::new();
     lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    let params = [("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0")];
+    // The watcher would put the deleted VIP back (tests/self_healing.rs).
+    let params = [("ip", VIP), ("cidr_netmask", "24"), ("nic", "eth0"), ("repair_removed", "false")];
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
     lab.node.ip(&["addr", "del", VIP_CIDR, "dev", "eth0"]);
     assert_eq!(recurring_monitor(&lab, &params).code, ocf::NOT_RUNNING);

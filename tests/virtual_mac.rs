@@ -231,7 +231,9 @@ fn a_second_node_holding_the_virtual_mac_is_found_by_the_probe_and_the_level_20_
 fn recover_puts_back_the_address_and_the_interface_and_monitor_tells_what_is_missing() {
     let seg = Segment::new(1);
     let node = &seg.nodes[0];
-    let params = with(V6.params, &[("virtual_mac", "auto")]);
+    // Without the watcher, which would put back the deleted VIP and
+    // interface before recover is asked to (tests/self_healing.rs).
+    let params = with(V6.params, &[("virtual_mac", "auto"), ("repair_removed", "false")]);
     assert_eq!(seg.agent(0, "start", &params).code, ocf::SUCCESS);
     let (name, mac) = virtual_link(&seg, 0).unwrap();
     // The interface's only IPv6 identity is the VIP: no link-local of its own.

@@ -8,9 +8,11 @@ mod explain;
 mod monitor;
 mod recover;
 mod reload;
+mod repair;
 mod start;
 mod stop;
 mod validate;
+mod watch_worker;
 
 use crate::error::{AgentError, AgentResult};
 use crate::invocation::{Action, Invocation};
@@ -39,6 +41,8 @@ pub fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Action::Status => monitor::status(inv),
         Action::ValidateAll => validate::run(inv),
         Action::AnnounceWorker => announce_worker::run(inv),
+        Action::WatchWorker => watch_worker::run(inv),
+        Action::Repair => repair::run(inv),
         Action::Explain { format } => explain::run(inv, format),
     }
 }

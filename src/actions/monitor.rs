@@ -66,7 +66,11 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
             if vip.record.is_some() {
                 observe::event(Event::Vanished);
             }
-            return Ok(ExitCode::NotRunning);
+            // Why the watcher left it so, when it did.
+            return match vip.take_repair_notice() {
+                Some(notice) => Err(AgentError::new(ExitCode::NotRunning, notice)),
+                None => Ok(ExitCode::NotRunning),
+            };
         }
         Whereabouts::Foreign(foreign) => {
             observe::event(Event::MovedAway { to: foreign.nic.clone() });
@@ -100,7 +104,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, site.nic));
     vip.restore_tag(&site, &entry);
-    let drifted = vip.verify_virtual_link(&site)?;
+    let mut drifted = vip.verify_virtual_link(&site)?;
     let spot = Spot { site: &site, prefix: entry.prefix };
     // Re-announcing heals caches a lost announcement left stale; a failure
     // to send is no reason to fail a VIP that is up.
@@ -112,8 +116,17 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     vip.deep_checks(spot)?;
+    if vip.record.is_some() && !inv.env.is_probe_interval() {
+        // Started by a release without watchers, or its watcher was killed.
+        vip.ensure_watcher();
+    }
+    let repaired = vip.take_repair_notice();
     if !drifted.is_empty() {
+        drifted.extend(repaired);
         return vip.report_drift(&drifted);
     }
-    Ok(ExitCode::Success)
+    match repaired {
+        Some(notice) => vip.report_repair(notice),
+        None => Ok(ExitCode::Success),
+    }
 }

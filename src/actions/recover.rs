@@ -18,6 +18,12 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Err(code) => return Ok(code),
     };
     let vip = prepared.vip(inv);
+    let recovered = recover(&vip, inv)?;
+    vip.ensure_watcher();
+    Ok(recovered)
+}
+
+fn recover(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
     let ip = vip.params.ip;
     match vip.whereabouts()? {
         Whereabouts::InPlace { site, entry } => {
@@ -32,7 +38,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             return Ok(ExitCode::Success);
         }
         Whereabouts::Foreign(foreign) if vip.record.is_some() && foreign.prefix.is_none() => {
-            take_back(&vip, &foreign)?;
+            take_back(vip, &foreign)?;
         }
         Whereabouts::Foreign(foreign) => {
             return Err(AgentError::generic(format!(

@@ -6,7 +6,7 @@ use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::vip::address::Removal;
-use crate::vip::{Placement, Whereabouts};
+use crate::vip::{Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     require_root(inv.action)?;
@@ -23,6 +23,15 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         }
         vip.end_stand_in()?;
     }
+    let started = start(&vip, inv)?;
+    // From here until stop, what another process removes comes back.
+    vip.ensure_watcher();
+    Ok(started)
+}
+
+/// Puts the address in place (its stand-in, for multi-site, is done).
+fn start(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
+    let params = vip.params;
     // What this resource added and still holds: start has nothing to do.
     // (A cluster IP's other instances share the address: each still needs its bucket.)
     if let (Some(_), None) = (vip.record, &params.cluster_ip) {

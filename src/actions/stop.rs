@@ -24,7 +24,11 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Err(err) => return Err(err),
     };
     let vip = prepared.vip(inv);
-    // First, so that no announcement can follow the removal.
+    // First, so that nothing stop removes is put back, and no announcement
+    // follows the removal.
+    vip.stop_watcher(
+        std::time::Instant::now() + inv.budget.remaining().min(std::time::Duration::from_secs(1)),
+    );
     vip.stop_announcers();
     if vip.params.allow_missing_subnet {
         // A leftover record must not fail a stop (and get the node fenced).

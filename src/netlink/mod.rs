@@ -17,6 +17,7 @@
 //! `address_lookup` the lookup of one address whatever else its interface
 //! holds, `route` the route requests and lookups, `link` the link requests,
 //! `policy` the source rule and table of a VIP on an interface of its own;
+//! `notifications` hears the kernel's news about one address (the watcher);
 //! `saved_route` keeps a route byte for byte; `in_place` reads an answer
 //! where it lies; `sock_diag` resets the TCP connections of an address
 //! (socket diagnostics, the one netlink family besides rtnetlink).
@@ -25,6 +26,7 @@ mod address;
 mod address_lookup;
 mod in_place;
 mod link;
+mod notifications;
 mod policy;
 mod route;
 mod saved_route;
@@ -32,6 +34,7 @@ mod sock_diag;
 
 pub use address::{AddressEntry, NewAddress};
 pub use link::{LinkEntry, NewMacvlan};
+pub use notifications::{Notice, Subscription};
 pub use policy::{SourceRule, TableRoute};
 pub use route::{RouteEntry, RouteFilter};
 pub use saved_route::SavedRoute;

@@ -54,6 +54,16 @@ pub enum Event {
     Drifted {
         detail: String,
     },
+    /// Another process removed the address and the watcher put it back.
+    Repaired {
+        by: String,
+        after_ms: u64,
+    },
+    /// Another process removed the address and the watcher left it so.
+    NotRepaired {
+        by: String,
+        why: String,
+    },
 }
 
 impl Event {
@@ -72,6 +82,8 @@ impl Event {
             Event::Converged { .. } => "converged",
             Event::Unconverged { .. } => "unconverged",
             Event::Drifted { .. } => "drifted",
+            Event::Repaired { .. } => "repaired",
+            Event::NotRepaired { .. } => "not-repaired",
         }
     }
 
@@ -89,6 +101,8 @@ impl Event {
             Event::Unconverged { silent } => {
                 format!("no answer from {silent} within the announcement window")
             }
+            Event::Repaired { by, after_ms } => format!("removed by {by}, put back after {after_ms} ms"),
+            Event::NotRepaired { by, why } => format!("removed by {by}, not put back: {why}"),
             Event::Stopped | Event::Vanished | Event::Recovered | Event::ReachabilityRegained => {
                 String::new()
             }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 /// The counters, in the order they are printed: (name, help).
-pub const COUNTERS: [(&str, &str); 9] = [
+pub const COUNTERS: [(&str, &str); 10] = [
     ("starts", "Successful starts."),
     ("stops", "Successful stops."),
     ("monitor_failures", "Monitors that found the VIP failed (any result but running or not running)."),
@@ -18,6 +18,7 @@ pub const COUNTERS: [(&str, &str); 9] = [
     ("conflicts", "Times another MAC answered for the VIP (start's probe or the level-20 watch)."),
     ("reachability_failures", "Level-10 monitors whose ping from the VIP nobody answered."),
     ("connections_reset", "TCP connections of the VIP stop reset (kill_connections_on_stop)."),
+    ("repairs", "Times the watcher put the VIP back after another process removed it (repair_removed)."),
 ];
 
 /// What one resource's metrics remember between invocations: everything

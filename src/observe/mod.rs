@@ -180,6 +180,7 @@ pub fn finish(inv: &Invocation, code: ExitCode) {
         Action::Monitor | Action::Status => "monitor",
         Action::Recover => "recover",
         Action::AnnounceWorker => "announce",
+        Action::Repair => "repair",
         _ => return,
     };
     let mut events = std::mem::take(&mut tally.events);

@@ -55,6 +55,8 @@ pub struct Params {
     pub flush_routes: bool,
     /// Reset the VIP's TCP connections before and after stop removes it.
     pub kill_connections_on_stop: bool,
+    /// A watcher puts the address back when another process removes it.
+    pub repair_removed: bool,
     pub nodad: bool,
     pub noprefixroute: bool,
     pub preferred_lft: Lifetime,
@@ -136,6 +138,7 @@ pub fn parse(raw: &RawParams, env: &OcfEnv, strictness: Strictness) -> AgentResu
         lvs,
         flush_routes: r.flag("flush_routes")?,
         kill_connections_on_stop: r.flag("kill_connections_on_stop")?,
+        repair_removed: r.flag("repair_removed")?,
         nodad: r.flag("nodad")?,
         noprefixroute: r.flag("noprefixroute")?,
         preferred_lft: r.with_default("preferred_lft", Lifetime::Forever, values::lifetime)?,

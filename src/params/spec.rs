@@ -144,6 +144,13 @@ pub const PARAMS: &[ParamSpec] = &[
         "Reset the VIP's TCP connections on stop, so clients reconnect at once",
     )
     .reloadable(),
+    spec(
+        "repair_removed",
+        "repair-removed",
+        Boolean,
+        "true",
+        "Put the VIP back at once when another process removes it",
+    ),
     spec("run_arping", "run-arping", Str, "false", "Probe for an IPv4 address conflict before start")
         .reloadable(),
     spec("nodad", "nodad", Str, "false", "Use nodad flag"),

@@ -37,6 +37,10 @@ pub enum Kind {
     ActionLock,
     /// Which gateways were asked since the add, and which answered (`vip::convergence`).
     Convergence,
+    /// The watcher's lock (`background`, `watch`).
+    Watcher,
+    /// What the watcher repaired or refused to, for the next monitor to tell (`vip::repair`).
+    RepairNotice,
 }
 
 impl Kind {
@@ -53,6 +57,8 @@ impl Kind {
             Kind::SourceRoutes => "srcroutes",
             Kind::ActionLock => "action-lock",
             Kind::Convergence => "converge",
+            Kind::Watcher => "watch",
+            Kind::RepairNotice => "repaired",
         }
     }
 }

@@ -193,20 +193,12 @@ impl Vip<'_> {
         if self.first_round(first) == FirstRound::NoSlot {
             return Ok(FirstRound::NoSlot);
         }
-        let mut env: Vec<(String, String)> =
-            self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
-        // The clone meta attributes make the worker announce a cluster IP alike.
-        let env_meta = &self.inv.env;
-        for (name, value) in [("clone_max", &env_meta.clone_max), ("clone", &env_meta.clone_id)] {
-            if let Some(value) = value {
-                env.push((format!("OCF_RESKEY_CRM_meta_{name}"), value.clone()));
-            }
-        }
-        if env_meta.globally_unique == Some(true) {
-            env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
-        }
+        let mut env = self.worker_env();
+        env.push((background::COUNT_VAR.to_string(), (count - 1).to_string()));
         let fd = wire.sock.inheritable().ok();
-        if let Err(err) = background::spawn(&self.run_dir(), &self.announcer_file(), count - 1, fd, &env) {
+        let spawned =
+            background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer_file(), fd, &env);
+        if let Err(err) = spawned {
             // An announcer stop could not find must never run: announce here.
             log::warn(format!(
                 "cannot start a tracked background announcer for {} ({err}); announcing in the foreground",
@@ -223,6 +215,25 @@ impl Vip<'_> {
             }
         }
         Ok(FirstRound::Out)
+    }
+
+    /// What a detached worker of this VIP is told, beside the environment
+    /// it inherits: the parameters as this action has them (flags given by
+    /// hand included), and the clone meta attributes, so that it finds the
+    /// same address (a cluster IP's alike).
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
+        let env_meta = &self.inv.env;
+        for (name, value) in [("clone_max", &env_meta.clone_max), ("clone", &env_meta.clone_id)] {
+            if let Some(value) = value {
+                env.push((format!("OCF_RESKEY_CRM_meta_{name}"), value.clone()));
+            }
+        }
+        if env_meta.globally_unique == Some(true) {
+            env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
+        }
+        env
     }
 
     /// Whether the rounds that `ended` so were a first announcement the

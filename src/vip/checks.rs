@@ -64,6 +64,17 @@ impl Vip<'_> {
         Ok(ExitCode::Success)
     }
 
+    /// The watcher put the address back since the last monitor: said once,
+    /// as OCF_DEGRADED to a caller that understands it (Pacemaker records
+    /// it without a recovery), else as a warning.
+    pub fn report_repair(&self, notice: String) -> AgentResult<ExitCode> {
+        if self.inv.env.degraded_supported {
+            return Err(AgentError::new(ExitCode::Degraded, notice));
+        }
+        log::warn(notice);
+        Ok(ExitCode::Success)
+    }
+
     /// A check failed while the address is fine: OCF_DEGRADED for a cluster
     /// that understands it, a plain failure otherwise.
     fn degraded(&self, problem: String) -> AgentError {

@@ -18,6 +18,7 @@ pub mod lvs;
 pub mod multisite;
 mod pacing;
 pub mod record;
+pub mod repair;
 pub mod source_routes;
 mod tear_down;
 mod upgrade;

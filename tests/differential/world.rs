@@ -124,9 +124,12 @@ impl World {
                     self.node.ip(&[family, "route", "flush", "table", "main", "dev", "eth0"]);
                 }
             }
+            // Added on eth1 before it leaves eth0, as docs/self-healing.md
+            // tells an admin to move it: the watcher (repair_removed) then
+            // finds it on eth1 when it hears of the removal, and leaves it.
             Change::AddressMoved => {
-                let _ = self.node.try_ip(&["addr", "del", cidr, "dev", "eth0"]);
                 self.node.ip(&["addr", "add", cidr, "dev", "eth1", "nodad"]);
+                let _ = self.node.try_ip(&["addr", "del", cidr, "dev", "eth0"]);
             }
         }
     }

@@ -1,0 +1,113 @@
+//! The hidden `__repair` action: one repair, run by the resource's watcher
+//! in a process of its own after the kernel said the address was removed.
+//! It takes the resource's turn like start and stop (so it never runs
+//! beside them, and finds no record once stop has run), looks at the node
+//! afresh, and puts the address back only when it is simply gone: never
+//! when it now sits on another interface, the link is down, another host
+//! answers for it (start's probe), or the repair budget is spent.
+//!
+//! Its exit code tells the watcher what to do next: 0 keep watching (put
+//! back, or nothing to do), 1 keep watching and try again when the link
+//! comes back, 7 end: the resource no longer runs here, or what happened
+//! is for Pacemaker to decide.
+
+use super::{Invocation, prepare, require_root};
+use crate::error::AgentResult;
+use crate::observe::{self, history::Event};
+use crate::ocf::{ExitCode, log};
+use crate::params::Strictness;
+use crate::vip::locate::site_problem;
+use crate::vip::repair::{REPAIR_LIMIT, REPAIR_WINDOW};
+use crate::vip::{Placement, Vip, Whereabouts};
+
+/// Who removed the address, as the watcher found it.
+pub const REMOVED_BY_VAR: &str = "OCF_IPADDR_REMOVED_BY";
+/// When the watcher heard of it (CLOCK_MONOTONIC, nanoseconds).
+pub const HEARD_AT_VAR: &str = "OCF_IPADDR_HEARD_AT";
+
+pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    require_root(inv.action)?;
+    let prepared = match prepare(inv, Strictness::Lenient)? {
+        Ok(prepared) => prepared,
+        Err(_) => return Ok(ExitCode::NotRunning),
+    };
+    let vip = prepared.vip(inv);
+    if vip.record.is_none() || !vip.is_watched() {
+        // Stopped (or never started by this resource): nothing to guard.
+        return Ok(ExitCode::NotRunning);
+    }
+    let by = std::env::var(REMOVED_BY_VAR).unwrap_or_else(|_| "another process".into());
+    let ip = vip.params.ip;
+    let refuse = |why: String| {
+        log::warn(format!("{ip} was removed by {by}; not putting it back: {why}"));
+        vip.leave_repair_notice(&format!("{ip} removed by {by}; not put back: {why}"));
+        observe::event(Event::NotRepaired { by: by.clone(), why });
+        Ok(ExitCode::NotRunning)
+    };
+    match vip.whereabouts()? {
+        // Back already (whoever removed it added it again), or never gone.
+        Whereabouts::InPlace { .. } => return Ok(ExitCode::Success),
+        Whereabouts::Foreign(foreign) => {
+            observe::event(Event::MovedAway { to: foreign.nic.clone() });
+            return refuse(foreign.describe(ip));
+        }
+        Whereabouts::Unplaced(lack) => return refuse(lack.reason().to_string()),
+        Whereabouts::Absent => {}
+    }
+    let target = match vip.placement()?.0 {
+        Placement::Target(target) => target,
+        Placement::Unplaced(lack) => return refuse(lack.reason().to_string()),
+    };
+    if let Some(problem) = site_problem(&target.site).filter(|_| vip.params.link_checked()) {
+        let why = format!("{problem}; put back when the link is up again");
+        log::info(format!("{ip} was removed by {by}; {why}"));
+        observe::event(Event::NotRepaired { by, why });
+        return Ok(ExitCode::ErrGeneric);
+    }
+    let recent = vip.recent_repairs();
+    if recent >= REPAIR_LIMIT {
+        return refuse(format!(
+            "{recent} repairs within {} s already (repair_removed gives up there, so that Pacemaker decides)",
+            REPAIR_WINDOW.as_secs()
+        ));
+    }
+    put_back(&vip, &target, &by)
+}
+
+/// Adds the address again as start does, probe and announcement included.
+fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<ExitCode> {
+    let ip = vip.params.ip;
+    match vip.bring_up(target) {
+        Ok(_) => {
+            let after_ms = since_heard().map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            log::warn(format!("{ip} was removed by {by}; put back on {} after {after_ms} ms", target.nic()));
+            vip.leave_repair_notice(&format!("{ip} removed by {by}, put back after {after_ms} ms"));
+            observe::count("repairs", 1);
+            observe::event(Event::Repaired { by: by.to_string(), after_ms });
+            Ok(ExitCode::Success)
+        }
+        Err(err) => {
+            let why = err.reason;
+            vip.leave_repair_notice(&format!("{ip} removed by {by}; putting it back failed: {why}"));
+            observe::event(Event::NotRepaired { by: by.to_string(), why });
+            Ok(ExitCode::NotRunning)
+        }
+    }
+}
+
+/// How long ago the watcher heard of the removal.
+fn since_heard() -> Option<std::time::Duration> {
+    let heard: u128 = std::env::var(HEARD_AT_VAR).ok()?.parse().ok()?;
+    let now = monotonic_nanos()?;
+    Some(std::time::Duration::from_nanos(u64::try_from(now.checked_sub(heard)?).ok()?))
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for the watcher and its child.
+pub fn monotonic_nanos() -> Option<u128> {
+    let mut now = nix::libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime fills in the timespec it is given.
+    if unsafe { nix::libc::clock_gettime(nix::libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+        return None;
+    }
+    Some(u128::try_from(now.tv_sec).ok()? * 1_000_000_000 + u128::try_from(now.tv_nsec).ok()?)
+}

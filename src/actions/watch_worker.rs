@@ -1,0 +1,134 @@
+//! The hidden `__watch` action: the resource's watcher (`repair_removed`).
+//! Start leaves it behind, holding the lock that lets stop find and end it
+//! before removing anything. It sleeps on a netlink socket that the kernel
+//! wakes only for news about this VIP's address and about links (see
+//! netlink/notifications.rs), and for each removal runs one repair
+//! (`__repair`, actions/repair.rs) in a child process and waits for it.
+//! It decides nothing itself: who removed the address is all it adds,
+//! found at once, while the remover may still be there to be named.
+
+use super::repair::{HEARD_AT_VAR, REMOVED_BY_VAR, monotonic_nanos};
+use super::{Invocation, prepare};
+use crate::background::{self, LOCK_VAR, REPAIR_ACTION};
+use crate::error::{AgentError, AgentResult};
+use crate::netlink::{Notice, Subscription};
+use crate::ocf::{ExitCode, log};
+use crate::params::Strictness;
+use crate::process::{self, Sender};
+use crate::vip::Whereabouts;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
+    let lock = std::env::var(LOCK_VAR).ok().and_then(|fd| fd.parse::<i32>().ok());
+    background::close_inherited_descriptors(&lock.into_iter().collect::<Vec<_>>());
+    if let Some(fd) = lock {
+        // The repairs it starts must not hold the lock that stop looks for.
+        let _ = nix::fcntl::fcntl(
+            // SAFETY: the descriptor was inherited for this process to keep for its whole life.
+            unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) },
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        );
+    }
+    let prepared = match prepare(inv, Strictness::Lenient)? {
+        Ok(prepared) => prepared,
+        Err(code) => return Ok(code),
+    };
+    // A watcher takes no turn: only its repairs do, each while it runs.
+    let vip = prepared.vip(inv);
+    let Some(record) = vip.record else { return Ok(ExitCode::NotRunning) };
+    if !vip.is_watched() {
+        return Ok(ExitCode::Success);
+    }
+    let (ip, ifindex, file) = (vip.params.ip, record.ifindex, vip.watcher_file());
+    let mut subscription = Subscription::open(ip)
+        .map_err(|err| AgentError::generic(format!("listening for the kernel's news about {ip}: {err}")))?;
+    // A removal between start's add and the subscription was not heard:
+    // look once, here (a repair's process is started only when needed, so
+    // that a failover of hundreds of VIPs does not pay for one each).
+    let mut waiting_for_link = match vip.whereabouts()? {
+        Whereabouts::InPlace { .. } => false,
+        _ => match repair(&file, &Sender::Gone { port: 0 }, true)? {
+            Next::Watch => false,
+            Next::WhenLinkUp => true,
+            Next::End => return Ok(ExitCode::Success),
+        },
+    };
+    let mut remover = None;
+    loop {
+        let notices = subscription
+            .next()
+            .map_err(|err| AgentError::generic(format!("reading the kernel's news about {ip}: {err}")))?;
+        for notice in notices {
+            let next = match notice {
+                Notice::AddressRemoved { by_port, .. } => {
+                    let by = process::netlink_sender(by_port);
+                    log::debug(format!("{ip} was removed by {by}"));
+                    let next = repair(&file, &by, false)?;
+                    remover = Some(by);
+                    next
+                }
+                Notice::Link { ifindex: changed, up: true } if waiting_for_link && changed == ifindex => {
+                    repair(&file, remover.as_ref().unwrap_or(&Sender::Gone { port: 0 }), false)?
+                }
+                Notice::Overrun => {
+                    repair(&file, remover.as_ref().unwrap_or(&Sender::Gone { port: 0 }), true)?
+                }
+                Notice::Link { .. } => continue,
+            };
+            match next {
+                Next::Watch => waiting_for_link = false,
+                Next::WhenLinkUp => waiting_for_link = true,
+                Next::End => return Ok(ExitCode::Success),
+            }
+        }
+    }
+}
+
+/// What the watcher does after a repair.
+enum Next {
+    Watch,
+    WhenLinkUp,
+    End,
+}
+
+/// Runs one repair in a child process and waits for it. `unheard`: the
+/// removal (if any) was not heard as it happened, so its remover is not
+/// known.
+fn repair(file: &str, by: &Sender, unheard: bool) -> AgentResult<Next> {
+    let by =
+        if unheard { "someone (while the watcher was not listening)".to_string() } else { by.to_string() };
+    let mut command = Command::new("/proc/self/exe");
+    command
+        .arg0("IPaddr")
+        .arg(REPAIR_ACTION)
+        .arg(file)
+        .env(REMOVED_BY_VAR, by)
+        .env(HEARD_AT_VAR, monotonic_nanos().unwrap_or(0).to_string())
+        .env_remove(LOCK_VAR)
+        .stdin(Stdio::null());
+    let watcher = nix::unistd::getpid().as_raw();
+    // SAFETY: runs in the forked child before exec and only calls prctl
+    // and getppid, which are async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            // A repair never outlives its watcher: stop ends the watcher
+            // while holding the resource's turn, which the repair waits for.
+            if nix::libc::prctl(nix::libc::PR_SET_PDEATHSIG, nix::libc::SIGKILL) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Ended before the request took hold: the repair must not run.
+            if nix::libc::getppid() != watcher {
+                return Err(std::io::Error::from(std::io::ErrorKind::Interrupted));
+            }
+            Ok(())
+        });
+    }
+    let status =
+        command.status().map_err(|err| AgentError::generic(format!("starting a repair of {file}: {err}")))?;
+    Ok(match status.code() {
+        Some(0) => Next::Watch,
+        Some(1) => Next::WhenLinkUp,
+        _ => Next::End,
+    })
+}

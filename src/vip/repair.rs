@@ -1,0 +1,91 @@
+//! Self-healing (`repair_removed`): the resource's watcher, a detached
+//! worker that sleeps until the kernel says the address was removed (see
+//! actions/watch_worker.rs), and what a repair leaves for the next monitor
+//! to tell. The repair itself is a hidden action run in a process of its
+//! own, under the resource's turn like start and stop (actions/repair.rs):
+//! it decides from what the kernel and the record show at that moment,
+//! never from what the watcher heard.
+
+use super::Vip;
+use crate::background::{self, WATCHER_ACTION};
+use crate::observe::history::{self, Event};
+use crate::ocf::log;
+use crate::store::Kind;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// At most this many repairs within `REPAIR_WINDOW`: past it, the address
+/// stays removed and the next monitor answers 7, so that Pacemaker decides
+/// instead of the watcher fighting whoever keeps removing it.
+pub const REPAIR_LIMIT: usize = 3;
+pub const REPAIR_WINDOW: Duration = Duration::from_secs(60);
+
+impl Vip<'_> {
+    /// The lock file of this resource's watcher.
+    pub fn watcher_file(&self) -> String {
+        self.key.file(Kind::Watcher)
+    }
+
+    /// Whether this resource is one a watcher guards: `repair_removed` is
+    /// on, and the address is this resource's alone (a cluster IP's
+    /// instances share one address, and the clone's restart decides).
+    pub fn is_watched(&self) -> bool {
+        self.params.repair_removed && self.params.cluster_ip.is_none()
+    }
+
+    /// Starts this resource's watcher unless one runs already. A watcher
+    /// that cannot be started costs a warning: the VIP itself is fine.
+    pub fn ensure_watcher(&self) {
+        if !self.is_watched() {
+            return;
+        }
+        let (run_dir, file) = (self.run_dir(), self.watcher_file());
+        if matches!(background::running_worker(&run_dir, &file), Ok(Some(_))) {
+            return;
+        }
+        if let Err(err) = background::spawn(&run_dir, WATCHER_ACTION, &file, None, &self.worker_env()) {
+            log::warn(format!(
+                "{} runs without a watcher (repair_removed): starting it failed: {err}",
+                self.params.ip
+            ));
+        }
+    }
+
+    /// Ends this resource's watcher (first thing stop does, so that nothing
+    /// stop removes comes back), and forgets what it left to tell.
+    pub fn stop_watcher(&self, deadline: Instant) {
+        let run_dir = self.run_dir();
+        background::stop(&run_dir, &self.watcher_file(), deadline);
+        let _ = run_dir.remove(&self.key.file(Kind::RepairNotice));
+    }
+
+    /// Leaves `what` (a repair, or why there was none) for the next
+    /// recurring monitor to report.
+    pub fn leave_repair_notice(&self, what: &str) {
+        if let Err(err) = self.run_dir().write(&self.key.file(Kind::RepairNotice), what) {
+            log::warn(format!("recording the repair of {} for the next monitor: {err}", self.params.ip));
+        }
+    }
+
+    /// What the watcher left to tell since the last recurring monitor, once:
+    /// it is taken away as it is read. A probe leaves it for the monitor.
+    pub fn take_repair_notice(&self) -> Option<String> {
+        if self.inv.env.is_probe_interval() {
+            return None;
+        }
+        let run_dir = self.run_dir();
+        let file = self.key.file(Kind::RepairNotice);
+        let notice = run_dir.read_capped(&file, 4096).ok().flatten()?;
+        let _ = run_dir.remove(&file);
+        Some(notice)
+    }
+
+    /// How many repairs the history shows within the last `REPAIR_WINDOW`.
+    pub fn recent_repairs(&self) -> usize {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+        let since = now - REPAIR_WINDOW.as_secs_f64();
+        history::last(&self.run_dir(), &crate::observe::history_file(self.key), history::KEEP)
+            .iter()
+            .filter(|entry| entry.time >= since && matches!(entry.event, Event::Repaired { .. }))
+            .count()
+    }
+}

@@ -1,0 +1,276 @@
+//! Self-healing (`repair_removed`, on by default): while the resource runs,
+//! its watcher puts back what another process removes, names who did it,
+//! and never fights: not after stop, not for an address moved elsewhere or
+//! claimed by another host, not while the link is down, not past its
+//! budget, not when turned off.
+
+mod common;
+use common::{Lab, Netns, agent_path, explain_report, neighbor_mac, no_neighbor_locktime, ocf, wait_for};
+use std::time::Duration;
+
+const V4: [(&str, &str); 3] = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+const V4_CIDR: &str = "192.0.2.50/24";
+/// A repair takes milliseconds; this bounds a wait for one on a loaded machine.
+const REPAIR_WAIT: Duration = Duration::from_secs(10);
+
+/// Pacemaker's recurring monitor, from an OCF 1.1 caller that understands 190.
+const RECURRING: [(&str, &str); 5] = [
+    ("OCF_RESOURCE_INSTANCE", "vip"),
+    ("OCF_RESKEY_CRM_meta_interval", "10000"),
+    ("OCF_RA_VERSION_MAJOR", "1"),
+    ("OCF_RA_VERSION_MINOR", "1"),
+    ("OCF_RESKEY_crm_feature_set", "3.16.2"),
+];
+const NAMED: [(&str, &str); 1] = [("OCF_RESOURCE_INSTANCE", "vip")];
+
+fn act(lab: &Lab, action: &str, params: &[(&str, &str)]) -> common::Run {
+    lab.agent_env(&lab.node, action, params, &NAMED)
+}
+
+fn monitor(lab: &Lab, params: &[(&str, &str)]) -> common::Run {
+    lab.agent_env(&lab.node, "monitor", params, &RECURRING)
+}
+
+fn watchers(ns: &Netns) -> Vec<u32> {
+    ns.processes_with_arg("__watch")
+}
+
+fn has_vip(lab: &Lab) -> bool {
+    lab.node.has_address("eth0", V4_CIDR)
+}
+
+/// Deletes the VIP as an admin would and waits until it is back.
+fn delete_and_wait_for_repair(lab: &Lab) -> Duration {
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    wait_for(REPAIR_WAIT, || has_vip(lab)).expect("the watcher puts the VIP back")
+}
+
+/// The history's event names, oldest first, as explain shows them.
+fn events(lab: &Lab, params: &[(&str, &str)]) -> Vec<(String, String)> {
+    let report = explain_report(&lab.node, &lab.rsctmp, "vip", params);
+    report["events"]
+        .as_array()
+        .expect("explain lists events")
+        .iter()
+        .map(|e| {
+            (e["event"].as_str().unwrap_or("").to_string(), e["detail"].as_str().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+/// Waits until the history shows `event` `count` times.
+fn wait_for_event(lab: &Lab, params: &[(&str, &str)], event: &str, count: usize) -> Vec<(String, String)> {
+    let mut seen = Vec::new();
+    wait_for(REPAIR_WAIT, || {
+        seen = events(lab, params);
+        seen.iter().filter(|(name, _)| name == event).count() >= count
+    })
+    .unwrap_or_else(|| panic!("no {count} {event} events: {seen:?}"));
+    seen
+}
+
+#[test]
+fn a_deleted_vip_is_put_back_announced_and_the_next_monitor_says_who_once() {
+    let lab = Lab::new();
+    no_neighbor_locktime(&lab.client);
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    let watcher = watchers(&lab.node);
+    assert_eq!(watcher.len(), 1, "one watcher runs for the resource");
+    let exe = std::fs::read_link(format!("/proc/{}/exe", watcher[0])).unwrap();
+    let agent = std::fs::canonicalize(agent_path()).unwrap();
+    assert_eq!(exe, agent, "the watcher is the agent itself, no other program");
+    // A client that still has some other MAC for the VIP follows the repair.
+    common::stale_neighbor(&lab.client, "192.0.2.50", "02:00:00:00:00:99");
+    delete_and_wait_for_repair(&lab);
+    let history = wait_for_event(&lab, &V4, "repaired", 1);
+    let (_, detail) = history.iter().find(|(name, _)| name == "repaired").unwrap();
+    assert!(detail.contains("removed by") && detail.contains("pid"), "{detail}");
+    let mac = lab.node.mac("eth0");
+    assert!(
+        wait_for(REPAIR_WAIT, || neighbor_mac(&lab.client, "192.0.2.50").as_deref() == Some(mac.as_str()))
+            .is_some(),
+        "the repair announced the VIP again"
+    );
+    let first = monitor(&lab, &V4);
+    assert_eq!(first.code, ocf::DEGRADED, "{first:?}");
+    assert!(
+        first.reason().contains("192.0.2.50 removed by") && first.reason().contains("put back after"),
+        "{first:?}"
+    );
+    assert_eq!(monitor(&lab, &V4).code, ocf::SUCCESS, "said once");
+    assert_eq!(watchers(&lab.node), watcher, "the same watcher keeps watching");
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+}
+
+#[test]
+fn a_caller_without_ocf_1_1_gets_0_and_a_warning() {
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    delete_and_wait_for_repair(&lab);
+    wait_for_event(&lab, &V4, "repaired", 1);
+    let old_caller = [("OCF_RESOURCE_INSTANCE", "vip"), ("OCF_RESKEY_CRM_meta_interval", "10000")];
+    let run = lab.agent_env(&lab.node, "monitor", &V4, &old_caller);
+    assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
+    assert!(run.stderr.contains("WARNING") && run.stderr.contains("put back after"), "{run:?}");
+}
+
+#[test]
+fn a_flush_of_the_nic_gets_the_vip_back_and_nothing_else() {
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    lab.node.ip(&["addr", "flush", "dev", "eth0"]);
+    assert!(wait_for(REPAIR_WAIT, || has_vip(&lab)).is_some(), "{}", lab.node.addresses("eth0"));
+    wait_for_event(&lab, &V4, "repaired", 1);
+    assert!(!lab.node.has_address("eth0", "192.0.2.1/24"), "the node's own address is not the resource's");
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+    assert!(!has_vip(&lab));
+}
+
+#[test]
+fn an_ipv6_vip_is_put_back_too() {
+    let lab = Lab::new();
+    let params = [("ip", "2001:db8::50"), ("cidr_netmask", "64"), ("nic", "eth0")];
+    assert_eq!(act(&lab, "start", &params).code, ocf::SUCCESS);
+    lab.node.ip(&["addr", "del", "2001:db8::50/64", "dev", "eth0"]);
+    assert!(wait_for(REPAIR_WAIT, || lab.node.has_address("eth0", "2001:db8::50/64")).is_some());
+    wait_for_event(&lab, &params, "repaired", 1);
+    assert_eq!(monitor(&lab, &params).code, ocf::DEGRADED);
+    assert_eq!(act(&lab, "stop", &params).code, ocf::SUCCESS);
+    assert!(!lab.node.has_address("eth0", "2001:db8::50/64"));
+}
+
+#[test]
+fn past_its_budget_the_watcher_leaves_it_to_pacemaker() {
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    for n in 1..=3 {
+        delete_and_wait_for_repair(&lab);
+        wait_for_event(&lab, &V4, "repaired", n);
+    }
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    let history = wait_for_event(&lab, &V4, "not-repaired", 1);
+    assert!(
+        history.iter().any(|(name, detail)| name == "not-repaired" && detail.contains("3 repairs")),
+        "{history:?}"
+    );
+    assert!(wait_for(REPAIR_WAIT, || watchers(&lab.node).is_empty()).is_some(), "the watcher ended");
+    assert!(!has_vip(&lab), "not put back a fourth time");
+    let run = monitor(&lab, &V4);
+    assert_eq!(run.code, ocf::NOT_RUNNING, "{run:?}");
+    assert!(run.reason().contains("not put back"), "{run:?}");
+    // Pacemaker's recovery: stop, then start with a new watcher.
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    assert_eq!(watchers(&lab.node).len(), 1);
+}
+
+#[test]
+fn repair_removed_false_keeps_ipaddr2_s_behaviour() {
+    let lab = Lab::new();
+    let params = [V4[0], V4[1], V4[2], ("repair_removed", "false")];
+    assert_eq!(act(&lab, "start", &params).code, ocf::SUCCESS);
+    assert!(watchers(&lab.node).is_empty(), "no watcher when turned off");
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    // Monitor runs after the deletion: had a watcher existed, nothing says
+    // it would have run yet, so the absence of one is what is checked.
+    assert_eq!(monitor(&lab, &params).code, ocf::NOT_RUNNING);
+    assert!(!has_vip(&lab));
+    assert!(watchers(&lab.node).is_empty(), "a monitor of a stopped VIP starts none");
+}
+
+#[test]
+fn a_probe_starts_no_watcher_and_a_recurring_monitor_restores_a_lost_one() {
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    for pid in watchers(&lab.node) {
+        common::sh("kill", &["-9", &pid.to_string()]);
+    }
+    assert!(wait_for(REPAIR_WAIT, || watchers(&lab.node).is_empty()).is_some());
+    let probe = lab.agent_env(&lab.node, "monitor", &V4, &[NAMED[0], ("OCF_RESKEY_CRM_meta_interval", "0")]);
+    assert_eq!(probe.code, ocf::SUCCESS);
+    assert!(watchers(&lab.node).is_empty(), "a probe never acts");
+    assert_eq!(monitor(&lab, &V4).code, ocf::SUCCESS);
+    assert_eq!(watchers(&lab.node).len(), 1, "the recurring monitor started the watcher again");
+    delete_and_wait_for_repair(&lab);
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+}
+
+#[test]
+fn stop_ends_the_watcher_first_and_nothing_comes_back() {
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+    assert!(watchers(&lab.node).is_empty(), "stop ended the watcher");
+    assert!(!has_vip(&lab));
+    let leftovers: Vec<_> = std::fs::read_dir(&lab.rsctmp)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("watch") || name.contains("repaired"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_stop_racing_a_deletion_leaves_nothing_behind() {
+    for _ in 0..5 {
+        let lab = Lab::new();
+        assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+        lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+        assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+        assert!(!has_vip(&lab), "{}", lab.node.addresses("eth0"));
+        assert!(watchers(&lab.node).is_empty());
+        // A repair the watcher had begun dies with it (or finds no record).
+        assert!(wait_for(REPAIR_WAIT, || lab.node.processes_with_arg("__repair").is_empty()).is_some());
+        assert!(!has_vip(&lab), "a repair put the VIP back after stop");
+    }
+}
+
+#[test]
+fn an_address_moved_to_another_nic_is_reported_not_doubled() {
+    let lab = Lab::new();
+    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    lab.node.ip(&["link", "set", "eth1", "up"]);
+    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    // Added there before it leaves eth0: when the watcher looks, it is on eth1.
+    lab.node.ip(&["addr", "add", V4_CIDR, "dev", "eth1"]);
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    let history = wait_for_event(&lab, &V4, "not-repaired", 1);
+    assert!(
+        history.iter().any(|(name, detail)| name == "not-repaired" && detail.contains("eth1")),
+        "{history:?}"
+    );
+    assert!(!has_vip(&lab), "never a second copy on eth0");
+    assert_eq!(monitor(&lab, &V4).code, ocf::ERR_GENERIC);
+}
+
+#[test]
+fn an_address_another_host_answers_for_is_not_taken_back() {
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    // The client claims the address (nodad: it answers at once), then the node loses it.
+    lab.client.ip(&["addr", "add", V4_CIDR, "dev", "eth0"]);
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    let history = wait_for_event(&lab, &V4, "not-repaired", 1);
+    assert!(!has_vip(&lab), "{history:?}");
+    let run = monitor(&lab, &V4);
+    assert_eq!(run.code, ocf::NOT_RUNNING, "{run:?}");
+    assert!(run.reason().contains("not put back") || run.reason().contains("failed"), "{run:?}");
+}
+
+#[test]
+fn a_deletion_while_the_link_is_down_is_repaired_when_it_comes_back() {
+    let lab = Lab::new();
+    let params = [V4[0], V4[1], V4[2], ("check_link_status", "true")];
+    assert_eq!(act(&lab, "start", &params).code, ocf::SUCCESS);
+    lab.client.ip(&["link", "set", "eth0", "down"]);
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    // The repair that ran for the deletion found no carrier and put nothing back.
+    let history = wait_for_event(&lab, &params, "not-repaired", 1);
+    assert!(history.iter().any(|(_, detail)| detail.contains("when the link is up")), "{history:?}");
+    assert!(!has_vip(&lab));
+    lab.client.ip(&["link", "set", "eth0", "up"]);
+    assert!(wait_for(REPAIR_WAIT, || has_vip(&lab)).is_some(), "put back when the carrier returned");
+    wait_for_event(&lab, &params, "repaired", 1);
+}
