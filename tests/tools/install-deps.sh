@@ -25,6 +25,8 @@ packages=(
     iptables          # ... and its iptables back end
     prometheus-node-exporter  # scrapes the agent's metrics textfiles ...
     prometheus        # ... and promtool checks them
+    systemd           # systemd-networkd, a real remover of foreign addresses ...
+    dbus              # ... and the bus networkctl reaches it through
 )
 
 missing=()

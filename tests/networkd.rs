@@ -1,0 +1,158 @@
+//! The VIP under a real systemd-networkd that manages its interface without
+//! `KeepConfiguration`: networkd removes addresses it did not configure
+//! whenever it configures the link (`networkctl reload` after a change of
+//! the `.network` file, `networkctl reconfigure`), and the resource's
+//! watcher puts the VIP back, naming networkd.
+//!
+//! networkd runs inside the node's namespace with a private mount
+//! namespace of its own (tmpfs over its configuration and state, its own
+//! system bus for networkctl, /sys read-only so that it does not wait for
+//! udev), started and ended by the test.
+
+mod common;
+use common::{Lab, explain_report, ocf, wait_for};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const V4: [(&str, &str); 3] = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
+const NAMED: [(&str, &str); 1] = [("OCF_RESOURCE_INSTANCE", "vip")];
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The lab's own addresses as networkd's configuration of eth0.
+const NETWORK: &str = "[Match]\nName=eth0\n[Network]\nAddress=192.0.2.1/24\nAddress=2001:db8::1/64\n";
+
+const SETUP: &str = r#"set -e
+for dir in /etc/systemd/network /run/systemd /run/dbus /var/lib/systemd; do
+    mkdir -p "$dir"; mount -t tmpfs tmpfs "$dir"
+done
+# networkd waits for udev to initialise links where /sys is writable.
+mount -o remount,ro /sys
+printf '%s' "$NETWORK" > /etc/systemd/network/10-eth0.network
+mkdir -p /run/systemd/netif
+chown systemd-network:systemd-network /run/systemd/netif
+dbus-daemon --system --fork --nopidfile
+exec /lib/systemd/systemd-networkd
+"#;
+
+/// systemd-networkd in the lab's node namespace, ended with it.
+struct Networkd {
+    child: Child,
+}
+
+impl Networkd {
+    fn start(lab: &Lab) -> Networkd {
+        let child = Command::new("unshare")
+            .args([
+                "-m",
+                "--propagation",
+                "private",
+                "ip",
+                "netns",
+                "exec",
+                &lab.node.name,
+                "bash",
+                "-c",
+                SETUP,
+            ])
+            .env("NETWORK", NETWORK)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare, ip, bash and systemd-networkd (make check installs them)");
+        let networkd = Networkd { child };
+        let configured = wait_for(WAIT, || networkd.networkctl(&["status", "eth0"]).contains("configured"));
+        assert!(
+            configured.is_some(),
+            "networkd configured eth0: {}",
+            networkd.networkctl(&["status", "eth0"])
+        );
+        networkd
+    }
+
+    /// networkctl in networkd's own namespaces, where its bus is.
+    fn networkctl(&self, args: &[&str]) -> String {
+        let pid = self.child.id().to_string();
+        let out = Command::new("nsenter")
+            .args(["-t", &pid, "-m", "-n", "networkctl"])
+            .args(args)
+            .output()
+            .expect("nsenter");
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    }
+
+    /// Rewrites eth0's `.network` file, as an admin or netplan does.
+    fn configure(&self, text: &str) {
+        let path = format!("/proc/{}/root/etc/systemd/network/10-eth0.network", self.child.id());
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {path}: {e}"));
+    }
+}
+
+impl Drop for Networkd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The details of the history's `repaired` events.
+fn repairs(lab: &Lab) -> Vec<String> {
+    let report = explain_report(&lab.node, &lab.rsctmp, "vip", &V4);
+    report["events"]
+        .as_array()
+        .map(|events| {
+            events
+                .iter()
+                .filter(|e| e["event"] == "repaired")
+                .map(|e| e["detail"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wait_for_repairs(lab: &Lab, n: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let done = wait_for(WAIT, || {
+        seen = repairs(lab);
+        seen.len() >= n
+    });
+    assert!(done.is_some(), "{n} repairs expected: {seen:?}; {}", lab.node.addresses("eth0"));
+    seen
+}
+
+#[test]
+fn networkd_s_reload_and_reconfigure_remove_the_vip_and_the_watcher_puts_it_back_naming_networkd() {
+    let lab = Lab::new();
+    let networkd = Networkd::start(&lab);
+    assert_eq!(lab.agent_env(&lab.node, "start", &V4, &NAMED).code, ocf::SUCCESS);
+
+    // A changed .network file and a reload: networkd reconfigures eth0 and
+    // drops the address it did not configure.
+    networkd.configure(&format!("{NETWORK}Description=changed\n"));
+    networkd.networkctl(&["reload"]);
+    let seen = wait_for_repairs(&lab, 1);
+    assert!(seen[0].contains("systemd-network"), "networkd is named: {seen:?}");
+    assert!(lab.node.has_address("eth0", "192.0.2.50/24"));
+
+    networkd.networkctl(&["reconfigure", "eth0"]);
+    let seen = wait_for_repairs(&lab, 2);
+    assert!(seen[1].contains("systemd-network"), "{seen:?}");
+    assert!(lab.node.has_address("eth0", "192.0.2.50/24"));
+    assert!(lab.node.has_address("eth0", "192.0.2.1/24"), "networkd's own address is networkd's");
+
+    assert_eq!(lab.agent_env(&lab.node, "stop", &V4, &NAMED).code, ocf::SUCCESS);
+    assert!(!lab.node.has_address("eth0", "192.0.2.50/24"));
+}
+
+#[test]
+fn without_the_watcher_networkd_s_reconfigure_takes_the_vip_away() {
+    let lab = Lab::new();
+    let networkd = Networkd::start(&lab);
+    let params = [V4[0], V4[1], V4[2], ("repair_removed", "false")];
+    assert_eq!(lab.agent_env(&lab.node, "start", &params, &NAMED).code, ocf::SUCCESS);
+    networkd.networkctl(&["reconfigure", "eth0"]);
+    let gone = wait_for(WAIT, || !lab.node.has_address("eth0", "192.0.2.50/24"));
+    assert!(gone.is_some(), "networkd removed the foreign address, as docs/self-healing.md says");
+    let run =
+        lab.agent_env(&lab.node, "monitor", &params, &[NAMED[0], ("OCF_RESKEY_CRM_meta_interval", "10000")]);
+    assert_eq!(run.code, ocf::NOT_RUNNING);
+}
