@@ -1,6 +1,8 @@
 //! `virtual_mac` held true while it runs: what the resource set around the
 //! VIP (its source rule, the parent's `arp_ignore`) is checked by every
-//! monitor and put back when someone changed it; an address found on the
+//! monitor and put back when someone changed it; the resource's watcher
+//! (`repair_removed`) puts a removed rule back at once and keeps the VIP's
+//! table in step with main as routes come and go; an address found on the
 //! NIC without a record is moved onto the VIP's own interface, never
 //! served with the NIC's MAC; the parent's holder list has no size limit.
 
@@ -38,9 +40,17 @@ fn rules_from(lab: &Lab, vip: &str) -> Vec<String> {
     shown.lines().filter(|l| l.contains(&format!("from {vip} "))).map(str::to_string).collect()
 }
 
+/// `params` without the watcher: what the monitor alone does.
+fn unwatched(params: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut params = params.to_vec();
+    params.push(("repair_removed", "false"));
+    params
+}
+
 #[test]
 fn a_source_rule_someone_deleted_is_reported_and_put_back_by_the_next_monitor() {
-    for params in [V4, V6] {
+    for params in [unwatched(V4), unwatched(V6)] {
+        let params = params.as_slice();
         let lab = Lab::new();
         let vip = params[0].1;
         let start = act(&lab, "start", params, NAMED);
@@ -78,6 +88,34 @@ fn a_source_rule_someone_deleted_is_reported_and_put_back_by_the_next_monitor() 
         let stop = act(&lab, "stop", params, NAMED);
         assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
         assert!(rules_from(&lab, vip).is_empty(), "stop removed the rule");
+    }
+}
+
+#[test]
+fn the_watcher_puts_a_deleted_source_rule_back_at_once_and_the_next_monitor_says_so() {
+    for params in [V4, V6] {
+        let lab = Lab::new();
+        let vip = params[0].1;
+        assert_eq!(act(&lab, "start", params, NAMED).code, ocf::SUCCESS);
+        let rules = rules_from(&lab, vip);
+        assert_eq!(rules.len(), 1, "{rules:?}");
+        let family = if vip.contains(':') { "-6" } else { "-4" };
+        lab.node.ip(&[family, "rule", "del", "from", vip, "priority", "32700"]);
+        let back = common::wait_for(std::time::Duration::from_secs(10), || rules_from(&lab, vip) == rules);
+        assert!(back.is_some(), "{vip}: the rule came back without a monitor");
+        // The repair records what it did as it ends, a moment after the rule is back.
+        let notice = common::wait_for(std::time::Duration::from_secs(10), || {
+            std::fs::read_dir(&lab.rsctmp).is_ok_and(|d| {
+                d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("IPaddr-repaired-"))
+            })
+        });
+        assert!(notice.is_some(), "{vip}: the repair left word for the monitor");
+        let monitor = act(&lab, "monitor", params, RECURRING_1_1);
+        assert_eq!(monitor.code, ocf::DEGRADED, "{vip}: {monitor:#?}");
+        assert!(monitor.reason().contains("rule") && monitor.reason().contains("put back"), "{monitor:#?}");
+        assert_eq!(act(&lab, "monitor", params, RECURRING_1_1).code, ocf::SUCCESS, "once");
+        assert_eq!(act(&lab, "stop", params, NAMED).code, ocf::SUCCESS);
+        assert!(rules_from(&lab, vip).is_empty(), "stop removed the rule, and nothing put it back");
     }
 }
 
@@ -254,17 +292,32 @@ fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
         };
         assert_eq!(run("start", &env).code, ocf::SUCCESS, "{vip}");
 
+        // The watcher keeps the VIP's table in step as routes change: no
+        // monitor runs, and following the node's routing is no drift.
         node.ip(&[flag, "route", "add", far_net, "via", new_gw]);
-        let monitor = run("monitor", RECURRING_1_1);
-        assert_eq!(monitor.code, ocf::DEGRADED, "{vip}: a route added after start: {monitor:#?}");
-        assert!(monitor.reason().contains("behind main's routes"), "{monitor:#?}");
         assert!(reaches(), "{vip}: the far host reaches it by the route added after start");
+        assert_eq!(run("monitor", RECURRING_1_1).code, ocf::SUCCESS, "{vip}: followed, not drifted");
 
         node.ip(&[flag, "route", "del", far_net, "via", new_gw]);
         node.ip(&[flag, "route", "replace", "default", "via", new_gw]);
-        assert_eq!(run("monitor", RECURRING_1_1).code, ocf::DEGRADED, "{vip}: a gateway replaced");
         assert!(reaches(), "{vip}: the far host reaches it through the new default gateway");
         assert_eq!(run("monitor", RECURRING_1_1).code, ocf::SUCCESS, "{vip}: in step");
+        assert_eq!(run("stop", &env).code, ocf::SUCCESS);
+
+        // Without the watcher, the next monitor finds the table behind and
+        // puts it in step, saying so.
+        let unwatched_params = unwatched(params);
+        let run = |action: &str, env: &[(&str, &str)]| {
+            let dir = seg.rsctmp.join("node0");
+            run_agent(node, &dir, action, &unwatched_params, env)
+        };
+        node.ip(&[flag, "route", "replace", "default", "via", old_gw]);
+        assert_eq!(run("start", &env).code, ocf::SUCCESS, "{vip}");
+        node.ip(&[flag, "route", "replace", "default", "via", new_gw]);
+        let monitor = run("monitor", RECURRING_1_1);
+        assert_eq!(monitor.code, ocf::DEGRADED, "{vip}: a gateway replaced: {monitor:#?}");
+        assert!(monitor.reason().contains("behind main's routes"), "{monitor:#?}");
+        assert!(reaches(), "{vip}: the far host reaches it through the new default gateway");
         assert_eq!(run("stop", &env).code, ocf::SUCCESS);
     }
 }

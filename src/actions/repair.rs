@@ -24,6 +24,9 @@ use crate::vip::{Placement, Vip, Whereabouts};
 pub const REMOVED_BY_VAR: &str = "OCF_IPADDR_REMOVED_BY";
 /// When the watcher heard of it (CLOCK_MONOTONIC, nanoseconds).
 pub const HEARD_AT_VAR: &str = "OCF_IPADDR_HEARD_AT";
+/// What it heard: `address` (removed), `routing` (main's routes changed),
+/// `rule` (a rule was removed).
+pub const HEARD_VAR: &str = "OCF_IPADDR_HEARD";
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     require_root(inv.action)?;
@@ -45,8 +48,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(ExitCode::NotRunning)
     };
     match vip.whereabouts()? {
-        // Back already (whoever removed it added it again), or never gone.
-        Whereabouts::InPlace { .. } => return Ok(ExitCode::Success),
+        Whereabouts::InPlace { site, .. } => return follow(&vip, &site, &by),
         Whereabouts::Foreign(foreign) => {
             observe::event(Event::MovedAway { to: foreign.nic.clone() });
             return refuse(foreign.describe(ip));
@@ -72,6 +74,28 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         ));
     }
     put_back(&vip, &target, &by)
+}
+
+/// The address is in place (back already, or never gone): with
+/// virtual_mac, its table follows main's routes and its rule and the
+/// parent's `arp_ignore` are put back now, not at the next monitor. A
+/// route the node added or removed is followed silently (the history keeps
+/// it); what someone took away is told to the next monitor too.
+fn follow(vip: &Vip, site: &crate::vip::Site, by: &str) -> AgentResult<ExitCode> {
+    let heard = std::env::var(HEARD_VAR).unwrap_or_default();
+    let drifted = vip.verify_virtual_link(site)?;
+    if drifted.is_empty() {
+        return Ok(ExitCode::Success);
+    }
+    let what = format!("{}: {} (after a change by {by})", vip.params.ip, drifted.join("; "));
+    if heard == "routing" {
+        log::debug(&what);
+    } else {
+        log::warn(&what);
+        vip.leave_repair_notice(&what);
+    }
+    observe::event(Event::Drifted { detail: what });
+    Ok(ExitCode::Success)
 }
 
 /// Adds the address again as start does, probe and announcement included.

@@ -7,7 +7,7 @@
 //! It decides nothing itself: who removed the address is all it adds,
 //! found at once, while the remover may still be there to be named.
 
-use super::repair::{HEARD_AT_VAR, REMOVED_BY_VAR, monotonic_nanos};
+use super::repair::{HEARD_AT_VAR, HEARD_VAR, REMOVED_BY_VAR, monotonic_nanos};
 use super::{Invocation, prepare};
 use crate::background::{self, LOCK_VAR, REPAIR_ACTION};
 use crate::error::{AgentError, AgentResult};
@@ -41,14 +41,16 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         return Ok(ExitCode::Success);
     }
     let (ip, ifindex, file) = (vip.params.ip, record.ifindex, vip.watcher_file());
-    let mut subscription = Subscription::open(ip)
+    // virtual_mac's table follows main at once, not at the next monitor.
+    let follows_routing = vip.virtual_mac().is_some();
+    let mut subscription = Subscription::open(ip, follows_routing)
         .map_err(|err| AgentError::generic(format!("listening for the kernel's news about {ip}: {err}")))?;
     // A removal between start's add and the subscription was not heard:
     // look once, here (a repair's process is started only when needed, so
     // that a failover of hundreds of VIPs does not pay for one each).
     let mut waiting_for_link = match vip.whereabouts()? {
         Whereabouts::InPlace { .. } => false,
-        _ => match repair(&file, &Sender::Gone { port: 0 }, true)? {
+        _ => match repair(&file, &Sender::Gone { port: 0 }, Heard::Unheard)? {
             Next::Watch => false,
             Next::WhenLinkUp => true,
             Next::End => return Ok(ExitCode::Success),
@@ -59,22 +61,29 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         let notices = subscription
             .next()
             .map_err(|err| AgentError::generic(format!("reading the kernel's news about {ip}: {err}")))?;
+        // A burst of routing news (a link coming up adds several routes)
+        // needs one look per datagram.
+        let mut routing_seen = false;
         for notice in notices {
+            let unknown = Sender::Gone { port: 0 };
             let next = match notice {
                 Notice::AddressRemoved { by_port, .. } => {
                     let by = process::netlink_sender(by_port);
                     log::debug(format!("{ip} was removed by {by}"));
-                    let next = repair(&file, &by, false)?;
+                    let next = repair(&file, &by, Heard::Removal)?;
                     remover = Some(by);
                     next
                 }
                 Notice::Link { ifindex: changed, up: true } if waiting_for_link && changed == ifindex => {
-                    repair(&file, remover.as_ref().unwrap_or(&Sender::Gone { port: 0 }), false)?
+                    repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Removal)?
                 }
-                Notice::Overrun => {
-                    repair(&file, remover.as_ref().unwrap_or(&Sender::Gone { port: 0 }), true)?
+                Notice::Overrun => repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Unheard)?,
+                Notice::Routing { by_port, rule_removed } if !routing_seen || rule_removed => {
+                    routing_seen = true;
+                    let heard = if rule_removed { Heard::RuleRemoval } else { Heard::RoutingChange };
+                    repair(&file, &process::netlink_sender(by_port), heard)?
                 }
-                Notice::Link { .. } => continue,
+                Notice::Link { .. } | Notice::Routing { .. } => continue,
             };
             match next {
                 Next::Watch => waiting_for_link = false,
@@ -92,18 +101,44 @@ enum Next {
     End,
 }
 
-/// Runs one repair in a child process and waits for it. `unheard`: the
-/// removal (if any) was not heard as it happened, so its remover is not
-/// known.
-fn repair(file: &str, by: &Sender, unheard: bool) -> AgentResult<Next> {
-    let by =
-        if unheard { "someone (while the watcher was not listening)".to_string() } else { by.to_string() };
+/// What made the watcher run a repair.
+#[derive(Clone, Copy)]
+enum Heard {
+    /// The address was removed.
+    Removal,
+    /// Nothing was heard (before the subscription, or notifications were
+    /// lost): whatever happened, its author is not known.
+    Unheard,
+    /// A route of the main table changed (virtual_mac's table follows).
+    RoutingChange,
+    /// A rule was removed (perhaps the VIP's source rule).
+    RuleRemoval,
+}
+
+impl Heard {
+    fn word(self) -> &'static str {
+        match self {
+            Heard::Removal | Heard::Unheard => "address",
+            Heard::RoutingChange => "routing",
+            Heard::RuleRemoval => "rule",
+        }
+    }
+}
+
+/// Runs one repair in a child process and waits for it, telling it who
+/// did what (`heard`).
+fn repair(file: &str, by: &Sender, heard: Heard) -> AgentResult<Next> {
+    let by = match heard {
+        Heard::Unheard => "someone (while the watcher was not listening)".to_string(),
+        _ => by.to_string(),
+    };
     let mut command = Command::new("/proc/self/exe");
     command
         .arg0("IPaddr")
         .arg(REPAIR_ACTION)
         .arg(file)
         .env(REMOVED_BY_VAR, by)
+        .env(HEARD_VAR, heard.word())
         .env(HEARD_AT_VAR, monotonic_nanos().unwrap_or(0).to_string())
         .env_remove(LOCK_VAR)
         .stdin(Stdio::null());

@@ -20,9 +20,16 @@ use std::os::fd::AsRawFd;
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
 const RTM_DELADDR: u16 = 21;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_DELROUTE: u16 = 25;
+const RTM_DELRULE: u16 = 33;
 const RTNLGRP_LINK: u32 = 1;
 const RTNLGRP_IPV4_IFADDR: u32 = 5;
+const RTNLGRP_IPV4_ROUTE: u32 = 7;
+const RTNLGRP_IPV4_RULE: u32 = 8;
 const RTNLGRP_IPV6_IFADDR: u32 = 9;
+const RTNLGRP_IPV6_ROUTE: u32 = 11;
+const RTNLGRP_IPV6_RULE: u32 = 19;
 const IFA_ADDRESS: u16 = 1;
 const IFA_LOCAL: u16 = 2;
 /// The netlink header, then `ifaddrmsg` / `ifinfomsg`'s first 8 bytes.
@@ -41,6 +48,10 @@ pub enum Notice {
     AddressRemoved { ifindex: u32, by_port: u32 },
     /// Link `ifindex` changed; `up` when it is up with a carrier.
     Link { ifindex: u32, up: bool },
+    /// A route of the main table changed, or (`rule_removed`) a rule was
+    /// removed, by the socket `by_port` (only when the subscription follows
+    /// routing).
+    Routing { by_port: u32, rule_removed: bool },
     /// Notifications were lost (the queue overflowed): anything may have
     /// happened.
     Overrun,
@@ -56,8 +67,10 @@ pub struct Subscription {
 impl Subscription {
     /// Joins the groups in the current network namespace and filters out
     /// every other address's notifications. Without the filter (a kernel
-    /// that refuses it), it still works, waking for every address.
-    pub fn open(ip: IpAddr) -> io::Result<Subscription> {
+    /// that refuses it), it still works, waking for every address. With
+    /// `routing`, it also hears of the main table's routes and of rules
+    /// removed, in the address's family (virtual_mac's table follows main).
+    pub fn open(ip: IpAddr, routing: bool) -> io::Result<Subscription> {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         socket.bind_auto()?;
         let _ = socket.set_rx_buf_sz(RECEIVE_QUEUE);
@@ -67,6 +80,14 @@ impl Subscription {
         let addresses = if ip.is_ipv4() { RTNLGRP_IPV4_IFADDR } else { RTNLGRP_IPV6_IFADDR };
         socket.add_membership(addresses)?;
         socket.add_membership(RTNLGRP_LINK)?;
+        if routing {
+            let (routes, rules) = match ip {
+                IpAddr::V4(_) => (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV4_RULE),
+                IpAddr::V6(_) => (RTNLGRP_IPV6_ROUTE, RTNLGRP_IPV6_RULE),
+            };
+            socket.add_membership(routes)?;
+            socket.add_membership(rules)?;
+        }
         Ok(Subscription { socket, ip, buffer: Vec::with_capacity(64 * 1024) })
     }
 
@@ -104,6 +125,11 @@ pub fn decode(mut datagram: &[u8], ip: IpAddr) -> Vec<Notice> {
                 let up = kind == RTM_NEWLINK && flags & IFF_UP != 0 && flags & IFF_LOWER_UP != 0;
                 notices.push(Notice::Link { ifindex: u32_at(payload, 4), up });
             }
+            // rtmsg: family, dst_len, src_len, tos, table (main: 254).
+            RTM_NEWROUTE | RTM_DELROUTE if payload.get(4) == Some(&(crate::netlink::TABLE_MAIN as u8)) => {
+                notices.push(Notice::Routing { by_port, rule_removed: false });
+            }
+            RTM_DELRULE => notices.push(Notice::Routing { by_port, rule_removed: true }),
             _ => {}
         }
         datagram = datagram.get(length.next_multiple_of(4)..).unwrap_or_default();
@@ -344,6 +370,23 @@ mod tests {
         assert_eq!(decode(&link, ip), [Notice::Link { ifindex: 4, up: true }]);
         link[HEADER + 8..HEADER + 12].copy_from_slice(&0x1003u32.to_ne_bytes());
         assert_eq!(decode(&link, ip), [Notice::Link { ifindex: 4, up: false }]);
+    }
+
+    #[test]
+    fn routes_of_the_main_table_and_removed_rules_are_routing_news() {
+        let ip: IpAddr = "192.0.2.50".parse().unwrap();
+        // rtmsg's table byte is the fifth of the payload.
+        let route = |kind: u16, table: u8| {
+            let mut m = address_message(kind, 9, 0, &[]);
+            m[HEADER + 4] = table;
+            m
+        };
+        let changed = Notice::Routing { by_port: 9, rule_removed: false };
+        assert_eq!(decode(&route(RTM_NEWROUTE, 254), ip), std::slice::from_ref(&changed));
+        assert_eq!(decode(&route(RTM_DELROUTE, 254), ip), [changed]);
+        assert!(decode(&route(RTM_NEWROUTE, 255), ip).is_empty(), "the local table is the kernel's own");
+        assert!(decode(&route(RTM_NEWROUTE, 100), ip).is_empty(), "another table, the VIP's own included");
+        assert_eq!(decode(&route(RTM_DELRULE, 0), ip), [Notice::Routing { by_port: 9, rule_removed: true }]);
     }
 
     #[test]
