@@ -223,3 +223,63 @@ on_both_stacks!(
     pcs_create_shows_our_validation_where_pcs_runs_it,
     a_clone_with_its_own_addresses_needs_globally_unique_only_before_pacemaker_3,
 );
+
+/// Runs Pacemaker's own executor client (`cts-exec-helper`, Pacemaker 3.0)
+/// on node 1 and checks the event it reports: the executor names the
+/// result, so the exit code is checked as Pacemaker reads it.
+fn executor(cluster: &Cluster, args: &[&str], event: &str) -> String {
+    let mut all = args.to_vec();
+    all.extend(["-l", event]);
+    cluster.must(0, "/usr/lib/pacemaker/cts-exec-helper", &all)
+}
+
+/// `recover` is an OCF 1.1 action Pacemaker never schedules (on-fail=restart
+/// is a stop and a start), so it is driven once through the executor, which
+/// runs any action it is asked for, as Pacemaker runs the others.
+#[test]
+fn recover_runs_under_pacemaker_s_own_executor() {
+    let cluster = Cluster::start(Stack::Debian13, 1);
+    let event = |action: &str, rc: &str| {
+        format!("NEW_EVENT event_type:exec_complete rsc_id:vipx action:{action} rc:{rc} op_status:Done")
+    };
+    // The cluster's controller drops from the executor a resource the CIB
+    // does not know once an operation of it is reported: each operation
+    // registers it again first.
+    let register = || {
+        let reg = "NEW_EVENT event_type:register rsc_id:vipx action:none rc:ok op_status:Done";
+        let args =
+            ["-c", "register_rsc", "-r", "vipx", "-C", "ocf", "-P", "rust", "-T", "IPaddr", "-t", "9000"];
+        executor(&cluster, &args, reg);
+    };
+    // Without the watcher, so that the deleted VIP waits for recover.
+    let params = [
+        "-k",
+        "ip",
+        "-v",
+        "192.0.2.60",
+        "-k",
+        "cidr_netmask",
+        "-v",
+        "24",
+        "-k",
+        "repair_removed",
+        "-v",
+        "false",
+    ];
+    let exec = |action: &str, rc: &str| {
+        register();
+        let mut args = vec!["-c", "exec", "-r", "vipx", "-a", action, "-t", "9000"];
+        args.extend(params);
+        executor(&cluster, &args, &event(action, rc));
+    };
+    exec("start", "ok");
+    let node = &cluster.seg.nodes[0];
+    assert!(node.has_address("eth0", "192.0.2.60/24"));
+    node.ip(&["addr", "del", "192.0.2.60/24", "dev", "eth0"]);
+    exec("monitor", "not running");
+    exec("recover", "ok");
+    assert!(node.has_address("eth0", "192.0.2.60/24"), "recover put the VIP back");
+    exec("monitor", "ok");
+    exec("stop", "ok");
+    assert!(!node.has_address("eth0", "192.0.2.60/24"));
+}

@@ -1,6 +1,7 @@
 //! `make demo`: the failover it shows, the client's outage it reports,
-//! measured around the failover rather than over the whole run, and the
-//! new node's proof that the gateway followed.
+//! measured around the failover rather than over the whole run, the new
+//! node's proof that the gateway followed, and the repair after the VIP is
+//! deleted by hand on the new node.
 
 mod common;
 use std::fmt::Write as _;
@@ -80,4 +81,13 @@ fn make_demo_shows_the_vip_move_and_the_clients_outage_around_it() {
         .unwrap_or_else(|| panic!("no convergence line: {text}"));
     let at: i64 = converged.split_whitespace().next().and_then(|t| t.parse().ok()).expect("a time");
     assert!((0..30_000).contains(&at), "{converged}");
+    // The removal, the repair naming its author, and Pacemaker told.
+    assert!(text.contains("192.0.2.50 removed from eth0"), "{text}");
+    let repaired = text
+        .lines()
+        .find(|l| l.contains("the watcher put 192.0.2.50 back"))
+        .unwrap_or_else(|| panic!("no repair line: {text}"));
+    assert!(repaired.contains("removed by ") && repaired.contains("pid"), "{repaired}");
+    assert!(text.contains("degraded (190): 192.0.2.50 removed by"), "{text}");
+    assert!(text.contains("fail count 0"), "{text}");
 }

@@ -274,3 +274,18 @@ fn a_deletion_while_the_link_is_down_is_repaired_when_it_comes_back() {
     assert!(wait_for(REPAIR_WAIT, || has_vip(&lab)).is_some(), "put back when the carrier returned");
     wait_for_event(&lab, &params, "repaired", 1);
 }
+
+#[test]
+fn a_vip_placed_by_its_route_comes_back_where_start_put_it_when_the_flush_took_the_route_too() {
+    // No nic: start found eth0 from the route of the node's own address,
+    // which the flush removes with the VIP (as a network manager
+    // reconfiguring the link does, for a moment).
+    let lab = Lab::new();
+    let params = [("ip", "192.0.2.50"), ("cidr_netmask", "24")];
+    assert_eq!(act(&lab, "start", &params).code, ocf::SUCCESS);
+    lab.node.ip(&["-4", "addr", "flush", "dev", "eth0"]);
+    assert!(wait_for(REPAIR_WAIT, || has_vip(&lab)).is_some(), "{}", lab.node.addresses("eth0"));
+    wait_for_event(&lab, &params, "repaired", 1);
+    assert_eq!(act(&lab, "stop", &params).code, ocf::SUCCESS);
+    assert!(!has_vip(&lab));
+}

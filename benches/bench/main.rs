@@ -16,6 +16,7 @@ mod per_action;
 mod plot;
 mod report;
 mod scale;
+mod self_healing;
 mod static_entry;
 
 use common::{Lab, Netns};
@@ -67,7 +68,8 @@ fn main() {
 
     // OCF_IPADDR_BENCH_ONLY=cluster runs the cluster sections alone (with
     // OCF_IPADDR_BENCH_SIZES=5,20 for a quick look), =clients the "what
-    // clients see" section alone, =static its static-entry part; none writes docs.
+    // clients see" section alone, =static its static-entry part, =repair the
+    // self-healing sections; none writes docs.
     let only = std::env::var("OCF_IPADDR_BENCH_ONLY").ok();
     let cluster_only = only.as_deref() == Some("cluster");
     if only.as_deref() == Some("static") {
@@ -76,6 +78,12 @@ fn main() {
         for (name, pass, detail) in &report.checks {
             println!("{} {name}: {detail}", if *pass { "PASS" } else { "FAIL" });
         }
+        return;
+    }
+    if only.as_deref() == Some("repair") {
+        self_healing::measure_watchers(&ours, &rsctmp, &mut md, &mut report);
+        self_healing::measure_repair_under_pacemaker(&ours, &rsctmp, &mut md, &mut report);
+        println!("{md}");
         return;
     }
     if only.as_deref() == Some("clients") {
@@ -97,6 +105,7 @@ fn main() {
             extra: agents[0].extra.clone(),
         };
         metrics_cost::measure(&agents[0], &previous_agent, &null, &rsctmp, &mut md, &mut report);
+        self_healing::measure_watchers(&ours, &rsctmp, &mut md, &mut report);
         enter(&scale_node);
         scale::measure(&agents, &rsctmp, &mut md, &mut report);
         nix::sched::setns(&home, nix::sched::CloneFlags::CLONE_NEWNET).expect("back to our netns");
@@ -106,6 +115,7 @@ fn main() {
     let programs = cluster::Programs { ours: &ours, previous: &previous, null: &null };
     let runs = cluster::measure_scale(&programs, &mut md, &mut report);
     chart.extend(cluster::measure_failover(&ours, &rsctmp, &mut md, &mut report));
+    self_healing::measure_repair_under_pacemaker(&ours, &rsctmp, &mut md, &mut report);
     clients::measure(&ours, &rsctmp, &mut md, &mut report);
     md.push_str("\n![monitor CPU against N](benchmarks-cluster-cpu.svg) ![time until all run against N](benchmarks-cluster-running.svg)\n");
     let colors = [

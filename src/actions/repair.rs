@@ -58,7 +58,17 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     let target = match vip.placement()?.0 {
         Placement::Target(target) => target,
-        Placement::Unplaced(lack) => return refuse(lack.reason().to_string()),
+        Placement::Unplaced(lack) => match vip.recorded_target()? {
+            Some(target) => {
+                log::info(format!(
+                    "{}; putting {ip} back where start put it, on {}",
+                    lack.reason(),
+                    target.nic()
+                ));
+                target
+            }
+            None => return refuse(lack.reason().to_string()),
+        },
     };
     if let Some(problem) = site_problem(&target.site).filter(|_| vip.params.link_checked()) {
         let why = format!("{problem}; put back when the link is up again");

@@ -6,11 +6,14 @@
 //! it decides from what the kernel and the record show at that moment,
 //! never from what the watcher heard.
 
-use super::Vip;
+use super::{Target, Vip};
 use crate::background::{self, WATCHER_ACTION};
+use crate::error::AgentResult;
 use crate::observe::history::{self, Event};
 use crate::ocf::log;
+use crate::params::{BroadcastSpec, values};
 use crate::store::Kind;
+use std::net::IpAddr;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// At most this many repairs within `REPAIR_WINDOW`: past it, the address
@@ -77,6 +80,32 @@ impl Vip<'_> {
         let notice = run_dir.read_capped(&file, 4096).ok().flatten()?;
         let _ = run_dir.remove(&file);
         Some(notice)
+    }
+
+    /// Where start put the address, as its record says: the place a repair
+    /// puts it back when the node's routes cannot say (a network manager
+    /// reconfiguring the link removes the node's own address with the VIP,
+    /// and the route that placed it, for a moment). `None` without a record.
+    pub fn recorded_target(&self) -> AgentResult<Option<Target>> {
+        let Some(record) = self.record else { return Ok(None) };
+        let site = self.site_by_index(record.ifindex, &record.nic)?;
+        let broadcast = match self.params.ip {
+            // The subnet's own address may be what went: `+` stands in for inheriting it.
+            IpAddr::V4(v4) => match self.params.broadcast {
+                BroadcastSpec::Inherit => {
+                    values::derived_broadcast(BroadcastSpec::HostBitsSet, v4, record.prefix)
+                }
+                spec => values::derived_broadcast(spec, v4, record.prefix),
+            },
+            IpAddr::V6(_) => None,
+        };
+        Ok(Some(Target {
+            site,
+            prefix: record.prefix,
+            label: record.label.clone(),
+            broadcast,
+            metric: self.params.metric,
+        }))
     }
 
     /// How many repairs the history shows within the last `REPAIR_WINDOW`.

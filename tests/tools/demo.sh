@@ -2,7 +2,9 @@
 # make demo: a real failover. Two Pacemaker/Corosync nodes and a client,
 # each in its own network namespace on one Ethernet segment; the VIP is
 # created with crm, the client pings it, the active node is put in standby,
-# and the timeline of the move is printed. Everything is removed at the end.
+# and the timeline of the move is printed. Then the VIP is deleted by hand
+# on the new node: the resource's watcher puts it back and says who removed
+# it. Everything is removed at the end.
 set -euo pipefail
 
 AGENT=$(realpath "${1:-target/release/IPaddr}")
@@ -177,4 +179,45 @@ read -r REPLIES GAP BEFORE AFTER < <(awk -v t0="$T0" -f "$HERE/failover-gap.awk"
 printf '  client: %d ping replies; outage around the failover %d ms (last reply %s ms, next %s ms)\n' \
     "$REPLIES" "$GAP" "$BEFORE" "$AFTER"
 ip netns exec "$CLIENT" ping -c 1 -W 1 "$VIP" >/dev/null && echo "  client reaches $VIP on node$((TO + 1))"
-bold "6. Cleaning up"
+
+bold "6. On node$((TO + 1)), something else removes the VIP: ip addr del $VIP/24 dev eth0"
+ip netns exec "$CLIENT" ping -D -n -i 0.01 -W 0.1 -w 4 "$VIP" >"$WORK/ping2.log" 2>&1 &
+PING=$!
+ip -n "${NODES[$TO]}" -ts monitor address dev eth0 >"$WORK/addr.log" 2>&1 &
+MONITOR=$!
+sleep 1
+T1=$(now_ms)
+ip -n "${NODES[$TO]}" addr del "$VIP/24" dev eth0
+sleep 2.5
+kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
+event_ms() { # event_ms PATTERN: when `ip monitor` first saw a line with it, ms since the epoch
+    local at
+    at=$(grep -F " $VIP/" "$WORK/addr.log" | grep -E "$1" | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
+    [ -n "$at" ] && date -d "$at" +%s%3N
+}
+DELETED=$(event_ms '^\[[^]]*\] Deleted') || true
+READDED=$(event_ms '^\[[^]]*\] [0-9]+: eth0 +inet ') || true
+REPAIRED=$(on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F '"event":"repaired"' | tail -1 || true)
+bold "7. Repair timeline (ms after 'ip addr del')"
+[ -n "$DELETED" ] && printf '  %6d  node%d: %s removed from eth0\n' $((DELETED - T1)) $((TO + 1)) "$VIP"
+if [ -n "$REPAIRED" ]; then
+    BY=$(echo "$REPAIRED" | sed -n 's/.*"by":"\([^"]*\)".*/\1/p')
+    AFTER=$(echo "$REPAIRED" | sed -n 's/.*"after_ms":\([0-9]*\).*/\1/p')
+    [ -n "$READDED" ] && printf '  %6d  node%d: the watcher put %s back (removed by %s; put back after %s ms)\n' \
+        $((READDED - T1)) $((TO + 1)) "$VIP" "$BY" "$AFTER"
+else
+    echo "  node$((TO + 1)): no repair recorded (IPaddr explain shows why)"
+fi
+read -r REPLIES GAP BEFORE AFTER < <(awk -v t0="$T1" -f "$HERE/failover-gap.awk" "$WORK/ping2.log")
+printf '  client: %d ping replies; outage around the removal %d ms\n' "$REPLIES" "$GAP"
+# The next 5 s monitor tells Pacemaker: degraded once, with who removed it; no restart.
+T_MON=$(now_ms)
+until on 0 crm_mon -1 --output-as=xml 2>/dev/null | grep -q 'exitcode="190"'; do
+    (( $(now_ms) - T_MON < 15000 )) || break
+    sleep 0.5
+done
+REASON=$(on 0 crm_mon -1 --output-as=xml 2>/dev/null | grep 'exitcode="190"' | sed -n 's/.*exitreason="\([^"]*\)".*/\1/p' | head -1 || true)
+[ -n "$REASON" ] && echo "  crm_mon: vip_monitor_5000 degraded (190): $REASON"
+FAILCOUNT=$(on 0 crm_failcount --query --resource vip --node "node$((TO + 1))" 2>/dev/null | sed -n 's/.*value=//p' || true)
+echo "  vip still on $(where); fail count $FAILCOUNT"
+bold "8. Cleaning up"
