@@ -242,15 +242,28 @@ fn recover_runs_under_pacemaker_s_own_executor() {
     let event = |action: &str, rc: &str| {
         format!("NEW_EVENT event_type:exec_complete rsc_id:vipx action:{action} rc:{rc} op_status:Done")
     };
-    // The cluster's controller drops from the executor a resource the CIB
-    // does not know once an operation of it is reported: each operation
-    // registers it again first.
-    let register = || {
-        let reg = "NEW_EVENT event_type:register rsc_id:vipx action:none rc:ok op_status:Done";
-        let args =
-            ["-c", "register_rsc", "-r", "vipx", "-C", "ocf", "-P", "rust", "-T", "IPaddr", "-t", "9000"];
-        executor(&cluster, &args, reg);
-    };
+    // The cluster's controller drops from the executor a resource its CIB
+    // does not know: the resource is configured, unmanaged, so that the
+    // controller keeps it registered (after its probe) and never acts on it.
+    cluster.must(
+        0,
+        "crm",
+        &[
+            "configure",
+            "primitive",
+            "vipx",
+            "ocf:rust:IPaddr",
+            "params",
+            "ip=192.0.2.60",
+            "cidr_netmask=24",
+            "repair_removed=false",
+            "meta",
+            "is-managed=false",
+        ],
+    );
+    cluster.wait_for(Duration::from_secs(60), "the probe of vipx", |c| {
+        c.crm_mon_xml(0).lines().any(|l| l.contains("id=\"vipx\"") && l.contains("role=\"Stopped\""))
+    });
     // Without the watcher, so that the deleted VIP waits for recover.
     let params = [
         "-k",
@@ -267,7 +280,6 @@ fn recover_runs_under_pacemaker_s_own_executor() {
         "false",
     ];
     let exec = |action: &str, rc: &str| {
-        register();
         let mut args = vec!["-c", "exec", "-r", "vipx", "-a", action, "-t", "9000"];
         args.extend(params);
         executor(&cluster, &args, &event(action, rc));

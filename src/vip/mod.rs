@@ -273,9 +273,10 @@ impl Vip<'_> {
 
     /// The right to put back what drifted, for this action: `None` when it
     /// must only report (a probe, or a start, stop or recover of this
-    /// resource running now, which decides instead). A monitor takes the
-    /// resource's turn without waiting; an action that changes the node
-    /// holds it already. Dropping the value lets go of the turn.
+    /// resource still running after a short wait, which decides instead). A
+    /// monitor takes the resource's turn, waiting up to 2 s for it; an
+    /// action that changes the node holds it already. Dropping the value
+    /// lets go of the turn.
     pub fn turn_to_repair(&self) -> Option<Option<Flock<File>>> {
         if self.inv.action.changes_the_node() {
             return Some(None);
@@ -283,7 +284,11 @@ impl Vip<'_> {
         if self.inv.env.is_probe_interval() {
             return None;
         }
-        match self.run_dir().lock(&self.key.file(Kind::ActionLock), std::time::Instant::now()) {
+        // A repair by the resource's watcher holds the turn for
+        // milliseconds: wait for it (within the action's time), then look
+        // again, rather than report what it is putting back.
+        let wait = self.inv.budget.remaining().min(std::time::Duration::from_secs(2));
+        match self.run_dir().lock(&self.key.file(Kind::ActionLock), std::time::Instant::now() + wait) {
             Ok(turn) => Some(Some(turn)),
             Err(err) => {
                 log::debug(format!("not putting back what drifted now: {err}"));

@@ -49,6 +49,50 @@ fn table_of(ifindex: u32) -> u32 {
 const HOLD_BYTES: u64 = 64 << 20;
 
 /// How the VIP's table differs from main's routes through the parent.
+/// What `link_drift` found.
+struct LinkDrift {
+    rule: SourceRule,
+    rule_gone: bool,
+    parent: Site,
+    arp_ignore: u8,
+    /// The parent answers ARP for the VIP too (IPv4, `arp_ignore` below 1).
+    answers_too: bool,
+    table: TableDrift,
+}
+
+impl LinkDrift {
+    fn is_empty(&self) -> bool {
+        !self.rule_gone && !self.answers_too && self.table.is_empty()
+    }
+
+    /// Each difference, as monitor reports it.
+    fn described(&self, ip: std::net::IpAddr) -> Vec<String> {
+        let parent = &self.parent.nic;
+        let mut drifted = Vec::new();
+        if !self.table.is_empty() {
+            drifted.push(format!(
+                "table {} of {ip} was behind main's routes through {parent} ({} to copy, {} to remove)",
+                self.table.table,
+                self.table.missing.len(),
+                self.table.extra.len()
+            ));
+        }
+        if self.rule_gone {
+            drifted.push(format!(
+                "the rule from {ip} to table {} was gone (its replies left by {parent} with the node's MAC)",
+                self.rule.table
+            ));
+        }
+        if self.answers_too {
+            drifted.push(format!(
+                "net.ipv4.conf.{parent}.arp_ignore was {} ({parent} answered ARP for {ip} with the node's MAC too)",
+                self.arp_ignore
+            ));
+        }
+        drifted
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct TableDrift {
     missing: Vec<TableRoute>,
@@ -432,53 +476,47 @@ impl Vip<'_> {
         else {
             return Ok(Vec::new());
         };
+        let drift = self.link_drift(site, virtual_link, record.prefix)?;
+        if drift.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(_turn) = self.turn_to_repair() else {
+            let mut drifted = drift.described(self.params.ip);
+            drifted.push("left for a recurring monitor or recover to put back".to_string());
+            return Ok(drifted);
+        };
+        // Read again under the turn: the watcher's repair, which held it,
+        // may have put everything back meanwhile.
+        let drift = self.link_drift(site, virtual_link, record.prefix)?;
+        if drift.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ip = self.params.ip;
+        let mut drifted = drift.described(ip);
+        if drift.rule_gone {
+            self.nl
+                .add_source_rule(drift.rule)
+                .doing(|| format!("putting back the rule from {ip} to table {}", drift.rule.table))?;
+        }
+        if drift.answers_too {
+            self.hold_parent_arp_ignore(virtual_link.parent_ifindex, &drift.parent.nic)?;
+        }
+        self.put_table_in_step(site, &drift.table)?;
+        drifted.push("put back".to_string());
+        Ok(drifted)
+    }
+
+    /// What of the virtual-MAC design around the VIP at `site` differs
+    /// from what start set, read now.
+    fn link_drift(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<LinkDrift> {
         let ip = self.params.ip;
         let rule = SourceRule { source: ip, table: table_of(site.ifindex), priority: RULE_PRIORITY };
         let rule_gone = !self.nl.has_source_rule(rule).doing(|| format!("reading the rules from {ip}"))?;
         let parent = self.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
         let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
         let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
-        let table = self.table_drift(site, virtual_link, record.prefix)?;
-        if !rule_gone && !answers_too && table.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut drifted = Vec::new();
-        if !table.is_empty() {
-            drifted.push(format!(
-                "table {} of {ip} was behind main's routes through {} ({} to copy, {} to remove)",
-                table.table,
-                parent.nic,
-                table.missing.len(),
-                table.extra.len()
-            ));
-        }
-        if rule_gone {
-            drifted.push(format!(
-                "the rule from {ip} to table {} was gone (its replies left by {} with the node's MAC)",
-                rule.table, parent.nic
-            ));
-        }
-        if answers_too {
-            drifted.push(format!(
-                "net.ipv4.conf.{}.arp_ignore was {arp_ignore} ({} answered ARP for {ip} with the node's MAC too)",
-                parent.nic, parent.nic
-            ));
-        }
-        let Some(_turn) = self.turn_to_repair() else {
-            drifted.push("left for a recurring monitor or recover to put back".to_string());
-            return Ok(drifted);
-        };
-        if rule_gone {
-            self.nl
-                .add_source_rule(rule)
-                .doing(|| format!("putting back the rule from {ip} to table {}", rule.table))?;
-        }
-        if answers_too {
-            self.hold_parent_arp_ignore(virtual_link.parent_ifindex, &parent.nic)?;
-        }
-        self.put_table_in_step(site, &table)?;
-        drifted.push("put back".to_string());
-        Ok(drifted)
+        let table = self.table_drift(site, virtual_link, prefix)?;
+        Ok(LinkDrift { rule, rule_gone, parent, arp_ignore, answers_too, table })
     }
 
     /// What of the recorded interface is left: for stop's last check.
