@@ -90,7 +90,8 @@ test: deb $(PREVIOUS)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
 		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) OCF_IPADDR_PREVIOUS=$(CURDIR)/$(PREVIOUS) \
-		$(STATIC) nextest run $(TARGET_FLAGS) --no-fail-fast 2>&1
+		$(STATIC) nextest run $(TARGET_FLAGS) --no-fail-fast 2>&1; \
+		status=$$?; tests/tools/slowest.sh target/nextest/default/junit.xml; exit $$status
 
 # A Debian package built from the same staged install.
 deb: build man
