@@ -289,3 +289,44 @@ fn a_vip_placed_by_its_route_comes_back_where_start_put_it_when_the_flush_took_t
     assert_eq!(act(&lab, "stop", &params).code, ocf::SUCCESS);
     assert!(!has_vip(&lab));
 }
+
+#[test]
+fn a_vip_its_remover_adds_back_itself_is_taken_as_the_resources_own() {
+    // One `ip` process (one netlink socket) removes the VIP and adds it
+    // back, untagged, as systemd-networkd 252 sometimes does when it
+    // reconfigures the link. Whichever comes first, the watcher's repair or
+    // the re-add, the resource ends up owning the one copy.
+    let lab = Lab::new();
+    assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
+    let batch = lab.rsctmp.join("readd.batch");
+    std::fs::write(&batch, format!("addr del {V4_CIDR} dev eth0\naddr add {V4_CIDR} dev eth0\n")).unwrap();
+    let out = lab.node.exec("ip", &["-force", "-batch", batch.to_str().unwrap()]);
+    assert!(has_vip(&lab), "{out:?}");
+    wait_for_event(&lab, &V4, "repaired", 1);
+    let monitor = monitor(&lab, &V4);
+    assert_eq!(monitor.code, ocf::DEGRADED, "the one copy is the resource's: {monitor:?}");
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+    assert!(!has_vip(&lab), "stop removed it");
+}
+
+#[test]
+fn a_copy_added_in_its_place_by_another_process_stays_someone_elses() {
+    // An admin deletes it with one command and adds it back with another
+    // (another process): that copy is not taken over.
+    let lab = Lab::new();
+    let params = [V4[0], V4[1], V4[2], ("probe_count", "0")];
+    assert_eq!(act(&lab, "start", &params).code, ocf::SUCCESS);
+    let batch = lab.rsctmp.join("hand.batch");
+    std::fs::write(&batch, format!("addr add {V4_CIDR} dev eth0\n")).unwrap();
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    // Whether the repair or the hand-made add comes first, one copy is there.
+    let _ = lab.node.exec("ip", &["-batch", batch.to_str().unwrap()]);
+    let history = wait_for(REPAIR_WAIT, || {
+        let seen = events(&lab, &params);
+        seen.iter().any(|(name, _)| name == "repaired" || name == "not-repaired")
+    });
+    assert!(history.is_some());
+    let seen = events(&lab, &params);
+    let adopted = seen.iter().any(|(_, detail)| detail.contains("added back by it"));
+    assert!(!adopted, "another process's copy is never adopted: {seen:?}");
+}

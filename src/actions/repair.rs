@@ -12,7 +12,7 @@
 //! is for Pacemaker to decide.
 
 use super::{Invocation, prepare, require_root};
-use crate::error::AgentResult;
+use crate::error::{AgentError, AgentResult};
 use crate::observe::{self, history::Event};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
@@ -24,8 +24,9 @@ use crate::vip::{Placement, Vip, Whereabouts};
 pub const REMOVED_BY_VAR: &str = "OCF_IPADDR_REMOVED_BY";
 /// When the watcher heard of it (CLOCK_MONOTONIC, nanoseconds).
 pub const HEARD_AT_VAR: &str = "OCF_IPADDR_HEARD_AT";
-/// What it heard: `address` (removed), `routing` (main's routes changed),
-/// `rule` (a rule was removed).
+/// What it heard: `address` (removed), `readded` (added back by the process
+/// that removed it), `routing` (main's routes changed), `rule` (a rule was
+/// removed).
 pub const HEARD_VAR: &str = "OCF_IPADDR_HEARD";
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
@@ -47,8 +48,30 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         observe::event(Event::NotRepaired { by: by.clone(), why });
         Ok(ExitCode::NotRunning)
     };
+    let heard = std::env::var(HEARD_VAR).unwrap_or_default();
     match vip.whereabouts()? {
         Whereabouts::InPlace { site, .. } => return follow(&vip, &site, &by),
+        Whereabouts::Foreign(foreign) if heard == "readded" => {
+            let Some((site, entry)) = vip.untagged_copy_in_place()? else {
+                return refuse(foreign.describe(ip));
+            };
+            vip.adopt(&site, &entry)?;
+            let what = format!("{ip} removed by {by}, which added it back itself; taken as this resource's");
+            log::warn(&what);
+            vip.leave_repair_notice(&what);
+            observe::count("repairs", 1);
+            let after_ms = since_heard().map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            observe::event(Event::Repaired { by: format!("{by} (added back by it)"), after_ms });
+            return Ok(ExitCode::Success);
+        }
+        Whereabouts::Foreign(_) if vip.untagged_copy_in_place()?.is_some() => {
+            // Someone's copy in its place: its remover may be putting it
+            // back (then the watcher hears the add and adopts it); else it
+            // stays someone else's, as monitor and stop report.
+            let why = "an untagged copy is in its place, which this resource did not add".to_string();
+            observe::event(Event::NotRepaired { by: by.clone(), why });
+            return Ok(ExitCode::Success);
+        }
         Whereabouts::Foreign(foreign) => {
             observe::event(Event::MovedAway { to: foreign.nic.clone() });
             return refuse(foreign.describe(ip));
@@ -122,6 +145,19 @@ fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<Exi
         }
         Err(err) => {
             let why = err.reason;
+            // Someone put a copy in its place while the repair was adding
+            // it (the add found it there): the resource is as it was before
+            // the removal, so its record is kept, and the watcher goes on:
+            // if that copy's author removed the address, it adopts it.
+            if vip.untagged_copy_in_place()?.is_some() {
+                if let Some(record) = vip.record {
+                    record
+                        .write(&vip.run_dir(), vip.key)
+                        .map_err(|e| AgentError::generic(format!("keeping the record of {ip}: {e}")))?;
+                }
+                observe::event(Event::NotRepaired { by: by.to_string(), why });
+                return Ok(ExitCode::Success);
+            }
             vip.leave_repair_notice(&format!("{ip} removed by {by}; putting it back failed: {why}"));
             observe::event(Event::NotRepaired { by: by.to_string(), why });
             Ok(ExitCode::NotRunning)

@@ -57,6 +57,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         },
     };
     let mut remover = None;
+    let mut removed_by_port = None;
     loop {
         let notices = subscription
             .next()
@@ -68,11 +69,18 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             let unknown = Sender::Gone { port: 0 };
             let next = match notice {
                 Notice::AddressRemoved { by_port, .. } => {
+                    removed_by_port = Some(by_port).filter(|port| *port != 0);
                     let by = process::netlink_sender(by_port);
                     log::debug(format!("{ip} was removed by {by}"));
                     let next = repair(&file, &by, Heard::Removal)?;
                     remover = Some(by);
                     next
+                }
+                // The process that removed it added it back itself (a
+                // network manager): the repair may take that copy as ours.
+                Notice::AddressAdded { by_port, .. } if removed_by_port == Some(by_port) => {
+                    removed_by_port = None;
+                    repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Readded)?
                 }
                 Notice::Link { ifindex: changed, up: true } if waiting_for_link && changed == ifindex => {
                     repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Removal)?
@@ -83,7 +91,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
                     let heard = if rule_removed { Heard::RuleRemoval } else { Heard::RoutingChange };
                     repair(&file, &process::netlink_sender(by_port), heard)?
                 }
-                Notice::Link { .. } | Notice::Routing { .. } => continue,
+                Notice::Link { .. } | Notice::Routing { .. } | Notice::AddressAdded { .. } => continue,
             };
             match next {
                 Next::Watch => waiting_for_link = false,
@@ -106,6 +114,8 @@ enum Next {
 enum Heard {
     /// The address was removed.
     Removal,
+    /// The process that removed it added it back.
+    Readded,
     /// Nothing was heard (before the subscription, or notifications were
     /// lost): whatever happened, its author is not known.
     Unheard,
@@ -119,6 +129,7 @@ impl Heard {
     fn word(self) -> &'static str {
         match self {
             Heard::Removal | Heard::Unheard => "address",
+            Heard::Readded => "readded",
             Heard::RoutingChange => "routing",
             Heard::RuleRemoval => "rule",
         }

@@ -19,6 +19,7 @@ use std::os::fd::AsRawFd;
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
+const RTM_NEWADDR: u16 = 20;
 const RTM_DELADDR: u16 = 21;
 const RTM_NEWROUTE: u16 = 24;
 const RTM_DELROUTE: u16 = 25;
@@ -46,6 +47,9 @@ pub enum Notice {
     /// The address was removed from interface `ifindex` by the socket whose
     /// netlink port id is `by_port` (0: the kernel itself).
     AddressRemoved { ifindex: u32, by_port: u32 },
+    /// The address was added (or changed) on interface `ifindex` by the
+    /// socket `by_port`.
+    AddressAdded { ifindex: u32, by_port: u32 },
     /// Link `ifindex` changed; `up` when it is up with a carrier.
     Link { ifindex: u32, up: bool },
     /// A route of the main table changed, or (`rule_removed`) a rule was
@@ -117,6 +121,9 @@ pub fn decode(mut datagram: &[u8], ip: IpAddr) -> Vec<Notice> {
         match kind {
             RTM_DELADDR if payload.len() >= 8 && carries(&payload[8..], ip) => {
                 notices.push(Notice::AddressRemoved { ifindex: u32_at(payload, 4), by_port });
+            }
+            RTM_NEWADDR if payload.len() >= 8 && carries(&payload[8..], ip) => {
+                notices.push(Notice::AddressAdded { ifindex: u32_at(payload, 4), by_port });
             }
             RTM_NEWLINK | RTM_DELLINK if payload.len() >= 12 => {
                 const IFF_UP: u32 = 0x1;
@@ -202,7 +209,6 @@ fn ret(k: u32) -> Instruction {
 /// their low byte (little-endian hosts: the first byte of `nlmsg_type`),
 /// as do the attribute types compared.
 pub fn filter_program(ip: IpAddr) -> Vec<Instruction> {
-    const RTM_NEWADDR: u32 = 20;
     let words: Vec<u32> = match ip {
         IpAddr::V4(v4) => vec![u32::from(v4)],
         IpAddr::V6(v6) => {
@@ -215,7 +221,7 @@ pub fn filter_program(ip: IpAddr) -> Vec<Instruction> {
     let mut program = vec![
         load_byte(kind_at),
         // Neither RTM_NEWADDR nor RTM_DELADDR: let it through.
-        jump_if(RTM_NEWADDR, 2, 0),
+        jump_if(u32::from(RTM_NEWADDR), 2, 0),
         jump_if(u32::from(RTM_DELADDR), 1, 0),
         ret(ACCEPT),
         load_byte(type_at),
@@ -360,7 +366,13 @@ mod tests {
             address_message(20, 812, 3, &[(IFA_ADDRESS, &V4)]),
         ]
         .concat();
-        assert_eq!(decode(&datagram, ip), [Notice::AddressRemoved { ifindex: 3, by_port: 812 }]);
+        assert_eq!(
+            decode(&datagram, ip),
+            [
+                Notice::AddressRemoved { ifindex: 3, by_port: 812 },
+                Notice::AddressAdded { ifindex: 3, by_port: 812 }
+            ]
+        );
         // ifinfomsg: family, pad, type, index, flags, change.
         let mut link = address_message(RTM_NEWLINK, 0, 4, &[]);
         link.extend([0; 8]);

@@ -6,9 +6,12 @@
 //! it decides from what the kernel and the record show at that moment,
 //! never from what the watcher heard.
 
-use super::{Target, Vip};
+use super::address::ADDRESS_PROTOCOL;
+use super::{Site, Target, Vip};
 use crate::background::{self, WATCHER_ACTION};
 use crate::error::AgentResult;
+use crate::error::Doing;
+use crate::netlink::AddressEntry;
 use crate::observe::history::{self, Event};
 use crate::ocf::log;
 use crate::params::{BroadcastSpec, values};
@@ -106,6 +109,42 @@ impl Vip<'_> {
             broadcast,
             metric: self.params.metric,
         }))
+    }
+
+    /// An untagged copy of the address exactly where start put it (its
+    /// interface, prefix and label), which is not the resource's own: what
+    /// a network manager that removed the VIP and added it back itself
+    /// leaves (systemd-networkd 252 does, at times).
+    pub fn untagged_copy_in_place(&self) -> AgentResult<Option<(Site, AddressEntry)>> {
+        let Some(record) = self.record else { return Ok(None) };
+        let ip = self.params.ip;
+        let entries = self
+            .nl
+            .address_entries(record.ifindex, ip)
+            .doing(|| format!("listing {ip} on {}", record.nic))?;
+        // The kernel labels an IPv4 address without a label of its own with
+        // the interface's name.
+        let label_of = |e: &AddressEntry| e.label.clone().filter(|label| *label != record.nic);
+        let copy = entries.into_iter().find(|e| {
+            e.prefix == record.prefix && e.protocol.is_none() && (ip.is_ipv6() || label_of(e) == record.label)
+        });
+        Ok(match copy {
+            Some(entry) => Some((self.site_by_index(record.ifindex, &record.nic)?, entry)),
+            None => None,
+        })
+    }
+
+    /// Takes `entry` at `site` as the resource's own: records its creation
+    /// time and puts the tag on it. Only for a copy that the process which
+    /// removed the resource's address added back (the watcher heard both).
+    pub fn adopt(&self, site: &Site, entry: &AddressEntry) -> AgentResult<()> {
+        let ip = self.params.ip;
+        if let Some(target) = self.recorded_target()? {
+            self.write_record(&target, true, entry.created)?;
+        }
+        self.nl
+            .retag_address(entry, ADDRESS_PROTOCOL)
+            .doing(|| format!("tagging {ip}/{} on {} as this resource's", entry.prefix, site.nic))
     }
 
     /// How many repairs the history shows within the last `REPAIR_WINDOW`.
