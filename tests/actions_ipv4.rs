@@ -125,9 +125,7 @@ fn discovery_finds_nic_netmask_and_inherited_broadcast() {
 #[test]
 fn discovery_prefers_the_most_specific_route_and_says_why() {
     let lab = Lab::new();
-    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.node.ip(&["link", "set", "eth1", "up"]);
-    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    lab.add_eth1();
     lab.node.ip(&["route", "add", "192.0.2.0/26", "dev", "eth1", "scope", "link"]);
     let run = lab.agent_env(&lab.node, "start", &[("ip", "192.0.2.20")], &[("OCF_TRACE_RA", "1")]);
     assert_eq!(run.code, ocf::SUCCESS, "{run:?}");
@@ -138,9 +136,7 @@ fn discovery_prefers_the_most_specific_route_and_says_why() {
 #[test]
 fn same_prefix_on_two_nics_is_chosen_deterministically() {
     let lab = Lab::new();
-    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.node.ip(&["link", "set", "eth1", "up"]);
-    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    lab.add_eth1();
     lab.node.ip(&["route", "add", "192.0.2.0/24", "dev", "eth1", "scope", "link", "metric", "50"]);
     assert_eq!(lab.agent("start", &[("ip", VIP)]).code, ocf::SUCCESS);
     assert!(lab.node.has_address("eth0", "192.0.2.50/24"), "the lower-metric kernel route on eth0 wins");

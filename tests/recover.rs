@@ -43,9 +43,7 @@ fn recover_re_adds_a_deleted_vip_and_announces_it() {
 /// by hand to eth1.
 fn vip_moved_to_eth1() -> Lab {
     let lab = Lab::new();
-    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.node.ip(&["link", "set", "eth1", "up"]);
-    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    lab.add_eth1();
     assert_eq!(lab.agent("start", &PARAMS).code, ocf::SUCCESS);
     lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
     lab.node.ip(&["addr", "add", "192.0.2.50/24", "dev", "eth1"]);

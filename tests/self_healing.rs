@@ -229,9 +229,7 @@ fn a_stop_racing_a_deletion_leaves_nothing_behind() {
 #[test]
 fn an_address_moved_to_another_nic_is_reported_not_doubled() {
     let lab = Lab::new();
-    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.node.ip(&["link", "set", "eth1", "up"]);
-    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    lab.add_eth1();
     assert_eq!(act(&lab, "start", &V4).code, ocf::SUCCESS);
     // Added there before it leaves eth0: when the watcher looks, it is on eth1.
     lab.node.ip(&["addr", "add", V4_CIDR, "dev", "eth1"]);

@@ -101,9 +101,7 @@ fn subnet_route(lab: &Lab) -> String {
 #[test]
 fn an_admins_later_change_of_metric_or_nic_is_left_alone() {
     let lab = Lab::new();
-    lab.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.node.ip(&["link", "set", "eth1", "up"]);
-    lab.node.ip(&["link", "set", "eth1p", "up"]);
+    lab.add_eth1();
     let params =
         [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0"), ("preferred_source", "true")];
     for (change, dev, metric) in [("a new metric", "eth0", "50"), ("another NIC", "eth1", "0")] {

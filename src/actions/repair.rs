@@ -50,7 +50,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     };
     let heard = std::env::var(HEARD_VAR).unwrap_or_default();
     match vip.whereabouts()? {
-        Whereabouts::InPlace { site, .. } => return follow(&vip, &site, &by),
+        Whereabouts::InPlace { site, .. } => return follow(&vip, &site, &by, &heard),
         Whereabouts::Foreign(foreign) if heard == "readded" => {
             let Some((site, entry)) = vip.untagged_copy_in_place()? else {
                 return refuse(foreign.describe(ip));
@@ -60,8 +60,10 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             log::warn(&what);
             vip.leave_repair_notice(&what);
             observe::count("repairs", 1);
-            let after_ms = since_heard().map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-            observe::event(Event::Repaired { by: format!("{by} (added back by it)"), after_ms });
+            observe::event(Event::Repaired {
+                by: format!("{by} (added back by it)"),
+                after_ms: ms_since_heard(),
+            });
             return Ok(ExitCode::Success);
         }
         Whereabouts::Foreign(_) if vip.untagged_copy_in_place()?.is_some() => {
@@ -114,8 +116,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
 /// parent's `arp_ignore` are put back now, not at the next monitor. A
 /// route the node added or removed is followed silently (the history keeps
 /// it); what someone took away is told to the next monitor too.
-fn follow(vip: &Vip, site: &crate::vip::Site, by: &str) -> AgentResult<ExitCode> {
-    let heard = std::env::var(HEARD_VAR).unwrap_or_default();
+fn follow(vip: &Vip, site: &crate::vip::Site, by: &str, heard: &str) -> AgentResult<ExitCode> {
     let drifted = vip.verify_virtual_link(site)?;
     if drifted.is_empty() {
         return Ok(ExitCode::Success);
@@ -136,7 +137,7 @@ fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<Exi
     let ip = vip.params.ip;
     match vip.bring_up(target) {
         Ok(_) => {
-            let after_ms = since_heard().map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+            let after_ms = ms_since_heard();
             log::warn(format!("{ip} was removed by {by}; put back on {} after {after_ms} ms", target.nic()));
             vip.leave_repair_notice(&format!("{ip} removed by {by}, put back after {after_ms} ms"));
             observe::count("repairs", 1);
@@ -165,11 +166,14 @@ fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<Exi
     }
 }
 
-/// How long ago the watcher heard of the removal.
-fn since_heard() -> Option<std::time::Duration> {
-    let heard: u128 = std::env::var(HEARD_AT_VAR).ok()?.parse().ok()?;
-    let now = monotonic_nanos()?;
-    Some(std::time::Duration::from_nanos(u64::try_from(now.checked_sub(heard)?).ok()?))
+/// How long ago the watcher heard of the removal, in milliseconds (0
+/// when it did not say).
+fn ms_since_heard() -> u64 {
+    let since = || {
+        let heard: u128 = std::env::var(HEARD_AT_VAR).ok()?.parse().ok()?;
+        u64::try_from(monotonic_nanos()?.checked_sub(heard)? / 1_000_000).ok()
+    };
+    since().unwrap_or(0)
 }
 
 /// CLOCK_MONOTONIC in nanoseconds: one clock for the watcher and its child.

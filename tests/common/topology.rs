@@ -43,6 +43,14 @@ impl Lab {
         run_agent(ns, &self.rsctmp, action, params, env)
     }
 
+    /// A second NIC, eth1, in the node: one end of a veth pair whose
+    /// other end (eth1p) stays in the node too, both up.
+    pub fn add_eth1(&self) {
+        self.node.ip(&["link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+        self.node.ip(&["link", "set", "eth1", "up"]);
+        self.node.ip(&["link", "set", "eth1p", "up"]);
+    }
+
     /// Pacemaker's probe: a monitor with interval 0, as Pacemaker passes it
     /// (an absent interval counts as 0 too, as ocf-shellfuncs defaults it).
     pub fn probe(&self, params: &[(&str, &str)]) -> Run {
