@@ -199,3 +199,25 @@ fn a_start_after_a_killed_start_applies_the_source_and_monitor_reports_it_missin
     assert!(subnet_route(&lab).contains("src 192.0.2.50"), "{}", subnet_route(&lab));
     assert_eq!(lab.agent("monitor", &params).code, ocf::SUCCESS);
 }
+
+#[test]
+fn recover_after_a_delete_puts_the_subnet_route_back_and_stop_restores_it() {
+    let lab = Lab::new();
+    let params = [
+        ("ip", "192.0.2.50"),
+        ("cidr_netmask", "24"),
+        ("nic", "eth0"),
+        ("preferred_source", "true"),
+        ("repair_removed", "false"),
+    ];
+    assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
+    // The kernel takes the route whose source goes with the VIP; the re-add
+    // is a secondary of the node's subnet, which brings no route of its own.
+    lab.node.ip(&["addr", "del", "192.0.2.50/24", "dev", "eth0"]);
+    assert_eq!(subnet_route(&lab), "", "the kernel took the route with the VIP");
+    let recover = lab.agent("recover", &params);
+    assert_eq!(recover.code, ocf::SUCCESS, "{recover:#?}");
+    assert!(subnet_route(&lab).contains("src 192.0.2.50"), "{}", subnet_route(&lab));
+    assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
+    assert!(subnet_route(&lab).contains("src 192.0.2.1"), "{}", subnet_route(&lab));
+}

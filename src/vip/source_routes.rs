@@ -134,6 +134,7 @@ impl Vip<'_> {
         let subnet = IpNetwork::new(ip, spot.prefix)
             .map_err(|err| AgentError::configured(format!("{ip}/{}: {err}", spot.prefix)))?;
         let _lock = self.routes_lock(spot.site.ifindex)?;
+        self.put_back_routes_taken_with_the_vip(spot.site.ifindex)?;
         let routes = self
             .nl
             .subnet_routes(spot.site.ifindex, subnet)
@@ -161,6 +162,35 @@ impl Vip<'_> {
                 .replace_route(&route.with_preferred_source(Some(ip)))
                 .doing(|| format!("making {ip} the source of route {}", route.describe()))?;
             log::info(format!("{ip} is the preferred source of route {} now", route.describe()));
+        }
+        Ok(())
+    }
+
+    /// Puts back, with the VIP as their source, the routes this resource
+    /// holds on `ifindex` that the kernel removed when someone deleted the
+    /// VIP (gone, and nothing to their destination in their place): left
+    /// so, the node has no route onto its own subnet while the VIP is back.
+    fn put_back_routes_taken_with_the_vip(&self, ifindex: u32) -> AgentResult<()> {
+        let ip = self.params.ip;
+        for claim in self.claims_of(ip)? {
+            let original = &claim.original;
+            let (Some(oif), Some(network)) = (original.oif(), original.network()) else { continue };
+            if oif != ifindex {
+                continue;
+            }
+            let everywhere = self
+                .nl
+                .routes_to(network, original.table())
+                .doing(|| format!("reading the routes to {network}"))?;
+            if everywhere.is_empty() {
+                self.nl.replace_route(&original.with_preferred_source(Some(ip))).doing(|| {
+                    format!("putting back route {} with {ip} as its source", original.describe())
+                })?;
+                log::info(format!(
+                    "put back route {} with {ip} as its source: the kernel had removed it with {ip}",
+                    original.describe()
+                ));
+            }
         }
         Ok(())
     }
@@ -253,14 +283,11 @@ impl Vip<'_> {
     }
 
     /// Whether a route that is gone went with the VIP (the kernel deletes
-    /// the routes whose source it removes): the VIP is gone, and no route
-    /// to the same destination stands in its place (an admin's new metric
-    /// or NIC).
+    /// the routes whose source it removes): no route to the same
+    /// destination stands in its place (an admin's new metric or NIC). The
+    /// VIP may be here again: re-added by an action killed before it took
+    /// the route over again, and the re-add does not bring it back.
     fn taken_with_the_vip(&self, original: &SavedRoute) -> AgentResult<bool> {
-        let ip = self.params.ip;
-        if self.nl.local_address_holder(ip).doing(|| format!("looking for {ip}"))?.is_some() {
-            return Ok(false);
-        }
         let Some(network) = original.network() else { return Ok(false) };
         let everywhere = self
             .nl
