@@ -42,7 +42,17 @@ fn sleep_until_ms(at: u64) {
 
 impl Vip<'_> {
     /// The budget of the interface `ifindex` (named `nic`).
+    /// Frames from the VIP's virtual-MAC interface leave by its parent's
+    /// port: they count against the parent's budget, which one ledger keeps
+    /// whatever interfaces come and go on it.
     pub fn pacer(&self, ifindex: u32, nic: &str) -> Pacer {
+        let virtual_link = self.record.and_then(|record| record.virtual_link.as_ref());
+        let (ifindex, nic) = match virtual_link {
+            Some(link) if link.ifindex == Some(ifindex) || link.name == nic => {
+                (link.parent_ifindex, link.parent.as_str())
+            }
+            _ => (ifindex, nic),
+        };
         let ns = self.params.network_namespace.as_deref();
         Pacer {
             run_dir: self.run_dir(),
