@@ -28,7 +28,7 @@ DEB = target/ocf-ipaddr_$(VERSION)_$(ARCH).deb
 # Reproducible man page date: the last commit's, else today's.
 MAN_DATE := $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
 
-.PHONY: all build man install uninstall check deps debian13-root lint test demo bench deb rpm clean
+.PHONY: all build man install uninstall check deps debian13-root lint test demo bench deb rpm clean crash-points
 
 all: build man
 
@@ -83,13 +83,22 @@ $(PREVIOUS):
 	cd target/previous-src && $(STATIC) build $(TARGET_FLAGS) --bin IPaddr --target-dir $(CURDIR)/target/previous-build
 	install -D -m 0755 target/previous-build/$(HOST)/release/IPaddr $@
 
+# The agent built to die before its k-th effect on the node, for the
+# enumeration of crash points (tests/crash_points.rs): its own target
+# directory, so the release build is never the test build.
+CRASH_POINTS = target/crash-points/IPaddr
+$(CRASH_POINTS): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
+	$(STATIC) build $(TARGET_FLAGS) --features crash-points --target-dir $(CURDIR)/target/crash-points-build
+	install -D -m 0755 target/crash-points-build/$(HOST)/release/IPaddr $@
+
 # The tests run against the agent as `make install` lays it out, and
 # against the .deb.
-test: deb $(PREVIOUS)
+test: deb $(PREVIOUS) $(CRASH_POINTS)
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
 		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) OCF_IPADDR_PREVIOUS=$(CURDIR)/$(PREVIOUS) \
+		OCF_IPADDR_CRASH_AGENT=$(CURDIR)/$(CRASH_POINTS) \
 		$(STATIC) nextest run $(TARGET_FLAGS) --no-fail-fast 2>&1; \
 		status=$$?; tests/tools/slowest.sh target/nextest/default/junit.xml; exit $$status
 
@@ -127,6 +136,10 @@ rpm:
 	rpmbuild -bb $(RPMBUILD_FLAGS) --define "_topdir $(CURDIR)/target/rpm" --define "version $(VERSION)" ocf-ipaddr.spec
 
 check: deps debian13-root lint test
+
+# The crash-point enumeration alone (docs/reliability.md).
+crash-points: $(CRASH_POINTS)
+	OCF_IPADDR_CRASH_AGENT=$(CURDIR)/$(CRASH_POINTS) $(STATIC) nextest run $(TARGET_FLAGS) --test crash_points --no-capture
 
 # Side by side with IPaddr2 and with the previous release; writes
 # docs/benchmarks.md and docs/benchmarks.svg.

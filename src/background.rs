@@ -76,6 +76,7 @@ pub fn spawn(
 ) -> io::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(1);
     stop(run_dir, file, deadline);
+    crate::crash_point::before("create", &file);
     let lock = open_for_spawn(run_dir, file, deadline)?;
     let lock_fd = lock.as_raw_fd();
     let mut command = Command::new("/proc/self/exe");
@@ -107,6 +108,7 @@ pub fn spawn(
     }
     // Returns once the child has executed, holding its lock. It is not
     // waited for: when the agent exits, init adopts and reaps it.
+    crate::crash_point::before("spawn", &action);
     command.spawn().map(drop)
 }
 
@@ -235,6 +237,7 @@ fn end_worker(pid: i32, file: &str) -> bool {
         return false;
     }
     log::debug(format!("stopping worker {pid} of {file}"));
+    crate::crash_point::before("end worker of", &file);
     for signal in [libc::SIGTERM, libc::SIGKILL] {
         // SAFETY: pidfd_send_signal with a live pidfd and no siginfo.
         let rc = unsafe {

@@ -13,6 +13,7 @@ mod budget;
 mod cli;
 mod cluster_ip;
 mod convergence;
+mod crash_point;
 mod discover;
 mod distro;
 mod error;
@@ -61,6 +62,7 @@ fn run() -> ExitCode {
         eprint!("{}", actions::USAGE);
         return ExitCode::ErrArgs;
     };
+    crash_point::arm(&action_name);
     let Some(mut action) = Action::parse(&action_name) else {
         eprint!("{}", actions::USAGE);
         log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));

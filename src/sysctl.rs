@@ -45,18 +45,24 @@ pub fn ipv4_conf(nic: &str, name: &str) -> io::Result<u8> {
 /// Sets an interface's own value of a setting of `family` ("ipv4" or
 /// "ipv6": `net.FAMILY.conf.NIC.NAME`).
 pub fn set_conf(family: &str, nic: &str, name: &str, value: u8) -> io::Result<()> {
-    std::fs::write(path(&["net", family, "conf", nic, name]), value.to_string())
+    let path = path(&["net", family, "conf", nic, name]);
+    crate::crash_point::before("write setting", &path.display());
+    std::fs::write(path, value.to_string())
 }
 
 /// Turns `promote_secondaries` on for `nic`.
 pub fn promote_secondaries(nic: &str) -> io::Result<()> {
-    std::fs::write(path(&["net", "ipv4", "conf", nic, "promote_secondaries"]), "1")
+    let path = path(&["net", "ipv4", "conf", nic, "promote_secondaries"]);
+    crate::crash_point::before("write setting", &path.display());
+    std::fs::write(path, "1")
 }
 
 /// Flushes the route cache of `ip`'s family, as `ip route flush cache` does.
 pub fn flush_route_cache(ip: IpAddr) -> io::Result<()> {
     let family = if ip.is_ipv4() { "ipv4" } else { "ipv6" };
-    std::fs::write(path(&["net", family, "route", "flush"]), "-1")
+    let path = path(&["net", family, "route", "flush"]);
+    crate::crash_point::before("write setting", &path.display());
+    std::fs::write(path, "-1")
 }
 
 #[cfg(test)]

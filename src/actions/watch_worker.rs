@@ -170,6 +170,7 @@ fn repair(file: &str, by: &Sender, heard: Heard) -> AgentResult<Next> {
             Ok(())
         });
     }
+    crate::crash_point::before("spawn", &REPAIR_ACTION);
     let status =
         command.status().map_err(|err| AgentError::generic(format!("starting a repair of {file}: {err}")))?;
     Ok(match status.code() {

@@ -12,13 +12,17 @@ pub fn join(nic: &str, mac: Mac) -> io::Result<()> {
     membership(nic, mac, libc::SIOCADDMULTI)
 }
 
-/// Removes it again (`ip maddr del`).
+/// Removes it again (`ip maddr del`); not joined is fine.
 pub fn leave(nic: &str, mac: Mac) -> io::Result<()> {
-    membership(nic, mac, libc::SIOCDELMULTI)
+    match membership(nic, mac, libc::SIOCDELMULTI) {
+        Err(err) if err.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        left => left,
+    }
 }
 
 /// Sends SIOCADDMULTI or SIOCDELMULTI for `mac` on `nic`.
 fn membership(nic: &str, mac: Mac, op: libc::c_ulong) -> io::Result<()> {
+    crate::crash_point::before("change multicast membership of", &nic);
     let sock = nix::sys::socket::socket(
         nix::sys::socket::AddressFamily::Inet,
         nix::sys::socket::SockType::Datagram,

@@ -117,6 +117,19 @@ impl Plan {
         filter.and(membership)
     }
 
+    /// Leaves the shared MAC when the filter is gone already: a teardown
+    /// killed between the two leaves the membership alone behind.
+    /// Without a NIC there is nothing to leave.
+    pub fn leave_shared_mac(&self) -> io::Result<()> {
+        if self.nic.is_empty() {
+            return Ok(());
+        }
+        match maddr::leave(&self.nic, self.mac) {
+            Err(err) if err.raw_os_error() == Some(nix::libc::ENODEV) => Ok(()),
+            left => left,
+        }
+    }
+
     pub fn add_bucket(&self, bucket: u32) -> io::Result<()> {
         match self.backend {
             Backend::Nft => nft::apply(&nft::bucket_script(self, bucket)),

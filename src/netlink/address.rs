@@ -165,6 +165,29 @@ impl Netlink {
             .map(drop)
     }
 
+    /// The label an IPv6 address-selection entry for exactly `ip/128`
+    /// carries, if there is one (`ip addrlabel list`: a few entries).
+    pub fn address_label(&self, ip: IpAddr) -> NlResult<Option<u32>> {
+        let mut request = AddrLabelMessage::default();
+        request.header.family = IpFamily::of(ip).address_family();
+        let replies = self.exchange(RouteNetlinkMessage::GetAddrLabel(request), NLM_F_DUMP)?;
+        Ok(replies.into_iter().find_map(|reply| {
+            let RouteNetlinkMessage::NewAddrLabel(entry) = reply else { return None };
+            if entry.header.prefix_len != IpFamily::of(ip).host_prefix() {
+                return None;
+            }
+            let address = entry.attributes.iter().find_map(|a| match a {
+                AddrLabelAttribute::Address(address) => Some(*address),
+                _ => None,
+            });
+            let label = entry.attributes.iter().find_map(|a| match a {
+                AddrLabelAttribute::Label(label) => Some(*label),
+                _ => None,
+            });
+            (address == Some(ip)).then_some(label).flatten()
+        }))
+    }
+
     /// Deletes that label (`ip addrlabel del prefix IP/128 label VALUE`).
     pub fn delete_address_label(&self, ip: IpAddr, value: u32) -> NlResult<()> {
         let request = address_label_message(ip, value);

@@ -52,6 +52,7 @@ impl Netlink {
         flags: u16,
         mut visit: impl FnMut(u16, &[u8]) -> NlResult<()>,
     ) -> NlResult<()> {
+        super::before_change(&message);
         let sequence = self.plain.next_sequence();
         let mut request = NetlinkMessage::from(message);
         request.header.flags = NLM_F_REQUEST | flags;

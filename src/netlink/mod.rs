@@ -134,6 +134,7 @@ impl Netlink {
 
     /// Sends one request and collects the replies until the kernel is done.
     fn exchange(&self, message: RouteNetlinkMessage, flags: u16) -> NlResult<Vec<RouteNetlinkMessage>> {
+        before_change(&message);
         let mut request = NetlinkMessage::from(message);
         request.header.flags = NLM_F_REQUEST | flags;
         let connection = self.connection()?;
@@ -155,6 +156,26 @@ impl Netlink {
             Ok(out)
         })
     }
+}
+
+/// The crash point of a request that changes the node (crash_point.rs);
+/// one that only reads is none.
+fn before_change(message: &RouteNetlinkMessage) {
+    let change = match message {
+        RouteNetlinkMessage::NewAddress(_) => "new address",
+        RouteNetlinkMessage::DelAddress(_) => "delete address",
+        RouteNetlinkMessage::NewAddrLabel(_) => "new address label",
+        RouteNetlinkMessage::DelAddrLabel(_) => "delete address label",
+        RouteNetlinkMessage::NewRoute(_) => "new route",
+        RouteNetlinkMessage::DelRoute(_) => "delete route",
+        RouteNetlinkMessage::NewRule(_) => "new rule",
+        RouteNetlinkMessage::DelRule(_) => "delete rule",
+        RouteNetlinkMessage::NewLink(_) => "new link",
+        RouteNetlinkMessage::DelLink(_) => "delete link",
+        RouteNetlinkMessage::SetLink(_) => "set link",
+        _ => return,
+    };
+    crate::crash_point::before("netlink", &change);
 }
 
 impl Connection {

@@ -69,6 +69,7 @@ pub fn reset_connections(ip: IpAddr) -> NlResult<Resets> {
             Ok(())
         })?;
         for id in found {
+            crate::crash_point::before("reset connection of", &ip);
             sequence += 1;
             let destroy =
                 message(SOCK_DESTROY, NLM_F_REQUEST | NLM_F_ACK, sequence, &request(family, Some(&id)));

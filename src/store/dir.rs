@@ -68,9 +68,14 @@ impl RunDir {
     pub fn write(&self, name: &str, contents: &str) -> io::Result<()> {
         self.ensure()?;
         let final_path = self.file(name);
+        crate::crash_point::before("write", &name);
         let (mut file, temp_path) = create_temporary(&self.partial_dir()?, name, 0o600)?;
         let written = file.write_all(contents.as_bytes());
-        if let Err(err) = written.and_then(|_| fs::rename(&temp_path, &final_path)) {
+        let renamed = written.and_then(|_| {
+            crate::crash_point::before("rename into place", &name);
+            fs::rename(&temp_path, &final_path)
+        });
+        if let Err(err) = renamed {
             let _ = fs::remove_file(&temp_path);
             return Err(named(err, &final_path));
         }
@@ -106,23 +111,35 @@ impl RunDir {
     /// init reaps in its own time) writes no more: its copy goes too.
     fn sweep_dead_writers(&self, name: &str) {
         for (copy, pid) in self.partial_copies(name) {
-            let pid = pid.split('.').next().unwrap_or_default();
-            let alive = pid.parse::<i32>().is_ok_and(crate::process::is_running);
-            if !alive {
+            if !crate::process::is_running(pid) {
                 let _ = fs::remove_file(copy);
             }
         }
     }
 
+    /// Removes the temporary copies of any of `names` that killed writers
+    /// left behind (one listing of the directory of writes in flight).
+    pub fn sweep_dead_copies(&self, names: &[String]) {
+        let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) else { return };
+        for entry in entries.flatten() {
+            let copy = entry.file_name();
+            let Some(copy) = copy.to_str() else { continue };
+            let writer = names.iter().find_map(|name| writer_of_copy(copy, name));
+            if writer.is_some_and(|pid| !crate::process::is_running(pid)) {
+                crate::crash_point::before("remove", &copy);
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+
     /// The temporary copies of `name` being (or left) written, each with
-    /// what follows the name: the writer's pid and a random part.
-    fn partial_copies(&self, name: &str) -> Vec<(PathBuf, String)> {
-        let prefix = format!(".{name}.");
+    /// its writer's pid.
+    fn partial_copies(&self, name: &str) -> Vec<(PathBuf, i32)> {
         let Ok(entries) = fs::read_dir(self.file(PARTIAL_DIR)) else { return Vec::new() };
         entries
             .flatten()
             .filter_map(|entry| {
-                let pid = entry.file_name().to_str()?.strip_prefix(&prefix)?.to_string();
+                let pid = writer_of_copy(entry.file_name().to_str()?, name)?;
                 Some((entry.path(), pid))
             })
             .collect()
@@ -257,6 +274,7 @@ impl RunDir {
     /// Removes `name`, and any temporary copy of it a killed writer left
     /// behind; a missing file is fine, and so is a directory (none of ours).
     pub fn remove(&self, name: &str) -> io::Result<()> {
+        crate::crash_point::before("remove", &name);
         for (copy, _) in self.partial_copies(name) {
             let _ = fs::remove_file(copy);
         }
@@ -286,6 +304,7 @@ impl Rewritable {
         use std::os::unix::fs::FileExt;
         let mut bytes = serde_json::to_vec(value).map_err(io::Error::other)?;
         let length = usize::try_from(self.length).unwrap_or(usize::MAX);
+        crate::crash_point::before("rewrite", &self.path.display());
         if self.length == 0 {
             // Empty, or holding what did not read back: start afresh.
             self.file.set_len(0).map_err(|err| named(err, &self.path))?;
@@ -321,6 +340,17 @@ pub fn create_temporary(dir: &Path, name: &str, mode: u32) -> io::Result<(File, 
             Err(err) => return Err(named(err, &path)),
         }
     }
+}
+
+/// The writer's pid when `copy` is a temporary copy of `name` as
+/// `create_temporary` names them (`.NAME.PID.RANDOM`, RANDOM 16 hex
+/// digits): exactly, so that a copy of `web.example` is never taken for
+/// one of `web`.
+fn writer_of_copy(copy: &str, name: &str) -> Option<i32> {
+    let (pid, random) = copy.strip_prefix('.')?.strip_prefix(name)?.strip_prefix('.')?.split_once('.')?;
+    let random_ok = random.len() == 16 && random.bytes().all(|b| b.is_ascii_hexdigit());
+    let pid_ok = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    if random_ok && pid_ok { pid.parse().ok() } else { None }
 }
 
 /// `err`, saying which file it is about.
@@ -405,21 +435,30 @@ mod tests {
         let partial = dir.file(PARTIAL_DIR);
         let in_flight = |d: &Path| fs::read_dir(d).unwrap().count();
         assert_eq!(in_flight(&partial), 0, "a finished write leaves nothing behind");
-        let dead = u32::MAX; // above pid_max: never a live process
-        std::fs::write(partial.join(format!(".x.{dead}.00ff")), "killed").unwrap();
-        std::fs::write(partial.join(".x.1.00ff"), "pid 1 is alive").unwrap();
+        let dead = i32::MAX; // above pid_max: never a live process
+        let random = "0123456789abcdef";
+        let copy = |name: &str, pid: i32| partial.join(format!(".{name}.{pid}.{random}"));
+        std::fs::write(copy("x", dead), "killed").unwrap();
+        std::fs::write(copy("x", 1), "pid 1 is alive").unwrap();
+        std::fs::write(copy("x.example", dead), "another file's, whose name starts with x.").unwrap();
         dir.write("x", "again").unwrap();
-        assert!(
-            !partial.join(format!(".x.{dead}.00ff")).exists(),
-            "a dead writer's copy is swept by the next write"
-        );
-        assert!(partial.join(".x.1.00ff").exists(), "a live writer's copy is left alone");
-        std::fs::write(partial.join(".x.12345.00ff"), "half").unwrap();
-        std::fs::write(partial.join(".xy.12345.00ff"), "another file's").unwrap();
+        assert!(!copy("x", dead).exists(), "a dead writer's copy is swept by the next write");
+        assert!(copy("x", 1).exists(), "a live writer's copy is left alone");
+        assert!(copy("x.example", dead).exists(), "x.example's copy is not x's");
+        std::fs::write(copy("x", 12345), "half").unwrap();
+        std::fs::write(copy("xy", 12345), "another file's").unwrap();
         dir.remove("x").unwrap();
         assert_eq!(dir.read("x").unwrap(), None);
-        assert!(!partial.join(".x.12345.00ff").exists(), "a killed writer's temporary file is cleaned up");
-        assert!(partial.join(".xy.12345.00ff").exists(), "only this file's");
+        assert!(!copy("x", 12345).exists(), "a killed writer's temporary file is cleaned up");
+        assert!(copy("xy", 12345).exists(), "only this file's");
+        std::fs::write(copy("y", dead), "killed").unwrap();
+        std::fs::write(copy("y", 1), "alive").unwrap();
+        dir.sweep_dead_copies(&["y".to_string(), "x.example".to_string()]);
+        assert!(
+            !copy("y", dead).exists() && !copy("x.example", dead).exists(),
+            "dead writers' copies of the names go"
+        );
+        assert!(copy("y", 1).exists() && copy("xy", 12345).exists(), "a live writer's and other names' stay");
         dir.remove("x").unwrap();
         fs::remove_dir_all(dir.path()).unwrap();
     }

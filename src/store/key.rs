@@ -44,6 +44,22 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Every kind of file a resource keeps.
+    pub const ALL: [Kind; 12] = [
+        Kind::Record,
+        Kind::History,
+        Kind::Metrics,
+        Kind::ObserveLock,
+        Kind::Announcer,
+        Kind::Loopback,
+        Kind::StandIn,
+        Kind::SourceRoutes,
+        Kind::ActionLock,
+        Kind::Convergence,
+        Kind::Watcher,
+        Kind::RepairNotice,
+    ];
+
     /// The word in the file's name (the previous layout's, where it had one).
     pub(super) fn word(self) -> &'static str {
         match self {

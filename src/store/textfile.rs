@@ -42,6 +42,7 @@ pub fn remove_if_of(dir: &Path, name: &str, escaped: &str) {
         return;
     }
     if text.contains(&format!("{{resource=\"{escaped}\",")) {
+        crate::crash_point::before("remove", &path.display());
         let _ = std::fs::remove_file(&path);
     }
 }
@@ -50,8 +51,12 @@ pub fn remove_if_of(dir: &Path, name: &str, escaped: &str) {
 /// `*.prom`, so never collected half written), created exclusively under a
 /// random name, then put in place.
 pub fn write(dir: &Path, name: &str, text: &str) -> io::Result<()> {
+    crate::crash_point::before("write", &name);
     let (mut file, temp) = create_temporary(dir, name, MODE)?;
-    let written = file.write_all(text.as_bytes()).and_then(|()| put_in_place(&temp, &dir.join(name)));
+    let written = file.write_all(text.as_bytes()).and_then(|()| {
+        crate::crash_point::before("put in place", &name);
+        put_in_place(&temp, &dir.join(name))
+    });
     if written.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
@@ -69,7 +74,10 @@ fn put_in_place(temp: &Path, target: &Path) -> io::Result<()> {
     use nix::errno::Errno;
     use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
     match renameat2(AT_FDCWD, temp, AT_FDCWD, target, RenameFlags::RENAME_EXCHANGE) {
-        Ok(()) => remove_swapped_out(temp),
+        Ok(()) => {
+            crate::crash_point::before("remove swapped out", &temp.display());
+            remove_swapped_out(temp)
+        }
         Err(Errno::ENOENT | Errno::EINVAL | Errno::ENOSYS | Errno::EOPNOTSUPP) => {
             std::fs::rename(temp, target)
         }

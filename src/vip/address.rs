@@ -205,23 +205,40 @@ impl Vip<'_> {
         }
     }
 
-    /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for;
-    /// its value when this call added it (one already there is the admin's).
-    pub fn add_address_label(&self) -> Option<u32> {
+    /// The IPv6 address-selection label `lvs_ipv6_addrlabel` asks for, when
+    /// no label for the address is there yet (one that is, is the admin's
+    /// or an earlier start's, whose record keeps it).
+    pub fn address_label_to_add(&self) -> Option<u32> {
         let value = self.params.lvs.ipv6_label?;
-        log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", self.params.ip));
-        match self.nl.add_address_label(self.params.ip, value) {
-            Ok(()) => Some(value),
-            Err(err) if err.errno() == Some(libc_errno::EEXIST) => {
-                log::info(format!(
-                    "an IPv6 address label for {} is there already; stop leaves it",
-                    self.params.ip
-                ));
+        match self.nl.address_label(self.params.ip) {
+            Ok(None) => Some(value),
+            Ok(Some(_)) => {
+                log::info(format!("an IPv6 address label for {} is there already", self.params.ip));
                 None
             }
             Err(err) => {
-                log::warn(format!("adding IPv6 address label for {} failed: {err}", self.params.ip));
+                log::warn(format!("listing the IPv6 address labels for {} failed: {err}", self.params.ip));
                 None
+            }
+        }
+    }
+
+    /// Adds the label `value` (recorded already): whether it is there now
+    /// because of this call.
+    pub fn add_address_label(&self, value: u32) -> bool {
+        log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", self.params.ip));
+        match self.nl.add_address_label(self.params.ip, value) {
+            Ok(()) => true,
+            Err(err) if err.errno() == Some(libc_errno::EEXIST) => {
+                log::info(format!(
+                    "an IPv6 address label for {} came meanwhile; stop leaves it",
+                    self.params.ip
+                ));
+                false
+            }
+            Err(err) => {
+                log::warn(format!("adding IPv6 address label for {} failed: {err}", self.params.ip));
+                false
             }
         }
     }

@@ -59,10 +59,26 @@ impl Vip<'_> {
         // Recorded before the add: a start killed at any instant leaves stop what it needs.
         let mut recorded = self.write_record(target, super::address::kernel_keeps_address_tags(), None)?;
         self.take_from_loopback()?;
-        if let Some(value) = self.add_address_label() {
+        if let Some(value) = self.address_label_to_add() {
+            // Recorded before it is added, like the address: a start killed
+            // right after the add leaves stop what it needs to remove it.
             recorded.address_label = Some(value);
-            if let Err(err) = recorded.write(&self.run_dir(), self.key) {
-                log::warn(format!("recording the IPv6 address label of {}: {err}", params.ip));
+            let run_dir = self.run_dir();
+            match recorded.write(&run_dir, self.key) {
+                Err(err) => {
+                    recorded.address_label = None;
+                    log::warn(format!(
+                        "not adding the IPv6 address label of {}: recording it: {err}",
+                        params.ip
+                    ));
+                }
+                Ok(()) if self.add_address_label(value) => {}
+                Ok(()) => {
+                    recorded.address_label = None;
+                    if let Err(err) = recorded.write(&run_dir, self.key) {
+                        log::warn(format!("recording that {} has no label of its own: {err}", params.ip));
+                    }
+                }
             }
         }
         let Some(mac) = self.virtual_mac() else {

@@ -124,11 +124,17 @@ impl Vip<'_> {
             log::warn(format!("{} is not installed: no {ip} rules to remove", plan.program()));
         } else {
             let served = plan.served().doing(|| format!("reading the {} rules of {ip}", plan.program()))?;
-            if let Some(served) = served {
-                if !self.release_bucket(&plan, &served) {
+            match served {
+                Some(served) if !self.release_bucket(&plan, &served) => {
                     log::info(format!("other instances still serve {ip} on this node; keeping the address"));
                     return Ok(ExitCode::Success);
                 }
+                Some(_) => {}
+                // No instance here serves the VIP: a shared MAC still
+                // joined is what a killed teardown left.
+                None => plan
+                    .leave_shared_mac()
+                    .doing(|| format!("leaving the shared MAC {} of {ip} on {}", plan.mac, plan.nic))?,
             }
         }
         self.tear_down().map(|()| ExitCode::Success)

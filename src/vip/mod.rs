@@ -342,7 +342,13 @@ impl Vip<'_> {
         if let Err(err) = self.run_dir().remove(&self.key.file(Kind::Convergence)) {
             log::warn(format!("removing the convergence state of {}: {err}", self.params.ip));
         }
-        Record::remove(&self.run_dir(), self.key)
-            .map_err(|err| AgentError::generic(format!("removing the record of {}: {err}", self.params.ip)))
+        Record::remove(&self.run_dir(), self.key).map_err(|err| {
+            AgentError::generic(format!("removing the record of {}: {err}", self.params.ip))
+        })?;
+        // Half-written files of a killed action (a record, the routes or
+        // loopback copy it kept) go with the resource.
+        let files: Vec<String> = Kind::ALL.iter().map(|kind| self.key.file(*kind)).collect();
+        self.run_dir().sweep_dead_copies(&files);
+        Ok(())
     }
 }

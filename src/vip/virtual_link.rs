@@ -314,6 +314,9 @@ impl Vip<'_> {
         let nic = site.nic.as_str();
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.run_dir();
+        // A write of the list killed half-way (a start's listing) leaves a
+        // copy no later write of a list that never names us would sweep.
+        run_dir.sweep_dead_copies(std::slice::from_ref(&file));
         let loaded = run_dir
             .load_capped::<ParentHold>(&file, HOLD_BYTES)
             .map_err(|err| AgentError::generic(format!("reading who raised arp_ignore of {nic}: {err}")))?;
@@ -441,21 +444,30 @@ impl Vip<'_> {
     pub fn remove_virtual_link(&self) -> AgentResult<()> {
         let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
         let ip = self.params.ip;
-        if let Some(ifindex) = virtual_link.ifindex {
-            let rule = SourceRule { source: ip, table: table_of(ifindex), priority: RULE_PRIORITY };
-            self.nl.delete_source_rule(rule).doing(|| format!("deleting the rule from {ip}"))?;
-        }
         let mac: Mac = virtual_link.mac.parse().map_err(|_| {
             AgentError::generic(format!("the record of {ip} names an unreadable MAC {}", virtual_link.mac))
         })?;
-        match self.own_virtual_link(mac, Some(virtual_link.parent_ifindex)) {
-            Ok(Some(link)) => self
-                .nl
-                .delete_link(link.ifindex)
-                .doing(|| format!("deleting interface {}", virtual_link.name))?,
-            Ok(None) => {}
+        let link = match self.own_virtual_link(mac, Some(virtual_link.parent_ifindex)) {
+            Ok(link) => link,
             // Someone else's interface under that name: not this resource's to delete.
-            Err(err) => log::warn(format!("{}; stop leaves it alone", err.reason)),
+            Err(err) => {
+                log::warn(format!("{}; stop leaves it alone", err.reason));
+                None
+            }
+        };
+        // The rule of the recorded interface, and of the one found: an
+        // action killed before it recorded the index of the interface it
+        // took up again left its rule under that index.
+        let mut ifindexes: Vec<u32> = virtual_link.ifindex.into_iter().collect();
+        ifindexes.extend(link.as_ref().map(|link| link.ifindex).filter(|found| !ifindexes.contains(found)));
+        for ifindex in ifindexes {
+            let rule = SourceRule { source: ip, table: table_of(ifindex), priority: RULE_PRIORITY };
+            self.nl.delete_source_rule(rule).doing(|| format!("deleting the rule from {ip}"))?;
+        }
+        if let Some(link) = link {
+            self.nl
+                .delete_link(link.ifindex)
+                .doing(|| format!("deleting interface {}", virtual_link.name))?;
         }
         if ip.is_ipv4() {
             self.release_parent_arp_ignore(virtual_link)?;
