@@ -364,3 +364,37 @@ fn unreadable_nft_output_fails_the_stop_and_leaves_every_filter_in_place() {
     }
     assert!(!nft_ruleset(&seg, 0).contains("ocf_ipaddr"));
 }
+
+#[test]
+fn a_recurring_monitor_fails_an_instance_whose_bucket_rule_is_gone() {
+    let seg = Segment::new(1);
+    let params = [("ip", VIP), ("cidr_netmask", "24"), ("clusterip_firewall", "nft")];
+    let recurring = [("OCF_RESKEY_CRM_meta_interval", "10000")];
+    let run = |instance: usize, action: &str, env: &[(&str, &str)]| {
+        run_instance(&seg, 0, action, (2, instance), &params, env)
+    };
+    for instance in 0..2 {
+        assert_eq!(run(instance, "start", &[]).code, ocf::SUCCESS);
+    }
+    // Someone deletes the rule of instance 1's bucket (bucket 2).
+    let listing = String::from_utf8_lossy(
+        &seg.nodes[0].exec("nft", &["-a", "list", "chain", "ip", "ocf_ipaddr_192_0_2_60", "prerouting"]).stdout,
+    )
+    .into_owned();
+    let line = listing.lines().find(|l| l.contains("\"ocf-ipaddr bucket 2\"")).unwrap_or_else(|| panic!("{listing}"));
+    let handle = line.rsplit("handle ").next().expect("a handle").trim().to_string();
+    let deleted =
+        seg.nodes[0].exec("nft", &["delete", "rule", "ip", "ocf_ipaddr_192_0_2_60", "prerouting", "handle", &handle]);
+    assert!(deleted.status.success(), "{deleted:?}");
+
+    let monitor = run(1, "monitor", &recurring);
+    assert_eq!(monitor.code, ocf::ERR_GENERIC, "{monitor:#?}");
+    assert!(monitor.reason().contains("bucket 2 of 2"), "{monitor:#?}");
+    // A probe cannot tell it from an instance that never ran here.
+    assert_eq!(run(1, "monitor", &[("OCF_RESKEY_CRM_meta_interval", "0")]).code, ocf::NOT_RUNNING);
+    assert_eq!(run(0, "monitor", &recurring).code, ocf::SUCCESS, "the other instance still serves");
+    for instance in 0..2 {
+        assert_eq!(run(instance, "stop", &[]).code, ocf::SUCCESS);
+    }
+    assert!(!seg.nodes[0].has_address("eth0", "192.0.2.60/24"));
+}

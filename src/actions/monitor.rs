@@ -98,8 +98,18 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     if let Some(cip) = &params.cluster_ip {
         if !vip.serves_bucket(cip, &site.nic)? {
-            log::debug(format!("{} is up, but this instance's bucket is not served here", params.ip));
-            return Ok(ExitCode::NotRunning);
+            // A probe cannot tell a rule removed from one this instance
+            // never had (another instance keeps the address here); a
+            // recurring monitor can: the instance runs here, clients of
+            // its bucket get no answer (IPaddr2 4.16+ answers 1 to both).
+            if inv.env.is_probe_interval() {
+                log::debug(format!("{} is up, but this instance's bucket is not served here", params.ip));
+                return Ok(ExitCode::NotRunning);
+            }
+            return Err(AgentError::generic(format!(
+                "{} is up on {}, but the rule of bucket {} of {} is gone: its clients get no answer",
+                params.ip, site.nic, cip.local_node, cip.total_nodes
+            )));
         }
     }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, site.nic));
