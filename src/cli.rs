@@ -17,6 +17,9 @@ pub struct CommandLine {
     pub verbosity: Verbosity,
     /// `--format` (for `explain`).
     pub format: OutputFormat,
+    /// `--resource`: the Pacemaker resource acted for, as
+    /// `OCF_RESOURCE_INSTANCE` names it.
+    pub resource: Option<String>,
 }
 
 fn command() -> Command {
@@ -39,6 +42,12 @@ fn command() -> Command {
                 .short('d')
                 .action(ArgAction::SetTrue)
                 .help("Log debug lines (same as OCF_TRACE_RA=1)"),
+        )
+        .arg(
+            Arg::new("resource")
+                .long("resource")
+                .value_name("NAME")
+                .help("The Pacemaker resource (as OCF_RESOURCE_INSTANCE): its record, history and files"),
         )
         .arg(
             Arg::new("format")
@@ -78,6 +87,7 @@ pub fn parse() -> CommandLine {
             overrides: Vec::new(),
             verbosity: Verbosity::FromEnvironment,
             format: OutputFormat::Text,
+            resource: None,
         };
     }
     from_matches(command().get_matches())
@@ -96,6 +106,7 @@ fn from_matches(matches: ArgMatches) -> CommandLine {
             Some("json") => OutputFormat::Json,
             _ => OutputFormat::Text,
         },
+        resource: matches.get_one::<String>("resource").cloned(),
     }
 }
 

@@ -63,6 +63,7 @@ fn run() -> ExitCode {
         return ExitCode::ErrArgs;
     };
     crash_point::arm(&action_name);
+    log::start_trace(&action_name);
     let Some(mut action) = Action::parse(&action_name) else {
         eprint!("{}", actions::USAGE);
         log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));
@@ -71,7 +72,10 @@ fn run() -> ExitCode {
     if let Action::Explain { format } = &mut action {
         *format = command_line.format;
     }
-    let env = OcfEnv::from_process();
+    let mut env = OcfEnv::from_process();
+    if let Some(resource) = command_line.resource {
+        env.instance = Some(resource);
+    }
     let mut raw = params::RawParams::from_os_vars(std::env::vars_os());
     for (name, value) in command_line.overrides {
         raw.set(name, value);

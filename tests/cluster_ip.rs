@@ -378,13 +378,18 @@ fn a_recurring_monitor_fails_an_instance_whose_bucket_rule_is_gone() {
     }
     // Someone deletes the rule of instance 1's bucket (bucket 2).
     let listing = String::from_utf8_lossy(
-        &seg.nodes[0].exec("nft", &["-a", "list", "chain", "ip", "ocf_ipaddr_192_0_2_60", "prerouting"]).stdout,
+        &seg.nodes[0]
+            .exec("nft", &["-a", "list", "chain", "ip", "ocf_ipaddr_192_0_2_60", "prerouting"])
+            .stdout,
     )
     .into_owned();
-    let line = listing.lines().find(|l| l.contains("\"ocf-ipaddr bucket 2\"")).unwrap_or_else(|| panic!("{listing}"));
+    let line = listing
+        .lines()
+        .find(|l| l.contains("\"ocf-ipaddr bucket 2\""))
+        .unwrap_or_else(|| panic!("{listing}"));
     let handle = line.rsplit("handle ").next().expect("a handle").trim().to_string();
-    let deleted =
-        seg.nodes[0].exec("nft", &["delete", "rule", "ip", "ocf_ipaddr_192_0_2_60", "prerouting", "handle", &handle]);
+    let deleted = seg.nodes[0]
+        .exec("nft", &["delete", "rule", "ip", "ocf_ipaddr_192_0_2_60", "prerouting", "handle", &handle]);
     assert!(deleted.status.success(), "{deleted:?}");
 
     let monitor = run(1, "monitor", &recurring);

@@ -76,3 +76,59 @@ fn explains_a_vip_on_the_wrong_nic_and_a_missing_nic() {
     let report = explain_json(&lab, &[("--ip", "192.0.2.70"), ("--nic", "eth9")]);
     assert!(report["problem"].as_str().unwrap_or_default().contains("eth9 does not exist"));
 }
+
+/// `IPaddr explain ARGS` by hand (no resource name in the environment),
+/// with the lab's run directory.
+fn explain_by_hand(lab: &Lab, args: &[&str]) -> common::Run {
+    let mut command = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "explain");
+    command.args(args);
+    common::finish(command)
+}
+
+#[test]
+fn explain_by_address_shows_every_resource_of_the_address_and_resource_narrows_it() {
+    let lab = Lab::new();
+    lab.add_eth1();
+    lab.node.ip(&["addr", "add", "198.51.100.1/24", "dev", "eth1"]);
+    // One address, two resources on two NICs, as Pacemaker names them.
+    for (resource, nic, prefix) in [("vip-eth0", "eth0", "24"), ("vip-eth1", "eth1", "32")] {
+        let params = [("ip", "192.0.2.50"), ("cidr_netmask", prefix), ("nic", nic)];
+        let start = lab.agent_env(&lab.node, "start", &params, &[("OCF_RESOURCE_INSTANCE", resource)]);
+        assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    }
+    let text = explain_by_hand(&lab, &["--ip", "192.0.2.50", "--nic", "eth0"]);
+    assert_eq!(text.code, ocf::SUCCESS, "{text:#?}");
+    for line in [
+        "resource vip-eth0 (record: 192.0.2.50/24 on eth0)",
+        "resource vip-eth1 (record: 192.0.2.50/32 on eth1)",
+    ] {
+        assert!(text.stdout.contains(line), "{line} in {}", text.stdout);
+    }
+    assert_eq!(
+        text.stdout.matches(" started on eth").count(),
+        2,
+        "each resource's own events: {}",
+        text.stdout
+    );
+
+    let json = explain_by_hand(&lab, &["--ip", "192.0.2.50", "--nic", "eth0", "--format", "json"]);
+    let report: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {json:#?}"));
+    let names: Vec<&str> =
+        report["resources"].as_array().unwrap().iter().filter_map(|r| r["resource"].as_str()).collect();
+    assert_eq!(names, ["vip-eth0", "vip-eth1"]);
+    assert!(report["resources"][0]["events"].as_array().is_some_and(|e| !e.is_empty()), "{report:#}");
+
+    // --resource names the resource: its own record and events, no listing.
+    let narrowed =
+        explain_by_hand(&lab, &["--ip", "192.0.2.50", "--resource", "vip-eth1", "--format", "json"]);
+    let report: Value =
+        serde_json::from_str(&narrowed.stdout).unwrap_or_else(|e| panic!("{e}: {narrowed:#?}"));
+    assert_eq!(report["record"]["nic"], "eth1", "{report:#}");
+    assert!(report["events"].as_array().is_some_and(|e| !e.is_empty()), "{report:#}");
+    assert_eq!(report["resources"], Value::Null);
+    for (resource, nic, prefix) in [("vip-eth0", "eth0", "24"), ("vip-eth1", "eth1", "32")] {
+        let params = [("ip", "192.0.2.50"), ("cidr_netmask", prefix), ("nic", nic)];
+        let stop = lab.agent_env(&lab.node, "stop", &params, &[("OCF_RESOURCE_INSTANCE", resource)]);
+        assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    }
+}

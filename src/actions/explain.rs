@@ -10,7 +10,10 @@ use crate::invocation::OutputFormat;
 use crate::observe::history;
 use crate::ocf::ExitCode;
 use crate::params::Strictness;
+use crate::store::{Kind, ResourceKey, RunDir};
+use crate::vip::convergence::Convergence;
 use crate::vip::locate::link_problem;
+use crate::vip::record::Record;
 use crate::vip::{Placement, Whereabouts};
 use serde_json::{Value, json};
 
@@ -34,14 +37,26 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
     if let Some(record) = vip.record {
         report["record"] = json!({ "nic": record.nic, "index": record.ifindex, "prefix": record.prefix, "label": record.label });
     }
-    let events = history::last(&inv.run_dir(), &crate::observe::history_file(vip.key), SHOWN_EVENTS);
-    report["events"] = events
-        .iter()
-        .map(|e| {
-            let (event, detail) = (e.event.name(), e.event.detail());
-            json!({ "time": e.time, "utc": history::utc(e.time), "event": event, "detail": detail })
-        })
-        .collect();
+    report["events"] = events_of(&inv.run_dir(), vip.key);
+    // By hand, without a resource's name, the address is the key: the
+    // Pacemaker resources of this address keep their own records.
+    if inv.env.instance.is_none() {
+        report["resources"] = Record::of_resources(&inv.run_dir(), params.ip)
+            .into_iter()
+            .map(|(key, record)| {
+                let convergence =
+                    inv.run_dir().load::<Convergence>(&key.file(Kind::Convergence)).ok().flatten();
+                json!({
+                    "resource": record.resource,
+                    "nic": record.nic,
+                    "prefix": record.prefix,
+                    "label": record.label,
+                    "events": events_of(&inv.run_dir(), &key),
+                    "neighbours": convergence.as_ref().map(neighbours),
+                })
+            })
+            .collect();
+    }
     let (placement, placed_now) = vip.placement()?;
     let target = match placement {
         Placement::Target(target) => target,
@@ -128,15 +143,29 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
         _ => Value::Null,
     };
     report["running_here"] = json!(matches!(state, Whereabouts::InPlace { .. }));
-    report["neighbours"] = match vip.convergence() {
-        Some(c) => json!({
-            "gateways": c.gateways.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "silent": c.pending.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "converged_after_ms": c.after_ms,
-        }),
-        None => Value::Null,
-    };
+    report["neighbours"] = vip.convergence().as_ref().map(neighbours).unwrap_or(Value::Null);
     print(&report, format)
+}
+
+/// The latest events of the resource `key`.
+fn events_of(run_dir: &RunDir, key: &ResourceKey) -> Value {
+    let events = history::last(run_dir, &crate::observe::history_file(key), SHOWN_EVENTS);
+    events
+        .iter()
+        .map(|e| {
+            let (event, detail) = (e.event.name(), e.event.detail());
+            json!({ "time": e.time, "utc": history::utc(e.time), "event": event, "detail": detail })
+        })
+        .collect()
+}
+
+/// Which gateways were asked since the add, and whether they answered.
+fn neighbours(c: &Convergence) -> Value {
+    json!({
+        "gateways": c.gateways.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "silent": c.pending.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "converged_after_ms": c.after_ms,
+    })
 }
 
 fn print(report: &Value, format: OutputFormat) -> AgentResult<ExitCode> {
@@ -149,15 +178,10 @@ fn print(report: &Value, format: OutputFormat) -> AgentResult<ExitCode> {
 
 /// One `name  value` line per fact, in a stable order.
 fn as_text(report: &Value) -> String {
-    let show = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".to_string(),
-        other => other.to_string(),
-    };
     let mut out = format!("VIP {} ({})\n", show(&report["ip"]), show(&report["family"]));
     if let Some(problem) = report.get("problem") {
         out.push_str(&format!("  problem      {}\n", show(problem)));
-        return out + &events_text(report);
+        return out + &events_text(report) + &resources_text(report);
     }
     let nic = &report["nic"];
     out.push_str(&format!(
@@ -222,25 +246,55 @@ fn as_text(report: &Value) -> String {
         mac => format!("{} ANSWERS FOR IT: another host holds this address", show(mac)),
     };
     out.push_str(&format!("  other hosts  {owner}\n"));
-    let neighbours = &report["neighbours"];
-    if !neighbours.is_null() {
-        let list = |v: &Value| {
-            v.as_array().map(|a| a.iter().map(show).collect::<Vec<_>>().join(", ")).unwrap_or_default()
-        };
-        let told = match &neighbours["converged_after_ms"] {
-            Value::Null => format!("NOT PROVEN: {} has not answered the VIP", list(&neighbours["silent"])),
-            ms => format!(
-                "converged after {} ms ({} answered the VIP)",
-                show(ms),
-                list(&neighbours["gateways"])
-            ),
-        };
-        out.push_str(&format!("  neighbours   {told}\n"));
-    }
+    out.push_str(&neighbours_text(&report["neighbours"], "  "));
     if let Value::String(hint) = &report["hint"] {
         out.push_str(&format!("  hint         {hint}\n"));
     }
-    out + &events_text(report)
+    out + &events_text(report) + &resources_text(report)
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether the neighbours followed the VIP, one line, or nothing.
+fn neighbours_text(neighbours: &Value, indent: &str) -> String {
+    if neighbours.is_null() {
+        return String::new();
+    }
+    let list = |v: &Value| {
+        v.as_array().map(|a| a.iter().map(show).collect::<Vec<_>>().join(", ")).unwrap_or_default()
+    };
+    let told = match &neighbours["converged_after_ms"] {
+        Value::Null => format!("NOT PROVEN: {} has not answered the VIP", list(&neighbours["silent"])),
+        ms => format!("converged after {} ms ({} answered the VIP)", show(ms), list(&neighbours["gateways"])),
+    };
+    format!("{indent}neighbours   {told}\n")
+}
+
+/// The Pacemaker resources of the address, each with where its record
+/// puts it, its neighbours and its events (explain by address).
+fn resources_text(report: &Value) -> String {
+    let Some(resources) = report["resources"].as_array().filter(|r| !r.is_empty()) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    for resource in resources {
+        out.push_str(&format!(
+            "resource {} (record: {}/{} on {})\n",
+            show(&resource["resource"]),
+            show(&report["ip"]),
+            show(&resource["prefix"]),
+            show(&resource["nic"])
+        ));
+        out.push_str(&neighbours_text(&resource["neighbours"], "  "));
+        out.push_str(&events_text(resource));
+    }
+    out
 }
 
 /// The latest events, oldest first, one per line.

@@ -34,9 +34,10 @@ impl RawParams {
                     }
                     Err(_) => raw.not_utf8.push(p.name),
                 },
-                // What Pacemaker passes to every agent besides parameters.
+                // What Pacemaker passes to every agent besides parameters,
+                // and what ocf-shellfuncs reads for every agent (tracing).
                 None if name.starts_with("CRM_meta_")
-                    || matches!(name, "crm_feature_set" | "OCF_CHECK_LEVEL") => {}
+                    || matches!(name, "crm_feature_set" | "OCF_CHECK_LEVEL" | "trace_ra" | "trace_dir") => {}
                 None => raw.unknown.push(name.to_string()),
             }
         }

@@ -136,6 +136,12 @@ impl ResourceKey {
         Some(ResourceKey { key, legacy })
     }
 
+    /// The key of the resource whose file of `kind` is `name`.
+    pub fn of_file(name: &str, kind: Kind) -> Option<ResourceKey> {
+        let key = name.strip_prefix("IPaddr-")?.strip_prefix(kind.word())?.strip_prefix('-')?;
+        (!key.is_empty()).then(|| ResourceKey { key: key.to_string(), legacy: None })
+    }
+
     /// The key itself: what identifies the resource among the node's.
     pub fn text(&self) -> &str {
         &self.key

@@ -119,6 +119,23 @@ impl Record {
             .find(|record| record.ip == ip && record.ifindex == ifindex)
     }
 
+    /// Every record of `ip` that names a Pacemaker resource, with that
+    /// resource's key (what `explain` by address shows). Reads every
+    /// record: for a human's command, never for an action.
+    pub fn of_resources(run_dir: &RunDir, ip: IpAddr) -> Vec<(ResourceKey, Record)> {
+        let mut found: Vec<(ResourceKey, Record)> = run_dir
+            .names_starting_with("IPaddr-vip-")
+            .iter()
+            .filter_map(|name| {
+                let record = run_dir.load::<Record>(name).ok().flatten()?;
+                let key = ResourceKey::of_file(name, Kind::Record)?;
+                (record.ip == ip && record.resource.is_some()).then_some((key, record))
+            })
+            .collect();
+        found.sort_by(|a, b| a.1.resource.cmp(&b.1.resource));
+        found
+    }
+
     /// Saves the record, replacing an earlier one.
     pub fn write(&self, run_dir: &RunDir, key: &ResourceKey) -> io::Result<()> {
         run_dir.save(&key.file(Kind::Record), self)
