@@ -403,3 +403,39 @@ fn a_recurring_monitor_fails_an_instance_whose_bucket_rule_is_gone() {
     }
     assert!(!seg.nodes[0].has_address("eth0", "192.0.2.60/24"));
 }
+
+/// `kill_connections_on_stop` on a cluster IP: an instance's stop that
+/// leaves the address to another instance on the node resets nothing (a
+/// connection does not say which bucket's it is); the last one's does.
+#[test]
+fn an_instances_stop_resets_no_connection_while_another_instance_keeps_the_address() {
+    use std::io::Read;
+    let seg = Segment::new(1);
+    let params = [
+        ("ip", VIP),
+        ("cidr_netmask", "24"),
+        ("clusterip_firewall", "nft"),
+        ("kill_connections_on_stop", "true"),
+    ];
+    let run = |instance: usize, action: &str| run_instance(&seg, 0, action, (2, instance), &params, &[]);
+    for instance in 0..2 {
+        assert_eq!(run(instance, "start").code, ocf::SUCCESS);
+    }
+    let _server = NameServer::holding(&seg.nodes[0], PORT, "node0");
+    let (mut client, name) =
+        common::connect_for_name(&seg.client, format!("{VIP}:{PORT}").parse().unwrap(), 5).expect("served");
+    assert_eq!(name, "node0");
+    let stop = run(1, "stop");
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    client.set_read_timeout(Some(std::time::Duration::from_millis(1))).expect("a read timeout");
+    let mut byte = [0u8; 1];
+    let kind = client.read(&mut byte).err().map(|e| e.kind());
+    assert!(
+        matches!(kind, Some(std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)),
+        "instance 0 keeps the address and its clients: {kind:?}"
+    );
+    assert_eq!(run(0, "stop").code, ocf::SUCCESS);
+    client.set_read_timeout(Some(std::time::Duration::from_secs(3))).expect("a read timeout");
+    let kind = client.read(&mut byte).err().map(|e| e.kind());
+    assert_eq!(kind, Some(std::io::ErrorKind::ConnectionReset), "the last instance's stop resets");
+}

@@ -195,3 +195,42 @@ fn an_lvs_real_servers_connections_survive_the_start_that_takes_its_loopback_cop
     assert!(matches!(kind, ErrorKind::WouldBlock | ErrorKind::TimedOut), "the client was reset: {kind:?}");
     assert!(!explained_events(&lab, &params).iter().any(|e| e.starts_with("connections-reset")));
 }
+
+/// A connection does not say by which copy of an address it came: while
+/// another resource's copy of the VIP stays on the node, a stop resets
+/// nothing, whether its own copy was there or not; the last copy's stop
+/// resets.
+#[test]
+fn a_stop_resets_nothing_while_another_resources_copy_of_the_address_stays() {
+    let (ip, _, listen, connect) = layouts()[0];
+    let lab = Lab::new();
+    lab.add_eth1();
+    let metrics = metrics_dir(&lab);
+    let on_eth0 = params(ip, "24", "true", &metrics);
+    let mut on_eth1 = params(ip, "32", "true", &metrics);
+    on_eth1[2] = ("nic", "eth1");
+    let as_resource = |name: &'static str| [("OCF_RESOURCE_INSTANCE", name)];
+    assert_eq!(lab.agent_env(&lab.node, "start", &on_eth0, &as_resource("web")).code, ocf::SUCCESS);
+    let (client, _server_end) = connected(&lab, listen, connect);
+    // The other resource never ran here: its stop has nothing of its own.
+    let stop = lab.agent_env(&lab.node, "stop", &on_eth1, &as_resource("web-vlan2"));
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    // It runs, and stops: its copy goes, web's stays and keeps its clients.
+    assert_eq!(lab.agent_env(&lab.node, "start", &on_eth1, &as_resource("web-vlan2")).code, ocf::SUCCESS);
+    let stop = lab.agent_env(&lab.node, "stop", &on_eth1, &as_resource("web-vlan2"));
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    assert!(stop.stderr.contains("none reset"), "{stop:#?}");
+    assert!(lab.node.has_address("eth0", "192.0.2.50/24"));
+    let mut client = client;
+    client.set_read_timeout(Some(Duration::from_millis(1))).expect("a read timeout");
+    let mut byte = [0u8; 1];
+    let kind = match client.read(&mut byte) {
+        Ok(_) => ErrorKind::UnexpectedEof,
+        Err(err) => err.kind(),
+    };
+    assert!(matches!(kind, ErrorKind::WouldBlock | ErrorKind::TimedOut), "web's client was reset: {kind:?}");
+    // The last copy's stop resets it.
+    assert_eq!(lab.agent_env(&lab.node, "stop", &on_eth0, &as_resource("web")).code, ocf::SUCCESS);
+    let (kind, _) = client_hears(client, Duration::from_secs(3));
+    assert_eq!(kind, ErrorKind::ConnectionReset);
+}

@@ -42,6 +42,6 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     };
     // What the address took with it can no longer be told by a reset; the
     // sockets still go, so that local servers see the end.
-    vip.reset_connections();
+    vip.reset_connections(None);
     stopped
 }

@@ -88,6 +88,26 @@ impl Netlink {
             .collect())
     }
 
+    /// The interfaces that hold `ip`, any prefix: a dump of every
+    /// interface's addresses of its family, for the rare question that is
+    /// about the whole node (whose connections a reset would reach).
+    pub fn interfaces_holding(&self, ip: IpAddr) -> NlResult<Vec<u32>> {
+        let mut request = AddressMessage::default();
+        request.header.family = IpFamily::of(ip).address_family();
+        let replies = self.exchange(RouteNetlinkMessage::GetAddress(request), NLM_F_DUMP)?;
+        let mut holders: Vec<u32> = replies
+            .into_iter()
+            .filter_map(|reply| match reply {
+                RouteNetlinkMessage::NewAddress(msg) => address_entry(msg),
+                _ => None,
+            })
+            .filter(|entry| entry.ip == ip)
+            .map(|entry| entry.ifindex)
+            .collect();
+        holders.dedup();
+        Ok(holders)
+    }
+
     /// Adds an address; fails with EEXIST if that exact address is there.
     pub fn add_address(&self, new: &NewAddress) -> NlResult<()> {
         let mut request =

@@ -102,7 +102,7 @@ impl Vip<'_> {
         // Right before the deletion, so that the peers hear it from here and
         // have no time to reconnect to this node.
         if why == Removal::Stop {
-            self.reset_connections();
+            self.reset_connections(Some(site.ifindex));
         }
         match self.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
             Ok(()) => {}

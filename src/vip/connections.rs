@@ -15,16 +15,44 @@ impl Vip<'_> {
     /// before the address goes, so that the window for such a reconnection
     /// is as short as the deletion itself. Once the address is gone the
     /// kernel can no longer send a reset from it.
-    pub fn reset_connections(&self) {
+    ///
+    /// `leaving` is the interface whose copy this stop removes next (`None`
+    /// once it is gone). A connection does not say by which copy of an
+    /// address it came, so while another copy stays on the node (another
+    /// resource's on another NIC, an LVS real server's on lo, the copy other
+    /// instances of a cluster IP keep) nothing is reset: those connections
+    /// are not this resource's.
+    pub fn reset_connections(&self, leaving: Option<u32>) {
         if !self.params.kill_connections_on_stop {
             return;
+        }
+        let ip = self.params.ip;
+        match self.nl.interfaces_holding(ip) {
+            Ok(holders) => {
+                if let Some(other) = holders.into_iter().find(|ifindex| Some(*ifindex) != leaving) {
+                    let nic = self
+                        .site_by_index(other, "")
+                        .map(|site| site.nic)
+                        .unwrap_or_else(|_| other.to_string());
+                    log::info(format!(
+                        "kill_connections_on_stop: {ip} stays on this node (interface {nic}); its connections are not only this resource's, none reset"
+                    ));
+                    return;
+                }
+            }
+            Err(err) => {
+                log::warn(format!(
+                    "kill_connections_on_stop: cannot tell where else {ip} is: {err}; none reset"
+                ));
+                return;
+            }
         }
         for _ in 0..MAX_PASSES {
             let reset = self.reset_pass();
             if reset == 0 {
                 return;
             }
-            log::info(format!("reset {reset} TCP connections of {}", self.params.ip));
+            log::info(format!("reset {reset} TCP connections of {ip}"));
             observe::connections_reset(reset);
         }
     }
