@@ -19,7 +19,7 @@ pub use agent::{
     Run, agent_command, explain_report, finish, ocf, run_agent, run_agent_at, run_agent_bounded,
 };
 #[allow(unused_imports)]
-pub use netns::{Netns, in_netns};
+pub use netns::{Netns, in_netns, without_kernel_churn};
 #[allow(unused_imports)]
 pub use servers::{NameServer, ask_name, connect_for_name};
 #[allow(unused_imports)]

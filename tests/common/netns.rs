@@ -105,7 +105,7 @@ impl Netns {
 /// the kernel finishes DAD of its own link-local address in its own time
 /// (the tentative flag goes, a local route comes). Neither is state the
 /// agent changes.
-fn without_kernel_churn(text: &str) -> String {
+pub fn without_kernel_churn(text: &str) -> String {
     text.lines()
         .filter(|l| !l.trim_start().starts_with("valid_lft"))
         .filter(|l| !(l.starts_with("local fe80::") && l.contains(" table local ")))
