@@ -189,6 +189,15 @@ fn cluster_tools_show_the_metadata_and_drive_the_agent(stack: Stack) {
     assert!(!node.has_address("eth0", "192.0.2.50/24"));
     let check = cluster.on(0, "crm_resource", &["--force-check", "--resource", "vip"]);
     assert_eq!(check.status.code(), Some(7), "force-check of a stopped VIP: {check:?}");
+
+    // `crm resource trace`, as for a shell agent: the start Pacemaker runs
+    // leaves its trace where ocf-shellfuncs would.
+    cluster.must(0, "crm", &["resource", "trace", "vip", "start"]);
+    cluster.must(0, "crm", &["resource", "start", "vip"]);
+    cluster.wait_for(Duration::from_secs(60), "vip started", |c| c.location("vip").is_some());
+    let trace = cluster.must(0, "sh", &["-c", "cat /var/lib/heartbeat/trace_ra/IPaddr/vip.start.*"]);
+    assert!(trace.contains("IPaddr start, environment:") && trace.contains("OCF_RESKEY_trace_ra=1"), "{trace}");
+    assert!(trace.contains("DEBUG:") && trace.contains("INFO: Adding inet address 192.0.2.50/24"), "{trace}");
 }
 
 /// `crm_resource --set-parameter`, as an admin changes a running VIP.

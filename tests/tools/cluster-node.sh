@@ -34,8 +34,9 @@ if [ -n "${STACK_ROOT:-}" ]; then
 fi
 # /var/lib/prometheus/node-exporter: each node's own textfile directory
 # (root's, 0755, as Debian's prometheus-node-exporter ships it).
+# /var/lib/heartbeat: where `crm resource trace` makes agents write traces.
 for dir in /etc/corosync /var/lib/corosync /var/lib/pacemaker /var/log/pacemaker /var/log/cluster /run /dev/shm \
-    /var/lib/prometheus/node-exporter; do
+    /var/lib/prometheus/node-exporter /var/lib/heartbeat; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=0755 tmpfs "$dir"
 done
