@@ -196,7 +196,10 @@ fn cluster_tools_show_the_metadata_and_drive_the_agent(stack: Stack) {
     cluster.must(0, "crm", &["resource", "start", "vip"]);
     cluster.wait_for(Duration::from_secs(60), "vip started", |c| c.location("vip").is_some());
     let trace = cluster.must(0, "sh", &["-c", "cat /var/lib/heartbeat/trace_ra/IPaddr/vip.start.*"]);
-    assert!(trace.contains("IPaddr start, environment:") && trace.contains("OCF_RESKEY_trace_ra=1"), "{trace}");
+    assert!(
+        trace.contains("IPaddr start, environment:") && trace.contains("OCF_RESKEY_trace_ra=1"),
+        "{trace}"
+    );
     assert!(trace.contains("DEBUG:") && trace.contains("INFO: Adding inet address 192.0.2.50/24"), "{trace}");
 }
 

@@ -146,7 +146,9 @@ impl Vip<'_> {
         let macs = self.nl.link_macs().doing(|| "listing this node's interfaces".to_string())?;
         let ours = self.own_virtual_link(mac, None)?.is_some();
         if macs.iter().filter(|m| **m == mac).count() > usize::from(ours) {
-            return Err(AgentError::configured(format!(
+            // A fact of this node (another resource's interface, hardware),
+            // not of the configuration: another node may run the VIP.
+            return Err(AgentError::installed(format!(
                 "virtual_mac {mac} is already the MAC of an interface of this node; give the VIP a MAC of its own"
             )));
         }
