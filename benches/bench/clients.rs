@@ -8,7 +8,7 @@
 use crate::common::cluster::{Cluster, Pinger, Stack};
 use crate::common::wire::{Capture, arps, neighbor_mac};
 use crate::common::{self, Lab, NameServer, connect_for_name, wait_for};
-use crate::report::Report;
+use crate::report::{Report, ms_or_never};
 use std::fmt::Write as _;
 use std::io::{ErrorKind, Read};
 use std::net::SocketAddr;
@@ -84,7 +84,11 @@ fn idle_connections(ours: &Path, md: &mut String, report: &mut Report) {
     report.check(
         "an idle client reconnected to the new node within 1 s with kill_connections_on_stop",
         with_kill.is_some_and(|d| d < Duration::from_secs(1)),
-        format!("{with_kill:?}; IPaddr2: {:?}", reconnected[2].1),
+        format!(
+            "{}; IPaddr2: {}",
+            ms_or_never(with_kill, CLIENT_PATIENCE),
+            ms_or_never(reconnected[2].1, CLIENT_PATIENCE)
+        ),
     );
 }
 

@@ -14,6 +14,15 @@ impl Report {
     }
 }
 
+/// A duration as people read it in the report: `377 ms`, or `never` with
+/// how long was waited (`patience`).
+pub fn ms_or_never(d: Option<std::time::Duration>, patience: std::time::Duration) -> String {
+    match d {
+        Some(d) => format!("{} ms", d.as_millis()),
+        None => format!("never (waited {} s)", patience.as_secs()),
+    }
+}
+
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
