@@ -69,7 +69,8 @@ fn main() {
     // OCF_IPADDR_BENCH_ONLY=cluster runs the cluster sections alone (with
     // OCF_IPADDR_BENCH_SIZES=5,20 for a quick look), =clients the "what
     // clients see" section alone, =static its static-entry part, =repair the
-    // self-healing sections; none writes docs.
+    // self-healing sections, =monitor the per-action costs and the monitor
+    // beside the previous release's; none writes docs.
     let only = std::env::var("OCF_IPADDR_BENCH_ONLY").ok();
     let cluster_only = only.as_deref() == Some("cluster");
     if only.as_deref() == Some("static") {
@@ -84,6 +85,24 @@ fn main() {
         self_healing::measure_watchers(&ours, &rsctmp, &mut md, &mut report);
         self_healing::measure_repair_under_pacemaker(&ours, &rsctmp, &mut md, &mut report);
         println!("{md}");
+        return;
+    }
+    if only.as_deref() == Some("monitor") {
+        // The per-action costs and the monitor beside the previous
+        // release's, interleaved: "no action got slower" alone.
+        enter(&lab.node);
+        per_action::measure(&agents, &rsctmp, &mut md, &mut report);
+        let previous_agent = Agent {
+            name: "previous release",
+            path: previous.clone(),
+            vip: "192.0.2.70",
+            extra: agents[0].extra.clone(),
+        };
+        metrics_cost::measure(&agents[0], &previous_agent, &null, &rsctmp, &mut md, &mut report);
+        println!("{md}");
+        for (name, pass, detail) in &report.checks {
+            println!("{} {name}: {detail}", if *pass { "PASS" } else { "FAIL" });
+        }
         return;
     }
     if only.as_deref() == Some("clients") {
