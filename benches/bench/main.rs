@@ -87,17 +87,18 @@ fn main() {
         println!("{md}");
         return;
     }
+    // The previous release, as the monitor-cost comparison runs it.
+    let previous_agent = Agent {
+        name: "previous release",
+        path: previous.clone(),
+        vip: "192.0.2.70",
+        extra: agents[0].extra.clone(),
+    };
     if only.as_deref() == Some("monitor") {
         // The per-action costs and the monitor beside the previous
         // release's, interleaved: "no action got slower" alone.
         enter(&lab.node);
         per_action::measure(&agents, &rsctmp, &mut md, &mut report);
-        let previous_agent = Agent {
-            name: "previous release",
-            path: previous.clone(),
-            vip: "192.0.2.70",
-            extra: agents[0].extra.clone(),
-        };
         metrics_cost::measure(&agents[0], &previous_agent, &null, &rsctmp, &mut md, &mut report);
         println!("{md}");
         for (name, pass, detail) in &report.checks {
@@ -117,12 +118,6 @@ fn main() {
         let per_action = per_action::measure(&agents, &rsctmp, &mut md, &mut report);
         chart = per_action.chart;
         floor_ms = per_action.floor_ms;
-        let previous_agent = Agent {
-            name: "previous release",
-            path: previous.clone(),
-            vip: "192.0.2.70",
-            extra: agents[0].extra.clone(),
-        };
         metrics_cost::measure(&agents[0], &previous_agent, &null, &rsctmp, &mut md, &mut report);
         self_healing::measure_watchers(&ours, &rsctmp, &mut md, &mut report);
         enter(&scale_node);
