@@ -64,6 +64,9 @@ fn run() -> ExitCode {
     };
     crash_point::arm(&action_name);
     log::start_trace(&action_name);
+    if background::is_worker_action(&action_name) {
+        log::to_syslog();
+    }
     let Some(mut action) = Action::parse(&action_name) else {
         eprint!("{}", actions::USAGE);
         log::exit_reason(&format!("unknown action [{}]", log::printable(&action_name)));

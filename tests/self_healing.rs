@@ -328,3 +328,57 @@ fn a_copy_added_in_its_place_by_another_process_stays_someone_elses() {
     let adopted = seen.iter().any(|(_, detail)| detail.contains("added back by it"));
     assert!(!adopted, "another process's copy is never adopted: {seen:?}");
 }
+
+/// The watcher and its repairs have no caller to read their output: their
+/// lines go to syslog (facility daemon, `IPaddr(<resource>)[pid]:` as the
+/// identifier), as a shell agent's `ha_log` lines do. The start runs in a
+/// private mount namespace whose /dev/log is the test's socket, and the
+/// watcher it leaves stays there.
+#[test]
+fn the_watcher_tells_syslog_who_removed_the_vip_and_that_it_is_back() {
+    use std::os::unix::net::UnixDatagram;
+    let lab = Lab::new();
+    let dir = lab.rsctmp.with_extension("syslog");
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("log");
+    let syslog = UnixDatagram::bind(&socket).expect("a syslog socket");
+    syslog.set_read_timeout(Some(REPAIR_WAIT)).unwrap();
+    let (d, sock, ns, rsctmp) = (dir.display(), socket.display(), &lab.node.name, lab.rsctmp.display());
+    let agent = agent_path();
+    let script = format!(
+        "set -e
+mkdir -p {d}/dev.orig
+mount --rbind /dev {d}/dev.orig
+mount -t tmpfs tmpfs /dev
+for n in null zero random urandom; do touch /dev/$n; mount --bind {d}/dev.orig/$n /dev/$n; done
+ln -s {sock} /dev/log
+exec ip netns exec {ns} env HA_RSCTMP={rsctmp} OCF_RESOURCE_INSTANCE=vip OCF_RESKEY_ip=192.0.2.50 \
+    OCF_RESKEY_cidr_netmask=24 OCF_RESKEY_nic=eth0 {} start",
+        agent.display()
+    );
+    let start = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .output()
+        .expect("unshare runs");
+    assert!(start.status.success(), "{start:?}");
+    assert_eq!(watchers(&lab.node).len(), 1);
+    lab.node.ip(&["addr", "del", V4_CIDR, "dev", "eth0"]);
+    let mut heard = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(n) = syslog.recv(&mut buf) {
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let done = line.contains("put back");
+        heard.push(line);
+        if done {
+            break;
+        }
+    }
+    let repaired = heard.iter().find(|l| l.contains("put back")).unwrap_or_else(|| panic!("{heard:?}"));
+    // <28>: facility daemon (3 × 8), severity warning (4).
+    assert!(repaired.starts_with("<28>IPaddr(vip)["), "{repaired}");
+    // `ip` has often exited before the watcher asks who it was: named by pid then.
+    assert!(repaired.contains("WARNING: 192.0.2.50 was removed by "), "{repaired}");
+    assert!(repaired.contains("put back on eth0 after "), "{repaired}");
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+    let _ = std::fs::remove_dir_all(&dir);
+}

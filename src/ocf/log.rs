@@ -27,6 +27,12 @@ static CONFIG: OnceLock<LogConfig> = OnceLock::new();
 /// Where the trace goes, when tracing is on.
 static TRACE: OnceLock<std::sync::Mutex<std::fs::File>> = OnceLock::new();
 
+/// The syslog socket of a background worker, whose stderr nobody reads.
+static SYSLOG: OnceLock<std::os::unix::net::UnixDatagram> = OnceLock::new();
+
+/// The local syslog socket (journald's, rsyslog's).
+const SYSLOG_SOCKET: &str = "/dev/log";
+
 /// Whether debug lines are wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {
@@ -70,8 +76,39 @@ fn emit_to(level: &str, msg: &dyn Display, stderr: bool) {
     // A closed stderr must not turn into a failed action.
     if stderr {
         let _ = std::io::stderr().write_all(line.as_bytes());
+        syslog_line(level, &line);
     }
     trace_line(&line);
+}
+
+/// Sends `line` to syslog, facility daemon, as `ha_log` does for a shell
+/// agent's lines: `<PRI>IPaddr(vip)[pid]: LEVEL: text`, which journald and
+/// rsyslog read as identifier, pid and message.
+fn syslog_line(level: &str, line: &str) {
+    let Some(socket) = SYSLOG.get() else { return };
+    let severity = match level {
+        "ERROR" => 3,
+        "WARNING" => 4,
+        "INFO" => 6,
+        _ => 7,
+    };
+    const DAEMON: u8 = 3;
+    let line = line.trim_end();
+    let message = match &config().tag {
+        Some(_) => format!("<{}>{line}", DAEMON * 8 + severity),
+        None => format!("<{}>IPaddr[{}]: {line}", DAEMON * 8 + severity, std::process::id()),
+    };
+    let _ = socket.send(message.as_bytes());
+}
+
+/// Also sends every line to syslog (a background worker: the watcher, its
+/// repairs, the announcer, whose output no caller reads). A node without a
+/// syslog socket keeps the history and metrics as the only record.
+pub fn to_syslog() {
+    let Ok(socket) = std::os::unix::net::UnixDatagram::unbound() else { return };
+    if socket.connect(SYSLOG_SOCKET).is_ok() {
+        let _ = SYSLOG.set(socket);
+    }
 }
 
 fn trace_line(line: &str) {
@@ -111,6 +148,7 @@ pub fn error(msg: impl Display) {
 pub fn exit_reason(reason: &str) {
     let line = format!("{}{}\n", config().reason_prefix, one_line(reason));
     let _ = std::io::stderr().write_all(line.as_bytes());
+    syslog_line("ERROR", &line);
     trace_line(&line);
 }
 
