@@ -13,7 +13,7 @@ awk '
         time = $0; sub(/.* time="/, "", time); sub(/".*/, "", time)
         limit = 300
         if (binary ~ /::(cluster|cluster_failures|cluster_stacks|package)$/) limit = 360
-        if (binary ~ /::differential$/) limit = 600
+        if (binary ~ /::(differential|crash_points)$/) limit = 600
         printf "%.1f %d %s %s\n", time, limit, binary, name
     }
 ' "$junit" | sort -rn >"$junit.times"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The total of the crash-point enumeration (tests/crash_points.rs), printed
+# at the end of make check: each mode's test leaves its count in DIR.
+set -euo pipefail
+dir=${1:-target/tmp/crash-points}
+[ -d "$dir" ] || exit 0
+modes=$(find "$dir" -type f | wc -l)
+[ "$modes" -gt 0 ] || exit 0
+total=$(cat "$dir"/* | awk '{ n += $1 } END { print n }')
+echo "Crash points: $total in $modes modes, all converge (tests/crash_points.rs)"
