@@ -55,8 +55,10 @@ pub fn measure(agents: &[Agent], rsctmp: &Path, md: &mut String, report: &mut Re
         let o = &stats[&("ocf:rust:IPaddr", action)];
         let i = &stats[&("IPaddr2", action)];
         let verb = action.split(' ').next().unwrap();
-        let state_env = |a: &Agent| a.env(rsctmp, a.vip, &no_extra);
-        // Children are counted in a state matching the action.
+        // Children are counted in a state matching the action, and without
+        // the watcher start leaves (`repair_removed`: its own section
+        // measures it), which strace -f would follow until it ends.
+        let state_env = |a: &Agent| a.env(rsctmp, a.vip, &[("repair_removed", "false")]);
         let prepare = |a: &Agent, up: bool| {
             let _ = run(&a.path, if up { "start" } else { "stop" }, &state_env(a));
         };
