@@ -175,9 +175,10 @@ pub fn stop(run_dir: &RunDir, file: &str, deadline: Instant) {
                 if end_worker(pid, file) {
                     signalled.push(pid);
                     stranger = None;
-                } else {
-                    stranger = Some(pid);
+                    // Ended: look at the lock again at once.
+                    continue;
                 }
+                stranger = Some(pid);
             }
             Ok(Some(_)) => {}
             // No worker, and nobody handing the file to a new one: remove it.
@@ -247,10 +248,12 @@ fn end_worker(pid: i32, file: &str) -> bool {
             return true;
         }
         if signal == libc::SIGTERM {
-            let until = Instant::now() + Duration::from_millis(200);
-            while Instant::now() < until && process::is_running(pid) {
-                std::thread::sleep(Duration::from_millis(2));
-            }
+            // The pidfd turns readable the moment the worker exits (its
+            // locks released by then): no polling interval added to stop.
+            use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+            use std::os::fd::AsFd;
+            let mut exited = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+            let _ = poll(&mut exited, PollTimeout::from(200u8));
             if !process::is_running(pid) {
                 return true;
             }
