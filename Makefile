@@ -94,14 +94,14 @@ $(CRASH_POINTS): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
 # The tests run against the agent as `make install` lays it out, and
 # against the .deb.
 test: deb $(PREVIOUS) $(CRASH_POINTS)
-	rm -rf $(STAGE) target/tmp/crash-points
+	rm -rf $(STAGE) target/$(HOST)/tmp/crash-points
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
 		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) OCF_IPADDR_PREVIOUS=$(CURDIR)/$(PREVIOUS) \
 		OCF_IPADDR_CRASH_AGENT=$(CURDIR)/$(CRASH_POINTS) \
 		$(STATIC) nextest run $(TARGET_FLAGS) --no-fail-fast 2>&1; \
 		status=$$?; tests/tools/slowest.sh target/nextest/default/junit.xml; \
-		[ $$status -ne 0 ] || tests/tools/crash-points-total.sh target/tmp/crash-points; exit $$status
+		[ $$status -ne 0 ] || tests/tools/crash-points-total.sh target/$(HOST)/tmp/crash-points; exit $$status
 
 # A Debian package built from the same staged install.
 deb: build man
@@ -140,9 +140,9 @@ check: deps debian13-root lint test
 
 # The crash-point enumeration alone (docs/reliability.md).
 crash-points: $(CRASH_POINTS)
-	rm -rf target/tmp/crash-points
+	rm -rf target/$(HOST)/tmp/crash-points
 	OCF_IPADDR_CRASH_AGENT=$(CURDIR)/$(CRASH_POINTS) $(STATIC) nextest run $(TARGET_FLAGS) --test crash_points --no-capture
-	tests/tools/crash-points-total.sh target/tmp/crash-points
+	tests/tools/crash-points-total.sh target/$(HOST)/tmp/crash-points
 
 # Side by side with IPaddr2 and with the previous release; writes
 # docs/benchmarks.md and docs/benchmarks.svg.

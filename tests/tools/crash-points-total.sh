@@ -2,7 +2,7 @@
 # The total of the crash-point enumeration (tests/crash_points.rs), printed
 # at the end of make check: each mode's test leaves its count in DIR.
 set -euo pipefail
-dir=${1:-target/tmp/crash-points}
+dir=${1:?the directory the crash-point tests write their counts in}
 [ -d "$dir" ] || exit 0
 modes=$(find "$dir" -type f | wc -l)
 [ "$modes" -gt 0 ] || exit 0
