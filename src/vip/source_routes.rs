@@ -174,15 +174,10 @@ impl Vip<'_> {
         let ip = self.params.ip;
         for claim in self.claims_of(ip)? {
             let original = &claim.original;
-            let (Some(oif), Some(network)) = (original.oif(), original.network()) else { continue };
-            if oif != ifindex {
+            if original.oif() != Some(ifindex) {
                 continue;
             }
-            let everywhere = self
-                .nl
-                .routes_to(network, original.table())
-                .doing(|| format!("reading the routes to {network}"))?;
-            if everywhere.is_empty() {
+            if self.taken_with_the_vip(original)? {
                 self.nl.replace_route(&original.with_preferred_source(Some(ip))).doing(|| {
                     format!("putting back route {} with {ip} as its source", original.describe())
                 })?;
