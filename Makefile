@@ -19,6 +19,11 @@ CARGO ?= cargo
 HOST := $(shell rustc -vV | sed -n 's/^host: //p')
 STATIC = RUSTFLAGS="-C target-feature=+crt-static" $(CARGO)
 TARGET_FLAGS = --release --locked --target $(HOST)
+# The tests are built in the light `tests` profile (Cargo.toml) with the
+# crash points compiled in: the IPaddr cargo builds beside them is the
+# enumeration's agent (tests/crash_points.rs). The agent under test is
+# the release build, staged by `make install`.
+TEST_FLAGS = --cargo-profile tests --locked --target $(HOST) --features crash-points
 BIN = target/$(HOST)/release/IPaddr
 STAGE = $(CURDIR)/target/stage
 MAN = target/man/ocf_rust_IPaddr.7
@@ -69,7 +74,7 @@ debian13-root: deps
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --release --locked --all-targets -- -D warnings
+	$(CARGO) clippy --release --locked --all-targets --all-features -- -D warnings
 
 # The last release before each resource kept its files under its own
 # name, built once from git: the upgrade tests start VIPs with it and
@@ -83,23 +88,14 @@ $(PREVIOUS):
 	cd target/previous-src && $(STATIC) build $(TARGET_FLAGS) --bin IPaddr --target-dir $(CURDIR)/target/previous-build
 	install -D -m 0755 target/previous-build/$(HOST)/release/IPaddr $@
 
-# The agent built to die before its k-th effect on the node, for the
-# enumeration of crash points (tests/crash_points.rs): its own target
-# directory, so the release build is never the test build.
-CRASH_POINTS = target/crash-points/IPaddr
-$(CRASH_POINTS): Cargo.toml Cargo.lock $(shell find src -name '*.rs')
-	$(STATIC) build $(TARGET_FLAGS) --features crash-points --target-dir $(CURDIR)/target/crash-points-build
-	install -D -m 0755 target/crash-points-build/$(HOST)/release/IPaddr $@
-
 # The tests run against the agent as `make install` lays it out, and
 # against the .deb.
-test: deb $(PREVIOUS) $(CRASH_POINTS)
+test: deb $(PREVIOUS)
 	rm -rf $(STAGE) target/$(HOST)/tmp/crash-points
 	$(MAKE) --no-print-directory install DESTDIR=$(STAGE)
 	OCF_IPADDR_AGENT=$(STAGE)$(AGENT_DIR)/IPaddr OCF_IPADDR_WRAPPER=$(STAGE)$(HA_RESOURCE_DIR)/IPaddr \
 		OCF_IPADDR_DEB=$(CURDIR)/$(DEB) OCF_IPADDR_STAGE=$(STAGE) OCF_IPADDR_PREVIOUS=$(CURDIR)/$(PREVIOUS) \
-		OCF_IPADDR_CRASH_AGENT=$(CURDIR)/$(CRASH_POINTS) \
-		$(STATIC) nextest run $(TARGET_FLAGS) --no-fail-fast 2>&1; \
+		$(STATIC) nextest run $(TEST_FLAGS) --no-fail-fast 2>&1; \
 		status=$$?; tests/tools/slowest.sh target/nextest/default/junit.xml; \
 		[ $$status -ne 0 ] || tests/tools/crash-points-total.sh target/$(HOST)/tmp/crash-points; exit $$status
 
@@ -139,9 +135,9 @@ rpm:
 check: deps debian13-root lint test
 
 # The crash-point enumeration alone (docs/reliability.md).
-crash-points: $(CRASH_POINTS)
+crash-points:
 	rm -rf target/$(HOST)/tmp/crash-points
-	OCF_IPADDR_CRASH_AGENT=$(CURDIR)/$(CRASH_POINTS) $(STATIC) nextest run $(TARGET_FLAGS) --test crash_points --no-capture
+	$(STATIC) nextest run $(TEST_FLAGS) --test crash_points --no-capture
 	tests/tools/crash-points-total.sh target/$(HOST)/tmp/crash-points
 
 # Side by side with IPaddr2 and with the previous release; writes

@@ -8,8 +8,7 @@
 //! start, monitor and stop work. Depth two as well: a start killed at each
 //! of its steps, followed by a stop killed at each of its own, then a stop.
 //!
-//! Run alone: `make target/crash-points/IPaddr`, then
-//! `cargo nextest run --release --test crash_points` (docs/reliability.md).
+//! Run alone: `make crash-points` (docs/reliability.md).
 
 mod common;
 use common::{Lab, NameServer, Run, in_netns, ocf, run_agent_at, wait_for};
@@ -17,18 +16,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The agent built with crash points: `OCF_IPADDR_CRASH_AGENT`, else where
-/// `make target/crash-points/IPaddr` puts it.
+/// The agent built with crash points: `OCF_IPADDR_CRASH_AGENT`, else the
+/// binary cargo built beside this test when the tests are built with
+/// `--features crash-points` (as `make check` and `make crash-points` do).
 fn crash_agent() -> PathBuf {
-    let path = std::env::var_os("OCF_IPADDR_CRASH_AGENT")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/crash-points/IPaddr")));
-    assert!(
-        path.exists(),
-        "no crash-point build at {}: run `make target/crash-points/IPaddr`",
-        path.display()
-    );
-    path
+    let built_beside: Option<&str> =
+        if cfg!(feature = "crash-points") { Some(env!("CARGO_BIN_EXE_IPaddr")) } else { None };
+    let path =
+        std::env::var_os("OCF_IPADDR_CRASH_AGENT").map(PathBuf::from).or(built_beside.map(PathBuf::from));
+    path.unwrap_or_else(|| {
+        panic!(
+            "no crash-point build: run `make crash-points`, or build the tests with --features crash-points"
+        )
+    })
 }
 
 const VIP4: &str = "192.0.2.50";
@@ -102,7 +102,7 @@ impl Enumeration {
         let lab = Lab::new();
         (mode.prepare)(&lab);
         let server = mode.connection.then(|| NameServer::holding(&lab.node, PORT, "node"));
-        let log = lab.rsctmp.with_extension("crash-log");
+        let log = lab.scratch("crash-log");
         let mut run = Enumeration {
             lab,
             mode,

@@ -59,11 +59,17 @@ fn man_page_is_generated_from_the_metadata_and_renders_cleanly() {
     let stage = required_env("OCF_IPADDR_STAGE");
     let page = stage.join("usr/share/man/man7/ocf_rust_IPaddr.7.gz");
     let troff = Command::new("zcat").arg(&page).output().expect("zcat").stdout;
-    let render = Command::new("groff")
+    let mut groff = Command::new("groff")
         .args(["-man", "-Tutf8", "-ww", "-z"])
-        .stdin(std::fs::File::open(write_temp(&troff)).unwrap())
-        .output()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .expect("groff is installed");
+    let mut input = groff.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut input, &troff).map(|_| troff));
+    let render = groff.wait_with_output().unwrap();
+    let troff = writer.join().unwrap().expect("groff reads the page");
     assert!(
         render.status.success() && render.stderr.is_empty(),
         "{}",
@@ -76,12 +82,6 @@ fn man_page_is_generated_from_the_metadata_and_renders_cleanly() {
     for name in metadata.split("<parameter name=\"").skip(1).map(|rest| &rest[..rest.find('"').unwrap()]) {
         assert!(text.contains(&format!(".B {name}")), "man page lacks parameter {name}");
     }
-}
-
-fn write_temp(bytes: &[u8]) -> PathBuf {
-    let path = std::env::temp_dir().join(format!("ocf-ipaddr-man-{}", std::process::id()));
-    std::fs::write(&path, bytes).unwrap();
-    path
 }
 
 #[test]

@@ -338,7 +338,7 @@ fn a_copy_added_in_its_place_by_another_process_stays_someone_elses() {
 fn the_watcher_tells_syslog_who_removed_the_vip_and_that_it_is_back() {
     use std::os::unix::net::UnixDatagram;
     let lab = Lab::new();
-    let dir = lab.rsctmp.with_extension("syslog");
+    let dir = lab.scratch("syslog");
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("log");
     let syslog = UnixDatagram::bind(&socket).expect("a syslog socket");

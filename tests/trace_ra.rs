@@ -30,7 +30,7 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn trace_ra_writes_the_environment_and_debug_lines_where_ocf_shellfuncs_would() {
     let lab = Lab::new();
-    let trace_dir = lab.rsctmp.with_extension("trace");
+    let trace_dir = lab.scratch("trace");
     let dir = trace_dir.to_string_lossy().into_owned();
     let env = [
         ("OCF_RESKEY_trace_ra", "1"),
@@ -63,7 +63,7 @@ fn trace_ra_writes_the_environment_and_debug_lines_where_ocf_shellfuncs_would() 
     assert!(traces.iter().any(|(name, _)| name.contains("/IPaddr/vip.validate-all.")), "{traces:?}");
 
     // OCF_TRACE_FILE as an absolute path wins over the default.
-    let file = lab.rsctmp.with_extension("tracefile");
+    let file = lab.scratch("tracefile");
     let path = file.to_string_lossy().into_owned();
     let mut with_file = env.to_vec();
     with_file.push(("OCF_TRACE_FILE", &path));

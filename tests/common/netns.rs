@@ -116,16 +116,23 @@ pub fn without_kernel_churn(text: &str) -> String {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
-            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).status();
-            }
-        }
+        self.kill_processes();
         let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
     }
 }
 
 impl Netns {
+    /// Kills every process still in the namespace (a watcher, an announcer
+    /// finishing its frames), so none of them writes to the test's run
+    /// directory after the test removed it.
+    pub fn kill_processes(&self) {
+        if let Ok(out) = Command::new("ip").args(["netns", "pids", &self.name]).output() {
+            for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+    }
+
     /// When the kernel created `ip` on `dev` (IFA_CACHEINFO's `cstamp`,
     /// hundredths of a second), read with a netlink dump inside the
     /// namespace: the witness the agent records for the address it added.

@@ -56,11 +56,25 @@ impl Lab {
     pub fn probe(&self, params: &[(&str, &str)]) -> Run {
         self.agent_env(&self.node, "monitor", params, &[("OCF_RESKEY_CRM_meta_interval", "0")])
     }
+
+    /// A path for the test's own files (logs, sockets) outside HA_RSCTMP,
+    /// where the agent never looks; removed with the lab.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let dir = self.scratch_dir();
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        dir.join(name)
+    }
+
+    fn scratch_dir(&self) -> PathBuf {
+        self.rsctmp.with_extension("scratch")
+    }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
+        self.node.kill_processes();
         let _ = std::fs::remove_dir_all(&self.rsctmp);
+        let _ = std::fs::remove_dir_all(self.scratch_dir());
     }
 }
 
@@ -128,6 +142,9 @@ impl Segment {
 
 impl Drop for Segment {
     fn drop(&mut self) {
+        for node in &self.nodes {
+            node.kill_processes();
+        }
         let _ = std::fs::remove_dir_all(&self.rsctmp);
     }
 }
