@@ -37,6 +37,20 @@ pub fn before(effect: &str, object: &dyn std::fmt::Display) {
 #[inline(always)]
 pub fn before(_effect: &str, _object: &dyn std::fmt::Display) {}
 
+/// A named instant where a test may hold the process still:
+/// `OCF_IPADDR_PAUSE_AT=<action>:<name>` makes the process running
+/// `<action>` stop itself (SIGSTOP) there until the test continues it, so
+/// that a race the test needs (something changing in that instant) is
+/// made, not waited for.
+#[cfg(feature = "crash-points")]
+pub fn pause(name: &str) {
+    armed::pause(name)
+}
+
+#[cfg(not(feature = "crash-points"))]
+#[inline(always)]
+pub fn pause(_name: &str) {}
+
 #[cfg(feature = "crash-points")]
 mod armed {
     use std::io::Write;
@@ -46,8 +60,17 @@ mod armed {
     /// The step to die before, when this process's action is the one named.
     static AT: OnceLock<Option<u32>> = OnceLock::new();
     static STEP: AtomicU32 = AtomicU32::new(0);
+    static ACTION: OnceLock<String> = OnceLock::new();
+
+    pub fn pause(name: &str) {
+        let Some(action) = ACTION.get() else { return };
+        if std::env::var("OCF_IPADDR_PAUSE_AT").is_ok_and(|spec| spec == format!("{action}:{name}")) {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+        }
+    }
 
     pub fn arm(action: &str) {
+        let _ = ACTION.set(action.to_string());
         let plan = std::env::var("OCF_IPADDR_CRASH_AT").ok().and_then(|spec| {
             let (named, step) = spec.rsplit_once(':')?;
             (named == action).then(|| step.parse().ok()).flatten()

@@ -11,25 +11,10 @@
 //! Run alone: `make crash-points` (docs/reliability.md).
 
 mod common;
-use common::{Lab, NameServer, Run, in_netns, ocf, run_agent_at, wait_for};
+use common::{Lab, NameServer, Run, crash_agent, in_netns, ocf, run_agent_at, wait_for};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// The agent built with crash points: `OCF_IPADDR_CRASH_AGENT`, else the
-/// binary cargo built beside this test when the tests are built with
-/// `--features crash-points` (as `make check` and `make crash-points` do).
-fn crash_agent() -> PathBuf {
-    let built_beside: Option<&str> =
-        if cfg!(feature = "crash-points") { Some(env!("CARGO_BIN_EXE_IPaddr")) } else { None };
-    let path =
-        std::env::var_os("OCF_IPADDR_CRASH_AGENT").map(PathBuf::from).or(built_beside.map(PathBuf::from));
-    path.unwrap_or_else(|| {
-        panic!(
-            "no crash-point build: run `make crash-points`, or build the tests with --features crash-points"
-        )
-    })
-}
 
 const VIP4: &str = "192.0.2.50";
 const PORT: u16 = 8081;

@@ -256,15 +256,40 @@ fn the_nodes_own_traffic_never_takes_the_vip_as_source_after_its_link_flaps_or_i
 /// Node 2 of the segment is the new gateway, the only way to a far host;
 /// the client, the old one, does not forward, so a reply sent its way is
 /// lost.
-#[test]
-fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
-    use common::topology::Segment;
-    let cases = [
-        (V4, "-4", "198.51.100.0/24", "198.51.100.1", "198.51.100.2", "192.0.2.100", "192.0.2.12"),
-        (V6, "-6", "2001:db8:f::/64", "2001:db8:f::1", "2001:db8:f::2", "2001:db8::100", "2001:db8::12"),
-    ];
-    for (params, flag, far_net, far_gw, far_host, old_gw, new_gw) in cases {
-        let seg = Segment::new(2);
+/// A far network behind node 1 of a two-node segment, node 1 forwarding to
+/// it: the far host (which routes back by node 1) and, for the node, the
+/// far network and its gateways, old (the client, which does not forward)
+/// and new (node 1).
+struct FarHost {
+    seg: common::topology::Segment,
+    far: common::Netns,
+    flag: &'static str,
+    far_net: &'static str,
+    old_gw: &'static str,
+    new_gw: &'static str,
+}
+
+/// Parameters, `ip` family flag, far network, its gateway, the far host,
+/// the old gateway and the new one.
+type FarCase = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const FAR_CASES: [FarCase; 2] = [
+    (V4, "-4", "198.51.100.0/24", "198.51.100.1", "198.51.100.2", "192.0.2.100", "192.0.2.12"),
+    (V6, "-6", "2001:db8:f::/64", "2001:db8:f::1", "2001:db8:f::2", "2001:db8::100", "2001:db8::12"),
+];
+
+impl FarHost {
+    fn new(case: usize) -> FarHost {
+        let (_, flag, far_net, far_gw, far_host, old_gw, new_gw) = FAR_CASES[case];
+        let seg = common::topology::Segment::new(2);
         let (node, gateway) = (&seg.nodes[0], &seg.nodes[1]);
         let far = common::Netns::new("f");
         gateway.ip(&["link", "add", "far0", "type", "veth", "peer", "name", "eth0", "netns", &far.name]);
@@ -277,19 +302,40 @@ fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
         gateway.sysctl("net.ipv4.ip_forward=1");
         gateway.sysctl("net.ipv6.conf.all.forwarding=1");
         node.ip(&[flag, "route", "add", "default", "via", old_gw]);
+        FarHost { seg, far, flag, far_net, old_gw, new_gw }
+    }
+
+    fn node(&self) -> &common::Netns {
+        &self.seg.nodes[0]
+    }
+
+    /// The node's run directory.
+    fn rsctmp(&self) -> std::path::PathBuf {
+        let dir = self.seg.rsctmp.join("node0");
+        std::fs::create_dir_all(&dir).expect("node rsctmp");
+        dir
+    }
+
+    /// Whether the far host reaches `vip` within 3 s.
+    fn reaches(&self, vip: &str) -> bool {
+        common::wait_for(std::time::Duration::from_secs(3), || {
+            self.far.exec("ping", &["-c1", "-W1", vip]).status.success()
+        })
+        .is_some()
+    }
+}
+
+#[test]
+fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
+    for (case, (params, ..)) in FAR_CASES.iter().enumerate() {
+        let topology = FarHost::new(case);
+        let FarHost { flag, far_net, old_gw, new_gw, .. } = topology;
+        let node = topology.node();
+        let reaches = || topology.reaches(params[0].1);
+        let run =
+            |action: &str, env: &[(&str, &str)]| run_agent(node, &topology.rsctmp(), action, params, env);
         let vip = params[0].1;
         let env = [("OCF_RESOURCE_INSTANCE", "vip")];
-        let run = |action: &str, env: &[(&str, &str)]| {
-            let dir = seg.rsctmp.join("node0");
-            std::fs::create_dir_all(&dir).expect("node rsctmp");
-            run_agent(node, &dir, action, params, env)
-        };
-        let reaches = || {
-            common::wait_for(std::time::Duration::from_secs(3), || {
-                far.exec("ping", &["-c1", "-W1", vip]).status.success()
-            })
-            .is_some()
-        };
         assert_eq!(run("start", &env).code, ocf::SUCCESS, "{vip}");
 
         // The watcher keeps the VIP's table in step as routes change: no
@@ -308,8 +354,7 @@ fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
         // puts it in step, saying so.
         let unwatched_params = unwatched(params);
         let run = |action: &str, env: &[(&str, &str)]| {
-            let dir = seg.rsctmp.join("node0");
-            run_agent(node, &dir, action, &unwatched_params, env)
+            run_agent(node, &topology.rsctmp(), action, &unwatched_params, env)
         };
         node.ip(&[flag, "route", "replace", "default", "via", old_gw]);
         assert_eq!(run("start", &env).code, ocf::SUCCESS, "{vip}");
@@ -320,4 +365,37 @@ fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
         assert!(reaches(), "{vip}: the far host reaches it through the new default gateway");
         assert_eq!(run("stop", &env).code, ocf::SUCCESS);
     }
+}
+
+/// A route added after start but before the watcher listens is not heard:
+/// the watcher looks once when it begins, so the VIP's table follows it
+/// anyway. The watcher is held still right before it subscribes (the
+/// crash-point build's pause), the route is added, and it goes on.
+#[test]
+fn a_route_added_before_the_watcher_listens_is_followed_too() {
+    let topology = FarHost::new(0);
+    let (node, params) = (topology.node(), FAR_CASES[0].0);
+    let vip = params[0].1;
+    let agent = common::crash_agent();
+    let env = [("OCF_RESOURCE_INSTANCE", "vip"), ("OCF_IPADDR_PAUSE_AT", "__watch:subscribe")];
+    let start = common::run_agent_at(node, &topology.rsctmp(), &agent, "start", params, &env);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    let stopped = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T')))
+    };
+    let held = common::wait_for(std::time::Duration::from_secs(10), || {
+        node.processes_with_arg("__watch").iter().any(stopped)
+    });
+    assert!(held.is_some(), "the watcher holds still before it subscribes");
+    let watcher = node.processes_with_arg("__watch").into_iter().find(stopped).expect("the held watcher");
+    node.ip(&[topology.flag, "route", "add", topology.far_net, "via", topology.new_gw]);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(watcher as i32), nix::sys::signal::Signal::SIGCONT)
+        .expect("the watcher goes on");
+    assert!(
+        topology.reaches(vip),
+        "{vip}: the far host reaches it by the route added before the watcher listened"
+    );
+    let stop = common::run_agent_at(node, &topology.rsctmp(), &agent, "stop", params, &env[..1]);
+    assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
 }

@@ -43,14 +43,23 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let (ip, ifindex, file) = (vip.params.ip, record.ifindex, vip.watcher_file());
     // virtual_mac's table follows main at once, not at the next monitor.
     let follows_routing = vip.virtual_mac().is_some();
+    crate::crash_point::pause("subscribe");
     let mut subscription = Subscription::open(ip, follows_routing)
         .map_err(|err| AgentError::generic(format!("listening for the kernel's news about {ip}: {err}")))?;
     // A removal between start's add and the subscription was not heard:
     // look once, here (a repair's process is started only when needed, so
     // that a failover of hundreds of VIPs does not pay for one each).
-    let mut waiting_for_link = match vip.whereabouts()? {
-        Whereabouts::InPlace { .. } => false,
-        _ => match repair(&file, &Sender::Gone { port: 0 }, Heard::Unheard)? {
+    // So was a route that changed then (virtual_mac's table).
+    let missed = match vip.whereabouts()? {
+        Whereabouts::InPlace { site, .. } if follows_routing && !vip.virtual_link_in_step(&site)? => {
+            Some(Heard::RoutingChange)
+        }
+        Whereabouts::InPlace { .. } => None,
+        _ => Some(Heard::Unheard),
+    };
+    let mut waiting_for_link = match missed {
+        None => false,
+        Some(heard) => match repair(&file, &Sender::Gone { port: 0 }, heard)? {
             Next::Watch => false,
             Next::WhenLinkUp => true,
             Next::End => return Ok(ExitCode::Success),

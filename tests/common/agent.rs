@@ -2,6 +2,7 @@
 //! Pacemaker's executor does: a clean environment, OCF_RESKEY_* variables.
 
 use super::{Netns, agent_path};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// What one agent run produced.
@@ -144,4 +145,20 @@ pub fn run_agent_bounded(
     let _ = child.kill();
     let _ = child.wait();
     None
+}
+
+/// The agent built with crash points (and pauses): `OCF_IPADDR_CRASH_AGENT`,
+/// else the binary cargo built beside the tests when they are built with
+/// `--features crash-points` (as `make check` and `make crash-points` do).
+#[allow(dead_code)]
+pub fn crash_agent() -> PathBuf {
+    let built_beside: Option<&str> =
+        if cfg!(feature = "crash-points") { Some(env!("CARGO_BIN_EXE_IPaddr")) } else { None };
+    let path =
+        std::env::var_os("OCF_IPADDR_CRASH_AGENT").map(PathBuf::from).or(built_beside.map(PathBuf::from));
+    path.unwrap_or_else(|| {
+        panic!(
+            "no crash-point build: run `make crash-points`, or build the tests with --features crash-points"
+        )
+    })
 }

@@ -16,7 +16,7 @@ pub mod wire;
 // Each test crate uses a part of the harness.
 #[allow(unused_imports)]
 pub use agent::{
-    Run, agent_command, explain_report, finish, ocf, run_agent, run_agent_at, run_agent_bounded,
+    Run, agent_command, crash_agent, explain_report, finish, ocf, run_agent, run_agent_at, run_agent_bounded,
 };
 #[allow(unused_imports)]
 pub use netns::{Netns, in_netns, without_kernel_churn};
