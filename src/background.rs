@@ -36,6 +36,10 @@ pub fn is_worker_action(action: &str) -> bool {
 }
 /// Tells the worker how many rounds to send.
 pub const COUNT_VAR: &str = "OCF_IPADDR_ANNOUNCE_COUNT";
+/// Tells the announcer the slots its start booked for the first
+/// announcement it defers: `PID:MS,MS` (the start's pid, then the slots in
+/// ms since the epoch).
+pub const SLOTS_VAR: &str = "OCF_IPADDR_ANNOUNCE_SLOTS";
 /// Tells the worker which inherited descriptor is its raw socket.
 pub const SOCKET_VAR: &str = "OCF_IPADDR_ANNOUNCE_FD";
 /// Tells the worker which inherited descriptor holds its lock.
@@ -66,14 +70,15 @@ fn lock_holder(file: &File) -> io::Result<Option<i32>> {
 /// `socket` is an inheritable raw socket for it to use; `env` are the
 /// OCF_RESKEY_* pairs the worker needs to find the address again, and what
 /// else it is told. When the lock file cannot be made, no worker is
-/// started: one that stop could not find must never run.
+/// started: one that stop could not find must never run. Returns the
+/// worker's pid.
 pub fn spawn(
     run_dir: &RunDir,
     action: &'static str,
     file: &str,
     socket: Option<i32>,
     env: &[(String, String)],
-) -> io::Result<()> {
+) -> io::Result<u32> {
     let deadline = Instant::now() + Duration::from_secs(1);
     stop(run_dir, file, deadline);
     crate::crash_point::before("create", &file);
@@ -109,7 +114,7 @@ pub fn spawn(
     // Returns once the child has executed, holding its lock. It is not
     // waited for: when the agent exits, init adopts and reaps it.
     crate::crash_point::before("spawn", &action);
-    command.spawn().map(drop)
+    command.spawn().map(|child| child.id())
 }
 
 /// Opens the lock file of `file` for a new worker, holding a shared

@@ -4,7 +4,7 @@
 //! every other descriptor it inherited.
 
 use super::{Invocation, prepare};
-use crate::background::{self, COUNT_VAR, LOCK_VAR, SOCKET_VAR};
+use crate::background::{self, COUNT_VAR, LOCK_VAR, SLOTS_VAR, SOCKET_VAR};
 use crate::error::AgentResult;
 use crate::ocf::ExitCode;
 use crate::params::Strictness;
@@ -22,10 +22,24 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Ok(prepared) => prepared,
         Err(code) => return Ok(code),
     };
-    announce(&prepared.vip(inv), count, socket)
+    let slots = std::env::var(SLOTS_VAR).ok().and_then(|text| deferred_slots(&text));
+    announce(&prepared.vip(inv), count, socket, slots)
 }
 
-fn announce(vip: &Vip, count: u64, socket: Option<i32>) -> AgentResult<ExitCode> {
+/// The start's pid and the slots it booked for the first announcement it
+/// deferred to this worker: `PID:MS,MS`.
+fn deferred_slots(text: &str) -> Option<(u32, Vec<u64>)> {
+    let (pid, slots) = text.split_once(':')?;
+    let slots: Option<Vec<u64>> = slots.split(',').map(|slot| slot.parse().ok()).collect();
+    Some((pid.parse().ok()?, slots?)).filter(|(_, slots)| !slots.is_empty())
+}
+
+fn announce(
+    vip: &Vip,
+    count: u64,
+    socket: Option<i32>,
+    slots: Option<(u32, Vec<u64>)>,
+) -> AgentResult<ExitCode> {
     let Whereabouts::InPlace { site, entry } = vip.whereabouts()? else {
         return Ok(ExitCode::NotRunning);
     };
@@ -37,14 +51,25 @@ fn announce(vip: &Vip, count: u64, socket: Option<i32>) -> AgentResult<ExitCode>
         },
     };
     let interval = vip.params.announce.interval;
-    let deadline =
-        Instant::now() + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);
+    let mut first_delay = interval;
+    let mut begin = Instant::now();
+    if let Some((start, slots)) = &slots {
+        // The first round is the start's, deferred: at its slots, then the rest.
+        let pacer = vip.pacer(site.ifindex, &site.nic);
+        if let Err(err) = pacer.adopt(slots, *start) {
+            crate::ocf::log::debug(format!("taking over the slots of the first announcement: {err}"));
+        }
+        let last = slots.iter().max().copied().unwrap_or(0);
+        begin += Duration::from_millis(last.saturating_sub(crate::pace::now_ms()));
+        first_delay = Duration::ZERO;
+    }
+    let deadline = begin + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);
     // The last answers may follow the last round: listen one interval more.
     let tail = interval.min(Duration::from_secs(1));
     vip.send_rounds(
         Spot { site: &site, prefix: entry.prefix },
         &wire,
-        vip.rounds(count, interval, deadline),
+        vip.rounds(count, first_delay, deadline),
         Window::Closes { tail },
     )?;
     Ok(ExitCode::Success)

@@ -64,6 +64,11 @@ pub enum Event {
         by: String,
         why: String,
     },
+    /// `announce_rate_limit` cut the start's probes or deferred its first
+    /// announcement past the start (a burst of VIPs on one interface).
+    Paced {
+        detail: String,
+    },
 }
 
 impl Event {
@@ -84,6 +89,7 @@ impl Event {
             Event::Drifted { .. } => "drifted",
             Event::Repaired { .. } => "repaired",
             Event::NotRepaired { .. } => "not-repaired",
+            Event::Paced { .. } => "paced",
         }
     }
 
@@ -103,6 +109,7 @@ impl Event {
             }
             Event::Repaired { by, after_ms } => format!("removed by {by}, put back after {after_ms} ms"),
             Event::NotRepaired { by, why } => format!("removed by {by}, not put back: {why}"),
+            Event::Paced { detail } => detail.clone(),
             Event::Stopped | Event::Vanished | Event::Recovered | Event::ReachabilityRegained => {
                 String::new()
             }

@@ -33,6 +33,17 @@ pub enum FirstRound {
     NoSlot,
 }
 
+/// The time a start's block leaves from the end of probing to the first
+/// announcement (adding the address and checking it). Generous, as waiting
+/// costs nothing: a frame ready before its slot takes an earlier one when
+/// the budget has room (`Pacer::sooner`), and under a burst the other VIPs'
+/// frames fill the gap.
+const SETTLE: Duration = Duration::from_millis(250);
+
+/// How long deferring a first announcement waits for the ledger, past the
+/// action's deadline if need be.
+const DEFER_LOCK_WAIT: Duration = Duration::from_millis(500);
+
 /// A raw socket on the VIP's interface and the MAC to send from.
 pub struct Wire {
     sock: PacketSocket,
@@ -126,6 +137,10 @@ impl Vip<'_> {
             ));
             return Ok(());
         }
+        let plan = self.paced_plan(wire, plan);
+        if plan.count == 0 {
+            return Ok(());
+        }
         let left = self.inv.budget.remaining();
         if left < plan.duration() {
             return Err(AgentError::generic(format!(
@@ -163,6 +178,106 @@ impl Vip<'_> {
         }
     }
 
+    /// Under `announce_rate_limit`, books a start's probes and first
+    /// announcement as one block (`Ledger::book_block`), and returns the
+    /// probing the block has room for: every probe asked for unless the
+    /// block would end past the start's deadline under a burst of VIPs.
+    fn paced_plan(&self, wire: &Wire, plan: ProbePlan) -> ProbePlan {
+        let pacer = self.pacer(wire.link.ifindex, &wire.link.name);
+        if !pacer.is_limited() || !self.announces_first() {
+            return plan;
+        }
+        let frames = self.round_frames(wire.mac).len();
+        let block = match pacer.reserve_block(Some(&plan), SETTLE, frames) {
+            Ok(block) => block,
+            Err(err) => {
+                log::debug(format!("booking the probes of {} on {}: {err}", self.params.ip, wire.link.name));
+                return plan;
+            }
+        };
+        let kept = block.probes.len() as u64;
+        if kept < plan.count {
+            let why = if block.busy && kept > 0 {
+                "is booked far ahead by other VIPs (a burst)"
+            } else {
+                "had no room for more before the start's timeout"
+            };
+            let detail = format!(
+                "{kept} of {} probes: announce_rate_limit {}/s on {} {why}",
+                plan.count, self.params.announce.rate_limit, wire.link.name
+            );
+            log::warn(format!("{}: {detail}", self.params.ip));
+            crate::observe::event(crate::observe::history::Event::Paced { detail });
+        }
+        ProbePlan { count: kept, ..plan }
+    }
+
+    /// The slots of a start's first announcement when they lie past the
+    /// start's deadline (a burst under `announce_rate_limit`): booked with
+    /// the probes, or now when nothing was booked ahead.
+    fn deferred_slots(&self, spot: Spot, wire: &Wire) -> Option<Vec<u64>> {
+        let pacer = self.pacer(spot.site.ifindex, &spot.site.nic);
+        if !pacer.is_limited() || !self.announces_first() {
+            return None;
+        }
+        let deadline = pacer.deadline_ms();
+        // A start that ran late may be past its deadline: deferring still
+        // needs the ledger (the reserve kept for cleaning up allows it).
+        let pacer = pacer.lock_wait(DEFER_LOCK_WAIT);
+        let mut slots = pacer.reserved_slots();
+        if slots.is_empty() {
+            let frames = self.round_frames(wire.mac).len();
+            slots = match pacer.reserve_block(None, Duration::ZERO, frames) {
+                Ok(block) => block.announcement,
+                Err(err) => {
+                    log::warn(format!("booking the first announcement of {}: {err}", self.params.ip));
+                    return None;
+                }
+            };
+        }
+        slots.first().is_some_and(|&first| first > deadline).then_some(slots)
+    }
+
+    /// Leaves every round, the first at its slot past the start's deadline,
+    /// to a background announcer that takes over the slots, and returns at
+    /// once: no start fails only because the budget is busy. `NoSlot` when
+    /// no announcer can be started.
+    fn defer_announcement(&self, spot: Spot, count: u64, wire: Wire, slots: Vec<u64>) -> FirstRound {
+        let pacer = self.pacer(spot.site.ifindex, &spot.site.nic);
+        let deadline = pacer.deadline_ms();
+        let pacer = pacer.lock_wait(DEFER_LOCK_WAIT);
+        let own = std::process::id();
+        let listed: Vec<String> = slots.iter().map(u64::to_string).collect();
+        let mut env = self.worker_env();
+        env.push((background::COUNT_VAR.to_string(), count.to_string()));
+        env.push((background::SLOTS_VAR.to_string(), format!("{own}:{}", listed.join(","))));
+        let fd = wire.sock.inheritable().ok();
+        let spawned =
+            background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer_file(), fd, &env);
+        let worker = match spawned {
+            Ok(worker) => worker,
+            Err(err) => {
+                log::warn(format!(
+                    "cannot start the announcer the first announcement of {} is deferred to: {err}",
+                    self.params.ip
+                ));
+                return FirstRound::NoSlot;
+            }
+        };
+        if let Err(err) = pacer.hand_over(&slots, own, worker) {
+            // The announcer takes them over itself, or books again.
+            log::debug(format!("handing the slots of {} to its announcer: {err}", self.params.ip));
+        }
+        let after = slots[0].saturating_sub(deadline);
+        let detail = format!(
+            "first announcement deferred to {} ms past the start's deadline: announce_rate_limit {}/s on {} had no slot before it",
+            after, self.params.announce.rate_limit, spot.site.nic
+        );
+        log::warn(format!("{}: {detail}", self.params.ip));
+        crate::observe::event(crate::observe::history::Event::Paced { detail });
+        FirstRound::Out
+    }
+
     /// Announces the VIP in `count` rounds. The first round goes out at
     /// once; with `arp_bg` the rest is left to a detached announcer, which
     /// inherits the socket, otherwise they are sent before returning.
@@ -170,6 +285,9 @@ impl Vip<'_> {
         let Some(wire) = wire else { return Ok(FirstRound::Out) };
         if count == 0 {
             return Ok(FirstRound::Out);
+        }
+        if let Some(slots) = self.deferred_slots(spot, &wire) {
+            return Ok(self.defer_announcement(spot, count, wire, slots));
         }
         let deadline = self.inv.budget.deadline();
         if !self.params.announce.background || count == 1 {
@@ -179,7 +297,7 @@ impl Vip<'_> {
             let ended =
                 self.send_rounds(spot, &wire, self.rounds(count, Duration::ZERO, deadline), window)?;
             if self.first_round(ended) == FirstRound::NoSlot {
-                return Ok(FirstRound::NoSlot);
+                return Ok(self.defer_late_announcement(spot, count, wire));
             }
             if let RoundsEnded::OutOfTime { sent } = ended {
                 log::warn(format!(
@@ -191,7 +309,7 @@ impl Vip<'_> {
         }
         let first = self.send_rounds(spot, &wire, self.rounds(1, Duration::ZERO, deadline), Window::Opens)?;
         if self.first_round(first) == FirstRound::NoSlot {
-            return Ok(FirstRound::NoSlot);
+            return Ok(self.defer_late_announcement(spot, count, wire));
         }
         let mut env = self.worker_env();
         env.push((background::COUNT_VAR.to_string(), (count - 1).to_string()));
@@ -215,6 +333,17 @@ impl Vip<'_> {
             }
         }
         Ok(FirstRound::Out)
+    }
+
+    /// The first announcement missed the slot booked for it (a start slower
+    /// than planned) and the budget has no other before the deadline: it is
+    /// booked past it and deferred, like a block that was late from the start.
+    fn defer_late_announcement(&self, spot: Spot, count: u64, wire: Wire) -> FirstRound {
+        self.pacer(spot.site.ifindex, &spot.site.nic).lock_wait(DEFER_LOCK_WAIT).forget_reserved();
+        match self.deferred_slots(spot, &wire) {
+            Some(slots) => self.defer_announcement(spot, count, wire, slots),
+            None => FirstRound::NoSlot,
+        }
     }
 
     /// What a detached worker of this VIP is told, beside the environment

@@ -9,11 +9,24 @@
 use super::Vip;
 use crate::invocation::Action;
 use crate::ocf::log;
-use crate::pace::{LATE_MS, Ledger, SWITCH_DEFAULT_LIMIT, Urgency};
+use crate::pace::{Block, BlockRequest, LATE_MS, Ledger, SWITCH_DEFAULT_LIMIT, Urgency, now_ms};
+use crate::probe::ProbePlan;
 use crate::rawsock::PacketSocket;
 use crate::store::{RunDir, key};
 use std::io;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Slots this process booked ahead for its next urgent frames, by ledger:
+/// a start's block (probes, then the first announcement), or the deferred
+/// announcement a start handed to its announcer. Taken in order by `send`.
+static RESERVED: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+
+fn reserved() -> std::sync::MutexGuard<'static, Vec<(String, u64)>> {
+    // A poisoned list only means a thread panicked holding it; the slots
+    // in it are still this process's.
+    RESERVED.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Room for tens of thousands of frames sent or promised (a few hundred
 /// VIPs starting at once under a low limit book far ahead).
@@ -27,13 +40,11 @@ pub struct Pacer {
     nic: String,
     limit: usize,
     deadline: Instant,
+    /// How long to wait for the ledger's lock, when not until `deadline`.
+    lock_until: Option<Instant>,
     /// Whether this process has an output to warn on (the background
     /// announcer has none).
     can_warn: bool,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 fn sleep_until_ms(at: u64) {
@@ -61,6 +72,7 @@ impl Vip<'_> {
             nic: nic.to_string(),
             limit: self.params.announce.rate_limit,
             deadline: self.inv.budget.deadline(),
+            lock_until: None,
             can_warn: self.inv.action != Action::AnnounceWorker,
         }
     }
@@ -79,9 +91,118 @@ impl Pacer {
         Pacer { deadline, ..self }
     }
 
+    /// The same budget with the ledger's lock waited for until the
+    /// deadline, or up to `wait` from now when that is later (booking a
+    /// deferred frame, past the deadline if need be).
+    pub fn lock_wait(self, wait: Duration) -> Pacer {
+        Pacer { lock_until: Some(self.deadline.max(Instant::now() + wait)), ..self }
+    }
+
+    /// Whether frames sent here are paced (`announce_rate_limit` is set).
+    pub fn is_limited(&self) -> bool {
+        self.limit > 0
+    }
+
+    /// Books a start's probes and first announcement as one block (see
+    /// `Ledger::book_block`), for this process's next urgent frames.
+    /// `plan` is the probing asked for (`None`: no probe), `settle` the
+    /// time from the end of probing to the first announcement.
+    pub fn reserve_block(
+        &self,
+        plan: Option<&ProbePlan>,
+        settle: Duration,
+        announcement_frames: usize,
+    ) -> io::Result<Block> {
+        let pid = std::process::id();
+        let deadline_ms = self.deadline_ms();
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let block = self.with_ledger(|ledger, now| {
+            let request = BlockRequest {
+                limit: self.limit,
+                probes: plan.map_or(0, |plan| plan.count),
+                probe_delay_ms: plan.map_or(0, |plan| ms(plan.initial_delay)),
+                probe_interval_ms: plan.map_or(0, |plan| ms(plan.interval)),
+                probe_wait_ms: plan.map_or(0, |plan| ms(plan.wait)),
+                settle_ms: ms(settle),
+                announcement_frames,
+                deadline_ms,
+            };
+            ledger.book_block(now, &request, pid)
+        })?;
+        let mut list = reserved();
+        list.retain(|(ledger, _)| *ledger != self.ledger);
+        list.extend(block.probes.iter().chain(&block.announcement).map(|&at| (self.ledger.clone(), at)));
+        Ok(block)
+    }
+
+    /// The slots this process still holds ahead on this interface.
+    pub fn reserved_slots(&self) -> Vec<u64> {
+        reserved().iter().filter(|(ledger, _)| *ledger == self.ledger).map(|&(_, at)| at).collect()
+    }
+
+    /// Gives the slots this process holds ahead to the worker `to` (and
+    /// forgets them here), so that they outlive this process: a promise of
+    /// a dead sender is dropped. `from` is the process that booked them.
+    pub fn hand_over(&self, slots: &[u64], from: u32, to: u32) -> io::Result<usize> {
+        reserved().retain(|(ledger, at)| !(*ledger == self.ledger && slots.contains(at)));
+        self.with_ledger(|ledger, _| {
+            let mut kept = 0;
+            for slot in
+                ledger.slots.iter_mut().filter(|(at, pid)| slots.contains(at) && (*pid == from || *pid == to))
+            {
+                slot.1 = to;
+                kept += 1;
+            }
+            kept
+        })
+    }
+
+    /// Takes the slots a start handed to this worker, as far as the ledger
+    /// still holds them for the start or for this worker (a slot the start's
+    /// death let go is booked again when its frame is sent).
+    pub fn adopt(&self, slots: &[u64], from: u32) -> io::Result<()> {
+        let own = std::process::id();
+        let kept: Vec<u64> = self.with_ledger(|ledger, _| {
+            let mut kept = Vec::new();
+            for slot in ledger
+                .slots
+                .iter_mut()
+                .filter(|(at, pid)| slots.contains(at) && (*pid == from || *pid == own))
+            {
+                slot.1 = own;
+                kept.push(slot.0);
+            }
+            kept
+        })?;
+        reserved().extend(kept.into_iter().map(|at| (self.ledger.clone(), at)));
+        Ok(())
+    }
+
+    /// Gives back the slots this process still holds ahead here (a first
+    /// announcement that missed its slots books anew).
+    pub fn forget_reserved(&self) {
+        let slots = self.reserved_slots();
+        reserved().retain(|(ledger, _)| *ledger != self.ledger);
+        for at in slots {
+            self.release(at);
+        }
+    }
+
+    /// The next slot this process booked ahead on this interface.
+    fn take_reserved(&self) -> Option<u64> {
+        let mut list = reserved();
+        let i = list.iter().position(|(ledger, _)| *ledger == self.ledger)?;
+        Some(list.remove(i).1)
+    }
+
+    /// The deadline, in ms since the epoch as the ledger counts.
+    pub fn deadline_ms(&self) -> u64 {
+        now_ms() + self.deadline.saturating_duration_since(Instant::now()).as_millis() as u64
+    }
+
     /// Sends `frames` on `sock` within the budget; `false` when the budget
     /// has no slot for them before the action's deadline (nothing more is
-    /// sent then).
+    /// sent then). Slots booked ahead (`reserve_block`) are used first.
     pub fn send(&self, sock: &PacketSocket, frames: &[Vec<u8>], urgency: Urgency) -> io::Result<bool> {
         if self.limit == 0 {
             self.count(frames.len());
@@ -91,32 +212,78 @@ impl Pacer {
             return Ok(true);
         }
         for frame in frames {
-            loop {
-                match self.slot(urgency) {
-                    Ok(Some(at)) => {
-                        sleep_until_ms(at);
-                        if now_ms() <= at + LATE_MS {
-                            break;
-                        }
-                        // Woken too late (a loaded node): sending now could
-                        // crowd a later window; book again.
-                        let pid = std::process::id();
-                        if let Err(err) = self.with_ledger(|ledger, _| ledger.release(at, pid)) {
-                            log::debug(format!("announce_rate_limit on {}: {err}", self.nic));
-                        }
-                    }
-                    Ok(None) => return Ok(false),
-                    // The other senders held the ledger until the deadline.
-                    Err(err) if err.kind() == io::ErrorKind::TimedOut => return Ok(false),
-                    // A ledger that cannot be used must not silence the VIP.
-                    Err(err) => {
-                        log::debug(format!("announce_rate_limit on {}: {err}; sending unpaced", self.nic));
+            if let Some(booked) = self.take_reserved() {
+                let at = self.sooner(booked);
+                sleep_until_ms(at);
+                if now_ms() <= at + LATE_MS {
+                    sock.send(frame)?;
+                    continue;
+                }
+                // Woken too late for the slot booked ahead: book again, as
+                // urgently as the block was booked.
+                self.release(at);
+                if !self.send_one(sock, frame, Urgency::Urgent)? {
+                    return Ok(false);
+                }
+                continue;
+            }
+            if !self.send_one(sock, frame, urgency)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// A slot booked ahead, moved to now when the frame is ready before it
+    /// and the budget has room now (a block leaves generous time for adding
+    /// the address; without a burst the announcement need not wait for it).
+    fn sooner(&self, booked: u64) -> u64 {
+        if booked <= now_ms() + LATE_MS {
+            return booked;
+        }
+        let pid = std::process::id();
+        let moved = self.with_ledger(|ledger, now| {
+            ledger.release(booked, pid);
+            let at = ledger.earliest(now, self.limit, Urgency::Urgent);
+            let at = if at < booked { at } else { booked };
+            ledger.book(at, pid);
+            at
+        });
+        moved.unwrap_or(booked)
+    }
+
+    /// Gives back a slot this process booked.
+    fn release(&self, at: u64) {
+        let pid = std::process::id();
+        if let Err(err) = self.with_ledger(|ledger, _| ledger.release(at, pid)) {
+            log::debug(format!("announce_rate_limit on {}: {err}", self.nic));
+        }
+    }
+
+    /// Sends one frame at the earliest slot for its urgency.
+    fn send_one(&self, sock: &PacketSocket, frame: &[u8], urgency: Urgency) -> io::Result<bool> {
+        loop {
+            match self.slot(urgency) {
+                Ok(Some(at)) => {
+                    sleep_until_ms(at);
+                    if now_ms() <= at + LATE_MS {
                         break;
                     }
+                    // Woken too late (a loaded node): sending now could
+                    // crowd a later window; book again.
+                    self.release(at);
+                }
+                Ok(None) => return Ok(false),
+                // The other senders held the ledger until the deadline.
+                Err(err) if err.kind() == io::ErrorKind::TimedOut => return Ok(false),
+                // A ledger that cannot be used must not silence the VIP.
+                Err(err) => {
+                    log::debug(format!("announce_rate_limit on {}: {err}; sending unpaced", self.nic));
+                    break;
                 }
             }
-            sock.send(frame)?;
         }
+        sock.send(frame)?;
         Ok(true)
     }
 
@@ -124,8 +291,7 @@ impl Pacer {
     /// a repeat waits until one fits at once. `None` past the deadline.
     fn slot(&self, urgency: Urgency) -> io::Result<Option<u64>> {
         let pid = std::process::id();
-        let deadline_ms =
-            now_ms() + self.deadline.saturating_duration_since(Instant::now()).as_millis() as u64;
+        let deadline_ms = self.deadline_ms();
         loop {
             let (at, booked) = self.with_ledger(|ledger, now| {
                 let at = ledger.earliest(now, self.limit, urgency);
@@ -171,7 +337,7 @@ impl Pacer {
     /// Runs `f` on the interface's ledger, pruned, under its lock, and
     /// saves it.
     fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger, u64) -> T) -> io::Result<T> {
-        let _turn = self.run_dir.lock(&self.lock, self.deadline)?;
+        let _turn = self.run_dir.lock(&self.lock, self.lock_until.unwrap_or(self.deadline))?;
         let text = match self.run_dir.read_capped(&self.ledger, MAX_LEDGER_BYTES) {
             Ok(text) => text,
             Err(err) if err.kind() == io::ErrorKind::InvalidData => None,
