@@ -82,14 +82,26 @@ impl Netns {
     /// The processes in this namespace whose command line has the
     /// argument `arg` (the agent's background announcers: `__announce`).
     pub fn processes_with_arg(&self, arg: &str) -> Vec<u32> {
+        self.processes(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|word| word == arg.as_bytes()))
+        })
+    }
+
+    /// The namespace's processes whose name (`comm`) is `name`.
+    #[allow(dead_code)]
+    pub fn processes_named(&self, name: &str) -> Vec<u32> {
+        self.processes(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+    }
+
+    fn processes(&self, keep: impl Fn(u32) -> bool) -> Vec<u32> {
         let out = Command::new("ip").args(["netns", "pids", &self.name]).output().expect("ip netns pids");
         String::from_utf8_lossy(&out.stdout)
             .split_whitespace()
             .filter_map(|pid| pid.parse().ok())
-            .filter(|pid: &u32| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|cmdline| cmdline.split(|b| *b == 0).any(|word| word == arg.as_bytes()))
-            })
+            .filter(|pid| keep(*pid))
             .collect()
     }
 

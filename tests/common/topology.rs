@@ -57,6 +57,25 @@ impl Lab {
         self.agent_env(&self.node, "monitor", params, &[("OCF_RESKEY_CRM_meta_interval", "0")])
     }
 
+    /// The details of the `repaired` events in the history of the resource
+    /// `vip` with `params`, once there are at least `n` (within 20 s).
+    #[allow(dead_code)]
+    pub fn repairs_of(&self, params: &[(&str, &str)], n: usize) -> Vec<String> {
+        let details = || -> Vec<String> {
+            let report = super::explain_report(&self.node, &self.rsctmp, "vip", params);
+            let events = report["events"].as_array().cloned().unwrap_or_default();
+            let repaired = events.iter().filter(|e| e["event"] == "repaired");
+            repaired.map(|e| e["detail"].as_str().unwrap_or("").to_string()).collect()
+        };
+        let mut seen = Vec::new();
+        let done = super::wait_for(std::time::Duration::from_secs(20), || {
+            seen = details();
+            seen.len() >= n
+        });
+        assert!(done.is_some(), "{n} repairs expected: {seen:?}; {}", self.node.addresses("eth0"));
+        seen
+    }
+
     /// A path for the test's own files (logs, sockets) outside HA_RSCTMP,
     /// where the agent never looks; removed with the lab.
     pub fn scratch(&self, name: &str) -> PathBuf {

@@ -27,6 +27,7 @@ packages=(
     prometheus        # ... and promtool checks them
     systemd           # systemd-networkd, a real remover of foreign addresses ...
     dbus              # ... and the bus networkctl reaches it through
+    network-manager   # NetworkManager, another (run in a namespace; never on the host)
 )
 
 missing=()
@@ -47,6 +48,12 @@ if ((${#missing[@]})); then
     fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Installed here for the tests only: it must not take over the host's
+    # interfaces at the next boot either.
+    if [[ " ${missing[*]} " == *" network-manager "* ]] && command -v systemctl >/dev/null; then
+        systemctl disable --quiet NetworkManager.service NetworkManager-wait-online.service \
+            NetworkManager-dispatcher.service 2>/dev/null || true
+    fi
 fi
 
 if ! cargo nextest --version >/dev/null 2>&1; then
