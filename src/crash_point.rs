@@ -38,10 +38,12 @@ pub fn before(effect: &str, object: &dyn std::fmt::Display) {
 pub fn before(_effect: &str, _object: &dyn std::fmt::Display) {}
 
 /// A named instant where a test may hold the process still:
-/// `OCF_IPADDR_PAUSE_AT=<action>:<name>` makes the process running
-/// `<action>` stop itself (SIGSTOP) there until the test continues it, so
-/// that a race the test needs (something changing in that instant) is
-/// made, not waited for.
+/// `OCF_IPADDR_PAUSE_AT=<action>:<name>` with `OCF_IPADDR_PAUSE_GATE=<file>`
+/// makes the process running `<action>` write its pid to `<file>.held` there
+/// and wait while `<file>` exists, so that a race the test needs (something
+/// changing in that instant) is made, not waited for. (Not SIGSTOP: a
+/// worker stopped while its parent exits is sent SIGHUP, as the member of a
+/// newly orphaned process group, and dies.)
 #[cfg(feature = "crash-points")]
 pub fn pause(name: &str) {
     armed::pause(name)
@@ -64,8 +66,17 @@ mod armed {
 
     pub fn pause(name: &str) {
         let Some(action) = ACTION.get() else { return };
-        if std::env::var("OCF_IPADDR_PAUSE_AT").is_ok_and(|spec| spec == format!("{action}:{name}")) {
-            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+        if !std::env::var("OCF_IPADDR_PAUSE_AT").is_ok_and(|spec| spec == format!("{action}:{name}")) {
+            return;
+        }
+        let Some(gate) = std::env::var_os("OCF_IPADDR_PAUSE_GATE").map(std::path::PathBuf::from) else {
+            return;
+        };
+        let mut held = gate.clone().into_os_string();
+        held.push(".held");
+        let _ = std::fs::write(held, std::process::id().to_string());
+        while gate.exists() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
 

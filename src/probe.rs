@@ -18,6 +18,9 @@ pub enum ProbeOutcome {
     InUse { mac: Mac },
     /// The action's time budget ended the probing early; nobody answered so far.
     CutShort,
+    /// The announcement budget had no slot for the next probe before the
+    /// action's deadline; nobody answered the `sent` probes that went out.
+    NoSlot { sent: u64 },
 }
 
 /// When probes go out and how long to listen after the last one.
@@ -120,7 +123,7 @@ pub fn run(
         }
         // The interface's announcement budget may have no slot in time.
         if !send(&probe_frame)? {
-            return Ok(ProbeOutcome::CutShort);
+            return Ok(ProbeOutcome::NoSlot { sent: sent - 1 });
         }
         let pause = if sent == plan.count { plan.wait } else { plan.interval };
         if let Some(mac) = listen_until(Instant::now() + pause)? {

@@ -369,33 +369,34 @@ fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
 
 /// A route added after start but before the watcher listens is not heard:
 /// the watcher looks once when it begins, so the VIP's table follows it
-/// anyway. The watcher is held still right before it subscribes (the
-/// crash-point build's pause), the route is added, and it goes on.
+/// anyway. The watcher is held right before it subscribes (the crash-point
+/// build's pause gate), the route is added, and the gate opens.
 #[test]
 fn a_route_added_before_the_watcher_listens_is_followed_too() {
     let topology = FarHost::new(0);
     let (node, params) = (topology.node(), FAR_CASES[0].0);
     let vip = params[0].1;
     let agent = common::crash_agent();
-    let env = [("OCF_RESOURCE_INSTANCE", "vip"), ("OCF_IPADDR_PAUSE_AT", "__watch:subscribe")];
+    let gate = topology.rsctmp().with_extension("gate");
+    std::fs::write(&gate, "").expect("the gate");
+    let held = gate.with_extension("gate.held");
+    let gate_text = gate.to_string_lossy().into_owned();
+    let env = [
+        ("OCF_RESOURCE_INSTANCE", "vip"),
+        ("OCF_IPADDR_PAUSE_AT", "__watch:subscribe"),
+        ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str()),
+    ];
     let start = common::run_agent_at(node, &topology.rsctmp(), &agent, "start", params, &env);
     assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
-    let stopped = |pid: &u32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('T')))
-    };
-    let held = common::wait_for(std::time::Duration::from_secs(10), || {
-        node.processes_with_arg("__watch").iter().any(stopped)
-    });
-    assert!(held.is_some(), "the watcher holds still before it subscribes");
-    let watcher = node.processes_with_arg("__watch").into_iter().find(stopped).expect("the held watcher");
+    let waiting = common::wait_for(std::time::Duration::from_secs(30), || held.exists());
+    assert!(waiting.is_some(), "the watcher waits at the gate before it subscribes");
     node.ip(&[topology.flag, "route", "add", topology.far_net, "via", topology.new_gw]);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(watcher as i32), nix::sys::signal::Signal::SIGCONT)
-        .expect("the watcher goes on");
+    std::fs::remove_file(&gate).expect("the gate opens");
     assert!(
         topology.reaches(vip),
         "{vip}: the far host reaches it by the route added before the watcher listened"
     );
     let stop = common::run_agent_at(node, &topology.rsctmp(), &agent, "stop", params, &env[..1]);
     assert_eq!(stop.code, ocf::SUCCESS, "{stop:#?}");
+    let _ = std::fs::remove_file(held);
 }

@@ -28,10 +28,18 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
 
 /// The start's pid and the slots it booked for the first announcement it
 /// deferred to this worker: `PID:MS,MS`.
+/// How long a deferred first announcement with no slot booked may wait
+/// for one.
+const UNBOOKED_WAIT: Duration = Duration::from_secs(120);
+
 fn deferred_slots(text: &str) -> Option<(u32, Vec<u64>)> {
-    let (pid, slots) = text.split_once(':')?;
-    let slots: Option<Vec<u64>> = slots.split(',').map(|slot| slot.parse().ok()).collect();
-    Some((pid.parse().ok()?, slots?)).filter(|(_, slots)| !slots.is_empty())
+    let (pid, listed) = text.split_once(':')?;
+    // None listed: the start could not book any; the first round books its own.
+    let slots = match listed {
+        "" => Vec::new(),
+        listed => listed.split(',').map(|slot| slot.parse().ok()).collect::<Option<Vec<u64>>>()?,
+    };
+    Some((pid.parse().ok()?, slots))
 }
 
 fn announce(
@@ -59,8 +67,12 @@ fn announce(
         if let Err(err) = pacer.adopt(slots, *start) {
             crate::ocf::log::debug(format!("taking over the slots of the first announcement: {err}"));
         }
-        let last = slots.iter().max().copied().unwrap_or(0);
-        begin += Duration::from_millis(last.saturating_sub(crate::pace::now_ms()));
+        begin += match slots.iter().max() {
+            Some(&last) => Duration::from_millis(last.saturating_sub(crate::pace::now_ms())),
+            // None booked: the first round waits for a slot as long as a
+            // burst the budget is still carrying may need.
+            None => UNBOOKED_WAIT,
+        };
         first_delay = Duration::ZERO;
     }
     let deadline = begin + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);

@@ -162,14 +162,20 @@ impl Vip<'_> {
         crate::observe::start_probe_took(probing.elapsed());
         match outcome {
             ProbeOutcome::Free => Ok(()),
+            // A probe that lost its slot (a start slowed down under a burst)
+            // fails no start: the address goes on with the probes sent.
+            ProbeOutcome::NoSlot { sent } => {
+                let detail = format!(
+                    "{sent} of {} probes: announce_rate_limit {}/s on {} had no slot for more before the start's timeout",
+                    plan.count, params.announce.rate_limit, site.nic
+                );
+                log::warn(format!("{}: {detail}", params.ip));
+                crate::observe::event(crate::observe::history::Event::Paced { detail });
+                Ok(())
+            }
             ProbeOutcome::CutShort => Err(AgentError::generic(format!(
-                "probing for {} was cut short by the start timeout{}: not adding an address nobody checked",
-                params.ip,
-                match params.announce.rate_limit {
-                    0 => String::new(),
-                    limit =>
-                        format!(" (announce_rate_limit {limit}/s on {} left no slot before it)", site.nic),
-                }
+                "probing for {} was cut short by the start timeout: not adding an address nobody checked",
+                params.ip
             ))),
             ProbeOutcome::InUse { mac } => Err(AgentError::generic(format!(
                 "{} is already in use on the link of {}: {} answered the duplicate-address probe",
@@ -230,12 +236,13 @@ impl Vip<'_> {
             slots = match pacer.reserve_block(None, Duration::ZERO, frames) {
                 Ok(block) => block.announcement,
                 Err(err) => {
+                    // The announcer books its own slot, later.
                     log::warn(format!("booking the first announcement of {}: {err}", self.params.ip));
-                    return None;
+                    return Some(Vec::new());
                 }
             };
         }
-        slots.first().is_some_and(|&first| first > deadline).then_some(slots)
+        slots.first().is_none_or(|&first| first > deadline).then_some(slots)
     }
 
     /// Leaves every round, the first at its slot past the start's deadline,
@@ -268,10 +275,13 @@ impl Vip<'_> {
             // The announcer takes them over itself, or books again.
             log::debug(format!("handing the slots of {} to its announcer: {err}", self.params.ip));
         }
-        let after = slots[0].saturating_sub(deadline);
+        let when = match slots.first() {
+            Some(&first) => format!("to {} ms past the start's deadline", first.saturating_sub(deadline)),
+            None => "to its background announcer".to_string(),
+        };
         let detail = format!(
-            "first announcement deferred to {} ms past the start's deadline: announce_rate_limit {}/s on {} had no slot before it",
-            after, self.params.announce.rate_limit, spot.site.nic
+            "first announcement deferred {when}: announce_rate_limit {}/s on {} had no slot before it",
+            self.params.announce.rate_limit, spot.site.nic
         );
         log::warn(format!("{}: {detail}", self.params.ip));
         crate::observe::event(crate::observe::history::Event::Paced { detail });
@@ -472,7 +482,7 @@ impl Vip<'_> {
         };
         Ok(match self.run_probe(wire, &plan)? {
             ProbeOutcome::InUse { mac } => Some(mac),
-            ProbeOutcome::Free | ProbeOutcome::CutShort => None,
+            ProbeOutcome::Free | ProbeOutcome::CutShort | ProbeOutcome::NoSlot { .. } => None,
         })
     }
 

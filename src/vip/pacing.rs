@@ -78,9 +78,14 @@ impl Vip<'_> {
     }
 
     /// Whether this action's first round is a first announcement (start,
-    /// recover), which goes ahead of other VIPs' repeats.
+    /// recover, or the announcer a start deferred its first one to), which
+    /// goes ahead of other VIPs' repeats.
     pub fn announces_first(&self) -> bool {
-        matches!(self.inv.action, Action::Start | Action::Recover)
+        match self.inv.action {
+            Action::Start | Action::Recover => true,
+            Action::AnnounceWorker => std::env::var_os(crate::background::SLOTS_VAR).is_some(),
+            _ => false,
+        }
     }
 }
 

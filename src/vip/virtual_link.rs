@@ -533,16 +533,16 @@ impl Vip<'_> {
         Ok(LinkDrift { rule, rule_gone, parent, arp_ignore, answers_too, table })
     }
 
-    /// Whether the VIP's rule, table and the parent's `arp_ignore` on
-    /// `site` are as they should be (read only: the watcher asks before it
-    /// runs a repair).
-    pub fn virtual_link_in_step(&self, site: &Site) -> AgentResult<bool> {
+    /// Whether the VIP's table on `site` follows main's routes (read only:
+    /// the watcher asks once it listens, for what changed before). The
+    /// rule and the parent's `arp_ignore` are drift a monitor reports.
+    pub fn virtual_table_in_step(&self, site: &Site) -> AgentResult<bool> {
         let Some(record) = self.record else { return Ok(true) };
         let Some(virtual_link) = record.virtual_link.as_ref().filter(|v| v.ifindex == Some(site.ifindex))
         else {
             return Ok(true);
         };
-        Ok(self.link_drift(site, virtual_link, record.prefix)?.is_empty())
+        Ok(self.table_drift(site, virtual_link, record.prefix)?.is_empty())
     }
 
     /// What of the recorded interface is left: for stop's last check.
