@@ -10,8 +10,8 @@
 //! NetworkManager the node's links are initialised, which udev would.
 
 mod common;
+use common::daemon::NodeDaemon;
 use common::{Lab, ocf, wait_for};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const V4: [(&str, &str); 3] = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
@@ -38,30 +38,13 @@ exec /usr/sbin/NetworkManager --no-daemon
 
 /// NetworkManager in the lab's node namespace, ended with it.
 struct NetworkManager {
-    child: Child,
+    daemon: NodeDaemon,
 }
 
 impl NetworkManager {
     fn start(lab: &Lab) -> NetworkManager {
-        let child = Command::new("unshare")
-            .args([
-                "-m",
-                "--propagation",
-                "private",
-                "ip",
-                "netns",
-                "exec",
-                &lab.node.name,
-                "bash",
-                "-c",
-                SETUP,
-            ])
-            .env("CONNECTION", CONNECTION)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("unshare, ip, bash and NetworkManager (make check installs them)");
-        let manager = NetworkManager { child };
+        let manager =
+            NetworkManager { daemon: NodeDaemon::spawn(&lab.node, SETUP, &[("CONNECTION", CONNECTION)]) };
         let managed = wait_for(WAIT, || manager.device_state().starts_with("connected"));
         assert!(managed.is_some(), "NetworkManager manages eth0: {}", manager.nmcli(&["device", "status"]));
         manager
@@ -69,13 +52,7 @@ impl NetworkManager {
 
     /// nmcli in NetworkManager's own namespaces, where its bus is.
     fn nmcli(&self, args: &[&str]) -> String {
-        let pid = self.child.id().to_string();
-        let out = Command::new("nsenter")
-            .args(["-t", &pid, "-m", "-n", "nmcli"])
-            .args(args)
-            .output()
-            .expect("nsenter");
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        self.daemon.tool("nmcli", args)
     }
 
     /// eth0's state as nmcli tells it (`connected`, `connected (externally)`, ...).
@@ -88,13 +65,6 @@ impl NetworkManager {
     fn connection_up(&self) {
         let out = self.nmcli(&["connection", "up", "eth0"]);
         assert!(out.contains("successfully activated"), "{out}");
-    }
-}
-
-impl Drop for NetworkManager {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -10,8 +10,8 @@
 //! udev), started and ended by the test.
 
 mod common;
+use common::daemon::NodeDaemon;
 use common::{Lab, ocf, wait_for};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const V4: [(&str, &str); 3] = [("ip", "192.0.2.50"), ("cidr_netmask", "24"), ("nic", "eth0")];
@@ -36,30 +36,12 @@ exec /lib/systemd/systemd-networkd
 
 /// systemd-networkd in the lab's node namespace, ended with it.
 struct Networkd {
-    child: Child,
+    daemon: NodeDaemon,
 }
 
 impl Networkd {
     fn start(lab: &Lab) -> Networkd {
-        let child = Command::new("unshare")
-            .args([
-                "-m",
-                "--propagation",
-                "private",
-                "ip",
-                "netns",
-                "exec",
-                &lab.node.name,
-                "bash",
-                "-c",
-                SETUP,
-            ])
-            .env("NETWORK", NETWORK)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("unshare, ip, bash and systemd-networkd (make check installs them)");
-        let networkd = Networkd { child };
+        let networkd = Networkd { daemon: NodeDaemon::spawn(&lab.node, SETUP, &[("NETWORK", NETWORK)]) };
         let configured = wait_for(WAIT, || networkd.networkctl(&["status", "eth0"]).contains("configured"));
         assert!(
             configured.is_some(),
@@ -71,29 +53,16 @@ impl Networkd {
 
     /// networkctl in networkd's own namespaces, where its bus is.
     fn networkctl(&self, args: &[&str]) -> String {
-        let pid = self.child.id().to_string();
-        let out = Command::new("nsenter")
-            .args(["-t", &pid, "-m", "-n", "networkctl"])
-            .args(args)
-            .output()
-            .expect("nsenter");
-        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+        self.daemon.tool("networkctl", args)
     }
 
     /// Restarts networkd, as `systemctl restart systemd-networkd` (or a
     /// package upgrade) does: the new one starts in the same namespaces,
     /// which its bus keeps alive, and configures eth0 again.
     fn restart(&mut self, lab: &Lab) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
         let bus = lab.node.processes_named("dbus-daemon");
-        let bus = bus.first().expect("networkd's bus outlives networkd").to_string();
-        self.child = Command::new("nsenter")
-            .args(["-t", &bus, "-m", "-n", "/lib/systemd/systemd-networkd"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nsenter");
+        let bus = *bus.first().expect("networkd's bus outlives networkd");
+        self.daemon.restart(bus, "/lib/systemd/systemd-networkd");
         let configured = wait_for(WAIT, || self.networkctl(&["status", "eth0"]).contains("configured"));
         assert!(
             configured.is_some(),
@@ -104,15 +73,8 @@ impl Networkd {
 
     /// Rewrites eth0's `.network` file, as an admin or netplan does.
     fn configure(&self, text: &str) {
-        let path = format!("/proc/{}/root/etc/systemd/network/10-eth0.network", self.child.id());
+        let path = format!("/proc/{}/root/etc/systemd/network/10-eth0.network", self.daemon.pid());
         std::fs::write(&path, text).unwrap_or_else(|e| panic!("writing {path}: {e}"));
-    }
-}
-
-impl Drop for Networkd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

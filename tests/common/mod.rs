@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod cluster;
+pub mod daemon;
 pub mod ipaddr2;
 pub mod metrics;
 pub mod netns;
