@@ -63,12 +63,25 @@ impl Networkd {
         let bus = lab.node.processes_named("dbus-daemon");
         let bus = *bus.first().expect("networkd's bus outlives networkd");
         self.daemon.restart(bus, "/lib/systemd/systemd-networkd");
-        let configured = wait_for(WAIT, || self.networkctl(&["status", "eth0"]).contains("configured"));
-        assert!(
-            configured.is_some(),
-            "networkd configured eth0 again: {}",
-            self.networkctl(&["status", "eth0"])
-        );
+        // `networkctl status` reads the state file the old networkd left
+        // ("configured"), so ask the new one over its bus: the answer
+        // comes from it only once it owns the bus name, and says
+        // "configured" only once it has configured eth0 itself.
+        let ifindex = lab.node.ip(&["-o", "link", "show", "eth0"]);
+        let ifindex = ifindex.split(':').next().unwrap_or("").trim().to_string();
+        let state = || self.link_property(&ifindex, "AdministrativeState");
+        let configured = wait_for(WAIT, || state() == "s \"configured\"");
+        assert!(configured.is_some(), "the new networkd configured eth0 again: {}", state());
+    }
+
+    /// A property of link `ifindex` as the running networkd answers it.
+    fn link_property(&self, ifindex: &str, property: &str) -> String {
+        // sd-bus escapes the leading digit of an object path's label.
+        let (first, rest) = ifindex.split_at(1.min(ifindex.len()));
+        let path = format!("/org/freedesktop/network1/link/_{:x}{rest}", first.bytes().next().unwrap_or(b'0'));
+        let args =
+            ["--system", "get-property", "org.freedesktop.network1", &path, "org.freedesktop.network1.Link", property];
+        self.daemon.tool("busctl", &args).trim().to_string()
     }
 
     /// Rewrites eth0's `.network` file, as an admin or netplan does.
