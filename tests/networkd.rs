@@ -78,9 +78,16 @@ impl Networkd {
     fn link_property(&self, ifindex: &str, property: &str) -> String {
         // sd-bus escapes the leading digit of an object path's label.
         let (first, rest) = ifindex.split_at(1.min(ifindex.len()));
-        let path = format!("/org/freedesktop/network1/link/_{:x}{rest}", first.bytes().next().unwrap_or(b'0'));
-        let args =
-            ["--system", "get-property", "org.freedesktop.network1", &path, "org.freedesktop.network1.Link", property];
+        let path =
+            format!("/org/freedesktop/network1/link/_{:x}{rest}", first.bytes().next().unwrap_or(b'0'));
+        let args = [
+            "--system",
+            "get-property",
+            "org.freedesktop.network1",
+            &path,
+            "org.freedesktop.network1.Link",
+            property,
+        ];
         self.daemon.tool("busctl", &args).trim().to_string()
     }
 

@@ -26,12 +26,15 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     announce(&prepared.vip(inv), count, socket, slots)
 }
 
+/// How long a deferred first announcement may wait for a slot past the
+/// ones booked for it: none was booked, or they were missed (the worker
+/// woke late on a loaded node, or the start was killed before it handed
+/// them over) and the budget, still carrying the burst, is booked far
+/// ahead. Booking again must not lose the VIP's only announcement.
+const FIRST_ROUND_PATIENCE: Duration = Duration::from_secs(120);
+
 /// The start's pid and the slots it booked for the first announcement it
 /// deferred to this worker: `PID:MS,MS`.
-/// How long a deferred first announcement with no slot booked may wait
-/// for one.
-const UNBOOKED_WAIT: Duration = Duration::from_secs(120);
-
 fn deferred_slots(text: &str) -> Option<(u32, Vec<u64>)> {
     let (pid, listed) = text.split_once(':')?;
     // None listed: the start could not book any; the first round books its own.
@@ -67,13 +70,10 @@ fn announce(
         if let Err(err) = pacer.adopt(slots, *start) {
             crate::ocf::log::debug(format!("taking over the slots of the first announcement: {err}"));
         }
-        begin += match slots.iter().max() {
-            Some(&last) => Duration::from_millis(last.saturating_sub(crate::pace::now_ms())),
-            // None booked: the first round waits for a slot as long as a
-            // burst the budget is still carrying may need.
-            None => UNBOOKED_WAIT,
-        };
+        let last = slots.iter().max().map_or(0, |&last| last.saturating_sub(crate::pace::now_ms()));
+        begin += Duration::from_millis(last) + FIRST_ROUND_PATIENCE;
         first_delay = Duration::ZERO;
+        crate::crash_point::pause("first-round");
     }
     let deadline = begin + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);
     // The last answers may follow the last round: listen one interval more.

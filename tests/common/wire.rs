@@ -69,6 +69,11 @@ impl Capture {
         Capture { child, file }
     }
 
+    /// The frames captured so far (tcpdump writes each as it comes).
+    pub fn so_far(&self) -> Vec<Frame> {
+        std::fs::read(&self.file).map(|bytes| parse_pcap(&bytes)).unwrap_or_default()
+    }
+
     /// Stops the capture and returns the frames it saw.
     pub fn stop(mut self) -> Vec<Frame> {
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -83,6 +88,9 @@ impl Capture {
 /// Reads a classic pcap file (microsecond or nanosecond timestamps).
 fn parse_pcap(bytes: &[u8]) -> Vec<Frame> {
     let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    if bytes.len() < 24 {
+        return Vec::new();
+    }
     let nanos = match u32_at(0) {
         0xa1b2c3d4 => false,
         0xa1b23c4d => true,
@@ -90,7 +98,8 @@ fn parse_pcap(bytes: &[u8]) -> Vec<Frame> {
     };
     let mut frames = Vec::new();
     let mut at = 24;
-    while at + 16 <= bytes.len() {
+    // The last record may be half written while tcpdump runs.
+    while at + 16 <= bytes.len() && at + 16 + u32_at(at + 8) as usize <= bytes.len() {
         let (secs, frac, len) = (u64::from(u32_at(at)), u64::from(u32_at(at + 4)), u32_at(at + 8) as usize);
         let micros = secs * 1_000_000 + if nanos { frac / 1000 } else { frac };
         frames.push(Frame { micros, data: bytes[at + 16..at + 16 + len].to_vec() });
