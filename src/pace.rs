@@ -62,8 +62,13 @@ pub enum Urgency {
 impl Ledger {
     /// Forgets the frames that left the window, and the promises of
     /// senders that died before keeping them (killed at any instant).
+    /// Each sender is looked up once, however many slots it holds: a burst
+    /// keeps hundreds of promises here, and this runs under the lock.
     pub fn prune(&mut self, now_ms: u64, alive: impl Fn(u32) -> bool) {
-        self.slots.retain(|&(at, pid)| at + SPAN_MS > now_ms && (at <= now_ms || alive(pid)));
+        let mut known: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
+        self.slots.retain(|&(at, pid)| {
+            at + SPAN_MS > now_ms && (at <= now_ms || *known.entry(pid).or_insert_with(|| alive(pid)))
+        });
     }
 
     /// The booked times, in order.
@@ -356,6 +361,21 @@ mod tests {
         ledger.book(NOW + 400, 8);
         ledger.prune(NOW, |pid| pid != 7);
         assert_eq!(ledger.slots, vec![(NOW - 10, 1), (NOW + 400, 8)]);
+    }
+
+    #[test]
+    fn pruning_looks_up_each_sender_once() {
+        let mut ledger = Ledger::default();
+        for i in 0..30 {
+            ledger.book(NOW + 100 + i, 1 + (i as u32 % 3));
+        }
+        let lookups = std::cell::Cell::new(0);
+        ledger.prune(NOW, |pid| {
+            lookups.set(lookups.get() + 1);
+            pid != 2
+        });
+        assert_eq!(lookups.get(), 3);
+        assert_eq!(ledger.slots.len(), 20);
     }
 
     #[test]

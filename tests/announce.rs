@@ -154,7 +154,8 @@ fn wire_test_ipv4(background: &str) {
         ("probe_count", "0"),
     ];
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
-    std::thread::sleep(Duration::from_millis(700));
+    let done = wait_for(Duration::from_secs(30), || lab.node.processes_with_arg("__announce").is_empty());
+    assert!(done.is_some(), "the background announcer ends after its rounds");
     let frames = capture.stop();
     let node_mac = lab.node.mac("eth0");
     let sent: Vec<Arp> = arps(&frames).into_iter().filter(|a| a.eth_src == node_mac).collect();
