@@ -3,7 +3,7 @@
 //! forged record, and follows the NIC's MAC.
 
 mod common;
-use common::{Arp, Capture, Lab, arps, ocf};
+use common::{Arp, Capture, Lab, arps, ocf, wait_for};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -22,7 +22,8 @@ fn stop_ends_a_long_background_announcer_at_once() {
     assert!(started.elapsed() < Duration::from_secs(1), "start returned after {:?}", started.elapsed());
     assert!(pids(&lab.node) > 0, "an announcer runs");
     let capture = Capture::start(&lab.client, "eth0", &lab.rsctmp);
-    std::thread::sleep(Duration::from_millis(200));
+    let announcing = wait_for(Duration::from_secs(10), || !arps(&capture.so_far()).is_empty());
+    assert!(announcing.is_some(), "the announcer announces");
     let stop = lab.agent("stop", &params);
     assert_eq!(stop.code, ocf::SUCCESS);
     let stopped_at = now_micros();
@@ -204,21 +205,23 @@ fn announcements_follow_a_new_mac_of_the_nic() {
     ];
     let capture = Capture::start(&lab.client, "eth0", &lab.rsctmp);
     assert_eq!(lab.agent("start", &params).code, ocf::SUCCESS);
-    std::thread::sleep(Duration::from_millis(300));
+    let vip: Ipv4Addr = "192.0.2.50".parse().unwrap();
+    let ours = |frames: &[common::wire::Frame]| -> Vec<Arp> {
+        arps(frames).into_iter().filter(|a| a.sender_ip == vip).collect()
+    };
+    let announcing = wait_for(Duration::from_secs(10), || !ours(&capture.so_far()).is_empty());
+    assert!(announcing.is_some(), "announced before the change");
     let new_mac = "02:00:00:aa:bb:cc";
     lab.node.ip(&["link", "set", "eth0", "address", new_mac]);
-    let changed_at = now_micros();
-    std::thread::sleep(Duration::from_millis(600));
+    let with_new_mac = || ours(&capture.so_far()).iter().filter(|a| a.sender_mac == new_mac).count();
+    let followed = wait_for(Duration::from_secs(10), || with_new_mac() >= 4);
+    assert!(followed.is_some(), "the announcer kept announcing: {:?}", ours(&capture.so_far()));
     assert_eq!(lab.agent("stop", &params).code, ocf::SUCCESS);
-    let frames = capture.stop();
-    let later: Vec<Arp> = arps(&frames)
-        .into_iter()
-        .filter(|a| {
-            a.sender_ip == "192.0.2.50".parse::<Ipv4Addr>().unwrap() && a.micros > changed_at + 20_000
-        })
-        .collect();
-    assert!(later.len() >= 4, "the announcer kept announcing: {later:?}");
-    assert!(later.iter().all(|a| a.sender_mac == new_mac && a.eth_src == new_mac), "{later:?}");
+    let sent = ours(&capture.stop());
+    // Each round is built afresh: once one carries the new MAC, all do.
+    let first_new = sent.iter().position(|a| a.sender_mac == new_mac).unwrap_or(sent.len());
+    let later = &sent[first_new..];
+    assert!(later.iter().all(|a| a.sender_mac == new_mac && a.eth_src == new_mac), "{sent:?}");
 }
 
 /// A start spawns its announcer by a fork whose child takes the announcer

@@ -219,9 +219,10 @@ impl Vip<'_> {
     }
 
     /// The slots of a start's first announcement when they lie past the
-    /// start's deadline (a burst under `announce_rate_limit`): booked with
-    /// the probes, or now when nothing was booked ahead.
-    fn deferred_slots(&self, spot: Spot, wire: &Wire) -> Option<Vec<u64>> {
+    /// start's deadline (a burst under `announce_rate_limit`), or wherever
+    /// they lie when `late` (the start already missed the slots it had):
+    /// booked with the probes, or now when nothing was booked ahead.
+    fn deferred_slots(&self, spot: Spot, wire: &Wire, late: bool) -> Option<Vec<u64>> {
         let pacer = self.pacer(spot.site.ifindex, &spot.site.nic);
         if !pacer.is_limited() || !self.announces_first() {
             return None;
@@ -242,7 +243,7 @@ impl Vip<'_> {
                 }
             };
         }
-        slots.first().is_none_or(|&first| first > deadline).then_some(slots)
+        (late || slots.first().is_none_or(|&first| first > deadline)).then_some(slots)
     }
 
     /// Leaves every round, the first at its slot past the start's deadline,
@@ -276,8 +277,10 @@ impl Vip<'_> {
             log::debug(format!("handing the slots of {} to its announcer: {err}", self.params.ip));
         }
         let when = match slots.first() {
-            Some(&first) => format!("to {} ms past the start's deadline", first.saturating_sub(deadline)),
-            None => "to its background announcer".to_string(),
+            Some(&first) if first > deadline => {
+                format!("to {} ms past the start's deadline", first - deadline)
+            }
+            _ => "to its background announcer".to_string(),
         };
         let detail = format!(
             "first announcement deferred {when}: announce_rate_limit {}/s on {} had no slot before it",
@@ -296,7 +299,7 @@ impl Vip<'_> {
         if count == 0 {
             return Ok(FirstRound::Out);
         }
-        if let Some(slots) = self.deferred_slots(spot, &wire) {
+        if let Some(slots) = self.deferred_slots(spot, &wire, false) {
             return Ok(self.defer_announcement(spot, count, wire, slots));
         }
         let deadline = self.inv.budget.deadline();
@@ -345,12 +348,14 @@ impl Vip<'_> {
         Ok(FirstRound::Out)
     }
 
-    /// The first announcement missed the slot booked for it (a start slower
-    /// than planned) and the budget has no other before the deadline: it is
-    /// booked past it and deferred, like a block that was late from the start.
+    /// The first announcement missed the slots booked for it (a start slower
+    /// than planned, woken late on a loaded node) and got no other before
+    /// the deadline: it is booked again and left to the announcer, like a
+    /// block that was late from the start, wherever the new slot lies (a
+    /// slot before the deadline the start could miss again).
     fn defer_late_announcement(&self, spot: Spot, count: u64, wire: Wire) -> FirstRound {
         self.pacer(spot.site.ifindex, &spot.site.nic).lock_wait(DEFER_LOCK_WAIT).forget_reserved();
-        match self.deferred_slots(spot, &wire) {
+        match self.deferred_slots(spot, &wire, true) {
             Some(slots) => self.defer_announcement(spot, count, wire, slots),
             None => FirstRound::NoSlot,
         }

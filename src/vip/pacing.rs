@@ -220,13 +220,12 @@ impl Pacer {
             if let Some(booked) = self.take_reserved() {
                 let at = self.sooner(booked);
                 sleep_until_ms(at);
-                if now_ms() <= at + LATE_MS {
+                if now_ms() <= at + LATE_MS || self.retake(at, Urgency::Urgent) {
                     sock.send(frame)?;
                     continue;
                 }
-                // Woken too late for the slot booked ahead: book again, as
-                // urgently as the block was booked.
-                self.release(at);
+                // Woken too late for the slot booked ahead, and no room
+                // now: book again, as urgently as the block was booked.
                 if !self.send_one(sock, frame, Urgency::Urgent)? {
                     return Ok(false);
                 }
@@ -257,6 +256,39 @@ impl Pacer {
         moved.unwrap_or(booked)
     }
 
+    /// For a frame woken too late for its slot `at`: moves the slot to now
+    /// when a frame now keeps every window within the limit, so that a
+    /// sender a loaded node wakes late keeps its turn instead of going to
+    /// the back of a burst's queue (and, waking late again there, never
+    /// sending). `true`: send at once. `false`: the slot is given back.
+    fn retake(&self, at: u64, urgency: Urgency) -> bool {
+        let pid = std::process::id();
+        let moved = self.with_ledger(|ledger, now| {
+            ledger.release(at, pid);
+            let fits = ledger.earliest(now, self.limit, urgency) == now;
+            if fits {
+                ledger.book(now, pid);
+            }
+            fits.then_some(now)
+        });
+        match moved {
+            // Sent right after the ledger's lock is let go: the frame is
+            // as late as a frame on time may be.
+            Ok(Some(now)) => {
+                now_ms() <= now + LATE_MS || {
+                    self.release(now);
+                    false
+                }
+            }
+            Ok(None) => false,
+            Err(err) => {
+                log::debug(format!("announce_rate_limit on {}: {err}", self.nic));
+                self.release(at);
+                false
+            }
+        }
+    }
+
     /// Gives back a slot this process booked.
     fn release(&self, at: u64) {
         let pid = std::process::id();
@@ -271,12 +303,12 @@ impl Pacer {
             match self.slot(urgency) {
                 Ok(Some(at)) => {
                     sleep_until_ms(at);
-                    if now_ms() <= at + LATE_MS {
+                    // Woken too late (a loaded node), sending now could crowd
+                    // a later window: only if the budget has room now, or
+                    // book again.
+                    if now_ms() <= at + LATE_MS || self.retake(at, urgency) {
                         break;
                     }
-                    // Woken too late (a loaded node): sending now could
-                    // crowd a later window; book again.
-                    self.release(at);
                 }
                 Ok(None) => return Ok(false),
                 // The other senders held the ledger until the deadline.
