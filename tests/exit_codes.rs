@@ -123,7 +123,7 @@ fn situation(row: &str) -> Option<Situation> {
         s
     } else if row.contains("a parameter can never work") {
         Situation::new(&[("ip", VIP), ("cidr_netmask", "99"), ("nic", "eth0")])
-    } else if row.contains("`virtual_mac` is already the MAC of an interface of this node") {
+    } else if row.contains("`virtual_mac` is already the MAC of an interface on `nic`'s link") {
         let mut s = Situation::new(&BASE);
         let mac = s.lab.node.mac("eth0");
         s.params.push(("virtual_mac", mac));

@@ -372,3 +372,38 @@ fn tempdir(seg: &Segment) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// One address served on two links (two resources, one per NIC) with
+/// `auto`: each macvlan carries the address's MAC on its own link. That is
+/// no collision (VRRP has one MAC per virtual router on every VLAN it
+/// serves), so both start, monitor and stop on their own; the same MAC on
+/// the NIC's own link is still refused (`a_mac_that_cannot_be_the_vips_own_is_refused_and_changes_nothing`).
+#[test]
+fn one_address_on_two_nics_gets_the_auto_mac_on_each_link() {
+    let lab = common::Lab::new();
+    lab.add_eth1();
+    let on = |nic| [("ip", V4.vip), ("cidr_netmask", "24"), ("nic", nic), ("virtual_mac", "auto")];
+    let (eth0, eth1) = (on("eth0"), on("eth1"));
+    let named = |name| [("OCF_RESOURCE_INSTANCE", name)];
+    let (a, b) = (named("vip_eth0"), named("vip_eth1"));
+    assert_eq!(lab.agent_env(&lab.node, "start", &eth0, &a).code, ocf::SUCCESS);
+    let second = lab.agent_env(&lab.node, "start", &eth1, &b);
+    assert_eq!(second.code, ocf::SUCCESS, "{second:#?}");
+    let parents = || -> Vec<String> {
+        let links = lab.node.ip(&["-o", "link", "show", "type", "macvlan"]);
+        let with_mac = links.lines().filter(|line| line.contains(V4.auto_mac));
+        let mut parents: Vec<String> = with_mac
+            .filter_map(|line| Some(line.split('@').nth(1)?.split(':').next()?.to_string()))
+            .collect();
+        parents.sort();
+        parents
+    };
+    assert_eq!(parents(), ["eth0", "eth1"]);
+    assert_eq!(lab.agent_env(&lab.node, "monitor", &eth0, &a).code, ocf::SUCCESS);
+    assert_eq!(lab.agent_env(&lab.node, "monitor", &eth1, &b).code, ocf::SUCCESS);
+    assert_eq!(lab.agent_env(&lab.node, "stop", &eth1, &b).code, ocf::SUCCESS);
+    assert_eq!(parents(), ["eth0"], "stopping one left the other's interface");
+    assert_eq!(lab.agent_env(&lab.node, "monitor", &eth0, &a).code, ocf::SUCCESS);
+    assert_eq!(lab.agent_env(&lab.node, "stop", &eth0, &a).code, ocf::SUCCESS);
+    assert!(parents().is_empty());
+}

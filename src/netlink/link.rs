@@ -85,16 +85,21 @@ impl Netlink {
     /// The MAC addresses of every link in this namespace: answers from them
     /// are this host's own.
     pub fn link_macs(&self) -> NlResult<Vec<Mac>> {
+        Ok(self.links()?.into_iter().filter_map(|link| link.mac).collect())
+    }
+
+    /// Every link in this namespace.
+    pub fn links(&self) -> NlResult<Vec<LinkEntry>> {
         let mut request = LinkMessage::default();
         request.attributes.push(LinkAttribute::ExtMask(vec![LinkExtentMask::SkipStats]));
-        let mut macs = Vec::new();
+        let mut links = Vec::new();
         self.read_in_place(RouteNetlinkMessage::GetLink(request), NLM_F_DUMP, |kind, payload| {
             if kind == RTM_NEWLINK {
-                macs.extend(link_entry(payload).map_err(undecodable)?.mac);
+                links.push(link_entry(payload).map_err(undecodable)?);
             }
             Ok(())
         })?;
-        Ok(macs)
+        Ok(links)
     }
 
     /// Creates a macvlan interface in bridge mode, administratively down

@@ -51,7 +51,7 @@ impl Vip<'_> {
             self.ping_targets(spot)?;
         }
         if let Some(mac) = self.virtual_mac() {
-            self.check_virtual_mac(mac)?;
+            self.check_virtual_mac(mac, target.ifindex())?;
         }
         // Probes leave by the NIC, with the node's MAC (virtual_mac's interface does not exist yet).
         let wire = self.open_wire(&target.site)?;

@@ -140,16 +140,22 @@ impl Vip<'_> {
         virtual_mac::link_name(self.key.text())
     }
 
-    /// Refuses a MAC some interface of this node already has, other than
-    /// this resource's own macvlan.
-    pub fn check_virtual_mac(&self, mac: Mac) -> AgentResult<()> {
-        let macs = self.nl.link_macs().doing(|| "listing this node's interfaces".to_string())?;
-        let ours = self.own_virtual_link(mac, None)?.is_some();
-        if macs.iter().filter(|m| **m == mac).count() > usize::from(ours) {
+    /// Refuses a MAC that an interface on the link of `parent` (the NIC
+    /// itself, or an interface stacked on it) already has, other than this
+    /// resource's own macvlan. The same MAC on another NIC's link is no
+    /// collision: one address served on two links (two resources, two
+    /// NICs, `auto`) has one MAC on each, as VRRP has one MAC per virtual
+    /// router on every VLAN it serves.
+    pub fn check_virtual_mac(&self, mac: Mac, parent: u32) -> AgentResult<()> {
+        let links = self.nl.links().doing(|| "listing this node's interfaces".to_string())?;
+        let ours = self.own_virtual_link(mac, None)?.is_some_and(|link| link.parent == Some(parent));
+        if holders_on_link(&links, mac, parent) > usize::from(ours) {
             // A fact of this node (another resource's interface, hardware),
             // not of the configuration: another node may run the VIP.
+            let nic =
+                links.iter().find(|link| link.ifindex == parent).map_or("nic", |link| link.name.as_str());
             return Err(AgentError::installed(format!(
-                "virtual_mac {mac} is already the MAC of an interface of this node; give the VIP a MAC of its own"
+                "virtual_mac {mac} is already the MAC of an interface on {nic}'s link on this node; give the VIP a MAC of its own"
             )));
         }
         Ok(())
@@ -576,9 +582,41 @@ impl Vip<'_> {
     }
 }
 
+/// How many of `links` carry `mac` on the link of `parent`: the parent
+/// itself and the interfaces stacked on it (macvlans, VLANs), which share
+/// its wire.
+fn holders_on_link(links: &[LinkEntry], mac: Mac, parent: u32) -> usize {
+    let on_link = |link: &&LinkEntry| link.ifindex == parent || link.parent == Some(parent);
+    links.iter().filter(on_link).filter(|link| link.mac == Some(mac)).count()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn link(ifindex: u32, parent: Option<u32>, mac: Mac) -> LinkEntry {
+        LinkEntry {
+            ifindex,
+            name: format!("if{ifindex}"),
+            admin_up: true,
+            oper_state: rtnetlink::packet_route::link::State::Up,
+            mac: Some(mac),
+            loopback: false,
+            parent,
+            kind: parent.map(|_| "macvlan".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_mac_collides_only_on_the_link_it_would_share() {
+        let vip = Mac(0x02, 0x4f, 192, 0, 2, 50);
+        let nic = Mac(0x02, 0, 0, 0, 0, 1);
+        // eth0 (2) and eth1 (3); another resource's macvlan on eth1 has the MAC.
+        let links = [link(2, None, nic), link(3, None, Mac(0x02, 0, 0, 0, 0, 2)), link(9, Some(3), vip)];
+        assert_eq!(holders_on_link(&links, vip, 2), 0, "eth1's link is another wire");
+        assert_eq!(holders_on_link(&links, vip, 3), 1, "on eth1's link it is taken");
+        assert_eq!(holders_on_link(&links, nic, 2), 1, "the NIC's own MAC is taken on its link");
+    }
 
     #[test]
     fn every_interface_index_has_a_table_past_the_reserved_ones() {
