@@ -136,6 +136,22 @@ fn pcs_create_shows_our_validation_where_pcs_runs_it(stack: Stack) {
     assert_eq!(theirs, Some(7), "{stack:?}: IPaddr2 answers as a probe");
     assert_eq!(force_check("rust", "IPaddr"), theirs, "{stack:?}: as IPaddr2");
 
+    // The agent run by crm_resource alone, for a resource the CIB does not
+    // have (--class/--agent/--option), as an admin tries a configuration.
+    let direct = |action: &str| {
+        let mut args = vec![action, "--class", "ocf", "--provider", "rust", "--agent", "IPaddr"];
+        args.extend_from_slice(&["--option", "ip=192.0.2.57", "--option", "cidr_netmask=24"]);
+        let out = cluster.on(0, "crm_resource", &args);
+        (out.status.code(), text(&out))
+    };
+    let (code, said) = direct("--force-start");
+    assert_eq!(code, Some(0), "{stack:?}: {said}");
+    assert_eq!(cluster.holders("192.0.2.57/24"), [0], "{stack:?}");
+    assert_eq!(direct("--force-check").0, Some(0), "{stack:?}");
+    assert_eq!(direct("--force-stop").0, Some(0), "{stack:?}");
+    assert!(cluster.holders("192.0.2.57/24").is_empty(), "{stack:?}");
+    assert_eq!(direct("--force-check").0, Some(7), "{stack:?}: stopped");
+
     // Both stacks hand the agent's meta-data through unchanged.
     let shown = cluster.must(0, "crm_resource", &["--show-metadata", "ocf:rust:IPaddr"]);
     let own = std::process::Command::new(common::agent_path()).arg("meta-data").output().expect("meta-data");
@@ -223,75 +239,3 @@ on_both_stacks!(
     pcs_create_shows_our_validation_where_pcs_runs_it,
     a_clone_with_its_own_addresses_needs_globally_unique_only_before_pacemaker_3,
 );
-
-/// Runs Pacemaker's own executor client (`cts-exec-helper`, Pacemaker 3.0)
-/// on node 1 and checks the event it reports: the executor names the
-/// result, so the exit code is checked as Pacemaker reads it.
-fn executor(cluster: &Cluster, args: &[&str], event: &str) -> String {
-    let mut all = args.to_vec();
-    all.extend(["-l", event]);
-    cluster.must(0, "/usr/lib/pacemaker/cts-exec-helper", &all)
-}
-
-/// `recover` is an OCF 1.1 action Pacemaker never schedules (on-fail=restart
-/// is a stop and a start), so it is driven once through the executor, which
-/// runs any action it is asked for, as Pacemaker runs the others.
-#[test]
-fn recover_runs_under_pacemaker_s_own_executor() {
-    let cluster = Cluster::start(Stack::Debian13, 1);
-    let event = |action: &str, rc: &str| {
-        format!("NEW_EVENT event_type:exec_complete rsc_id:vipx action:{action} rc:{rc} op_status:Done")
-    };
-    // The cluster's controller drops from the executor a resource its CIB
-    // does not know: the resource is configured, unmanaged, so that the
-    // controller keeps it registered (after its probe) and never acts on it.
-    cluster.must(
-        0,
-        "crm",
-        &[
-            "configure",
-            "primitive",
-            "vipx",
-            "ocf:rust:IPaddr",
-            "params",
-            "ip=192.0.2.60",
-            "cidr_netmask=24",
-            "repair_removed=false",
-            "meta",
-            "is-managed=false",
-        ],
-    );
-    cluster.wait_for(Duration::from_secs(60), "the probe of vipx", |c| {
-        c.crm_mon_xml(0).lines().any(|l| l.contains("id=\"vipx\"") && l.contains("role=\"Stopped\""))
-    });
-    // Without the watcher, so that the deleted VIP waits for recover.
-    let params = [
-        "-k",
-        "ip",
-        "-v",
-        "192.0.2.60",
-        "-k",
-        "cidr_netmask",
-        "-v",
-        "24",
-        "-k",
-        "repair_removed",
-        "-v",
-        "false",
-    ];
-    let exec = |action: &str, rc: &str| {
-        let mut args = vec!["-c", "exec", "-r", "vipx", "-a", action, "-t", "9000"];
-        args.extend(params);
-        executor(&cluster, &args, &event(action, rc));
-    };
-    exec("start", "ok");
-    let node = &cluster.seg.nodes[0];
-    assert!(node.has_address("eth0", "192.0.2.60/24"));
-    node.ip(&["addr", "del", "192.0.2.60/24", "dev", "eth0"]);
-    exec("monitor", "not running");
-    exec("recover", "ok");
-    assert!(node.has_address("eth0", "192.0.2.60/24"), "recover put the VIP back");
-    exec("monitor", "ok");
-    exec("stop", "ok");
-    assert!(!node.has_address("eth0", "192.0.2.60/24"));
-}

@@ -38,7 +38,12 @@ pub struct Cluster {
     /// pacemakerd of each node, `None` once the node was stopped.
     daemons: RefCell<Vec<Option<Child>>>,
     dir: PathBuf,
+    /// Each node runs pacemaker-execd alone (`executor_only`).
+    execd_only: bool,
 }
+
+/// Pacemaker 3.0's executor client, in the package `pacemaker`.
+const EXEC_HELPER: &str = "/usr/lib/pacemaker/cts-exec-helper";
 
 fn write(path: &std::path::Path, text: &str) {
     std::fs::write(path, text).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
@@ -96,6 +101,57 @@ impl Cluster {
 
     /// Like `start`, with the agent binary at `agent` (e.g. a packaged one).
     pub fn start_with_agent(stack: Stack, nodes: usize, agent: &std::path::Path) -> Cluster {
+        let cluster = Cluster::launch_all(stack, nodes, agent, false);
+        let all: Vec<String> = (1..=nodes).map(|i| format!("node{i}")).collect();
+        cluster.wait_for(Duration::from_secs(90), "all nodes online", |c| {
+            let status = c.crm_mon_xml(0);
+            all.iter().all(|n| status.contains(&format!("name=\"{n}\" id=\"")) && c.node_online(&status, n))
+        });
+        cluster
+    }
+
+    /// Pacemaker's executor (pacemaker-execd) alone on one node, without
+    /// Corosync and the rest of Pacemaker, as Pacemaker's own conformance
+    /// tests run it; `executor` drives it with cts-exec-helper.
+    pub fn executor_only(stack: Stack) -> Cluster {
+        let cluster = Cluster::launch_all(stack, 1, &agent_path(), true);
+        cluster.wait_for(Duration::from_secs(60), "the executor to answer", |c| {
+            c.on(0, EXEC_HELPER, &["-c", "metadata", "-C", "ocf", "-P", "rust", "-T", "IPaddr"])
+                .status
+                .success()
+        });
+        cluster
+    }
+
+    /// Runs Pacemaker's executor client (`cts-exec-helper`, Pacemaker 3.0)
+    /// on node 1 with `args`, listening for `event` as the executor reports
+    /// it (`NEW_EVENT event_type:exec_complete rsc_id:vip action:start
+    /// rc:OK op_status:Done`): the executor names the result, so the exit
+    /// code is checked as Pacemaker reads it. Panics with what the helper
+    /// saw unless the event came.
+    pub fn executor(&self, args: &[&str], event: &str) -> String {
+        let mut all = args.to_vec();
+        all.extend(["-V", "-l", event]);
+        let out = self.on(0, EXEC_HELPER, &all);
+        // With -V the helper logs every event it hears; a result other than
+        // OK also makes it exit 1 ("API-CALL FAILURE"), after the event.
+        let seen =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(seen.lines().any(|line| line.ends_with(event)), "{args:?}: no {event}: {seen}");
+        seen
+    }
+
+    /// `cts-exec-helper` on node 1 with `args`, started and left running.
+    pub fn executor_in_background(&self, args: &[&str]) -> Child {
+        self.command_on(0, EXEC_HELPER, args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("nsenter runs")
+    }
+
+    fn launch_all(stack: Stack, nodes: usize, agent: &std::path::Path, execd_only: bool) -> Cluster {
         let seg = Segment::new(nodes);
         let dir = seg.rsctmp.join("cluster");
         let agent_dir = dir.join("agent");
@@ -109,16 +165,11 @@ impl Cluster {
             hosts.push_str(&format!("192.0.2.{} node{}\n", 11 + i, i + 1));
         }
         write(&dir.join("hosts"), &hosts);
-        let cluster = Cluster { seg, stack, daemons: RefCell::new(Vec::new()), dir };
+        let cluster = Cluster { seg, stack, daemons: RefCell::new(Vec::new()), dir, execd_only };
         for i in 0..nodes {
             let child = cluster.launch(i);
             cluster.daemons.borrow_mut().push(Some(child));
         }
-        let all: Vec<String> = (1..=nodes).map(|i| format!("node{i}")).collect();
-        cluster.wait_for(Duration::from_secs(90), "all nodes online", |c| {
-            let status = c.crm_mon_xml(0);
-            all.iter().all(|n| status.contains(&format!("name=\"{n}\" id=\"")) && c.node_online(&status, n))
-        });
         cluster
     }
 
@@ -128,6 +179,9 @@ impl Cluster {
         let mut command = Command::new("ip");
         if let Some(root) = self.stack.root() {
             command.env("STACK_ROOT", root).env("CLUSTER_DIR", &self.dir);
+        }
+        if self.execd_only {
+            command.env("EXECD_ONLY", "1");
         }
         let run_state = self.run_state(i);
         std::fs::create_dir_all(&run_state).expect("run state dir");
@@ -197,7 +251,7 @@ impl Cluster {
 
     /// `program args` in node `i`'s network and mount namespaces and root
     /// directory, with a plain PATH.
-    fn command_on(&self, i: usize, program: &str, args: &[&str]) -> Command {
+    pub fn command_on(&self, i: usize, program: &str, args: &[&str]) -> Command {
         let pid = self.daemons.borrow()[i].as_ref().expect("node is running").id().to_string();
         let mut command = Command::new("nsenter");
         command

@@ -11,9 +11,11 @@
 # cib.xml), HOSTS_FILE (optional /etc/hosts naming the nodes, for crmsh),
 # RUN_STATE (optional directory kept as /run/resource-agents, so the agents'
 # run-time files outlive a restart of the cluster stack, as on a host that
-# did not reboot), STACK_ROOT (optional: another distribution's root, e.g.
-# Debian 13's from tests/tools/debian13-root.sh, whose cluster stack runs
-# instead of the host's; the files above must all live under CLUSTER_DIR).
+# did not reboot), EXECD_ONLY (optional: run pacemaker-execd alone, without
+# Corosync and the rest of Pacemaker), STACK_ROOT (optional: another
+# distribution's root, e.g. Debian 13's from tests/tools/debian13-root.sh,
+# whose cluster stack runs instead of the host's; the files above must all
+# live under CLUSTER_DIR).
 set -euo pipefail
 
 mount --make-rprivate /
@@ -60,10 +62,15 @@ if [ -n "${CIB_SEED:-}" ]; then
     install -o hacluster -g haclient -m 0600 "$CIB_SEED" /var/lib/pacemaker/cib/cib.xml
 fi
 
+export PCMK_logfile=/var/log/pacemaker/pacemaker.log
+if [ -n "${EXECD_ONLY:-}" ]; then
+    # Pacemaker's executor alone, as its own conformance tests run it: the
+    # caller drives it with cts-exec-helper.
+    exec /usr/lib/pacemaker/pacemaker-execd
+fi
 corosync
 for _ in $(seq 1 100); do
     corosync-cfgtool -s >/dev/null 2>&1 && break
     sleep 0.1
 done
-export PCMK_logfile=/var/log/pacemaker/pacemaker.log
 exec pacemakerd
