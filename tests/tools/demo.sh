@@ -2,9 +2,11 @@
 # make demo: a real failover. Two Pacemaker/Corosync nodes and a client,
 # each in its own network namespace on one Ethernet segment; the VIP is
 # created with crm, the client pings it, the active node is put in standby,
-# and the timeline of the move is printed. Then the VIP is deleted by hand
-# on the new node: the resource's watcher puts it back and says who removed
-# it. Everything is removed at the end.
+# and the timeline of the move is printed. Then the new node's network
+# manager (systemd-networkd, which manages eth0 without KeepConfiguration)
+# reconfigures eth0 and drops the VIP it did not configure: the resource's
+# watcher puts it back and says who removed it. Everything is removed at
+# the end.
 set -euo pipefail
 
 AGENT=$(realpath "${1:-target/release/IPaddr}")
@@ -14,7 +16,7 @@ TAG="oidemo$$"
 WORK=$(mktemp -d)
 NODES=("$TAG-n1" "$TAG-n2")
 CLIENT="$TAG-client" SEG="$TAG-seg"
-declare -A PACEMAKERD
+declare -A PACEMAKERD NETWORKD
 
 bold() { printf '\033[1m%s\033[0m\n' "$*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
@@ -55,6 +57,31 @@ ip netns exec "$CLIENT" sysctl -qw net.ipv4.neigh.eth0.locktime=0
 # The client is also the nodes' gateway: the agent asks it, from the VIP,
 # whether it follows the move (docs/what-clients-see.md).
 for ns in "${NODES[@]}"; do ip -n "$ns" route add default via 192.0.2.100 dev eth0; done
+# systemd-networkd manages each node's eth0 (its own address and route), in
+# the node's network namespace and a mount namespace of its own: tmpfs over
+# its configuration and state, its own system bus for networkctl, /sys
+# read-only so that it does not wait for udev.
+NETWORKD_SETUP='set -e
+for dir in /etc/systemd/network /run/systemd /run/dbus /var/lib/systemd; do
+    mkdir -p "$dir"; mount -t tmpfs tmpfs "$dir"
+done
+mount -o remount,ro /sys
+printf "[Match]\nName=eth0\n[Network]\nAddress=%s/24\nGateway=192.0.2.100\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n" "$ADDRESS" \
+    >/etc/systemd/network/10-eth0.network
+mkdir -p /run/systemd/netif
+chown systemd-network:systemd-network /run/systemd/netif
+dbus-daemon --system --fork --nopidfile
+exec /lib/systemd/systemd-networkd'
+for i in 0 1; do
+    ADDRESS="192.0.2.1$((i + 1))" unshare -m --propagation private \
+        ip netns exec "${NODES[$i]}" bash -c "$NETWORKD_SETUP" >/dev/null 2>&1 &
+    NETWORKD[$i]=$!
+    disown "${NETWORKD[$i]}" # ended with the namespace, silently
+done
+networkctl_on() { local i=$1; shift; nsenter -t "${NETWORKD[$i]}" -m -n networkctl "$@"; }
+for i in 0 1; do
+    for _ in $(seq 1 200); do networkctl_on "$i" status eth0 2>/dev/null | grep -q configured && break; sleep 0.1; done
+done
 mkdir -p "$WORK/agent" /usr/lib/ocf/resource.d/rust
 cp "$AGENT" "$WORK/agent/IPaddr"
 printf '127.0.0.1 localhost\n192.0.2.11 node1\n192.0.2.12 node2\n' >"$WORK/hosts"
@@ -180,14 +207,14 @@ printf '  client: %d ping replies; outage around the failover %d ms (last reply 
     "$REPLIES" "$GAP" "$BEFORE" "$AFTER"
 ip netns exec "$CLIENT" ping -c 1 -W 1 "$VIP" >/dev/null && echo "  client reaches $VIP on node$((TO + 1))"
 
-bold "6. On node$((TO + 1)), something else removes the VIP: ip addr del $VIP/24 dev eth0"
+bold "6. On node$((TO + 1)), the network manager reconfigures eth0 and drops the VIP: networkctl reconfigure eth0"
 ip netns exec "$CLIENT" ping -D -n -i 0.01 -W 0.1 -w 4 "$VIP" >"$WORK/ping2.log" 2>&1 &
 PING=$!
 ip -n "${NODES[$TO]}" -ts monitor address dev eth0 >"$WORK/addr.log" 2>&1 &
 MONITOR=$!
 sleep 1
 T1=$(now_ms)
-ip -n "${NODES[$TO]}" addr del "$VIP/24" dev eth0
+networkctl_on "$TO" reconfigure eth0
 sleep 2.5
 kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
 event_ms() { # event_ms PATTERN: when `ip monitor` first saw a line with it, ms since the epoch
@@ -198,7 +225,7 @@ event_ms() { # event_ms PATTERN: when `ip monitor` first saw a line with it, ms 
 DELETED=$(event_ms '^\[[^]]*\] Deleted') || true
 READDED=$(event_ms '^\[[^]]*\] [0-9]+: eth0 +inet ') || true
 REPAIRED=$(on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F '"event":"repaired"' | tail -1 || true)
-bold "7. Repair timeline (ms after 'ip addr del')"
+bold "7. Repair timeline (ms after 'networkctl reconfigure eth0')"
 [ -n "$DELETED" ] && printf '  %6d  node%d: %s removed from eth0\n' $((DELETED - T1)) $((TO + 1)) "$VIP"
 if [ -n "$REPAIRED" ]; then
     BY=$(echo "$REPAIRED" | sed -n 's/.*"by":"\([^"]*\)".*/\1/p')
