@@ -8,7 +8,9 @@
 //! without nic) to be refused, where IPaddr2 places it, and admins rely
 //! on that (a /120 carved from a /64). And it answers a start whose nic
 //! this node lacks with 5, as IPaddr2 since 4.17, where these
-//! configurations (4.12 to 4.16) expect 6.
+//! configurations (4.12 to 4.16) expect 6. Upstream's 4.17/4.18 edition of
+//! the IPaddr2 suite expects 5 for malformed values too; this agent keeps
+//! 6 for them, on purpose.
 
 mod common;
 use common::{Netns, agent_path};
@@ -39,6 +41,12 @@ const EXPECTATION_IPADDR2_NEVER_MET: &str =
     "IPaddr2v6: params with force cidr_netmask (base netmask < assigned netmask)";
 
 fn run_suite(agent: &Path, config: &str) -> Outcome {
+    run_edition(agent, config, "debian")
+}
+
+/// Runs `config` as `edition` ships it: `debian` (Debian's package,
+/// resource-agents 4.12 to 4.16) or `upstream-4.18` (see tests/tools/ocft.sh).
+fn run_edition(agent: &Path, config: &str, edition: &str) -> Outcome {
     let ns = Netns::new("o");
     for (nic, peer) in [("eth0", "peer0"), ("eth1", "peer1")] {
         ns.ip(&["link", "add", nic, "type", "veth", "peer", "name", peer]);
@@ -50,6 +58,7 @@ fn run_suite(agent: &Path, config: &str) -> Outcome {
         .args(["netns", "exec", &ns.name, script])
         .arg(agent)
         .arg(config)
+        .arg(edition)
         .output()
         .expect("ocft runs (make check installs resource-agents)");
     let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
@@ -109,6 +118,27 @@ fn ours_passes(config: &str, except: &[&str]) {
 #[test]
 fn passes_ocft_ipaddr2_but_answers_5_for_a_nic_this_node_lacks_as_ipaddr2_4_17() {
     ours_passes("IPaddr2", &[NIC_THIS_NODE_LACKS]);
+}
+
+/// resource-agents 4.17 and 4.18 ship the IPaddr2 suite with one change
+/// (upstream commit 32f1e2d): a start with an invalid ip, cidr_netmask,
+/// broadcast or nic expects OCF_ERR_INSTALLED, because IPaddr2's findif now
+/// exits so; IPaddr2v4 and IPaddr2v6 are unchanged. Run as 4.18 ships it,
+/// this agent meets the nic case and keeps OCF_ERR_CONFIGURED for the three
+/// malformed values, which are wrong on every node: a 5 would have
+/// Pacemaker try them on every node in turn (docs/migration-from-ipaddr2.md).
+#[test]
+fn passes_upstream_4_18_ocft_ipaddr2_but_keeps_6_for_malformed_values() {
+    let outcome = run_edition(&agent_path(), "IPaddr2", "upstream-4.18");
+    println!(
+        "IPaddr2 (resource-agents 4.18): ocf:rust:IPaddr passes {} of {} cases",
+        outcome.cases - outcome.failed.len(),
+        outcome.cases
+    );
+    assert_eq!(outcome.cases, 20, "the suite did not run through:\n{}", outcome.output);
+    let malformed = ["ip", "cidr_netmask", "broadcast"]
+        .map(|param| format!("IPaddr2: check base env: set invalid 'OCF_RESKEY_{param}'"));
+    assert_eq!(outcome.failed, malformed, "\n{}", outcome.output);
 }
 
 #[test]
