@@ -66,6 +66,19 @@ fn announcers_done(lab: &Lab) {
     assert!(done.is_some(), "background announcers still running");
 }
 
+/// Waits for the announcers, then checks on the wire that each of `vips`
+/// was announced from `mac`, never more than one frame a second.
+fn all_announced_at_one_frame_a_second(lab: &Lab, capture: Capture, vips: &[String], mac: &str) {
+    announcers_done(lab);
+    let frames = capture.stop();
+    let announced = arps(&frames);
+    for ip in vips {
+        let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+        assert!(announced.iter().any(|a| a.sender_ip == ip && a.eth_src == mac), "{ip} never announced");
+    }
+    assert!(peak_per_second(&frames, mac) <= 1);
+}
+
 /// Sets `key` to `value` in `params`, replacing what was there.
 fn set(params: &mut Vec<(&'static str, String)>, key: &'static str, value: &str) {
     params.retain(|(k, _)| *k != key);
@@ -195,14 +208,7 @@ fn a_start_whose_first_announcement_gets_no_slot_in_time_succeeds_and_announces_
     let deferred: Vec<usize> =
         (0..vips.len()).filter(|&i| runs[i].stderr.contains("first announcement deferred to")).collect();
     assert!(!deferred.is_empty() && deferred.len() < vips.len(), "{runs:#?}");
-    announcers_done(&lab);
-    let frames = capture.stop();
-    let announced = arps(&frames);
-    for ip in &vips {
-        let ip: std::net::Ipv4Addr = ip.parse().unwrap();
-        assert!(announced.iter().any(|a| a.sender_ip == ip && a.eth_src == node_mac), "{ip} never announced");
-    }
-    assert!(peak_per_second(&frames, &node_mac) <= 1);
+    all_announced_at_one_frame_a_second(&lab, capture, &vips, &node_mac);
     // explain shows what was deferred, from the resource's history.
     let late = &vips[deferred[0]];
     let mut explain = common::agent_command(&lab.node, &lab.rsctmp, &common::agent_path(), "explain");
@@ -274,14 +280,7 @@ fn a_deferred_first_announcement_that_misses_its_slot_takes_the_next_one() {
         wait_for(Duration::from_secs(30), || arps(&capture.so_far()).iter().any(|a| a.sender_ip == next));
     assert!(next_out.is_some(), "{next} announced");
     std::fs::remove_file(&gate).expect("the gate opens");
-    announcers_done(&lab);
-    let frames = capture.stop();
-    let announced = arps(&frames);
-    for ip in &vips {
-        let ip: std::net::Ipv4Addr = ip.parse().unwrap();
-        assert!(announced.iter().any(|a| a.sender_ip == ip && a.eth_src == node_mac), "{ip} never announced");
-    }
-    assert!(peak_per_second(&frames, &node_mac) <= 1);
+    all_announced_at_one_frame_a_second(&lab, capture, &vips, &node_mac);
     for ip in &vips {
         assert_eq!(lab.agent("stop", &as_refs(&params(ip))).code, ocf::SUCCESS);
     }

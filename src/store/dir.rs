@@ -191,6 +191,64 @@ impl RunDir {
         }
     }
 
+    /// Like `lock`, for a lock many processes want at once (the
+    /// announcement budget under a burst of starts): the wait is the
+    /// kernel's, so the lock goes to a waiter the moment it is let go,
+    /// instead of to whoever happens to poll first (among 200 pollers on a
+    /// loaded node, one waited past its deadline). The blocking wait runs
+    /// in a thread of its own; when the deadline comes first, that thread
+    /// lets the lock go as soon as it gets it.
+    pub fn lock_queued(&self, name: &str, deadline: Instant) -> io::Result<nix::fcntl::Flock<File>> {
+        use nix::errno::Errno;
+        use nix::fcntl::{Flock, FlockArg};
+        use std::sync::{Arc, Mutex, mpsc};
+        let file = self.open_lock_file(name)?;
+        let file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(lock) => return Ok(lock),
+            Err((back, Errno::EWOULDBLOCK)) => back,
+            Err((_, errno)) => return Err(errno.into()),
+        };
+        // Whether the waiting thread may hand the lock over: `false` once
+        // the deadline has passed and nobody takes it any more.
+        let wanted = Arc::new(Mutex::new(true));
+        let (hand, taken) = mpsc::channel();
+        let still_wanted = Arc::clone(&wanted);
+        std::thread::spawn(move || {
+            let mut file = file;
+            let locked = loop {
+                match Flock::lock(file, FlockArg::LockExclusive) {
+                    Err((back, Errno::EINTR)) => file = back,
+                    other => break other.map_err(|(_, errno)| errno),
+                }
+            };
+            // A poisoned flag only means the other side panicked holding it.
+            let wanted = still_wanted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if *wanted {
+                // Sent under the flag, so the deadline cannot pass unseen in between.
+                let _ = hand.send(locked);
+            }
+            // Not wanted: dropping `locked` lets the lock go.
+        });
+        let timed_out = || {
+            io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("{name} is still held by another process when the action's time runs out"),
+            )
+        };
+        match taken.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(locked) => locked.map_err(io::Error::from),
+            Err(_) => {
+                let mut wanted = wanted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                // Handed over at the last instant: take it.
+                if let Ok(locked) = taken.try_recv() {
+                    return locked.map_err(io::Error::from);
+                }
+                *wanted = false;
+                Err(timed_out())
+            }
+        }
+    }
+
     /// Opens the lock file `name`, creating it if needed. Anything else in its
     /// place (a symlink, a FIFO, a socket, an empty directory, a file not
     /// owned by us), which nobody can hold a lock of ours on, is removed
@@ -488,6 +546,27 @@ mod tests {
             dir.lock("l", Instant::now()).is_ok(),
             "a free lock is taken at once, even past the deadline"
         );
+        fs::remove_dir_all(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_queued_lock_is_handed_over_when_let_go_and_never_kept_past_the_deadline() {
+        let dir = temp_dir("queued");
+        let held = dir.lock("q", Instant::now()).unwrap();
+        let started = Instant::now();
+        let err = dir.lock_queued("q", started + Duration::from_millis(50)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= Duration::from_millis(50));
+        // A waiter in the kernel's queue, handed the lock when it is let go.
+        let waiter = {
+            let dir = dir.clone();
+            std::thread::spawn(move || dir.lock_queued("q", Instant::now() + Duration::from_secs(30)).is_ok())
+        };
+        drop(held);
+        assert!(waiter.join().unwrap(), "the queued waiter got the lock");
+        // The waiter that gave up let go of the lock it got later: it is free.
+        let free = dir.lock("q", Instant::now() + Duration::from_secs(5));
+        assert!(free.is_ok(), "nobody keeps the lock");
         fs::remove_dir_all(dir.path()).unwrap();
     }
 
