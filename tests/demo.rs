@@ -1,7 +1,7 @@
 //! `make demo`: the failover it shows, the client's outage it reports,
 //! measured around the failover rather than over the whole run, the new
-//! node's proof that the gateway followed, and the repair after the VIP is
-//! deleted by hand on the new node.
+//! node's proof that the gateway followed, and the repair after the new
+//! node's systemd-networkd removes the VIP.
 
 mod common;
 use std::fmt::Write as _;
@@ -87,7 +87,7 @@ fn make_demo_shows_the_vip_move_and_the_clients_outage_around_it() {
         .lines()
         .find(|l| l.contains("the watcher put 192.0.2.50 back"))
         .unwrap_or_else(|| panic!("no repair line: {text}"));
-    assert!(repaired.contains("removed by ") && repaired.contains("pid"), "{repaired}");
+    assert!(repaired.contains("removed by systemd-network") && repaired.contains("pid"), "{repaired}");
     assert!(text.contains("degraded (190): 192.0.2.50 removed by"), "{text}");
     assert!(text.contains("fail count 0"), "{text}");
 }

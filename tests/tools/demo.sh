@@ -50,17 +50,17 @@ join() { # join NS LEG
     ip -n "$SEG" link set "$2" master br0 up
     ip -n "$1" link set eth0 up
 }
-join "${NODES[0]}" leg1; ip -n "${NODES[0]}" addr add 192.0.2.11/24 dev eth0
-join "${NODES[1]}" leg2; ip -n "${NODES[1]}" addr add 192.0.2.12/24 dev eth0
+# The nodes' own addresses and default routes are systemd-networkd's (below).
+join "${NODES[0]}" leg1
+join "${NODES[1]}" leg2
 join "$CLIENT" legc; ip -n "$CLIENT" addr add 192.0.2.100/24 dev eth0
 ip netns exec "$CLIENT" sysctl -qw net.ipv4.neigh.eth0.locktime=0
-# The client is also the nodes' gateway: the agent asks it, from the VIP,
-# whether it follows the move (docs/what-clients-see.md).
-for ns in "${NODES[@]}"; do ip -n "$ns" route add default via 192.0.2.100 dev eth0; done
-# systemd-networkd manages each node's eth0 (its own address and route), in
-# the node's network namespace and a mount namespace of its own: tmpfs over
-# its configuration and state, its own system bus for networkctl, /sys
-# read-only so that it does not wait for udev.
+# systemd-networkd manages each node's eth0: its own address, and the
+# client as its gateway (the agent asks it, from the VIP, whether it follows
+# the move: docs/what-clients-see.md). It runs in the node's network
+# namespace and a mount namespace of its own: tmpfs over its configuration
+# and state, its own system bus for networkctl, /sys read-only so that it
+# does not wait for udev.
 NETWORKD_SETUP='set -e
 for dir in /etc/systemd/network /run/systemd /run/dbus /var/lib/systemd; do
     mkdir -p "$dir"; mount -t tmpfs tmpfs "$dir"
@@ -74,13 +74,25 @@ dbus-daemon --system --fork --nopidfile
 exec /lib/systemd/systemd-networkd'
 for i in 0 1; do
     ADDRESS="192.0.2.1$((i + 1))" unshare -m --propagation private \
-        ip netns exec "${NODES[$i]}" bash -c "$NETWORKD_SETUP" >/dev/null 2>&1 &
+        ip netns exec "${NODES[$i]}" bash -c "$NETWORKD_SETUP" >"$WORK/networkd$i.log" 2>&1 &
     NETWORKD[$i]=$!
     disown "${NETWORKD[$i]}" # ended with the namespace, silently
 done
 networkctl_on() { local i=$1; shift; nsenter -t "${NETWORKD[$i]}" -m -n networkctl "$@"; }
+# Ready when networkd itself, over its bus, says it configured eth0 (its
+# state file alone could be a previous networkd's).
+networkd_state() { # networkd_state NODE_INDEX: eth0's administrative state as networkd answers it
+    local ifindex
+    ifindex=$(ip -n "${NODES[$1]}" -o link show eth0 | cut -d: -f1)
+    nsenter -t "${NETWORKD[$1]}" -m -n busctl --system get-property org.freedesktop.network1 \
+        "/org/freedesktop/network1/link/_3$ifindex" org.freedesktop.network1.Link AdministrativeState 2>/dev/null
+}
+T_NETWORKD=$(now_ms)
 for i in 0 1; do
-    for _ in $(seq 1 200); do networkctl_on "$i" status eth0 2>/dev/null | grep -q configured && break; sleep 0.1; done
+    until [ "$(networkd_state "$i")" = 's "configured"' ]; do
+        (( $(now_ms) - T_NETWORKD < 90000 )) || { echo "systemd-networkd did not configure eth0 on node$((i + 1)): $(networkd_state "$i"); $(cat "$WORK/networkd$i.log"; ps -o pid,stat,cmd -p "${NETWORKD[$i]}")"; exit 1; }
+        sleep 0.1
+    done
 done
 mkdir -p "$WORK/agent" /usr/lib/ocf/resource.d/rust
 cp "$AGENT" "$WORK/agent/IPaddr"
