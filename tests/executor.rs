@@ -104,7 +104,7 @@ impl Recurring {
         let mut helper = executor.cluster.executor_in_background(&args);
         let stderr = helper.stderr.take().expect("piped");
         let (lines, heard) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let _ = lines.send(line);
             }
@@ -122,6 +122,8 @@ impl Recurring {
         assert!(seen.last().is_some_and(|line| line.ends_with(&first)), "no {first}: {seen:#?}");
         meanwhile();
         let out = helper.wait_with_output().expect("the helper ends");
+        // Every line the helper wrote, up to its end of output.
+        let _ = reader.join();
         seen.extend(heard.try_iter());
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(seen.iter().any(|line| line.ends_with(&later)), "no {later}: {said}{seen:#?}");
