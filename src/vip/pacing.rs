@@ -385,21 +385,25 @@ impl Pacer {
     /// only (unpruned, and maybe changed since), for deciding whether a
     /// transaction is worth its lock.
     fn peek(&self) -> Option<Ledger> {
-        let text = self.run_dir.read_capped(&self.ledger, MAX_LEDGER_BYTES).ok().flatten()?;
-        serde_json::from_str(&text).ok()
+        self.read_ledger().ok()
+    }
+
+    /// The interface's ledger as saved, unpruned. A damaged or oversized
+    /// ledger is only a count: it reads as empty, to start afresh.
+    fn read_ledger(&self) -> io::Result<Ledger> {
+        let text = match self.run_dir.read_capped(&self.ledger, MAX_LEDGER_BYTES) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::InvalidData => None,
+            Err(err) => return Err(err),
+        };
+        Ok(text.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default())
     }
 
     /// Runs `f` on the interface's ledger, pruned, under its lock, and
     /// saves it.
     fn with_ledger<T>(&self, f: impl FnOnce(&mut Ledger, u64) -> T) -> io::Result<T> {
         let _turn = self.run_dir.lock_queued(&self.lock, self.lock_until.unwrap_or(self.deadline))?;
-        let text = match self.run_dir.read_capped(&self.ledger, MAX_LEDGER_BYTES) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::InvalidData => None,
-            Err(err) => return Err(err),
-        };
-        // A damaged or oversized ledger is only a count: start it afresh.
-        let mut ledger: Ledger = text.and_then(|text| serde_json::from_str(&text).ok()).unwrap_or_default();
+        let mut ledger = self.read_ledger()?;
         let now = now_ms();
         ledger.prune(now, |pid| i32::try_from(pid).is_ok_and(crate::process::is_running));
         let result = f(&mut ledger, now);
