@@ -110,8 +110,24 @@ impl Netlink {
         request.header.destination_prefix_length = IpFamily::of(ip).host_prefix();
         request.header.flags = RouteFlags::FibMatch;
         request.attributes.push(RouteAttribute::Destination(RouteAddress::from(ip)));
-        let replies = match self.exchange(RouteNetlinkMessage::GetRoute(request), 0) {
-            Ok(replies) => replies,
+        let host_prefix = IpFamily::of(ip).host_prefix();
+        let mut holder = None;
+        // Over the plain socket: stop ends with this lookup, and a probe of
+        // a stopped VIP makes it; neither needs the runtime.
+        let asked = self.read_in_place(RouteNetlinkMessage::GetRoute(request), 0, |kind, payload| {
+            if kind == RTM_NEWROUTE {
+                let route = route_entry(&RouteMessage::parse(payload).map_err(undecodable)?);
+                if route.kind == RouteType::Local
+                    && route.destination == Some(ip)
+                    && route.prefix == host_prefix
+                {
+                    holder = route.oif;
+                }
+            }
+            Ok(())
+        });
+        match asked {
+            Ok(()) => Ok(holder),
             // The lookup passed the local table (the first rule) without a
             // match and ended at no route, or at an unreachable, prohibit or
             // blackhole route covering the address: not local.
@@ -126,21 +142,10 @@ impl Netlink {
                     )
                 ) =>
             {
-                return Ok(None);
+                Ok(None)
             }
-            Err(err) => return Err(err),
-        };
-        Ok(replies.into_iter().find_map(|reply| match reply {
-            RouteNetlinkMessage::NewRoute(msg) => {
-                let route = route_entry(&msg);
-                (route.kind == RouteType::Local
-                    && route.destination == Some(ip)
-                    && route.prefix == IpFamily::of(ip).host_prefix())
-                .then_some(route.oif)
-                .flatten()
-            }
-            _ => None,
-        }))
+            Err(err) => Err(err),
+        }
     }
 
     /// The routes of `table` to exactly `network`, on any interface.
