@@ -8,7 +8,7 @@ use crate::background::{self, COUNT_VAR, LOCK_VAR, SLOTS_VAR, SOCKET_VAR};
 use crate::error::AgentResult;
 use crate::ocf::ExitCode;
 use crate::params::Strictness;
-use crate::vip::announcing::Spot;
+use crate::vip::Spot;
 use crate::vip::convergence::Window;
 use crate::vip::{Vip, Whereabouts};
 use std::time::{Duration, Instant};

@@ -12,7 +12,7 @@ use crate::ocf::ExitCode;
 use crate::params::Strictness;
 use crate::store::{Kind, ResourceKey, RunDir};
 use crate::vip::convergence::Convergence;
-use crate::vip::locate::link_problem;
+use crate::vip::place::link_problem;
 use crate::vip::record::Record;
 use crate::vip::{Placement, Whereabouts};
 use serde_json::{Value, json};

@@ -10,9 +10,8 @@ use crate::error::{AgentError, AgentResult};
 use crate::observe::{self, history::Event};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
-use crate::vip::announcing::Spot;
-use crate::vip::locate::site_problem;
-use crate::vip::{Lack, Whereabouts};
+use crate::vip::place::site_problem;
+use crate::vip::{Lack, Spot, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     check(inv)
@@ -93,9 +92,6 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     if let Some(problem) = site_problem(&site).filter(|_| params.link_checked()) {
         return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
     }
-    if let Some(problem) = vip.lost_route()? {
-        return Err(AgentError::generic(format!("{}; a restart makes it the source again", problem)));
-    }
     if let Some(cip) = &params.cluster_ip {
         if !vip.serves_bucket(cip, &site.nic)? {
             // A probe cannot tell a rule removed from one this instance
@@ -113,8 +109,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     log::debug(format!("{}/{} is up on {}", entry.ip, entry.prefix, site.nic));
-    vip.restore_tag(&site, &entry);
-    let mut drifted = vip.verify_virtual_link(&site)?;
+    let mut drifted = vip.verify_parts(&site, &entry)?;
     let spot = Spot { site: &site, prefix: entry.prefix };
     // Re-announcing heals caches a lost announcement left stale; a failure
     // to send is no reason to fail a VIP that is up.

@@ -7,8 +7,9 @@ use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
+use crate::vip::Spot;
 use crate::vip::address::Removal;
-use crate::vip::announcing::{FirstRound, Spot};
+use crate::vip::announcing::FirstRound;
 use crate::vip::{Foreign, Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {

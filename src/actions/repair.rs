@@ -16,7 +16,7 @@ use crate::error::{AgentError, AgentResult};
 use crate::observe::{self, history::Event};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
-use crate::vip::locate::site_problem;
+use crate::vip::place::site_problem;
 use crate::vip::repair::{REPAIR_LIMIT, REPAIR_WINDOW};
 use crate::vip::{Placement, Vip, Whereabouts};
 

@@ -9,6 +9,8 @@ use crate::error::AgentResult;
 use crate::invocation::Action;
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
+use crate::vip::address::Removal;
+use crate::vip::parts::Part;
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     require_root(Action::Stop)?;
@@ -24,12 +26,6 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Err(err) => return Err(err),
     };
     let vip = prepared.vip(inv);
-    // First, so that nothing stop removes is put back, and no announcement
-    // follows the removal.
-    vip.stop_watcher(
-        std::time::Instant::now() + inv.budget.remaining().min(std::time::Duration::from_secs(1)),
-    );
-    vip.stop_announcers();
     if vip.params.allow_missing_subnet {
         // A leftover record must not fail a stop (and get the node fenced).
         if let Err(err) = vip.end_stand_in() {
@@ -37,7 +33,17 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         }
     }
     let stopped = match &vip.params.cluster_ip {
-        Some(cip) => vip.cluster_stop(cip),
+        Some(cip) => {
+            // First, so that nothing stop removes is put back, and no
+            // announcement follows the removal; the instances' shared
+            // address and rule are the cluster IP's to take down.
+            for part in [Part::Watcher, Part::Announcer] {
+                if let Err(err) = vip.remove_part(part, Removal::Stop) {
+                    log::warn(err.reason);
+                }
+            }
+            vip.cluster_stop(cip)
+        }
         None => vip.tear_down().map(|()| ExitCode::Success),
     };
     // What the address took with it can no longer be told by a reset; the

@@ -7,7 +7,7 @@ use crate::error::AgentResult;
 use crate::ocf::ExitCode;
 use crate::ocf::log::{self, printable};
 use crate::params::Strictness;
-use crate::vip::announcing::Spot;
+use crate::vip::Spot;
 use crate::vip::{Placement, Target, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {

@@ -3,7 +3,8 @@
 //! keepalived's one `netlink_ipaddress` serves every caller), so the two
 //! modes cannot drift apart.
 
-use super::{Site, Target, Vip};
+use super::context::Vip;
+use super::place::{Site, Target};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily, NewAddress, SavedRoute, libc_errno};
 use crate::ocf::log;

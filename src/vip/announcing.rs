@@ -3,10 +3,10 @@
 //! announcer when there is one: opening and closing packet sockets is what
 //! costs time here.
 
+use super::context::Vip;
 use super::convergence::{Convergence, Window};
-use super::locate::link_problem;
 use super::pacing::Pacer;
-use super::{Site, Vip};
+use super::place::{Site, Spot, link_problem};
 use crate::announce::{self, Rounds, RoundsEnded, Timing};
 use crate::background;
 use crate::convergence::Asking;
@@ -70,13 +70,6 @@ impl Wire {
         }
         Ok(())
     }
-}
-
-/// Where the address is up: the interface and the prefix it has there.
-#[derive(Debug, Clone, Copy)]
-pub struct Spot<'s> {
-    pub site: &'s Site,
-    pub prefix: u8,
 }
 
 impl Vip<'_> {

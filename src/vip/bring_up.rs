@@ -3,10 +3,11 @@
 //! announce; and undo what was done if any step fails, so that a failed
 //! start leaves nothing behind.
 
-use super::Vip;
 use super::address::{Added, Removal};
-use super::announcing::{FirstRound, Spot, Wire};
-use super::locate::{Site, Target, Whereabouts, link_problem, site_problem};
+use super::announcing::{FirstRound, Wire};
+use super::context::Vip;
+use super::parts::Part;
+use super::place::{Site, Spot, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily};
 use crate::ocf::{ExitCode, log};
@@ -91,8 +92,7 @@ impl Vip<'_> {
         match moved {
             Ok(moved) => vip.add_recorded(&moved, Spot { site: &moved.site, prefix: moved.prefix }, None),
             Err(err) => {
-                vip.undo_side_effects();
-                let _ = vip.remove_record();
+                vip.undo_start(Part::VirtualLink, target);
                 Err(err)
             }
         }
@@ -104,8 +104,7 @@ impl Vip<'_> {
         let added = match self.add_address(target) {
             Ok(added) => added,
             Err(err) => {
-                self.undo_side_effects();
-                let _ = self.remove_record();
+                self.undo_start(Part::VirtualLink, target);
                 return Err(err);
             }
         };
@@ -119,21 +118,38 @@ impl Vip<'_> {
         }
         if outcome.is_ok() && params.ping.on_start {
             outcome = self.ping_after_start(spot);
-            if outcome.is_err() {
+            if outcome.is_err() && added == Added::Already {
+                // The racing start that added it keeps it; the VIP it
+                // announces does not reach the network.
                 self.stop_announcers();
             }
         }
         if outcome.is_err() && added == Added::ByUs {
-            self.give_back_routes();
-            match self.roll_back(target) {
-                Ok(()) => {
-                    let _ = self.remove_record();
-                }
-                Err(err) => log::error(format!("after the failed start: {}", err.reason)),
-            }
-            self.undo_side_effects();
+            self.undo_start(Part::Announcer, target);
         }
         outcome.map(|()| ExitCode::Success)
+    }
+
+    /// Undoes a start that failed once it had applied `last` (see `parts`):
+    /// every part up to it comes off, last first, and the record goes once
+    /// nothing it names is left, so that a start killed during the undo
+    /// leaves stop what it needs.
+    fn undo_start(&self, last: Part, target: &Target) {
+        let mut all_gone = true;
+        for part in Part::applied_up_to(last) {
+            let undone = match part {
+                // Where this start put it, whatever the record says by now.
+                Part::Address => self.roll_back(target),
+                part => self.remove_part(part, Removal::Rollback),
+            };
+            if let Err(err) = undone {
+                log::error(format!("after the failed start: {}", err.reason));
+                all_gone = false;
+            }
+        }
+        if all_gone {
+            let _ = self.remove_record();
+        }
     }
 
     /// Removes the address a failed start added, the way stop would.
@@ -249,20 +265,6 @@ impl Vip<'_> {
                 return Ok(());
             }
             std::thread::sleep(DAD_POLL);
-        }
-    }
-
-    /// Reverts what start did besides adding the address (labels, lo copy,
-    /// virtual_mac's interface).
-    fn undo_side_effects(&self) {
-        if let Err(err) = self.remove_virtual_link() {
-            log::error(err.reason);
-        }
-        if let Err(err) = self.remove_address_label() {
-            log::warn(err.reason);
-        }
-        if let Err(err) = self.give_back_to_loopback() {
-            log::error(err.reason);
         }
     }
 }

@@ -4,8 +4,9 @@
 //! they find is reported as OCF 1.1's "degraded" where Pacemaker
 //! understands it.
 
-use super::announcing::Spot;
-use super::{Target, Vip};
+use super::context::Vip;
+use super::place::Spot;
+use super::place::Target;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::IpFamily;
 use crate::observe::history::Event;

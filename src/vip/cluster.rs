@@ -6,8 +6,9 @@
 //! own bucket rule. The address itself goes up and down through the same
 //! steps as a plain VIP's.
 
-use super::locate::Target;
-use super::{Vip, Whereabouts};
+use super::context::Vip;
+use super::place::Target;
+use super::place::Whereabouts;
 use crate::cluster_ip::{Backend, Plan, find_program};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::ocf::{ExitCode, log};

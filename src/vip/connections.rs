@@ -3,7 +3,7 @@
 //! the VIP over) instead of waiting on a dead connection. Nothing here
 //! fails a stop: a kernel that cannot reset connections gets a warning.
 
-use super::Vip;
+use super::context::Vip;
 use crate::netlink;
 use crate::observe;
 use crate::ocf::log;

@@ -5,8 +5,8 @@
 //! listen between rounds; a level-10 monitor asks again until every gateway
 //! has answered, and reports degraded meanwhile.
 
-use super::Vip;
-use super::announcing::Spot;
+use super::context::Vip;
+use super::place::Spot;
 use crate::convergence::Asking;
 use crate::error::{AgentError, AgentResult};
 use crate::netlink::{IpFamily, RouteFilter};

@@ -14,9 +14,9 @@
 //! else's. The creation time counts hundredths of a second: a copy put in
 //! place within the same hundredth as start's add cannot be told apart.
 
-use super::Vip;
 use super::address::ADDRESS_PROTOCOL;
-use super::locate::Site;
+use super::context::Vip;
+use super::place::Site;
 use super::record::Record;
 use crate::netlink::AddressEntry;
 use crate::ocf::log;

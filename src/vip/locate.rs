@@ -12,10 +12,11 @@
 //! It only reads, and every query is filtered by the kernel: one link, one
 //! interface's addresses, one local-table lookup.
 
+use super::context::Vip;
 use super::identity::{self, Witness};
 use super::loopback_copy::{self, LoopbackCopy};
+use super::place::{Foreign, Lack, Placement, Site, Target, Whereabouts};
 use super::record::Record;
-use super::{Lack, Vip};
 use crate::discover::{self, RouteMatch};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, LinkEntry, libc_errno};
@@ -23,114 +24,6 @@ use crate::ocf::log;
 use crate::params::{BroadcastSpec, names, values};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// The interface an address belongs on, as the kernel names it now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Site {
-    pub ifindex: u32,
-    pub nic: String,
-    /// The link as read during the lookup; `None` when it no longer exists.
-    pub link: Option<LinkEntry>,
-}
-
-/// Where start puts the address: interface, prefix and attributes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub site: Site,
-    pub prefix: u8,
-    /// The full kernel label (`eth0:web`), IPv4 only.
-    pub label: Option<String>,
-    pub broadcast: Option<Ipv4Addr>,
-    /// The metric of the subnet route the kernel adds with the address.
-    pub metric: Option<u32>,
-}
-
-impl Target {
-    pub fn ifindex(&self) -> u32 {
-        self.site.ifindex
-    }
-
-    pub fn nic(&self) -> &str {
-        &self.site.nic
-    }
-
-    /// The label the VIP should carry but `entry` lacks, if any.
-    pub fn missing_label(&self, entry: &AddressEntry) -> Option<&str> {
-        self.label.as_deref().filter(|label| entry.label.as_deref() != Some(*label))
-    }
-}
-
-/// A copy of the address somewhere this resource did not put it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Foreign {
-    pub ifindex: u32,
-    pub nic: String,
-    /// Its prefix, when it sits on the resource's own interface with another one.
-    pub prefix: Option<u8>,
-    /// Where this resource puts the address: interface name and prefix, when known.
-    pub wanted: Option<(String, Option<u8>)>,
-    /// Why a copy at this resource's own place, with its prefix, is not
-    /// this resource's (its label, its address-protocol tag).
-    pub unlike: Option<String>,
-    /// The resource whose record claims the copy, when one does: that
-    /// resource answers for it, and this one's stop leaves it.
-    pub claimed_by: Option<String>,
-    /// For a copy on lo: why it answers for the VIP.
-    pub answers: Option<String>,
-}
-
-impl Foreign {
-    /// What an admin needs to know, for a reason line.
-    pub fn describe(&self, ip: IpAddr) -> String {
-        let hint = match &self.answers {
-            Some(why) => format!(": {why}"),
-            None if self.nic == "lo" && !ip.is_loopback() => {
-                " (set lvs_support=true if this node is also an LVS real server)".to_string()
-            }
-            None => String::new(),
-        };
-        match (&self.wanted, self.prefix) {
-            (_, Some(prefix)) if self.unlike.is_some() => format!(
-                "{ip}/{prefix} is on {} {}: a copy this resource did not add",
-                self.nic,
-                self.unlike.as_deref().unwrap_or_default()
-            ),
-            (Some((_, Some(wanted))), Some(prefix)) => format!(
-                "{ip}/{prefix} is on {}, where this resource puts it as /{wanted}: a copy this resource did not add",
-                self.nic
-            ),
-            (Some((nic, _)), _) => format!(
-                "{ip} is on {}, where this resource did not put it (it belongs on {nic}){hint}",
-                self.nic
-            ),
-            (None, _) => format!("{ip} is on {}, where this resource did not put it{hint}", self.nic),
-        }
-    }
-}
-
-/// Where this resource's address is, relative to where it belongs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Whereabouts {
-    /// Where this resource put it (its record), or without a record where
-    /// the configuration puts it, with the prefix it should have.
-    InPlace { site: Site, entry: AddressEntry },
-    /// On no interface of this node (or its namespace).
-    Absent,
-    /// A copy this resource did not put there.
-    Foreign(Foreign),
-    /// Without a record, the configuration places the address nowhere on
-    /// this node (its nic is missing, no route covers it), and no interface
-    /// holds it.
-    Unplaced(Lack),
-}
-
-/// Where start would put the address, from the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Placement {
-    Target(Target),
-    /// Nowhere on this node: its nic is missing, or no route covers it.
-    Unplaced(Lack),
-}
 
 /// The interface found for the address, before its addresses are read.
 enum SiteLookup {
@@ -482,27 +375,4 @@ fn site_of(link: LinkEntry) -> Site {
 fn inherited_broadcast(on_nic: &[AddressEntry], route: Option<&RouteMatch>) -> Option<Ipv4Addr> {
     let source = route?.preferred_source?;
     on_nic.iter().find(|a| a.ip == source).and_then(|a| a.broadcast)
-}
-
-/// Why a link cannot carry the VIP, or `None` when it can. Follows IPaddr2's
-/// check_link_status: administratively down, or operationally DOWN or
-/// LOWERLAYERDOWN (no carrier).
-pub fn link_problem(link: &LinkEntry) -> Option<String> {
-    use rtnetlink::packet_route::link::State as Oper;
-    if !link.admin_up {
-        return Some(format!("nic {} is administratively down", link.name));
-    }
-    match link.oper_state {
-        Oper::Down => Some(format!("nic {} is down (no carrier)", link.name)),
-        Oper::LowerLayerDown => Some(format!("nic {} has no carrier (lower layer down)", link.name)),
-        _ => None,
-    }
-}
-
-/// The problem of `site`'s link, or that it is gone.
-pub fn site_problem(site: &Site) -> Option<String> {
-    match &site.link {
-        Some(link) => link_problem(link),
-        None => Some(format!("nic {} does not exist any more", site.nic)),
-    }
 }

@@ -3,8 +3,8 @@
 //! When the VIP starts here, the lo copy is taken away and remembered; when
 //! it stops, the lo copy comes back, as IPaddr2 does.
 
-use super::Vip;
 use super::address::Removal;
+use super::context::Vip;
 use super::locate::LOOPBACK_IFINDEX;
 use crate::error::{AgentResult, Doing};
 use crate::netlink::{IpFamily, NewAddress};

@@ -12,7 +12,7 @@
 //! The record lives in HA_RSCTMP, which does not survive a reboot, just as
 //! an address does not.
 
-use super::Vip;
+use super::context::Vip;
 use crate::discover;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::ocf::log;

@@ -6,7 +6,7 @@
 //! that a start can warn when the instances together exceed what a switch
 //! tolerates. A monitor that sends nothing never opens it.
 
-use super::Vip;
+use super::context::Vip;
 use crate::invocation::Action;
 use crate::ocf::log;
 use crate::pace::{Block, BlockRequest, LATE_MS, Ledger, SWITCH_DEFAULT_LIMIT, Urgency, now_ms};

@@ -7,7 +7,8 @@
 //! never from what the watcher heard.
 
 use super::address::ADDRESS_PROTOCOL;
-use super::{Site, Target, Vip};
+use super::context::Vip;
+use super::place::{Site, Target};
 use crate::background::{self, WATCHER_ACTION};
 use crate::error::AgentResult;
 use crate::error::Doing;

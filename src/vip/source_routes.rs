@@ -11,8 +11,8 @@
 //! routes are handed back before the address goes; a route the kernel took
 //! with a VIP deleted behind our back comes back too.
 
-use super::Vip;
-use super::announcing::Spot;
+use super::context::Vip;
+use super::place::Spot;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::SavedRoute;
 use crate::ocf::log;

@@ -1,44 +1,25 @@
 //! Taking the address down, shared by stop and the last instance of a
-//! cluster IP. Every step is tried even if an earlier one failed, and the
-//! failures are reported together. The last step checks the promise stop
-//! makes: the address this resource added is on no interface of this node
-//! any more. A copy this resource did not add is neither deleted nor
-//! hidden: stop fails naming where it is.
+//! cluster IP. Every part comes off (see `parts`), last applied first, even
+//! if an earlier one failed, and the failures are reported together. The
+//! last step checks the promise stop makes: the address this resource
+//! added is on no interface of this node any more. A copy this resource
+//! did not add is neither deleted nor hidden: stop fails naming where it is.
 
 use super::address::Removal;
-use super::{Vip, Whereabouts};
+use super::context::Vip;
+use super::parts::Part;
+use super::place::Whereabouts;
 use crate::error::{AgentResult, Failures};
-use crate::ocf::log;
 
 impl Vip<'_> {
-    /// Everything stop does to the address and around it.
+    /// Everything stop does to the address and around it: the watcher and
+    /// the announcer first, so that nothing stop removes is put back and no
+    /// announcement follows the removal.
     pub fn tear_down(&self) -> AgentResult<()> {
         let mut failures = Failures::default();
-        // Before the address goes, or the kernel deletes those routes with
-        // it; and also when it is gone already, which took them away.
-        self.give_back_routes();
-        match failures.note(self.whereabouts()) {
-            Some(Whereabouts::InPlace { site, entry }) => {
-                failures.note(self.remove_address(&site, &entry, Removal::Stop));
-            }
-            Some(Whereabouts::Foreign(foreign)) if foreign.claimed_by.is_some() => {
-                log::info(format!(
-                    "{}; it is not this resource's to remove",
-                    foreign.describe(self.params.ip)
-                ));
-            }
-            Some(Whereabouts::Foreign(foreign)) => {
-                log::warn(format!("{}; stop leaves it alone", foreign.describe(self.params.ip)));
-            }
-            Some(Whereabouts::Absent) => {
-                log::debug(format!("{} is not configured on this node", self.params.ip))
-            }
-            Some(Whereabouts::Unplaced(lack)) => log::debug(format!("{}: nothing to remove", lack.reason())),
-            None => {}
+        for part in Part::applied_up_to(Part::Watcher) {
+            failures.note(self.remove_part(part, Removal::Stop));
         }
-        failures.note(self.remove_address_label());
-        failures.note(self.give_back_to_loopback());
-        failures.note(self.remove_virtual_link());
         failures.note(self.verify_gone());
         if failures.is_empty() {
             failures.note(self.remove_record());

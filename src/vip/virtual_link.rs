@@ -20,8 +20,8 @@
 //!   connections from the VIP leave with the VIP's MAC. The kernel deletes
 //!   the table's routes with the interface; stop deletes the rule.
 
-use super::Vip;
-use super::locate::{Site, Target};
+use super::context::Vip;
+use super::place::{Site, Target};
 use super::record::{Record, VirtualLink};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{IpFamily, LinkEntry, NewMacvlan, RouteFilter, SourceRule, TableRoute};

@@ -1,0 +1,173 @@
+//! What a resource puts on the node, as one list: the parts in the order
+//! start applies them. Stop removes them in the reverse order, a start
+//! that fails half-way undoes the parts it applied the same way, and
+//! monitor asks each part that can drift whether it still holds. A mode
+//! that adds something to the node adds its part here, and stop, rollback
+//! and monitor take it with the others.
+//!
+//! Each removal decides from what the resource recorded, never from the
+//! parameters as they are now: an admin who turns `repair_removed` or
+//! `lvs_support` off while the VIP runs still gets a stop that ends the
+//! watcher and gives the loopback copy back.
+
+use super::address::Removal;
+use super::context::Vip;
+use super::place::{Site, Whereabouts};
+use crate::error::AgentResult;
+use crate::netlink::AddressEntry;
+use crate::ocf::log;
+use std::time::{Duration, Instant};
+
+/// One thing start puts on the node for a resource, in start's order (the
+/// order of declaration, which `Ord` follows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Part {
+    /// `lvs_support`: the real server's copy on lo, taken away before the
+    /// address is added and given back after it is removed.
+    LoopbackCopy,
+    /// The IPv6 address-selection label (`ip addrlabel`) of the address.
+    AddressLabel,
+    /// `virtual_mac`: the macvlan interface the address goes on, its source
+    /// rule and routing table, and the parent's `arp_ignore` hold.
+    VirtualLink,
+    /// The address itself, with its tag, label, lifetimes and metric.
+    Address,
+    /// `preferred_source`: the subnet's routes whose source the VIP took over.
+    SourceRoutes,
+    /// The background announcer (`arp_bg`) and its rounds.
+    Announcer,
+    /// `repair_removed`: the watcher that puts a removed VIP back.
+    Watcher,
+}
+
+impl Part {
+    /// Every part, in the order start applies them.
+    pub const ALL: [Part; 7] = [
+        Part::LoopbackCopy,
+        Part::AddressLabel,
+        Part::VirtualLink,
+        Part::Address,
+        Part::SourceRoutes,
+        Part::Announcer,
+        Part::Watcher,
+    ];
+
+    /// The parts a start has applied once it got as far as `last`, last
+    /// first: the order they come off in.
+    pub fn applied_up_to(last: Part) -> impl Iterator<Item = Part> {
+        Part::ALL.into_iter().rev().filter(move |part| *part <= last)
+    }
+}
+
+impl Vip<'_> {
+    /// Takes `part` off the node, as far as this resource's record says it
+    /// put it there; `why` says what the removal is for (only stop's
+    /// removal of the address resets its connections).
+    pub fn remove_part(&self, part: Part, why: Removal) -> AgentResult<()> {
+        match part {
+            Part::LoopbackCopy => self.give_back_to_loopback(),
+            Part::AddressLabel => self.remove_address_label(),
+            Part::VirtualLink => self.remove_virtual_link(),
+            Part::Address => self.remove_own_address(why),
+            Part::SourceRoutes => {
+                // Before the address goes, or the kernel deletes those
+                // routes with it; and also when it is gone already, which
+                // took them away. Each failure is logged: the rest of the
+                // routes still go back.
+                self.give_back_routes();
+                Ok(())
+            }
+            Part::Announcer => {
+                self.stop_announcers();
+                Ok(())
+            }
+            Part::Watcher => {
+                let wait = self.inv.budget.remaining().min(Duration::from_secs(1));
+                self.stop_watcher(Instant::now() + wait);
+                Ok(())
+            }
+        }
+    }
+
+    /// The address where this resource put it, removed; a copy it did not
+    /// add is neither deleted nor hidden (stop's last check names it).
+    fn remove_own_address(&self, why: Removal) -> AgentResult<()> {
+        match self.whereabouts()? {
+            Whereabouts::InPlace { site, entry } => self.remove_address(&site, &entry, why),
+            Whereabouts::Foreign(foreign) if foreign.claimed_by.is_some() => {
+                log::info(format!(
+                    "{}; it is not this resource's to remove",
+                    foreign.describe(self.params.ip)
+                ));
+                Ok(())
+            }
+            Whereabouts::Foreign(foreign) => {
+                log::warn(format!("{}; stop leaves it alone", foreign.describe(self.params.ip)));
+                Ok(())
+            }
+            Whereabouts::Absent => {
+                log::debug(format!("{} is not configured on this node", self.params.ip));
+                Ok(())
+            }
+            Whereabouts::Unplaced(lack) => {
+                log::debug(format!("{}: nothing to remove", lack.reason()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Asks each part that can drift while the VIP runs whether it still
+    /// holds, for the address in place at `site` as `entry`: what drifted
+    /// and was put back (the VIP served meanwhile), or an error for what
+    /// clients feel and this action could not put back. The loopback copy
+    /// and the address label cannot drift in a way clients see (the copy
+    /// stays off lo while the VIP is up; the label only orders source
+    /// choices), the announcer ends by itself, and the watcher is the
+    /// monitor's own to start again once the rest holds.
+    pub fn verify_parts(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Vec<String>> {
+        let mut drifted = Vec::new();
+        for part in Part::ALL {
+            match part {
+                Part::VirtualLink => drifted.extend(self.verify_virtual_link(site)?),
+                // A tag someone's `ip addr change` dropped: put back, with a warning.
+                Part::Address => self.restore_tag(site, entry),
+                Part::SourceRoutes => {
+                    if let Some(problem) = self.lost_route()? {
+                        return Err(crate::error::AgentError::generic(format!(
+                            "{problem}; a restart makes it the source again"
+                        )));
+                    }
+                }
+                Part::LoopbackCopy | Part::AddressLabel | Part::Announcer | Part::Watcher => {}
+            }
+        }
+        Ok(drifted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_come_off_in_the_reverse_of_start_order() {
+        let stop: Vec<Part> = Part::applied_up_to(Part::Watcher).collect();
+        let mut start = Part::ALL.to_vec();
+        start.reverse();
+        assert_eq!(stop, start);
+        // The address goes after what depends on it and before what it sits on.
+        let address = stop.iter().position(|p| *p == Part::Address);
+        let routes = stop.iter().position(|p| *p == Part::SourceRoutes);
+        let link = stop.iter().position(|p| *p == Part::VirtualLink);
+        assert!(routes < address && address < link, "{stop:?}");
+    }
+
+    #[test]
+    fn a_start_that_failed_before_the_address_undoes_only_what_came_before_it() {
+        assert_eq!(
+            Part::applied_up_to(Part::VirtualLink).collect::<Vec<_>>(),
+            [Part::VirtualLink, Part::AddressLabel, Part::LoopbackCopy]
+        );
+        assert_eq!(Part::applied_up_to(Part::LoopbackCopy).collect::<Vec<_>>(), [Part::LoopbackCopy]);
+    }
+}
