@@ -220,10 +220,15 @@ fn is_worker_of(pid: i32, file: &str) -> bool {
     action.is_some_and(is_worker_action) && args.next() == Some(file.as_bytes())
 }
 
-/// The pid of the worker that holds the lock of `file`, if one runs.
-pub fn running_worker(run_dir: &RunDir, file: &str) -> io::Result<Option<i32>> {
-    let Some(lock) = run_dir.open_existing_lock_file(file)? else { return Ok(None) };
-    Ok(lock_holder(&lock)?.filter(|pid| is_worker_of(*pid, file)))
+/// Whether a process holds the lock of `file`: its worker, or the child
+/// about to become it (from fork to exec it holds the lock under its
+/// parent's command line). Only the agent, as root, can open the file to
+/// lock it. Unlike `stop`, which must not signal a stranger, this reads no
+/// command line: a monitor asks it every interval, only to know whether a
+/// worker must be started.
+pub fn is_held(run_dir: &RunDir, file: &str) -> io::Result<bool> {
+    let Some(lock) = run_dir.open_existing_lock_file(file)? else { return Ok(false) };
+    Ok(lock_holder(&lock)?.is_some())
 }
 
 /// Sends SIGTERM to `pid` if it is the announcer of `file`: through a

@@ -46,7 +46,7 @@ impl Vip<'_> {
             return;
         }
         let (run_dir, file) = (self.run_dir(), self.watcher_file());
-        if matches!(background::running_worker(&run_dir, &file), Ok(Some(_))) {
+        if matches!(background::is_held(&run_dir, &file), Ok(true)) {
             return;
         }
         if let Err(err) = background::spawn(&run_dir, WATCHER_ACTION, &file, None, &self.worker_env()) {
