@@ -10,7 +10,13 @@ use std::time::{Duration, Instant};
 
 /// The most frames from `mac` in any one-second window of the capture.
 fn peak_per_second(frames: &[Frame], mac: &str) -> usize {
-    let ours: Vec<_> = arps(frames).into_iter().filter(|a| a.eth_src == mac).collect();
+    peak_per_second_from(frames, |src| src == mac)
+}
+
+/// The most frames from the sources `from` accepts in any one-second
+/// window of the capture.
+fn peak_per_second_from(frames: &[Frame], from: impl Fn(&str) -> bool) -> usize {
+    let ours: Vec<_> = arps(frames).into_iter().filter(|a| from(&a.eth_src)).collect();
     let in_window =
         |start: u64| ours.iter().filter(move |a| a.micros >= start && a.micros < start + 1_000_000);
     let (peak, start) = ours.iter().map(|a| (in_window(a.micros).count(), a.micros)).max().unwrap_or((0, 0));
@@ -382,4 +388,57 @@ fn without_a_limit_a_start_warns_once_when_the_vips_together_exceed_what_a_switc
     for i in 1..=40 {
         assert_eq!(lab.agent("stop", &as_refs(&params(i))).code, ocf::SUCCESS);
     }
+}
+
+/// With `virtual_mac` each VIP speaks from an interface and a MAC of its
+/// own, but every frame leaves by the parent's port, where a switch counts
+/// them: the VIPs of one port share its one budget, and the interfaces
+/// that come and go leave no budget of their own behind.
+#[test]
+fn virtual_mac_vips_share_their_port_s_budget_and_leave_no_ledger_of_their_own() {
+    const LIMIT: usize = 4;
+    let lab = Lab::new();
+    let capture = Capture::start_filtered(&lab.client, "eth0", &lab.rsctmp, "arp");
+    let vips: Vec<String> = (1..=8).map(|i| format!("198.51.100.{i}")).collect();
+    let params = |ip: &str| {
+        let mut params = vip_params(ip, &LIMIT.to_string());
+        params.push(("virtual_mac", "auto".to_string()));
+        params
+    };
+    let children: Vec<Child> = vips.iter().map(|ip| spawn_start(&lab, &params(ip), "60000")).collect();
+    for (ip, child) in vips.iter().zip(children) {
+        let run = finish(child).unwrap_or_else(|| panic!("{ip} ended by a signal"));
+        assert_eq!(run.code, ocf::SUCCESS, "{ip}: {run:#?}");
+    }
+    announcers_done(&lab);
+    let frames = capture.stop();
+    let node_mac = lab.node.mac("eth0");
+    let announced = arps(&frames);
+    for ip in &vips {
+        let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+        assert!(
+            announced.iter().any(|a| a.sender_ip == ip && a.target_ip == ip && a.eth_src != node_mac),
+            "{ip} never announced from its own MAC"
+        );
+    }
+    let peak = peak_per_second_from(&frames, |_| true);
+    println!("8 virtual_mac VIPs at announce_rate_limit={LIMIT}: peak {peak} frames/s on the port");
+    assert!(peak <= LIMIT, "{peak} frames in one second on eth0's port, over the limit of {LIMIT}");
+    for ip in &vips {
+        let stop = lab.agent("stop", &as_refs(&params(ip)));
+        assert_eq!(stop.code, ocf::SUCCESS, "{ip}: {stop:#?}");
+    }
+    let link = lab.node.ip(&["-o", "link", "show", "eth0"]);
+    let parent = link.split(':').next().unwrap_or_default().trim();
+    let budgets: Vec<String> = std::fs::read_dir(&lab.rsctmp)
+        .expect("the run directory")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("IPaddr-pace-"))
+        .collect();
+    let port_s = [format!("IPaddr-pace-{parent}"), format!("IPaddr-pace-lock-{parent}")];
+    assert!(budgets.contains(&port_s[0]), "the port's budget was used: {budgets:?}");
+    assert!(
+        budgets.iter().all(|name| port_s.contains(name)),
+        "budgets besides eth0's (index {parent}): {budgets:?}"
+    );
 }
