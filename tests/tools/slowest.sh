@@ -12,8 +12,9 @@ awk '
         binary = $0; sub(/.* classname="/, "", binary); sub(/".*/, "", binary)
         time = $0; sub(/.* time="/, "", time); sub(/".*/, "", time)
         limit = 300
-        if (binary ~ /::(cluster|cluster_failures|cluster_stacks|package)$/) limit = 360
-        if (binary ~ /::(differential|crash_points)$/) limit = 600
+        if (binary ~ /::(cluster|cluster_failures|cluster_stacks|package|executor)$/) limit = 360
+        if (binary ~ /::crash_points$/) limit = 600
+        if (binary ~ /::differential$/) limit = 840
         printf "%.1f %d %s %s\n", time, limit, binary, name
     }
 ' "$junit" | sort -rn >"$junit.times"
