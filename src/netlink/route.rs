@@ -107,10 +107,10 @@ impl Netlink {
     pub fn local_address_holder(&self, ip: IpAddr) -> NlResult<Option<u32>> {
         let mut request = RouteMessage::default();
         request.header.address_family = IpFamily::of(ip).address_family();
-        request.header.destination_prefix_length = IpFamily::of(ip).host_prefix();
+        let host_prefix = IpFamily::of(ip).host_prefix();
+        request.header.destination_prefix_length = host_prefix;
         request.header.flags = RouteFlags::FibMatch;
         request.attributes.push(RouteAttribute::Destination(RouteAddress::from(ip)));
-        let host_prefix = IpFamily::of(ip).host_prefix();
         let mut holder = None;
         // Over the plain socket: stop ends with this lookup, and a probe of
         // a stopped VIP makes it; neither needs the runtime.

@@ -84,6 +84,7 @@ networkctl_on() { local i=$1; shift; nsenter -t "${NETWORKD[$i]}" -m -n networkc
 networkd_state() { # networkd_state NODE_INDEX: eth0's administrative state as networkd answers it
     local ifindex
     ifindex=$(ip -n "${NODES[$1]}" -o link show eth0 | cut -d: -f1)
+    # sd-bus escapes a label's leading digit as _ and its hex code: digit d is _3d.
     nsenter -t "${NETWORKD[$1]}" -m -n busctl --system get-property org.freedesktop.network1 \
         "/org/freedesktop/network1/link/_3$ifindex" org.freedesktop.network1.Link AdministrativeState 2>/dev/null
 }
