@@ -60,6 +60,12 @@ impl Kind {
         Kind::RepairNotice,
     ];
 
+    /// How the name of every resource's file of this kind begins (what a
+    /// look at every resource's file of one kind lists).
+    pub fn prefix(self) -> String {
+        format!("IPaddr-{}-", self.word())
+    }
+
     /// The word in the file's name (the previous layout's, where it had one).
     pub(super) fn word(self) -> &'static str {
         match self {
@@ -138,7 +144,7 @@ impl ResourceKey {
 
     /// The key of the resource whose file of `kind` is `name`.
     pub fn of_file(name: &str, kind: Kind) -> Option<ResourceKey> {
-        let key = name.strip_prefix("IPaddr-")?.strip_prefix(kind.word())?.strip_prefix('-')?;
+        let key = name.strip_prefix(&kind.prefix())?;
         (!key.is_empty()).then(|| ResourceKey { key: key.to_string(), legacy: None })
     }
 
@@ -149,7 +155,7 @@ impl ResourceKey {
 
     /// The name of this resource's file of `kind` (`IPaddr-<kind>-<key>`).
     pub fn file(&self, kind: Kind) -> String {
-        format!("IPaddr-{}-{}", kind.word(), self.key)
+        format!("{}{}", kind.prefix(), self.key)
     }
 
     /// The name the previous layout gave the file of `kind`, when it differs.
@@ -222,28 +228,69 @@ pub fn encode(text: &str) -> String {
     out
 }
 
-/// A file shared by every resource of one address in one namespace: the
-/// cluster IP's lock, which a clone's instances take in turn. The address
-/// in canonical form, and its namespace, since one address may live in
-/// several namespaces. The previous layout named every per-VIP file so.
-pub fn address_file(word: &str, ip: IpAddr, namespace: Option<&str>) -> String {
-    match namespace {
-        Some(ns) => format!("IPaddr-{word}-{}-{ip}", encode(ns)),
-        None => format!("IPaddr-{word}-{ip}"),
+/// The files several resources share, each named by what shares it: one
+/// address in one namespace, or one interface in one namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shared {
+    /// The cluster IP's lock, which a clone's instances of one address
+    /// take in turn (`vip::cluster`).
+    ClusterIpLock,
+    /// The lock the preferred_source VIPs of one interface take in turn
+    /// (`vip::source_routes`).
+    SourceRoutesLock,
+    /// The frames an interface's VIPs sent and promised (`vip::pacing`).
+    PaceLedger,
+    /// The lock of the pace ledger.
+    PaceLock,
+    /// The virtual_mac VIPs holding a parent interface's `arp_ignore`
+    /// (`vip::virtual_link`).
+    ParentHolders,
+    /// The lock of the holder list.
+    ParentHoldersLock,
+}
+
+impl Shared {
+    /// Every file resources share (for the test that no two names meet).
+    #[cfg(test)]
+    const ALL: [Shared; 6] = [
+        Shared::ClusterIpLock,
+        Shared::SourceRoutesLock,
+        Shared::PaceLedger,
+        Shared::PaceLock,
+        Shared::ParentHolders,
+        Shared::ParentHoldersLock,
+    ];
+
+    /// The word in the file's name.
+    fn word(self) -> &'static str {
+        match self {
+            Shared::ClusterIpLock => "clusterip-lock",
+            Shared::SourceRoutesLock => "srcroutes-lock",
+            Shared::PaceLedger => "pace",
+            Shared::PaceLock => "pace-lock",
+            Shared::ParentHolders => "vmac-parent",
+            Shared::ParentHoldersLock => "vmac-parent-lock",
+        }
     }
 }
 
-/// The lock the preferred_source VIPs of one interface take in turn.
-pub fn interface_lock(ifindex: u32, namespace: Option<&str>) -> String {
-    interface_file("srcroutes-lock", ifindex, namespace)
+/// A file shared by every resource of one address in one namespace (the
+/// cluster IP's lock). The address in canonical form, and its namespace,
+/// since one address may live in several namespaces. The previous layout
+/// named every per-VIP file so.
+pub fn address_file(shared: Shared, ip: IpAddr, namespace: Option<&str>) -> String {
+    match namespace {
+        Some(ns) => format!("IPaddr-{}-{}-{ip}", shared.word(), encode(ns)),
+        None => format!("IPaddr-{}-{ip}", shared.word()),
+    }
 }
 
 /// A file every VIP of one interface shares (an interface index is unique
 /// only within its namespace).
-pub fn interface_file(word: &str, ifindex: u32, namespace: Option<&str>) -> String {
+pub fn interface_file(shared: Shared, ifindex: u32, namespace: Option<&str>) -> String {
     match namespace {
-        Some(ns) => format!("IPaddr-{word}-{}-{ifindex}", encode(ns)),
-        None => format!("IPaddr-{word}-{ifindex}"),
+        Some(ns) => format!("IPaddr-{}-{}-{ifindex}", shared.word(), encode(ns)),
+        None => format!("IPaddr-{}-{ifindex}", shared.word()),
     }
 }
 
@@ -253,6 +300,32 @@ mod tests {
 
     fn key(ip: &str, instance: Option<&str>, namespace: Option<&str>) -> ResourceKey {
         ResourceKey::from_parts(&KeyParts { ip, instance, namespace, clone: None }).unwrap()
+    }
+
+    #[test]
+    fn every_file_has_a_word_of_its_own() {
+        let words: Vec<&str> = Kind::ALL
+            .iter()
+            .map(|kind| kind.word())
+            .chain(Shared::ALL.iter().map(|shared| shared.word()))
+            .collect();
+        let mut distinct = words.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), words.len(), "{words:?}");
+        // A resource's files and the shared ones differ on one interface
+        // and one address, in a namespace or not.
+        let ip: IpAddr = "192.0.2.50".parse().unwrap();
+        let resource = key("192.0.2.50", Some("vip"), Some("blue"));
+        let mut names: Vec<String> = Kind::ALL.iter().map(|kind| resource.file(*kind)).collect();
+        for ns in [None, Some("blue")] {
+            names.extend(Shared::ALL.iter().map(|shared| interface_file(*shared, 3, ns)));
+            names.extend(Shared::ALL.iter().map(|shared| address_file(*shared, ip, ns)));
+        }
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count);
     }
 
     #[test]

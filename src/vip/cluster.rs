@@ -13,6 +13,7 @@ use crate::cluster_ip::{Backend, Plan, find_program};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::ocf::{ExitCode, log};
 use crate::params::{ClusterHash, ClusterIpParams, Params};
+use crate::store::key::Shared;
 
 impl Vip<'_> {
     /// The plan for this instance, with the VIP on `nic`.
@@ -30,7 +31,7 @@ impl Vip<'_> {
         let ip = self.params.ip;
         let lock = self
             .run_dir()
-            .lock(&self.address_file("clusterip-lock"), self.inv.budget.deadline())
+            .lock(&self.address_file(Shared::ClusterIpLock), self.inv.budget.deadline())
             .doing(|| format!("waiting for the other instances of the cluster IP {ip}"))?;
         fcntl(&*lock, FcntlArg::F_SETFD(FdFlag::empty()))
             .doing(|| format!("sharing the lock of {ip} with the filter programs"))?;

@@ -9,6 +9,7 @@ use crate::invocation::Invocation;
 use crate::netlink::Netlink;
 use crate::ocf::log;
 use crate::params::{self, Params};
+use crate::store::key::Shared;
 use crate::store::{Kind, ResourceKey, RunDir};
 use nix::fcntl::Flock;
 use std::fs::File;
@@ -33,8 +34,8 @@ impl Vip<'_> {
 
     /// A file shared by every resource of this address in this namespace
     /// (the cluster IP's lock, which a clone's instances take in turn).
-    pub fn address_file(&self, word: &str) -> String {
-        crate::store::key::address_file(word, self.params.ip, self.params.network_namespace.as_deref())
+    pub fn address_file(&self, shared: Shared) -> String {
+        crate::store::key::address_file(shared, self.params.ip, self.params.network_namespace.as_deref())
     }
 
     /// The right to put back what drifted, for this action: `None` when it

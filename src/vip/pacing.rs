@@ -12,7 +12,8 @@ use crate::ocf::log;
 use crate::pace::{Block, BlockRequest, LATE_MS, Ledger, SWITCH_DEFAULT_LIMIT, Urgency, now_ms};
 use crate::probe::ProbePlan;
 use crate::rawsock::PacketSocket;
-use crate::store::{RunDir, key};
+use crate::store::RunDir;
+use crate::store::key::{self, Shared};
 use std::io;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -67,8 +68,8 @@ impl Vip<'_> {
         let ns = self.params.network_namespace.as_deref();
         Pacer {
             run_dir: self.run_dir(),
-            ledger: key::interface_file("pace", ifindex, ns),
-            lock: key::interface_file("pace-lock", ifindex, ns),
+            ledger: key::interface_file(Shared::PaceLedger, ifindex, ns),
+            lock: key::interface_file(Shared::PaceLock, ifindex, ns),
             nic: nic.to_string(),
             limit: self.params.announce.rate_limit,
             deadline: self.inv.budget.deadline(),

@@ -112,7 +112,7 @@ impl Record {
     ) -> Option<Record> {
         let own = key.file(Kind::Record);
         run_dir
-            .names_starting_with("IPaddr-vip-")
+            .names_starting_with(&Kind::Record.prefix())
             .iter()
             .filter(|name| **name != own)
             .filter_map(|name| run_dir.load::<Record>(name).ok().flatten())
@@ -124,7 +124,7 @@ impl Record {
     /// record: for a human's command, never for an action.
     pub fn of_resources(run_dir: &RunDir, ip: IpAddr) -> Vec<(ResourceKey, Record)> {
         let mut found: Vec<(ResourceKey, Record)> = run_dir
-            .names_starting_with("IPaddr-vip-")
+            .names_starting_with(&Kind::Record.prefix())
             .iter()
             .filter_map(|name| {
                 let record = run_dir.load::<Record>(name).ok().flatten()?;

@@ -16,6 +16,7 @@ use super::place::Spot;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::SavedRoute;
 use crate::ocf::log;
+use crate::store::key::Shared;
 use crate::store::{self, Kind, ResourceKey, RunDir};
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,11 @@ pub fn save_claims_of(run_dir: &RunDir, key: &ResourceKey, ip: IpAddr, claims: &
 impl Vip<'_> {
     /// Serialises the VIPs of one interface changing and restoring its routes.
     fn routes_lock(&self, ifindex: u32) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
-        let name = store::key::interface_lock(ifindex, self.params.network_namespace.as_deref());
+        let name = store::key::interface_file(
+            Shared::SourceRoutesLock,
+            ifindex,
+            self.params.network_namespace.as_deref(),
+        );
         self.run_dir()
             .lock(&name, self.inv.budget.deadline())
             .doing(|| format!("waiting for the other preferred_source VIPs of interface {ifindex}"))
@@ -110,7 +115,7 @@ impl Vip<'_> {
             return own.map_or(Ok(Vec::new()), ClaimsFile::claims);
         }
         let mut claims = Vec::new();
-        for name in run_dir.names_starting_with("IPaddr-srcroutes-") {
+        for name in run_dir.names_starting_with(&Kind::SourceRoutes.prefix()) {
             if let Ok(Some(file)) = run_dir.load::<ClaimsFile>(&name) {
                 if file.ip == vip {
                     claims.extend(file.claims()?);

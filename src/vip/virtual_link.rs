@@ -28,7 +28,7 @@ use crate::netlink::{IpFamily, LinkEntry, NewMacvlan, RouteFilter, SourceRule, T
 use crate::ocf::log;
 use crate::packet::Mac;
 use crate::params::virtual_mac;
-use crate::store::key;
+use crate::store::key::{self, Shared};
 use crate::sysctl;
 use serde::{Deserialize, Serialize};
 
@@ -359,12 +359,12 @@ impl Vip<'_> {
     /// The holder list of `parent` and its lock, held until dropped.
     fn parent_hold_file(&self, parent: u32) -> AgentResult<(String, nix::fcntl::Flock<std::fs::File>)> {
         let ns = self.params.network_namespace.as_deref();
-        let lock_name = key::interface_file("vmac-parent-lock", parent, ns);
+        let lock_name = key::interface_file(Shared::ParentHoldersLock, parent, ns);
         let lock = self
             .run_dir()
             .lock(&lock_name, self.inv.budget.deadline())
             .map_err(|err| AgentError::generic(format!("locking {lock_name}: {err}")))?;
-        Ok((key::interface_file("vmac-parent", parent, ns), lock))
+        Ok((key::interface_file(Shared::ParentHolders, parent, ns), lock))
     }
 
     /// Sends what the VIP emits through its interface: the table of copies
