@@ -5,6 +5,7 @@
 
 use super::context::Vip;
 use super::place::{Site, Target};
+use super::record::Record;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily, NewAddress, SavedRoute, libc_errno};
 use crate::ocf::log;
@@ -206,10 +207,38 @@ impl Vip<'_> {
         }
     }
 
+    /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for,
+    /// recorded in `record` before it is added, like the address: a start
+    /// killed right after the add leaves stop what it needs to remove it. A
+    /// label that cannot be recorded or added costs a warning, not the
+    /// start (it only orders source choices), and the record then claims
+    /// none.
+    pub fn add_recorded_address_label(&self, record: &mut Record) {
+        let Some(value) = self.address_label_to_add() else { return };
+        let run_dir = self.run_dir();
+        record.address_label = Some(value);
+        match record.write(&run_dir, self.key) {
+            Err(err) => {
+                record.address_label = None;
+                log::warn(format!(
+                    "not adding the IPv6 address label of {}: recording it: {err}",
+                    self.params.ip
+                ));
+            }
+            Ok(()) if self.add_address_label(value) => {}
+            Ok(()) => {
+                record.address_label = None;
+                if let Err(err) = record.write(&run_dir, self.key) {
+                    log::warn(format!("recording that {} has no label of its own: {err}", self.params.ip));
+                }
+            }
+        }
+    }
+
     /// The IPv6 address-selection label `lvs_ipv6_addrlabel` asks for, when
     /// no label for the address is there yet (one that is, is the admin's
     /// or an earlier start's, whose record keeps it).
-    pub fn address_label_to_add(&self) -> Option<u32> {
+    fn address_label_to_add(&self) -> Option<u32> {
         let value = self.params.lvs.ipv6_label?;
         match self.nl.address_label(self.params.ip) {
             Ok(None) => Some(value),
@@ -226,7 +255,7 @@ impl Vip<'_> {
 
     /// Adds the label `value` (recorded already): whether it is there now
     /// because of this call.
-    pub fn add_address_label(&self, value: u32) -> bool {
+    fn add_address_label(&self, value: u32) -> bool {
         log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", self.params.ip));
         match self.nl.add_address_label(self.params.ip, value) {
             Ok(()) => true,

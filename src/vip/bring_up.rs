@@ -1,12 +1,12 @@
-//! Bringing the address up, shared by start, recover and the cluster IP:
-//! probe, record, add, wait for DAD, verify, take over the source routes,
-//! announce; and undo what was done if any step fails, so that a failed
-//! start leaves nothing behind.
+//! Bringing the address up, shared by start, recover, the watcher's repair
+//! and the cluster IP: check, probe and record, then apply the parts
+//! (`parts`) in order; and undo what was applied if any part fails, so
+//! that a failed start leaves nothing behind.
 
 use super::address::{Added, Removal};
 use super::announcing::{FirstRound, Wire};
 use super::context::Vip;
-use super::parts::Part;
+use super::parts::{Part, Progress};
 use super::place::{Site, Spot, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily};
@@ -38,18 +38,16 @@ impl Vip<'_> {
         Ok(ExitCode::Success)
     }
 
-    /// Probes, records, adds the address at `target` with every attribute,
-    /// waits for DAD, verifies and announces it; undoes what it did if any
-    /// step fails.
+    /// Probes, records, then applies every part (see `parts`) up to the
+    /// announcer at `target`; undoes what it applied if any part fails.
     pub fn bring_up(&self, target: &Target) -> AgentResult<ExitCode> {
         let params = self.params;
         if params.require_maintenance_address {
             self.maintenance_address_check(target)?;
         }
-        let spot = Spot { site: &target.site, prefix: target.prefix };
         if params.ping.on_start {
             // A check that can never run is a configuration error, found before any change.
-            self.ping_targets(spot)?;
+            self.ping_targets(Spot { site: &target.site, prefix: target.prefix })?;
         }
         if let Some(mac) = self.virtual_mac() {
             self.check_virtual_mac(mac, target.ifindex())?;
@@ -58,76 +56,43 @@ impl Vip<'_> {
         let wire = self.open_wire(&target.site)?;
         self.probe_before_add(&target.site, wire.as_ref())?;
         // Recorded before the add: a start killed at any instant leaves stop what it needs.
-        let mut recorded = self.write_record(target, super::address::kernel_keeps_address_tags(), None)?;
-        self.take_from_loopback()?;
-        if let Some(value) = self.address_label_to_add() {
-            // Recorded before it is added, like the address: a start killed
-            // right after the add leaves stop what it needs to remove it.
-            recorded.address_label = Some(value);
-            let run_dir = self.run_dir();
-            match recorded.write(&run_dir, self.key) {
-                Err(err) => {
-                    recorded.address_label = None;
-                    log::warn(format!(
-                        "not adding the IPv6 address label of {}: recording it: {err}",
-                        params.ip
-                    ));
-                }
-                Ok(()) if self.add_address_label(value) => {}
-                Ok(()) => {
-                    recorded.address_label = None;
-                    if let Err(err) = recorded.write(&run_dir, self.key) {
-                        log::warn(format!("recording that {} has no label of its own: {err}", params.ip));
-                    }
-                }
-            }
-        }
-        let Some(mac) = self.virtual_mac() else {
-            // From here on, what start recorded is what this resource holds.
-            return Vip { record: Some(&recorded), ..*self }.add_recorded(target, spot, wire);
-        };
-        // The VIP goes on its own interface and announces from there.
-        let moved = self.bring_up_virtual_link(target, mac, &mut recorded);
-        let vip = Vip { record: Some(&recorded), ..*self };
-        match moved {
-            Ok(moved) => vip.add_recorded(&moved, Spot { site: &moved.site, prefix: moved.prefix }, None),
-            Err(err) => {
-                vip.undo_start(Part::VirtualLink, target);
-                Err(err)
-            }
-        }
-    }
-
-    /// The rest of `bring_up`, once the record is written.
-    fn add_recorded(&self, target: &Target, spot: Spot, wire: Option<Wire>) -> AgentResult<ExitCode> {
-        let params = self.params;
-        let added = match self.add_address(target) {
-            Ok(added) => added,
-            Err(err) => {
-                self.undo_start(Part::VirtualLink, target);
+        let record = self.write_record(target, super::address::kernel_keeps_address_tags(), None)?;
+        let mut start = Progress { record, target: target.clone(), wire, added: None };
+        for part in Part::brought_up() {
+            if let Err(err) = self.apply_part(part, &mut start) {
+                self.undo_failed_start(part, &start);
                 return Err(err);
             }
-        };
-        let mut outcome = self
-            .finish_start(target)
-            .map(|entry| self.remember_creation(&entry))
-            .and_then(|()| self.route_from_virtual_link(target))
-            .and_then(|()| self.take_over_routes(spot));
-        if outcome.is_ok() {
-            outcome = self.announce_started(spot, wire);
         }
-        if outcome.is_ok() && params.ping.on_start {
-            outcome = self.ping_after_start(spot);
-            if outcome.is_err() && added == Added::Already {
-                // The racing start that added it keeps it; the VIP it
-                // announces does not reach the network.
-                self.stop_announcers();
+        let vip = Vip { record: Some(&start.record), ..*self };
+        if params.ping.on_start {
+            if let Err(err) = vip.ping_after_start(start.spot()) {
+                match start.added {
+                    // The racing start that added it keeps it; the VIP it
+                    // announces does not reach the network.
+                    Some(Added::Already) => vip.stop_announcers(),
+                    _ => vip.undo_start(Part::Announcer, &start.target),
+                }
+                return Err(err);
             }
         }
-        if outcome.is_err() && added == Added::ByUs {
-            self.undo_start(Part::Announcer, target);
-        }
-        outcome.map(|()| ExitCode::Success)
+        Ok(ExitCode::Success)
+    }
+
+    /// Undoes a start whose `failed` part could not be applied: the part
+    /// itself (it may have got halfway) and every part before it; once the
+    /// address was added, everything up to the announcer. Nothing is undone
+    /// when a racing start of this VIP added the address: what it holds is
+    /// its own.
+    fn undo_failed_start(&self, failed: Part, start: &Progress) {
+        let last = match start.added {
+            Some(Added::Already) => return,
+            Some(Added::ByUs) => Part::Announcer,
+            // The add itself failed: this start put nothing there.
+            None if failed == Part::Address => Part::VirtualLink,
+            None => failed,
+        };
+        Vip { record: Some(&start.record), ..*self }.undo_start(last, &start.target);
     }
 
     /// Undoes a start that failed once it had applied `last` (see `parts`):
@@ -172,7 +137,7 @@ impl Vip<'_> {
     /// a failure to announce is logged, not a failed start (as in IPaddr2);
     /// only a first announcement that `announce_rate_limit` could not fit
     /// before the timeout fails the start: the VIP would stay unannounced.
-    fn announce_started(&self, spot: Spot, wire: Option<Wire>) -> AgentResult<()> {
+    pub(super) fn announce_started(&self, spot: Spot, wire: Option<Wire>) -> AgentResult<()> {
         let wire = match wire {
             Some(wire) => Ok(Some(wire)),
             // The link was down before the add; it is up now.
@@ -192,7 +157,7 @@ impl Vip<'_> {
 
     /// After the add: link up, DAD, then a check that the VIP is really
     /// whole; the address as the kernel holds it.
-    fn finish_start(&self, target: &Target) -> AgentResult<AddressEntry> {
+    pub(super) fn finish_start(&self, target: &Target) -> AgentResult<AddressEntry> {
         let (nl, ip) = (self.nl, self.params.ip);
         let link = nl
             .link(target.ifindex())

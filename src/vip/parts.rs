@@ -10,9 +10,11 @@
 //! `lvs_support` off while the VIP runs still gets a stop that ends the
 //! watcher and gives the loopback copy back.
 
-use super::address::Removal;
+use super::address::{Added, Removal};
+use super::announcing::Wire;
 use super::context::Vip;
-use super::place::{Site, Whereabouts};
+use super::place::{Site, Spot, Target, Whereabouts};
+use super::record::Record;
 use crate::error::AgentResult;
 use crate::netlink::AddressEntry;
 use crate::ocf::log;
@@ -52,6 +54,13 @@ impl Part {
         Part::Watcher,
     ];
 
+    /// The parts `bring_up` applies, in order: all but the watcher, which
+    /// start and recover start once everything else holds (a cluster IP's
+    /// instances have none, and a repair is the watcher's own doing).
+    pub fn brought_up() -> impl Iterator<Item = Part> {
+        Part::ALL.into_iter().filter(|part| *part != Part::Watcher)
+    }
+
     /// The parts a start has applied once it got as far as `last`, last
     /// first: the order they come off in.
     pub fn applied_up_to(last: Part) -> impl Iterator<Item = Part> {
@@ -59,7 +68,68 @@ impl Part {
     }
 }
 
+/// What a start carries from one part to the next.
+pub struct Progress {
+    /// What this start recorded so far (the label and the virtual link add
+    /// to it, each before it is applied).
+    pub record: Record,
+    /// Where the address goes: the configured place, then virtual_mac's
+    /// interface once that is up.
+    pub target: Target,
+    /// The raw socket the probes used, kept for the first announcement;
+    /// none once the address moved onto virtual_mac's interface, which
+    /// announces from its own.
+    pub wire: Option<Wire>,
+    /// Whether this start added the address, once it tried.
+    pub added: Option<Added>,
+}
+
+impl Progress {
+    pub fn spot(&self) -> Spot<'_> {
+        Spot { site: &self.target.site, prefix: self.target.prefix }
+    }
+}
+
 impl Vip<'_> {
+    /// Puts `part` on the node for a start that got as far as `start`.
+    /// `self` is the resource as it was before this start (with an earlier,
+    /// killed start's record, if any); from the address on, each part works
+    /// from what this start recorded.
+    pub fn apply_part(&self, part: Part, start: &mut Progress) -> AgentResult<()> {
+        match part {
+            Part::LoopbackCopy => self.take_from_loopback(),
+            Part::AddressLabel => {
+                self.add_recorded_address_label(&mut start.record);
+                Ok(())
+            }
+            Part::VirtualLink => {
+                let Some(mac) = self.virtual_mac() else { return Ok(()) };
+                start.target = self.bring_up_virtual_link(&start.target, mac, &mut start.record)?;
+                // The VIP announces from its own interface, with its own MAC.
+                start.wire = None;
+                Ok(())
+            }
+            Part::Address => {
+                let vip = Vip { record: Some(&start.record), ..*self };
+                start.added = Some(vip.add_address(&start.target)?);
+                let entry = vip.finish_start(&start.target)?;
+                vip.remember_creation(&entry);
+                // virtual_mac's source rule and table route from the
+                // address, so they come once it is there.
+                vip.route_from_virtual_link(&start.target)
+            }
+            Part::SourceRoutes => Vip { record: Some(&start.record), ..*self }.take_over_routes(start.spot()),
+            Part::Announcer => {
+                let wire = start.wire.take();
+                Vip { record: Some(&start.record), ..*self }.announce_started(start.spot(), wire)
+            }
+            Part::Watcher => {
+                Vip { record: Some(&start.record), ..*self }.ensure_watcher();
+                Ok(())
+            }
+        }
+    }
+
     /// Takes `part` off the node, as far as this resource's record says it
     /// put it there; `why` says what the removal is for (only stop's
     /// removal of the address resets its connections).
