@@ -123,7 +123,7 @@ fn per_resource_files(lab: &Lab) -> Vec<String> {
 #[test]
 fn a_vip_the_previous_release_started_is_monitored_and_stopped_by_this_one() {
     let previous = previous_release_path();
-    assert!(previous.exists(), "{} is missing: make target/previous/IPaddr", previous.display());
+    assert!(previous.exists(), "{} is missing: make target/previous-tests/IPaddr", previous.display());
     let lab = Lab::new();
     // Announcing in the background for a minute: its announcer still runs at stop.
     let params = [
@@ -161,7 +161,7 @@ fn a_vip_the_previous_release_started_is_monitored_and_stopped_by_this_one() {
 #[test]
 fn an_lvs_real_servers_loopback_copy_taken_by_the_previous_release_comes_back_at_this_ones_stop() {
     let previous = previous_release_path();
-    assert!(previous.exists(), "{} is missing: make target/previous/IPaddr", previous.display());
+    assert!(previous.exists(), "{} is missing: make target/previous-tests/IPaddr", previous.display());
     let lab = Lab::new();
     lab.node.ip(&["addr", "add", "192.0.2.51/32", "dev", "lo"]);
     let params = [("ip", "192.0.2.51"), ("cidr_netmask", "24"), ("nic", "eth0"), ("lvs_support", "true")];

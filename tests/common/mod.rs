@@ -45,12 +45,12 @@ pub fn agent_path() -> PathBuf {
 }
 
 /// The agent of the previous release, which kept every file under the
-/// address's name (`make test` and `make bench` build it:
-/// `make target/previous/IPaddr`).
+/// address's name (`make test` builds it, in the tests' light profile:
+/// `make target/previous-tests/IPaddr`).
 pub fn previous_release_path() -> PathBuf {
     std::env::var_os("OCF_IPADDR_PREVIOUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/previous/IPaddr"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/previous-tests/IPaddr"))
 }
 
 /// The Debian 13 root `make check` builds (tests/tools/debian13-root.sh).
