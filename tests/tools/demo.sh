@@ -21,6 +21,13 @@ declare -A PACEMAKERD NETWORKD
 bold() { printf '\033[1m%s\033[0m\n' "$*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 on() { local i=$1; shift; nsenter -t "${PACEMAKERD[$i]}" -m -n -- "$@"; }
+# Every wait is for a condition, polled, with a limit: never a fixed time.
+wait_for() { # wait_for LIMIT_MS COMMAND...: until COMMAND succeeds, or LIMIT_MS passed
+    local limit=$1 start; shift; start=$(now_ms)
+    until "$@"; do (( $(now_ms) - start < limit )) || return 1; sleep 0.05; done
+}
+replies() { grep -c 'bytes from' "$1" 2>/dev/null || true; }
+replies_past() { (( $(replies "$1") > $2 )); } # replies_past LOG N: more than N replies logged
 
 cleanup() {
     set +e
@@ -178,11 +185,20 @@ PING=$!
 # The kernel reports every neighbor change, with a microsecond timestamp.
 ip -n "$CLIENT" -ts monitor neigh >"$WORK/neigh.log" 2>&1 &
 MONITOR=$!
-sleep 1
+# A baseline of answered pings before the move.
+wait_for 5000 replies_past "$WORK/ping.log" 20 || true
 T0=$(now_ms)
 on "$TO" crm node standby "$ACTIVE"
 until [ "$(where)" = "node$((TO + 1))" ]; do sleep 0.1; done
-sleep 1
+# Until the client's neighbor entry names the new node, the new node has
+# the gateway's proof that it followed, and the client's pings are answered again.
+flipped() { grep -F " $VIP " "$WORK/neigh.log" | grep -qF "lladdr $NEW_MAC"; }
+# The new node's history: when the gateway answered the VIP.
+history_of() { on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F "\"event\":\"$1\"" | tail -1; }
+converged() { [ -n "$(history_of converged)" ]; }
+wait_for 10000 flipped || true
+wait_for 10000 converged || true
+wait_for 3000 replies_past "$WORK/ping.log" "$(replies "$WORK/ping.log")" || true
 kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
 FLIP=$(grep -F " $VIP " "$WORK/neigh.log" | grep -F "lladdr $NEW_MAC" | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
 [ -n "$FLIP" ] && FLIP=$(date -d "$FLIP" +%s%3N)
@@ -197,8 +213,7 @@ op_ms() { # op_ms NODE_INDEX OP (start|stop): when that operation of vip finishe
 op_took() { on "$1" grep -E "vip $2 \(call [0-9]+, PID [0-9]+\) exited" /var/log/pacemaker/pacemaker.log | tail -1 | sed -n 's/.*execution time \([0-9.]*m\{0,1\}s\).*/\1/p'; }
 STOPPED=$(op_ms "$FROM" stop); STARTED=$(op_ms "$TO" start)
 
-# The new node's history: when the gateway answered the VIP.
-CONVERGED=$(on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F '"event":"converged"' | tail -1 || true)
+CONVERGED=$(history_of converged || true)
 
 bold "5. Failover timeline (ms after 'crm node standby')"
 {
@@ -225,10 +240,14 @@ ip netns exec "$CLIENT" ping -D -n -i 0.01 -W 0.1 -w 4 "$VIP" >"$WORK/ping2.log"
 PING=$!
 ip -n "${NODES[$TO]}" -ts monitor address dev eth0 >"$WORK/addr.log" 2>&1 &
 MONITOR=$!
-sleep 1
+wait_for 5000 replies_past "$WORK/ping2.log" 20 || true
 T1=$(now_ms)
 networkctl_on "$TO" reconfigure eth0
-sleep 2.5
+# Until the VIP was removed and is back, the watcher recorded its repair,
+# and the client's pings are answered again.
+back() { grep -F " $VIP/" "$WORK/addr.log" | grep -qE '^\[[^]]*\] [0-9]+: eth0 +inet ' && [ -n "$(history_of repaired)" ]; }
+wait_for 10000 back || true
+wait_for 3000 replies_past "$WORK/ping2.log" "$(replies "$WORK/ping2.log")" || true
 kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
 event_ms() { # event_ms PATTERN: when `ip monitor` first saw a line with it, ms since the epoch
     local at
@@ -237,7 +256,7 @@ event_ms() { # event_ms PATTERN: when `ip monitor` first saw a line with it, ms 
 }
 DELETED=$(event_ms '^\[[^]]*\] Deleted') || true
 READDED=$(event_ms '^\[[^]]*\] [0-9]+: eth0 +inet ') || true
-REPAIRED=$(on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F '"event":"repaired"' | tail -1 || true)
+REPAIRED=$(history_of repaired || true)
 bold "7. Repair timeline (ms after 'networkctl reconfigure eth0')"
 [ -n "$DELETED" ] && printf '  %6d  node%d: %s removed from eth0\n' $((DELETED - T1)) $((TO + 1)) "$VIP"
 if [ -n "$REPAIRED" ]; then
