@@ -279,18 +279,20 @@ impl Shared {
 /// since one address may live in several namespaces. The previous layout
 /// named every per-VIP file so.
 pub fn address_file(shared: Shared, ip: IpAddr, namespace: Option<&str>) -> String {
-    match namespace {
-        Some(ns) => format!("IPaddr-{}-{}-{ip}", shared.word(), encode(ns)),
-        None => format!("IPaddr-{}-{ip}", shared.word()),
-    }
+    shared_file(shared, namespace, ip)
 }
 
 /// A file every VIP of one interface shares (an interface index is unique
 /// only within its namespace).
 pub fn interface_file(shared: Shared, ifindex: u32, namespace: Option<&str>) -> String {
+    shared_file(shared, namespace, ifindex)
+}
+
+/// `IPaddr-<word>[-<namespace>]-<what shares it>`.
+fn shared_file(shared: Shared, namespace: Option<&str>, sharer: impl std::fmt::Display) -> String {
     match namespace {
-        Some(ns) => format!("IPaddr-{}-{}-{ifindex}", shared.word(), encode(ns)),
-        None => format!("IPaddr-{}-{ifindex}", shared.word()),
+        Some(ns) => format!("IPaddr-{}-{}-{sharer}", shared.word(), encode(ns)),
+        None => format!("IPaddr-{}-{sharer}", shared.word()),
     }
 }
 

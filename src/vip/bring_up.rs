@@ -64,7 +64,7 @@ impl Vip<'_> {
                 return Err(err);
             }
         }
-        let vip = Vip { record: Some(&start.record), ..*self };
+        let vip = self.with_record(&start.record);
         if params.ping.on_start {
             if let Err(err) = vip.ping_after_start(start.spot()) {
                 match start.added {
@@ -92,7 +92,7 @@ impl Vip<'_> {
             None if failed == Part::Address => Part::VirtualLink,
             None => failed,
         };
-        Vip { record: Some(&start.record), ..*self }.undo_start(last, &start.target);
+        self.with_record(&start.record).undo_start(last, &start.target);
     }
 
     /// Undoes a start that failed once it had applied `last` (see `parts`):

@@ -27,7 +27,15 @@ pub struct Vip<'a> {
     pub host_name: Option<&'a HostName>,
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// This VIP working from `record`: what a start recorded so far.
+    pub fn with_record<'r>(&self, record: &'r Record) -> Vip<'r>
+    where
+        'a: 'r,
+    {
+        Vip { record: Some(record), ..*self }
+    }
+
     pub fn run_dir(&self) -> RunDir {
         self.inv.run_dir()
     }

@@ -110,7 +110,7 @@ impl Vip<'_> {
                 Ok(())
             }
             Part::Address => {
-                let vip = Vip { record: Some(&start.record), ..*self };
+                let vip = self.with_record(&start.record);
                 start.added = Some(vip.add_address(&start.target)?);
                 let entry = vip.finish_start(&start.target)?;
                 vip.remember_creation(&entry);
@@ -118,15 +118,14 @@ impl Vip<'_> {
                 // address, so they come once it is there.
                 vip.route_from_virtual_link(&start.target)
             }
-            Part::SourceRoutes => Vip { record: Some(&start.record), ..*self }.take_over_routes(start.spot()),
+            Part::SourceRoutes => self.with_record(&start.record).take_over_routes(start.spot()),
             Part::Announcer => {
                 let wire = start.wire.take();
-                Vip { record: Some(&start.record), ..*self }.announce_started(start.spot(), wire)
+                self.with_record(&start.record).announce_started(start.spot(), wire)
             }
-            Part::Watcher => {
-                Vip { record: Some(&start.record), ..*self }.ensure_watcher();
-                Ok(())
-            }
+            // Not a part `bring_up` applies (see `brought_up`): start and
+            // recover start it (`ensure_watcher`) once everything else holds.
+            Part::Watcher => Ok(()),
         }
     }
 
