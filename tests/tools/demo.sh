@@ -192,7 +192,8 @@ on "$TO" crm node standby "$ACTIVE"
 until [ "$(where)" = "node$((TO + 1))" ]; do sleep 0.1; done
 # Until the client's neighbor entry names the new node, the new node has
 # the gateway's proof that it followed, and the client's pings are answered again.
-flipped() { grep -F " $VIP " "$WORK/neigh.log" | grep -qF "lladdr $NEW_MAC"; }
+flip_seen() { grep -F " $VIP " "$WORK/neigh.log" | grep -F "lladdr $NEW_MAC"; } # the client's entries naming the new node
+flipped() { flip_seen >/dev/null; }
 # The new node's history: when the gateway answered the VIP.
 history_of() { on "$TO" sh -c 'cat /run/resource-agents/IPaddr-history-* 2>/dev/null' | grep -F "\"event\":\"$1\"" | tail -1; }
 converged() { [ -n "$(history_of converged)" ]; }
@@ -200,7 +201,7 @@ wait_for 10000 flipped || true
 wait_for 10000 converged || true
 wait_for 3000 replies_past "$WORK/ping.log" "$(replies "$WORK/ping.log")" || true
 kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
-FLIP=$(grep -F " $VIP " "$WORK/neigh.log" | grep -F "lladdr $NEW_MAC" | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
+FLIP=$(flip_seen | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
 [ -n "$FLIP" ] && FLIP=$(date -d "$FLIP" +%s%3N)
 
 # Pacemaker's executor logs each agent run with a millisecond timestamp.
@@ -245,17 +246,18 @@ T1=$(now_ms)
 networkctl_on "$TO" reconfigure eth0
 # Until the VIP was removed and is back, the watcher recorded its repair,
 # and the client's pings are answered again.
-back() { grep -F " $VIP/" "$WORK/addr.log" | grep -qE '^\[[^]]*\] [0-9]+: eth0 +inet ' && [ -n "$(history_of repaired)" ]; }
-wait_for 10000 back || true
-wait_for 3000 replies_past "$WORK/ping2.log" "$(replies "$WORK/ping2.log")" || true
-kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
 event_ms() { # event_ms PATTERN: when `ip monitor` first saw a line with it, ms since the epoch
     local at
     at=$(grep -F " $VIP/" "$WORK/addr.log" | grep -E "$1" | head -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
     [ -n "$at" ] && date -d "$at" +%s%3N
 }
+ADDED='^\[[^]]*\] [0-9]+: eth0 +inet ' # an `ip -ts monitor address` line of an add
+back() { [ -n "$(event_ms "$ADDED")" ] && [ -n "$(history_of repaired)" ]; }
+wait_for 10000 back || true
+wait_for 3000 replies_past "$WORK/ping2.log" "$(replies "$WORK/ping2.log")" || true
+kill -TERM "$PING" "$MONITOR" 2>/dev/null; wait "$PING" "$MONITOR" 2>/dev/null || true
 DELETED=$(event_ms '^\[[^]]*\] Deleted') || true
-READDED=$(event_ms '^\[[^]]*\] [0-9]+: eth0 +inet ') || true
+READDED=$(event_ms "$ADDED") || true
 REPAIRED=$(history_of repaired || true)
 bold "7. Repair timeline (ms after 'networkctl reconfigure eth0')"
 [ -n "$DELETED" ] && printf '  %6d  node%d: %s removed from eth0\n' $((DELETED - T1)) $((TO + 1)) "$VIP"
