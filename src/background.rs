@@ -40,10 +40,11 @@ pub const COUNT_VAR: &str = "OCF_IPADDR_ANNOUNCE_COUNT";
 /// announcement it defers: `PID:MS,MS` (the start's pid, then the slots in
 /// ms since the epoch).
 pub const SLOTS_VAR: &str = "OCF_IPADDR_ANNOUNCE_SLOTS";
-/// Tells the worker which inherited descriptor is its raw socket.
-pub const SOCKET_VAR: &str = "OCF_IPADDR_ANNOUNCE_FD";
+/// Tells the worker which inherited descriptor is its socket: the
+/// announcer's raw socket, the watcher's subscription.
+pub const SOCKET_VAR: &str = "OCF_IPADDR_WORKER_SOCKET_FD";
 /// Tells the worker which inherited descriptor holds its lock.
-pub const LOCK_VAR: &str = "OCF_IPADDR_ANNOUNCE_LOCK_FD";
+pub const LOCK_VAR: &str = "OCF_IPADDR_WORKER_LOCK_FD";
 
 /// A whole-file POSIX lock request of `kind` (F_RDLCK, F_WRLCK).
 fn whole_file(kind: libc::c_short) -> libc::flock {
@@ -67,7 +68,7 @@ fn lock_holder(file: &File) -> io::Result<Option<i32>> {
 
 /// Starts a detached worker running the hidden `action` for the VIP whose
 /// lock file is `file`, ending any earlier worker of that file first.
-/// `socket` is an inheritable raw socket for it to use; `env` are the
+/// `socket` is a socket for it to take over (made inheritable here); `env` are the
 /// OCF_RESKEY_* pairs the worker needs to find the address again, and what
 /// else it is told. When the lock file cannot be made, no worker is
 /// started: one that stop could not find must never run. Returns the
@@ -100,13 +101,19 @@ pub fn spawn(
         // Own process group: signals for the agent's group skip it.
         .process_group(0);
     // SAFETY: runs in the forked child before exec, and only calls fcntl,
-    // which is async-signal-safe, on a descriptor the child inherited.
+    // which is async-signal-safe, on descriptors the child inherited.
     unsafe {
         command.pre_exec(move || {
             let lock = whole_file(libc::F_RDLCK as libc::c_short);
             // Locked before exec: from the moment the child exists, stop finds it.
             if libc::fcntl(lock_fd, libc::F_SETLK, &lock) < 0 || libc::fcntl(lock_fd, libc::F_SETFD, 0) < 0 {
                 return Err(io::Error::last_os_error());
+            }
+            // Kept across exec in this child only: no other child inherits it.
+            if let Some(fd) = socket {
+                if libc::fcntl(fd, libc::F_SETFD, 0) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
             }
             Ok(())
         });

@@ -307,6 +307,35 @@ fn a_vip_its_remover_adds_back_itself_is_taken_as_the_resources_own() {
     assert!(!has_vip(&lab), "stop removed it");
 }
 
+/// A removal right after start is named however late the watcher first
+/// runs: start subscribes for it before it answers. The watcher is held
+/// before it reads anything (the crash-point build's pause gate), `ip`
+/// removes the VIP and exits, and the gate opens: the repair names `ip`'s
+/// pid, not "someone".
+#[test]
+fn a_removal_before_the_watcher_first_runs_is_heard_with_its_author() {
+    let lab = Lab::new();
+    let agent = common::crash_agent();
+    let gate = lab.scratch("gate");
+    std::fs::write(&gate, "").expect("the gate");
+    let held = gate.with_extension("held");
+    let gate_text = gate.to_string_lossy().into_owned();
+    let env =
+        [NAMED[0], ("OCF_IPADDR_PAUSE_AT", "__watch:listen"), ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str())];
+    let start = common::run_agent_at(&lab.node, &lab.rsctmp, &agent, "start", &V4, &env);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    let waiting = wait_for(REPAIR_WAIT, || held.exists());
+    let remover = lab.node.exec("ip", &["addr", "del", V4_CIDR, "dev", "eth0"]);
+    std::fs::remove_file(&gate).expect("the gate opens");
+    assert!(waiting.is_some(), "the watcher waits at the gate before it reads");
+    assert!(remover.status.success(), "{remover:?}");
+    let seen = lab.repairs_of(&V4, 1);
+    assert!(seen[0].starts_with("removed by ") && seen[0].contains("pid "), "named: {seen:?}");
+    assert!(!seen[0].contains("someone"), "heard, not found afterwards: {seen:?}");
+    assert_eq!(act(&lab, "stop", &V4).code, ocf::SUCCESS);
+    assert!(!has_vip(&lab));
+}
+
 #[test]
 fn a_copy_added_in_its_place_by_another_process_stays_someone_elses() {
     // An admin deletes it with one command and adds it back with another

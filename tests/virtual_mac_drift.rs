@@ -367,10 +367,11 @@ fn the_vips_replies_follow_a_route_added_and_a_gateway_replaced_after_start() {
     }
 }
 
-/// A route added after start but before the watcher listens is not heard:
-/// the watcher looks once when it begins, so the VIP's table follows it
-/// anyway. The watcher is held right before it subscribes (the crash-point
-/// build's pause gate), the route is added, and the gate opens.
+/// A route added after start's add but before it subscribes for its
+/// watcher is not heard: the watcher looks once when it begins, so the
+/// VIP's table follows it anyway. Start is held right before it subscribes
+/// (the crash-point build's pause gate), the route is added, and the gate
+/// opens.
 #[test]
 fn a_route_added_before_the_watcher_listens_is_followed_too() {
     let topology = FarHost::new(0);
@@ -383,15 +384,19 @@ fn a_route_added_before_the_watcher_listens_is_followed_too() {
     let gate_text = gate.to_string_lossy().into_owned();
     let env = [
         ("OCF_RESOURCE_INSTANCE", "vip"),
-        ("OCF_IPADDR_PAUSE_AT", "__watch:subscribe"),
+        ("OCF_IPADDR_PAUSE_AT", "start:subscribe"),
         ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str()),
     ];
-    let start = common::run_agent_at(node, &topology.rsctmp(), &agent, "start", params, &env);
+    let rsctmp = topology.rsctmp();
+    let start = std::thread::scope(|scope| {
+        let start = scope.spawn(|| common::run_agent_at(node, &rsctmp, &agent, "start", params, &env));
+        let waiting = common::wait_for(std::time::Duration::from_secs(30), || held.exists());
+        node.ip(&[topology.flag, "route", "add", topology.far_net, "via", topology.new_gw]);
+        let _ = std::fs::remove_file(&gate);
+        assert!(waiting.is_some(), "start waits at the gate before it subscribes");
+        start.join().expect("start ran")
+    });
     assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
-    let waiting = common::wait_for(std::time::Duration::from_secs(30), || held.exists());
-    assert!(waiting.is_some(), "the watcher waits at the gate before it subscribes");
-    node.ip(&[topology.flag, "route", "add", topology.far_net, "via", topology.new_gw]);
-    std::fs::remove_file(&gate).expect("the gate opens");
     assert!(
         topology.reaches(vip),
         "{vip}: the far host reaches it by the route added before the watcher listened"

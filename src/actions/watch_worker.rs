@@ -1,27 +1,30 @@
 //! The hidden `__watch` action: the resource's watcher (`repair_removed`).
 //! Start leaves it behind, holding the lock that lets stop find and end it
-//! before removing anything. It sleeps on a netlink socket that the kernel
-//! wakes only for news about this VIP's address and about links (see
-//! netlink/notifications.rs), and for each removal runs one repair
+//! before removing anything. It sleeps on a netlink socket, opened by the
+//! action that started it, that the kernel wakes only for news about this
+//! VIP's address and about links (see netlink/notifications.rs), and for
+//! each removal runs one repair
 //! (`__repair`, actions/repair.rs) in a child process and waits for it.
 //! It decides nothing itself: who removed the address is all it adds,
 //! found at once, while the remover may still be there to be named.
 
 use super::repair::{HEARD_AT_VAR, HEARD_VAR, REMOVED_BY_VAR, monotonic_nanos};
 use super::{Invocation, prepare};
-use crate::background::{self, LOCK_VAR, REPAIR_ACTION};
+use crate::background::{self, LOCK_VAR, REPAIR_ACTION, SOCKET_VAR};
 use crate::error::{AgentError, AgentResult};
 use crate::netlink::{Notice, Subscription};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::process::{self, Sender};
 use crate::vip::Whereabouts;
+use std::net::IpAddr;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
-    let lock = std::env::var(LOCK_VAR).ok().and_then(|fd| fd.parse::<i32>().ok());
-    background::close_inherited_descriptors(&lock.into_iter().collect::<Vec<_>>());
+    let inherited = |name: &str| std::env::var(name).ok().and_then(|fd| fd.parse::<i32>().ok());
+    let (lock, socket) = (inherited(LOCK_VAR), inherited(SOCKET_VAR));
+    background::close_inherited_descriptors(&[lock, socket].into_iter().flatten().collect::<Vec<_>>());
     if let Some(fd) = lock {
         // The repairs it starts must not hold the lock that stop looks for.
         let _ = nix::fcntl::fcntl(
@@ -43,9 +46,27 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let (ip, ifindex, file) = (vip.params.ip, record.ifindex, vip.watcher_file());
     // virtual_mac's table follows main at once, not at the next monitor.
     let follows_routing = vip.virtual_mac().is_some();
-    crate::crash_point::pause("subscribe");
-    let mut subscription = Subscription::open(ip, follows_routing)
-        .map_err(|err| AgentError::generic(format!("listening for the kernel's news about {ip}: {err}")))?;
+    // The subscription the action that started it opened; its own when
+    // that one could not be handed over.
+    crate::crash_point::pause("listen");
+    let adopted = socket.and_then(|fd| Subscription::adopt(fd, ip).ok());
+    let mut subscription = match adopted {
+        Some(subscription) => subscription,
+        None => Subscription::open(ip, follows_routing).map_err(|err| {
+            AgentError::generic(format!("listening for the kernel's news about {ip}: {err}"))
+        })?,
+    };
+    let mut watch =
+        Watch { ip, file, ifindex, waiting_for_link: false, remover: None, removed_by_port: None };
+    let reading =
+        |err: std::io::Error| AgentError::generic(format!("reading the kernel's news about {ip}: {err}"));
+    // What happened since the action subscribed is queued: heard first,
+    // with its authors.
+    while let Some(notices) = subscription.queued().map_err(reading)? {
+        if let Next::End = watch.hear(notices)? {
+            return Ok(ExitCode::Success);
+        }
+    }
     // A removal between start's add and the subscription was not heard:
     // look once, here (a repair's process is started only when needed, so
     // that a failover of hundreds of VIPs does not pay for one each).
@@ -55,59 +76,91 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             Some(Heard::RoutingChange)
         }
         Whereabouts::InPlace { .. } => None,
+        // Down while the link is: `hear` waits for it to come up.
+        _ if watch.waiting_for_link => None,
         _ => Some(Heard::Unheard),
     };
-    let mut waiting_for_link = match missed {
-        None => false,
-        Some(heard) => match repair(&file, &Sender::Gone { port: 0 }, heard)? {
-            Next::Watch => false,
-            Next::WhenLinkUp => true,
-            Next::End => return Ok(ExitCode::Success),
-        },
-    };
-    let mut remover = None;
-    let mut removed_by_port = None;
+    if let Some(heard) = missed {
+        if let Next::End = watch.after(repair(&watch.file, &Sender::Gone { port: 0 }, heard)?) {
+            return Ok(ExitCode::Success);
+        }
+    }
     loop {
-        let notices = subscription
-            .next()
-            .map_err(|err| AgentError::generic(format!("reading the kernel's news about {ip}: {err}")))?;
+        if let Next::End = watch.hear(subscription.next().map_err(reading)?)? {
+            return Ok(ExitCode::Success);
+        }
+    }
+}
+
+/// What the watcher remembers between notifications.
+struct Watch {
+    ip: IpAddr,
+    /// The repair's lock file, naming the resource.
+    file: String,
+    /// The interface start put the address on.
+    ifindex: u32,
+    /// A repair found the link down: the next one waits for it to come up.
+    waiting_for_link: bool,
+    /// Who removed the address last.
+    remover: Option<Sender>,
+    /// The netlink port that removed it, until it adds it back.
+    removed_by_port: Option<u32>,
+}
+
+impl Watch {
+    /// Runs what one datagram of notices calls for: End when the watcher
+    /// is to end.
+    fn hear(&mut self, notices: Vec<Notice>) -> AgentResult<Next> {
+        let unknown = Sender::Gone { port: 0 };
         // A burst of routing news (a link coming up adds several routes)
         // needs one look per datagram.
         let mut routing_seen = false;
         for notice in notices {
-            let unknown = Sender::Gone { port: 0 };
             let next = match notice {
                 Notice::AddressRemoved { by_port, .. } => {
-                    removed_by_port = Some(by_port).filter(|port| *port != 0);
+                    self.removed_by_port = Some(by_port).filter(|port| *port != 0);
                     let by = process::netlink_sender(by_port);
-                    log::debug(format!("{ip} was removed by {by}"));
-                    let next = repair(&file, &by, Heard::Removal)?;
-                    remover = Some(by);
+                    log::debug(format!("{} was removed by {by}", self.ip));
+                    let next = repair(&self.file, &by, Heard::Removal)?;
+                    self.remover = Some(by);
                     next
                 }
                 // The process that removed it added it back itself (a
                 // network manager): the repair may take that copy as ours.
-                Notice::AddressAdded { by_port, .. } if removed_by_port == Some(by_port) => {
-                    removed_by_port = None;
-                    repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Readded)?
+                Notice::AddressAdded { by_port, .. } if self.removed_by_port == Some(by_port) => {
+                    self.removed_by_port = None;
+                    repair(&self.file, self.remover.as_ref().unwrap_or(&unknown), Heard::Readded)?
                 }
-                Notice::Link { ifindex: changed, up: true } if waiting_for_link && changed == ifindex => {
-                    repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Removal)?
+                Notice::Link { ifindex: changed, up: true }
+                    if self.waiting_for_link && changed == self.ifindex =>
+                {
+                    repair(&self.file, self.remover.as_ref().unwrap_or(&unknown), Heard::Removal)?
                 }
-                Notice::Overrun => repair(&file, remover.as_ref().unwrap_or(&unknown), Heard::Unheard)?,
+                Notice::Overrun => {
+                    repair(&self.file, self.remover.as_ref().unwrap_or(&unknown), Heard::Unheard)?
+                }
                 Notice::Routing { by_port, rule_removed } if !routing_seen || rule_removed => {
                     routing_seen = true;
                     let heard = if rule_removed { Heard::RuleRemoval } else { Heard::RoutingChange };
-                    repair(&file, &process::netlink_sender(by_port), heard)?
+                    repair(&self.file, &process::netlink_sender(by_port), heard)?
                 }
                 Notice::Link { .. } | Notice::Routing { .. } | Notice::AddressAdded { .. } => continue,
             };
-            match next {
-                Next::Watch => waiting_for_link = false,
-                Next::WhenLinkUp => waiting_for_link = true,
-                Next::End => return Ok(ExitCode::Success),
+            if let Next::End = self.after(next) {
+                return Ok(Next::End);
             }
         }
+        Ok(Next::Watch)
+    }
+
+    /// Takes in what a repair said.
+    fn after(&mut self, next: Next) -> Next {
+        match next {
+            Next::Watch => self.waiting_for_link = false,
+            Next::WhenLinkUp => self.waiting_for_link = true,
+            Next::End => {}
+        }
+        next
     }
 }
 

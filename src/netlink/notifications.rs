@@ -68,6 +68,15 @@ pub struct Subscription {
     buffer: Vec<u8>,
 }
 
+/// What `background::spawn` hands to the watcher: start opens the
+/// subscription, so the kernel queues what happens from that moment,
+/// however late the watcher begins to read.
+impl AsRawFd for Subscription {
+    fn as_raw_fd(&self) -> i32 {
+        self.socket.as_raw_fd()
+    }
+}
+
 impl Subscription {
     /// Joins the groups in the current network namespace and filters out
     /// every other address's notifications. Without the filter (a kernel
@@ -95,13 +104,48 @@ impl Subscription {
         Ok(Subscription { socket, ip, buffer: Vec::with_capacity(64 * 1024) })
     }
 
+    /// Takes over a subscription inherited as descriptor `fd`, for `ip`;
+    /// anything that is not a netlink socket is refused.
+    pub fn adopt(fd: i32, ip: IpAddr) -> io::Result<Subscription> {
+        use std::os::fd::FromRawFd;
+        // SAFETY: sockaddr_nl is plain old data; all-zero is a valid value.
+        let mut addr: nix::libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<nix::libc::sockaddr_nl>() as nix::libc::socklen_t;
+        // SAFETY: getsockname writes at most `len` bytes into `addr`; a bad
+        // descriptor or another kind of socket only makes it fail or report
+        // another family.
+        let rc = unsafe { nix::libc::getsockname(fd, (&raw mut addr).cast(), &mut len) };
+        if rc < 0 || i32::from(addr.nl_family) != nix::libc::AF_NETLINK {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "inherited descriptor is not a netlink socket",
+            ));
+        }
+        // SAFETY: the descriptor was handed to this process to own and is a netlink socket.
+        let socket = unsafe { Socket::from_raw_fd(fd) };
+        // The repairs the watcher starts must not keep it.
+        nix::fcntl::fcntl(&socket, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
+        Ok(Subscription { socket, ip, buffer: Vec::with_capacity(64 * 1024) })
+    }
+
     /// Sleeps until the kernel sends something that passes the filter,
     /// and returns what of it concerns the address.
     pub fn next(&mut self) -> io::Result<Vec<Notice>> {
+        self.receive(0).map(|queued| queued.unwrap_or_default())
+    }
+
+    /// What the kernel has queued already, one datagram at a time, without
+    /// waiting: None once the queue is empty.
+    pub fn queued(&mut self) -> io::Result<Option<Vec<Notice>>> {
+        self.receive(nix::libc::MSG_DONTWAIT)
+    }
+
+    fn receive(&mut self, flags: nix::libc::c_int) -> io::Result<Option<Vec<Notice>>> {
         self.buffer.clear();
-        match self.socket.recv(&mut self.buffer, 0) {
-            Ok(received) => Ok(decode(&self.buffer[..received.min(self.buffer.len())], self.ip)),
-            Err(err) if err.raw_os_error() == Some(nix::libc::ENOBUFS) => Ok(vec![Notice::Overrun]),
+        match self.socket.recv(&mut self.buffer, flags) {
+            Ok(received) => Ok(Some(decode(&self.buffer[..received.min(self.buffer.len())], self.ip))),
+            Err(err) if err.raw_os_error() == Some(nix::libc::ENOBUFS) => Ok(Some(vec![Notice::Overrun])),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
             Err(err) => Err(err),
         }
     }

@@ -37,6 +37,15 @@ struct Received {
     ifindex: i32,
 }
 
+/// What `background::spawn` hands to the announcer: the child keeps it
+/// across exec at the same number. Closing a packet socket waits for an RCU
+/// grace period, and the last holder pays it, off the critical path.
+impl AsRawFd for PacketSocket {
+    fn as_raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl PacketSocket {
     /// Opens a non-blocking packet socket that sends and receives whole
     /// Ethernet frames of `ethertype` on interface `ifindex`.
@@ -66,16 +75,6 @@ impl PacketSocket {
             return Err(io::Error::last_os_error());
         }
         Ok(PacketSocket { fd, ifindex: addr.sll_ifindex })
-    }
-
-    /// Makes the socket survive exec into a child at the same descriptor
-    /// number, and returns that number. The agent hands its socket to the
-    /// background announcer this way: closing a packet socket waits for an
-    /// RCU grace period, and the last holder pays it, off the critical path.
-    pub fn inheritable(&self) -> io::Result<i32> {
-        use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-        fcntl(&self.fd, FcntlArg::F_SETFD(FdFlag::empty()))?;
-        Ok(self.fd.as_raw_fd())
     }
 
     /// Takes over a packet socket inherited from the agent as descriptor

@@ -20,6 +20,7 @@ use crate::rawsock::PacketSocket;
 use crate::store::{Kind, legacy};
 use std::io;
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 /// Whether a start's (or recover's) first announcement went out:
@@ -252,7 +253,7 @@ impl Vip<'_> {
         let mut env = self.worker_env();
         env.push((background::COUNT_VAR.to_string(), count.to_string()));
         env.push((background::SLOTS_VAR.to_string(), format!("{own}:{}", listed.join(","))));
-        let fd = wire.sock.inheritable().ok();
+        let fd = Some(wire.sock.as_raw_fd());
         let spawned =
             background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer_file(), fd, &env);
         let worker = match spawned {
@@ -319,7 +320,7 @@ impl Vip<'_> {
         }
         let mut env = self.worker_env();
         env.push((background::COUNT_VAR.to_string(), (count - 1).to_string()));
-        let fd = wire.sock.inheritable().ok();
+        let fd = Some(wire.sock.as_raw_fd());
         let spawned =
             background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer_file(), fd, &env);
         if let Err(err) = spawned {

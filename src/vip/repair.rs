@@ -12,12 +12,13 @@ use super::place::{Site, Target};
 use crate::background::{self, WATCHER_ACTION};
 use crate::error::AgentResult;
 use crate::error::Doing;
-use crate::netlink::AddressEntry;
+use crate::netlink::{AddressEntry, Subscription};
 use crate::observe::history::{self, Event};
 use crate::ocf::log;
 use crate::params::{BroadcastSpec, values};
 use crate::store::Kind;
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// At most this many repairs within `REPAIR_WINDOW`: past it, the address
@@ -49,11 +50,22 @@ impl Vip<'_> {
         if matches!(background::is_held(&run_dir, &file), Ok(true)) {
             return;
         }
-        if let Err(err) = background::spawn(&run_dir, WATCHER_ACTION, &file, None, &self.worker_env()) {
-            log::warn(format!(
-                "{} runs without a watcher (repair_removed): starting it failed: {err}",
-                self.params.ip
-            ));
+        // Subscribed here, before the action returns: from then on every
+        // removal is queued for the watcher with its author, however late
+        // the watcher begins to read on a loaded node. (A watcher given
+        // none subscribes itself, and what happened before it is unheard.)
+        crate::crash_point::pause("subscribe");
+        let ip = self.params.ip;
+        let subscription = match Subscription::open(ip, self.virtual_mac().is_some()) {
+            Ok(subscription) => Some(subscription),
+            Err(err) => {
+                log::warn(format!("listening for the kernel's news about {ip} for its watcher: {err}"));
+                None
+            }
+        };
+        let socket = subscription.as_ref().map(AsRawFd::as_raw_fd);
+        if let Err(err) = background::spawn(&run_dir, WATCHER_ACTION, &file, socket, &self.worker_env()) {
+            log::warn(format!("{ip} runs without a watcher (repair_removed): starting it failed: {err}"));
         }
     }
 
