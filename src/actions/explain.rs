@@ -12,6 +12,7 @@ use crate::ocf::ExitCode;
 use crate::params::Strictness;
 use crate::store::{Kind, ResourceKey, RunDir};
 use crate::vip::convergence::Convergence;
+use crate::vip::parts::Part;
 use crate::vip::place::link_problem;
 use crate::vip::record::Record;
 use crate::vip::{Placement, Whereabouts};
@@ -120,7 +121,7 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
             "mac": mac.to_string(),
             "interface": vip.virtual_link_name(),
             "parent": target.nic(),
-            "present": vip.virtual_link_left().is_some(),
+            "present": vip.owned(Part::VirtualLink).left_over().is_some(),
         });
     }
     if let Some(cip) = &params.cluster_ip {

@@ -8,8 +8,8 @@ use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::vip::Spot;
-use crate::vip::address::Removal;
 use crate::vip::announcing::FirstRound;
+use crate::vip::owned::Removal;
 use crate::vip::{Foreign, Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {

@@ -117,7 +117,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
 /// route the node added or removed is followed silently (the history keeps
 /// it); what someone took away is told to the next monitor too.
 fn follow(vip: &Vip, site: &crate::vip::Site, by: &str, heard: &str) -> AgentResult<ExitCode> {
-    let drifted = vip.verify_virtual_link(site)?;
+    let drifted = vip.virtual_interface().verify_at(site)?;
     if drifted.is_empty() {
         return Ok(ExitCode::Success);
     }

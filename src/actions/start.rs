@@ -5,7 +5,7 @@ use super::{Invocation, node_lacks, prepare, require_root};
 use crate::error::{AgentError, AgentResult};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
-use crate::vip::address::Removal;
+use crate::vip::owned::Removal;
 use crate::vip::{Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {

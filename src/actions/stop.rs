@@ -9,7 +9,7 @@ use crate::error::AgentResult;
 use crate::invocation::Action;
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
-use crate::vip::address::Removal;
+use crate::vip::owned::Removal;
 use crate::vip::parts::Part;
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {

@@ -72,7 +72,9 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     // that a failover of hundreds of VIPs does not pay for one each).
     // So was a route that changed then (virtual_mac's table).
     let missed = match vip.whereabouts()? {
-        Whereabouts::InPlace { site, .. } if follows_routing && !vip.virtual_table_in_step(&site)? => {
+        Whereabouts::InPlace { site, .. }
+            if follows_routing && !vip.virtual_interface().table_in_step(&site)? =>
+        {
             Some(Heard::RoutingChange)
         }
         Whereabouts::InPlace { .. } => None,

@@ -4,8 +4,9 @@
 //! modes cannot drift apart.
 
 use super::context::Vip;
+use super::owned::{OwnedPart, Removal};
+use super::place::Whereabouts;
 use super::place::{Site, Target};
-use super::record::Record;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily, NewAddress, SavedRoute, libc_errno};
 use crate::ocf::log;
@@ -29,24 +30,6 @@ pub fn kernel_keeps_address_tags() -> bool {
     let mut numbers = release.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse::<u32>().ok());
     let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
     (major, minor) >= (5, 18)
-}
-
-/// Why an address of this resource is removed: only stop's removal resets
-/// the address's connections (`kill_connections_on_stop`); the others keep
-/// the VIP on this node (recover taking it back from another interface,
-/// start taking over an LVS real server's copy on lo, whose connections
-/// the real server still serves) or undo a start that never served it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-    /// Stop, or the last instance of a cluster IP stopping.
-    Stop,
-    /// A failed start undoing its own add.
-    Rollback,
-    /// Recover taking the address back from where it was moved, or start
-    /// moving an unrecorded copy onto virtual_mac's interface.
-    TakeBack,
-    /// Start taking over an LVS real server's copy on lo.
-    LoopbackHandOver,
 }
 
 /// Whether an add put the address there or found it already added.
@@ -206,82 +189,52 @@ impl Vip<'_> {
             }
         }
     }
+}
 
-    /// Adds the IPv6 address-selection label `lvs_ipv6_addrlabel` asks for,
-    /// recorded in `record` before it is added, like the address: a start
-    /// killed right after the add leaves stop what it needs to remove it. A
-    /// label that cannot be recorded or added costs a warning, not the
-    /// start (it only orders source choices), and the record then claims
-    /// none.
-    pub fn add_recorded_address_label(&self, record: &mut Record) {
-        let Some(value) = self.address_label_to_add() else { return };
-        let run_dir = self.run_dir();
-        record.address_label = Some(value);
-        match record.write(&run_dir, self.key) {
-            Err(err) => {
-                record.address_label = None;
-                log::warn(format!(
-                    "not adding the IPv6 address label of {}: recording it: {err}",
-                    self.params.ip
-                ));
-            }
-            Ok(()) if self.add_address_label(value) => {}
-            Ok(()) => {
-                record.address_label = None;
-                if let Err(err) = record.write(&run_dir, self.key) {
-                    log::warn(format!("recording that {} has no label of its own: {err}", self.params.ip));
-                }
-            }
-        }
+impl<'a> Vip<'a> {
+    /// This resource's address, as a part of it.
+    pub fn own_address(&self) -> OwnAddress<'a> {
+        OwnAddress { vip: *self }
+    }
+}
+
+/// The address itself, with its tag, label, lifetimes and metric, as the
+/// part of a resource monitor verifies and stop removes.
+pub struct OwnAddress<'a> {
+    vip: Vip<'a>,
+}
+
+impl OwnedPart for OwnAddress<'_> {
+    /// A tag someone's `ip addr change` dropped: put back, with a warning.
+    fn verify(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Vec<String>> {
+        self.vip.restore_tag(site, entry);
+        Ok(Vec::new())
     }
 
-    /// The IPv6 address-selection label `lvs_ipv6_addrlabel` asks for, when
-    /// no label for the address is there yet (one that is, is the admin's
-    /// or an earlier start's, whose record keeps it).
-    fn address_label_to_add(&self) -> Option<u32> {
-        let value = self.params.lvs.ipv6_label?;
-        match self.nl.address_label(self.params.ip) {
-            Ok(None) => Some(value),
-            Ok(Some(_)) => {
-                log::info(format!("an IPv6 address label for {} is there already", self.params.ip));
-                None
-            }
-            Err(err) => {
-                log::warn(format!("listing the IPv6 address labels for {} failed: {err}", self.params.ip));
-                None
-            }
-        }
-    }
-
-    /// Adds the label `value` (recorded already): whether it is there now
-    /// because of this call.
-    fn add_address_label(&self, value: u32) -> bool {
-        log::info(format!("Adding IPv6 address label prefix {}/128 label {value}", self.params.ip));
-        match self.nl.add_address_label(self.params.ip, value) {
-            Ok(()) => true,
-            Err(err) if err.errno() == Some(libc_errno::EEXIST) => {
+    /// The address where this resource put it, removed; a copy it did not
+    /// add is neither deleted nor hidden (stop's last check names it).
+    fn remove(&self, why: Removal) -> AgentResult<()> {
+        match self.vip.whereabouts()? {
+            Whereabouts::InPlace { site, entry } => self.vip.remove_address(&site, &entry, why),
+            Whereabouts::Foreign(foreign) if foreign.claimed_by.is_some() => {
                 log::info(format!(
-                    "an IPv6 address label for {} came meanwhile; stop leaves it",
-                    self.params.ip
+                    "{}; it is not this resource's to remove",
+                    foreign.describe(self.vip.params.ip)
                 ));
-                false
+                Ok(())
             }
-            Err(err) => {
-                log::warn(format!("adding IPv6 address label for {} failed: {err}", self.params.ip));
-                false
+            Whereabouts::Foreign(foreign) => {
+                log::warn(format!("{}; stop leaves it alone", foreign.describe(self.vip.params.ip)));
+                Ok(())
             }
-        }
-    }
-
-    /// Removes the label start added, as its record says; a label that is
-    /// not there is fine, and one start did not add is never removed.
-    pub fn remove_address_label(&self) -> AgentResult<()> {
-        let Some(value) = self.record.and_then(|record| record.address_label) else { return Ok(()) };
-        match self.nl.delete_address_label(self.params.ip, value) {
-            Err(err) if !matches!(err.errno(), Some(libc_errno::ESRCH | libc_errno::ENOENT)) => Err(
-                AgentError::generic(format!("removing the IPv6 address label of {}: {err}", self.params.ip)),
-            ),
-            _ => Ok(()),
+            Whereabouts::Absent => {
+                log::debug(format!("{} is not configured on this node", self.vip.params.ip));
+                Ok(())
+            }
+            Whereabouts::Unplaced(lack) => {
+                log::debug(format!("{}: nothing to remove", lack.reason()));
+                Ok(())
+            }
         }
     }
 }

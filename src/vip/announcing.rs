@@ -5,6 +5,7 @@
 
 use super::context::Vip;
 use super::convergence::{Convergence, Window};
+use super::owned::{OwnedPart, Removal};
 use super::pacing::Pacer;
 use super::place::{Site, Spot, link_problem};
 use crate::announce::{self, Rounds, RoundsEnded, Timing};
@@ -559,5 +560,25 @@ impl Rounds for VipRounds<'_, '_> {
     fn send(&mut self, sock: &PacketSocket, frames: &[Vec<u8>], first: bool) -> io::Result<bool> {
         let urgency = if first && self.first_is_urgent { Urgency::Urgent } else { Urgency::Repeat };
         self.pacer.send(sock, frames, urgency)
+    }
+}
+
+impl<'a> Vip<'a> {
+    /// This resource's background announcer, as a part of it.
+    pub fn announcer(&self) -> Announcer<'a> {
+        Announcer { vip: *self }
+    }
+}
+
+/// The background announcer (`arp_bg`) and its rounds, as the part of a
+/// resource stop ends before anything else it removes is gone.
+pub struct Announcer<'a> {
+    vip: Vip<'a>,
+}
+
+impl OwnedPart for Announcer<'_> {
+    fn remove(&self, _why: Removal) -> AgentResult<()> {
+        self.vip.stop_announcers();
+        Ok(())
     }
 }

@@ -3,9 +3,10 @@
 //! (`parts`) in order; and undo what was applied if any part fails, so
 //! that a failed start leaves nothing behind.
 
-use super::address::{Added, Removal};
+use super::address::Added;
 use super::announcing::{FirstRound, Wire};
 use super::context::Vip;
+use super::owned::Removal;
 use super::parts::{Part, Progress};
 use super::place::{Site, Spot, Target, Whereabouts, link_problem, site_problem};
 use crate::error::{AgentError, AgentResult, Doing};
@@ -25,12 +26,12 @@ impl Vip<'_> {
         if let Some(problem) = site_problem(site).filter(|_| self.params.link_checked()) {
             return Err(AgentError::installed(format!("{ip} is configured, but {problem}")));
         }
-        self.take_over_routes(Spot { site, prefix: entry.prefix })?;
+        self.source_routes().take_over(Spot { site, prefix: entry.prefix })?;
         // A start killed before it recorded the creation time, or a tag
         // someone's change dropped since.
         self.remember_creation(entry);
         self.restore_tag(site, entry);
-        let drifted = self.verify_virtual_link(site)?;
+        let drifted = self.virtual_interface().verify_at(site)?;
         if !drifted.is_empty() {
             log::warn(format!("{ip}: {}", drifted.join("; ")));
         }
@@ -50,7 +51,7 @@ impl Vip<'_> {
             self.ping_targets(Spot { site: &target.site, prefix: target.prefix })?;
         }
         if let Some(mac) = self.virtual_mac() {
-            self.check_virtual_mac(mac, target.ifindex())?;
+            self.virtual_interface().check_mac(mac, target.ifindex())?;
         }
         // Probes leave by the NIC, with the node's MAC (virtual_mac's interface does not exist yet).
         let wire = self.open_wire(&target.site)?;

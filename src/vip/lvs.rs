@@ -3,9 +3,9 @@
 //! When the VIP starts here, the lo copy is taken away and remembered; when
 //! it stops, the lo copy comes back, as IPaddr2 does.
 
-use super::address::Removal;
 use super::context::Vip;
 use super::locate::LOOPBACK_IFINDEX;
+use super::owned::{OwnedPart, Removal};
 use crate::error::{AgentResult, Doing};
 use crate::netlink::{IpFamily, NewAddress};
 use crate::ocf::log;
@@ -20,17 +20,31 @@ pub struct LoopbackCopy {
     pub broadcast: Option<Ipv4Addr>,
 }
 
-impl Vip<'_> {
-    fn lvs_file(&self) -> String {
-        self.key.file(Kind::Loopback)
+impl<'a> Vip<'a> {
+    /// This resource's `lvs_support` part: the real server's copy on lo it takes over.
+    pub fn loopback_take_over(&self) -> LoopbackTakeOver<'a> {
+        LoopbackTakeOver { vip: *self }
+    }
+}
+
+/// `lvs_support`'s part of a resource: the real server's copy of the VIP on
+/// lo, taken away (and remembered) before the address is added, given back
+/// after it is removed.
+pub struct LoopbackTakeOver<'a> {
+    vip: Vip<'a>,
+}
+
+impl LoopbackTakeOver<'_> {
+    fn file(&self) -> String {
+        self.vip.key.file(Kind::Loopback)
     }
 
     /// Removes the VIP from lo, if it is there, and records how it was.
-    pub fn take_from_loopback(&self) -> AgentResult<()> {
-        if !self.params.lvs.support {
+    pub fn take(&self) -> AgentResult<()> {
+        if !self.vip.params.lvs.support {
             return Ok(());
         }
-        let (nl, params, run_dir) = (self.nl, self.params, self.run_dir());
+        let (nl, params, run_dir) = (self.vip.nl, self.vip.params, self.vip.run_dir());
         let on_lo = nl
             .addresses(LOOPBACK_IFINDEX, IpFamily::V4)
             .doing(|| "listing the addresses of lo".to_string())?;
@@ -38,23 +52,23 @@ impl Vip<'_> {
             return Ok(());
         };
         let copy = LoopbackCopy { prefix: entry.prefix, broadcast: entry.broadcast };
-        if let Err(err) = run_dir.save(&self.lvs_file(), &copy) {
+        if let Err(err) = run_dir.save(&self.file(), &copy) {
             log::error(format!(
                 "could not save the loopback address {}: {err}; it will not be restored on stop",
                 params.ip
             ));
         }
-        let lo = self.site_by_index(LOOPBACK_IFINDEX, "lo")?;
-        self.remove_address(&lo, &entry, Removal::LoopbackHandOver)
+        let lo = self.vip.site_by_index(LOOPBACK_IFINDEX, "lo")?;
+        self.vip.remove_address(&lo, &entry, Removal::LoopbackHandOver)
     }
 
-    /// Puts the VIP back on lo if `take_from_loopback` removed it.
-    pub fn give_back_to_loopback(&self) -> AgentResult<()> {
-        if !self.params.lvs.support {
+    /// Puts the VIP back on lo if `take` removed it.
+    pub fn give_back(&self) -> AgentResult<()> {
+        if !self.vip.params.lvs.support {
             return Ok(());
         }
-        let (nl, params, run_dir) = (self.nl, self.params, self.run_dir());
-        let name = self.lvs_file();
+        let (nl, params, run_dir) = (self.vip.nl, self.vip.params, self.vip.run_dir());
+        let name = self.file();
         let copy = match run_dir.load::<LoopbackCopy>(&name) {
             Ok(Some(copy)) if (1..=32).contains(&copy.prefix) => copy,
             Ok(None) => return Ok(()),
@@ -91,5 +105,11 @@ impl Vip<'_> {
             _ => {}
         }
         run_dir.remove(&name).doing(|| "removing the loopback record".to_string())
+    }
+}
+
+impl OwnedPart for LoopbackTakeOver<'_> {
+    fn remove(&self, _why: Removal) -> AgentResult<()> {
+        self.give_back()
     }
 }

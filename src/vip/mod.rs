@@ -5,6 +5,7 @@
 //! deep checks, LVS, source routes, multi-site, the cluster IP).
 
 pub mod address;
+mod address_label;
 pub mod announcing;
 mod bring_up;
 pub mod checks;
@@ -17,6 +18,7 @@ pub mod locate;
 mod loopback_copy;
 pub mod lvs;
 pub mod multisite;
+pub mod owned;
 mod pacing;
 pub mod parts;
 pub mod place;

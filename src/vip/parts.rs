@@ -5,20 +5,20 @@
 //! that adds something to the node adds its part here, and stop, rollback
 //! and monitor take it with the others.
 //!
-//! Each removal decides from what the resource recorded, never from the
-//! parameters as they are now: an admin who turns `repair_removed` or
-//! `lvs_support` off while the VIP runs still gets a stop that ends the
-//! watcher and gives the loopback copy back.
+//! Each part is a type of its own in the module of its mode, implementing
+//! `OwnedPart`; `Vip::owned` lists them. Each removal decides from what the
+//! resource recorded, never from the parameters as they are now: an admin
+//! who turns `repair_removed` or `lvs_support` off while the VIP runs still
+//! gets a stop that ends the watcher and gives the loopback copy back.
 
-use super::address::{Added, Removal};
+use super::address::Added;
 use super::announcing::Wire;
 use super::context::Vip;
-use super::place::{Site, Spot, Target, Whereabouts};
+use super::owned::{OwnedPart, Removal};
+use super::place::{Site, Spot, Target};
 use super::record::Record;
 use crate::error::AgentResult;
 use crate::netlink::AddressEntry;
-use crate::ocf::log;
-use std::time::{Duration, Instant};
 
 /// One thing start puts on the node for a resource, in start's order (the
 /// order of declaration, which `Ord` follows).
@@ -90,21 +90,21 @@ impl Progress {
     }
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
     /// Puts `part` on the node for a start that got as far as `start`.
     /// `self` is the resource as it was before this start (with an earlier,
     /// killed start's record, if any); from the address on, each part works
     /// from what this start recorded.
     pub fn apply_part(&self, part: Part, start: &mut Progress) -> AgentResult<()> {
         match part {
-            Part::LoopbackCopy => self.take_from_loopback(),
+            Part::LoopbackCopy => self.loopback_take_over().take(),
             Part::AddressLabel => {
-                self.add_recorded_address_label(&mut start.record);
+                self.address_label().add_recorded(&mut start.record);
                 Ok(())
             }
             Part::VirtualLink => {
                 let Some(mac) = self.virtual_mac() else { return Ok(()) };
-                start.target = self.bring_up_virtual_link(&start.target, mac, &mut start.record)?;
+                start.target = self.virtual_interface().bring_up(&start.target, mac, &mut start.record)?;
                 // The VIP announces from its own interface, with its own MAC.
                 start.wire = None;
                 Ok(())
@@ -116,9 +116,9 @@ impl Vip<'_> {
                 vip.remember_creation(&entry);
                 // virtual_mac's source rule and table route from the
                 // address, so they come once it is there.
-                vip.route_from_virtual_link(&start.target)
+                vip.virtual_interface().route_from(&start.target)
             }
-            Part::SourceRoutes => self.with_record(&start.record).take_over_routes(start.spot()),
+            Part::SourceRoutes => self.with_record(&start.record).source_routes().take_over(start.spot()),
             Part::Announcer => {
                 let wire = start.wire.take();
                 self.with_record(&start.record).announce_started(start.spot(), wire)
@@ -129,88 +129,42 @@ impl Vip<'_> {
         }
     }
 
+    /// `part` of this resource, as what knows whether it still holds and
+    /// how it comes off.
+    pub fn owned(&self, part: Part) -> Box<dyn OwnedPart + 'a> {
+        match part {
+            Part::LoopbackCopy => Box::new(self.loopback_take_over()),
+            Part::AddressLabel => Box::new(self.address_label()),
+            Part::VirtualLink => Box::new(self.virtual_interface()),
+            Part::Address => Box::new(self.own_address()),
+            Part::SourceRoutes => Box::new(self.source_routes()),
+            Part::Announcer => Box::new(self.announcer()),
+            Part::Watcher => Box::new(self.watcher()),
+        }
+    }
+
     /// Takes `part` off the node, as far as this resource's record says it
     /// put it there; `why` says what the removal is for (only stop's
     /// removal of the address resets its connections).
     pub fn remove_part(&self, part: Part, why: Removal) -> AgentResult<()> {
-        match part {
-            Part::LoopbackCopy => self.give_back_to_loopback(),
-            Part::AddressLabel => self.remove_address_label(),
-            Part::VirtualLink => self.remove_virtual_link(),
-            Part::Address => self.remove_own_address(why),
-            Part::SourceRoutes => {
-                // Before the address goes, or the kernel deletes those
-                // routes with it; and also when it is gone already, which
-                // took them away. Each failure is logged: the rest of the
-                // routes still go back.
-                self.give_back_routes();
-                Ok(())
-            }
-            Part::Announcer => {
-                self.stop_announcers();
-                Ok(())
-            }
-            Part::Watcher => {
-                let wait = self.inv.budget.remaining().min(Duration::from_secs(1));
-                self.stop_watcher(Instant::now() + wait);
-                Ok(())
-            }
-        }
+        self.owned(part).remove(why)
     }
 
-    /// The address where this resource put it, removed; a copy it did not
-    /// add is neither deleted nor hidden (stop's last check names it).
-    fn remove_own_address(&self, why: Removal) -> AgentResult<()> {
-        match self.whereabouts()? {
-            Whereabouts::InPlace { site, entry } => self.remove_address(&site, &entry, why),
-            Whereabouts::Foreign(foreign) if foreign.claimed_by.is_some() => {
-                log::info(format!(
-                    "{}; it is not this resource's to remove",
-                    foreign.describe(self.params.ip)
-                ));
-                Ok(())
-            }
-            Whereabouts::Foreign(foreign) => {
-                log::warn(format!("{}; stop leaves it alone", foreign.describe(self.params.ip)));
-                Ok(())
-            }
-            Whereabouts::Absent => {
-                log::debug(format!("{} is not configured on this node", self.params.ip));
-                Ok(())
-            }
-            Whereabouts::Unplaced(lack) => {
-                log::debug(format!("{}: nothing to remove", lack.reason()));
-                Ok(())
-            }
-        }
-    }
-
-    /// Asks each part that can drift while the VIP runs whether it still
-    /// holds, for the address in place at `site` as `entry`: what drifted
-    /// and was put back (the VIP served meanwhile), or an error for what
-    /// clients feel and this action could not put back. The loopback copy
-    /// and the address label cannot drift in a way clients see (the copy
-    /// stays off lo while the VIP is up; the label only orders source
-    /// choices), the announcer ends by itself, and the watcher is the
-    /// monitor's own to start again once the rest holds.
+    /// Asks each part whether it still holds, for the address in place at
+    /// `site` as `entry`: what drifted and was put back (the VIP served
+    /// meanwhile), or an error for what clients feel and this action could
+    /// not put back.
     pub fn verify_parts(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Vec<String>> {
         let mut drifted = Vec::new();
         for part in Part::ALL {
-            match part {
-                Part::VirtualLink => drifted.extend(self.verify_virtual_link(site)?),
-                // A tag someone's `ip addr change` dropped: put back, with a warning.
-                Part::Address => self.restore_tag(site, entry),
-                Part::SourceRoutes => {
-                    if let Some(problem) = self.lost_route()? {
-                        return Err(crate::error::AgentError::generic(format!(
-                            "{problem}; a restart makes it the source again"
-                        )));
-                    }
-                }
-                Part::LoopbackCopy | Part::AddressLabel | Part::Announcer | Part::Watcher => {}
-            }
+            drifted.extend(self.owned(part).verify(site, entry)?);
         }
         Ok(drifted)
+    }
+
+    /// What of any part is still on the node after it was removed.
+    pub fn parts_left_over(&self) -> Option<String> {
+        Part::ALL.into_iter().find_map(|part| self.owned(part).left_over())
     }
 }
 

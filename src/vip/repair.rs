@@ -8,6 +8,7 @@
 
 use super::address::ADDRESS_PROTOCOL;
 use super::context::Vip;
+use super::owned::{OwnedPart, Removal};
 use super::place::{Site, Target};
 use crate::background::{self, WATCHER_ACTION};
 use crate::error::AgentResult;
@@ -168,5 +169,26 @@ impl Vip<'_> {
             .iter()
             .filter(|entry| entry.time >= since && matches!(entry.event, Event::Repaired { .. }))
             .count()
+    }
+}
+
+impl<'a> Vip<'a> {
+    /// This resource's watcher, as a part of it.
+    pub fn watcher(&self) -> Watcher<'a> {
+        Watcher { vip: *self }
+    }
+}
+
+/// `repair_removed`'s part of a resource: the watcher, which stop ends
+/// first, so that nothing stop removes comes back.
+pub struct Watcher<'a> {
+    vip: Vip<'a>,
+}
+
+impl OwnedPart for Watcher<'_> {
+    fn remove(&self, _why: Removal) -> AgentResult<()> {
+        let wait = self.vip.inv.budget.remaining().min(Duration::from_secs(1));
+        self.vip.stop_watcher(Instant::now() + wait);
+        Ok(())
     }
 }

@@ -12,9 +12,10 @@
 //! with a VIP deleted behind our back comes back too.
 
 use super::context::Vip;
-use super::place::Spot;
+use super::owned::{OwnedPart, Removal};
+use super::place::{Site, Spot};
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::netlink::SavedRoute;
+use crate::netlink::{AddressEntry, SavedRoute};
 use crate::ocf::log;
 use crate::store::key::Shared;
 use crate::store::{self, Kind, ResourceKey, RunDir};
@@ -90,16 +91,30 @@ pub fn save_claims_of(run_dir: &RunDir, key: &ResourceKey, ip: IpAddr, claims: &
     run_dir.save(&key.file(Kind::SourceRoutes), &ClaimsFile::new(ip, claims))
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// This resource's `preferred_source` part: the routes whose source it takes over.
+    pub fn source_routes(&self) -> SourceRoutes<'a> {
+        SourceRoutes { vip: *self }
+    }
+}
+
+/// `preferred_source`'s part of a resource: the subnet's routes whose source
+/// the VIP took over, each claim recorded, given back at stop.
+pub struct SourceRoutes<'a> {
+    vip: Vip<'a>,
+}
+
+impl SourceRoutes<'_> {
     /// Serialises the VIPs of one interface changing and restoring its routes.
     fn routes_lock(&self, ifindex: u32) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
         let name = store::key::interface_file(
             Shared::SourceRoutesLock,
             ifindex,
-            self.params.network_namespace.as_deref(),
+            self.vip.params.network_namespace.as_deref(),
         );
-        self.run_dir()
-            .lock(&name, self.inv.budget.deadline())
+        self.vip
+            .run_dir()
+            .lock(&name, self.vip.inv.budget.deadline())
             .doing(|| format!("waiting for the other preferred_source VIPs of interface {ifindex}"))
     }
 
@@ -107,10 +122,10 @@ impl Vip<'_> {
     /// address, else every record that names `vip` (another resource's,
     /// found by reading the source-route records of the node).
     fn claims_of(&self, vip: IpAddr) -> AgentResult<Vec<Claim>> {
-        let run_dir = self.run_dir();
-        if vip == self.params.ip {
+        let run_dir = self.vip.run_dir();
+        if vip == self.vip.params.ip {
             let own = run_dir
-                .load::<ClaimsFile>(&self.key.file(Kind::SourceRoutes))
+                .load::<ClaimsFile>(&self.vip.key.file(Kind::SourceRoutes))
                 .doing(|| format!("reading the saved routes of {vip}"))?;
             return own.map_or(Ok(Vec::new()), ClaimsFile::claims);
         }
@@ -126,21 +141,22 @@ impl Vip<'_> {
     }
 
     fn save_claims(&self, claims: &[Claim]) -> AgentResult<()> {
-        save_claims_of(&self.run_dir(), self.key, self.params.ip, claims)
-            .doing(|| format!("saving the routes {} takes over", self.params.ip))
+        save_claims_of(&self.vip.run_dir(), self.vip.key, self.vip.params.ip, claims)
+            .doing(|| format!("saving the routes {} takes over", self.vip.params.ip))
     }
 
     /// Makes the VIP the preferred source of its subnet's routes on its NIC.
-    pub fn take_over_routes(&self, spot: Spot) -> AgentResult<()> {
-        if !self.params.preferred_source {
+    pub fn take_over(&self, spot: Spot) -> AgentResult<()> {
+        if !self.vip.params.preferred_source {
             return Ok(());
         }
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         let subnet = IpNetwork::new(ip, spot.prefix)
             .map_err(|err| AgentError::configured(format!("{ip}/{}: {err}", spot.prefix)))?;
         let _lock = self.routes_lock(spot.site.ifindex)?;
         self.put_back_routes_taken_with_the_vip(spot.site.ifindex)?;
         let routes = self
+            .vip
             .nl
             .subnet_routes(spot.site.ifindex, subnet)
             .doing(|| format!("reading the routes onto {subnet} on {}", spot.site.nic))?;
@@ -163,7 +179,8 @@ impl Vip<'_> {
         }
         self.save_claims(&claims)?;
         for route in &to_change {
-            self.nl
+            self.vip
+                .nl
                 .replace_route(&route.with_preferred_source(Some(ip)))
                 .doing(|| format!("making {ip} the source of route {}", route.describe()))?;
             log::info(format!("{ip} is the preferred source of route {} now", route.describe()));
@@ -176,14 +193,14 @@ impl Vip<'_> {
     /// VIP (gone, and nothing to their destination in their place): left
     /// so, the node has no route onto its own subnet while the VIP is back.
     fn put_back_routes_taken_with_the_vip(&self, ifindex: u32) -> AgentResult<()> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         for claim in self.claims_of(ip)? {
             let original = &claim.original;
             if original.oif() != Some(ifindex) {
                 continue;
             }
             if self.taken_with_the_vip(original)? {
-                self.nl.replace_route(&original.with_preferred_source(Some(ip))).doing(|| {
+                self.vip.nl.replace_route(&original.with_preferred_source(Some(ip))).doing(|| {
                     format!("putting back route {} with {ip} as its source", original.describe())
                 })?;
                 log::info(format!(
@@ -198,7 +215,7 @@ impl Vip<'_> {
     /// The claim on `route`: inherited from the VIP that holds it now, if
     /// that VIP took it over too, so the route's first state is never lost.
     fn claim_for(&self, route: &SavedRoute) -> AgentResult<Claim> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         if let Some(holder) = route.preferred_source() {
             let theirs = self.claims_of(holder).unwrap_or_default();
             if let Some(claim) = theirs.into_iter().find(|claim| claim.original.same_route(route)) {
@@ -213,15 +230,15 @@ impl Vip<'_> {
     /// Whether `vip` still holds a claim on `route` here: its address is on
     /// this node and its record lists the route.
     fn still_claims(&self, vip: IpAddr, route: &SavedRoute) -> bool {
-        let local = self.nl.local_address_holder(vip).is_ok_and(|holder| holder.is_some());
+        let local = self.vip.nl.local_address_holder(vip).is_ok_and(|holder| holder.is_some());
         local && self.claims_of(vip).is_ok_and(|claims| claims.iter().any(|c| c.original.same_route(route)))
     }
 
-    /// Puts back the routes `take_over_routes` changed. Never fails: the
+    /// Puts back the routes `take_over` changed. Never fails: the
     /// address must go whatever happens to the routes; what cannot be put
     /// back is logged.
-    pub fn give_back_routes(&self) {
-        let ip = self.params.ip;
+    pub fn give_back_all(&self) {
+        let ip = self.vip.params.ip;
         let claims = match self.claims_of(ip) {
             Ok(claims) if claims.is_empty() => return,
             Ok(claims) => claims,
@@ -239,16 +256,19 @@ impl Vip<'_> {
                 log::error(err.reason);
             }
         }
-        if let Err(err) = self.run_dir().remove(&self.key.file(Kind::SourceRoutes)) {
+        if let Err(err) = self.vip.run_dir().remove(&self.vip.key.file(Kind::SourceRoutes)) {
             log::warn(format!("removing the saved routes of {ip}: {err}"));
         }
     }
 
     fn give_back(&self, claim: &Claim) -> AgentResult<()> {
-        let (ip, original) = (self.params.ip, &claim.original);
+        let (ip, original) = (self.vip.params.ip, &claim.original);
         let (Some(oif), Some(network)) = (original.oif(), original.network()) else { return Ok(()) };
-        let now =
-            self.nl.subnet_routes(oif, network).doing(|| format!("reading route {}", original.describe()))?;
+        let now = self
+            .vip
+            .nl
+            .subnet_routes(oif, network)
+            .doing(|| format!("reading route {}", original.describe()))?;
         let current = now.iter().find(|route| route.same_route(original));
         match current {
             Some(route) if route.preferred_source() == Some(ip) => {
@@ -290,6 +310,7 @@ impl Vip<'_> {
     fn taken_with_the_vip(&self, original: &SavedRoute) -> AgentResult<bool> {
         let Some(network) = original.network() else { return Ok(false) };
         let everywhere = self
+            .vip
             .nl
             .routes_to(network, original.table())
             .doing(|| format!("reading the routes to {network}"))?;
@@ -299,25 +320,29 @@ impl Vip<'_> {
     fn restore(&self, route: &SavedRoute) -> AgentResult<()> {
         // Its old source may be gone meanwhile: then let the kernel choose.
         let restored = self
+            .vip
             .nl
             .replace_route(route)
-            .or_else(|_| self.nl.replace_route(&route.with_preferred_source(None)));
+            .or_else(|_| self.vip.nl.replace_route(&route.with_preferred_source(None)));
         restored.doing(|| format!("restoring route {}", route.describe()))
     }
 
     /// For monitor: a route this VIP took over that no longer carries it
     /// (nor a later VIP that took it over in turn), if any.
-    pub fn lost_route(&self) -> AgentResult<Option<String>> {
-        if !self.params.preferred_source {
+    pub fn lost(&self) -> AgentResult<Option<String>> {
+        if !self.vip.params.preferred_source {
             return Ok(None);
         }
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         for claim in self.claims_of(ip)? {
             let (Some(oif), Some(network)) = (claim.original.oif(), claim.original.network()) else {
                 continue;
             };
-            let now =
-                self.nl.subnet_routes(oif, network).doing(|| format!("reading the routes onto {network}"))?;
+            let now = self
+                .vip
+                .nl
+                .subnet_routes(oif, network)
+                .doing(|| format!("reading the routes onto {network}"))?;
             let source =
                 now.iter().find(|r| r.same_route(&claim.original)).and_then(SavedRoute::preferred_source);
             let held = match source {
@@ -335,5 +360,27 @@ impl Vip<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+impl OwnedPart for SourceRoutes<'_> {
+    /// A route whose source the VIP took is no longer the VIP's: clients
+    /// of the node's own connections feel it, and only a restart takes it
+    /// over again.
+    fn verify(&self, _site: &Site, _entry: &AddressEntry) -> AgentResult<Vec<String>> {
+        match self.lost()? {
+            Some(problem) => {
+                Err(AgentError::generic(format!("{problem}; a restart makes it the source again")))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Before the address goes, or the kernel deletes those routes with it;
+    /// and also when it is gone already, which took them away. Each failure
+    /// is logged: the rest of the routes still go back.
+    fn remove(&self, _why: Removal) -> AgentResult<()> {
+        self.give_back_all();
+        Ok(())
     }
 }

@@ -5,8 +5,8 @@
 //! added is on no interface of this node any more. A copy this resource
 //! did not add is neither deleted nor hidden: stop fails naming where it is.
 
-use super::address::Removal;
 use super::context::Vip;
+use super::owned::Removal;
 use super::parts::Part;
 use super::place::Whereabouts;
 use crate::error::{AgentResult, Failures};
@@ -32,7 +32,7 @@ impl Vip<'_> {
     /// copy another resource's record claims, which that resource answers
     /// for).
     fn verify_gone(&self) -> AgentResult<()> {
-        if let Some(left) = self.virtual_link_left() {
+        if let Some(left) = self.parts_left_over() {
             return Err(crate::error::AgentError::generic(format!("{left} after stop removed it")));
         }
         match self.whereabouts()? {

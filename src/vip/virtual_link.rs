@@ -21,10 +21,11 @@
 //!   the table's routes with the interface; stop deletes the rule.
 
 use super::context::Vip;
+use super::owned::{OwnedPart, Removal};
 use super::place::{Site, Target};
 use super::record::{Record, VirtualLink};
 use crate::error::{AgentError, AgentResult, Doing};
-use crate::netlink::{IpFamily, LinkEntry, NewMacvlan, RouteFilter, SourceRule, TableRoute};
+use crate::netlink::{AddressEntry, IpFamily, LinkEntry, NewMacvlan, RouteFilter, SourceRule, TableRoute};
 use crate::ocf::log;
 use crate::packet::Mac;
 use crate::params::virtual_mac;
@@ -124,7 +125,7 @@ struct ParentHold {
     holders: Vec<String>,
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
     /// The MAC `virtual_mac` gives this VIP, if it is set.
     pub fn virtual_mac(&self) -> Option<Mac> {
         self.params.virtual_mac.map(|mac| mac.for_ip(self.params.ip))
@@ -140,15 +141,50 @@ impl Vip<'_> {
         virtual_mac::link_name(self.key.text())
     }
 
+    /// The interface the VIP's link is reached through: the parent of
+    /// virtual_mac's interface when `site` is that interface, else `site`'s.
+    pub fn link_ifindex(&self, site: &Site) -> u32 {
+        match self.virtual_link() {
+            Some(v) if v.ifindex == Some(site.ifindex) => v.parent_ifindex,
+            _ => site.ifindex,
+        }
+    }
+
+    /// Where probes for the VIP go out: the parent, with the node's MAC, so
+    /// that this node's interface never answers them and an answer from
+    /// the VIP's MAC is another host's; `spot`'s site without virtual_mac.
+    pub fn probing_site(&self, site: &Site) -> AgentResult<Site> {
+        match self.virtual_link() {
+            Some(v) if self.link_ifindex(site) != site.ifindex => {
+                self.site_by_index(v.parent_ifindex, &v.parent)
+            }
+            _ => Ok(site.clone()),
+        }
+    }
+
+    /// This resource's `virtual_mac` interface, as the part of it start
+    /// applies, monitor verifies and stop removes.
+    pub fn virtual_interface(&self) -> VirtualInterface<'a> {
+        VirtualInterface { vip: *self }
+    }
+}
+
+/// `virtual_mac`'s part of a resource: the macvlan interface, its settings,
+/// the parent's `arp_ignore` hold, the VIP's source rule and its table.
+pub struct VirtualInterface<'a> {
+    vip: Vip<'a>,
+}
+
+impl VirtualInterface<'_> {
     /// Refuses a MAC that an interface on the link of `parent` (the NIC
     /// itself, or an interface stacked on it) already has, other than this
     /// resource's own macvlan. The same MAC on another NIC's link is no
     /// collision: one address served on two links (two resources, two
     /// NICs, `auto`) has one MAC on each, as VRRP has one MAC per virtual
     /// router on every VLAN it serves.
-    pub fn check_virtual_mac(&self, mac: Mac, parent: u32) -> AgentResult<()> {
-        let links = self.nl.links().doing(|| "listing this node's interfaces".to_string())?;
-        let ours = self.own_virtual_link(mac, None)?.is_some_and(|link| link.parent == Some(parent));
+    pub fn check_mac(&self, mac: Mac, parent: u32) -> AgentResult<()> {
+        let links = self.vip.nl.links().doing(|| "listing this node's interfaces".to_string())?;
+        let ours = self.own_link(mac, None)?.is_some_and(|link| link.parent == Some(parent));
         if holders_on_link(&links, mac, parent) > usize::from(ours) {
             // A fact of this node (another resource's interface, hardware),
             // not of the configuration: another node may run the VIP.
@@ -164,9 +200,10 @@ impl Vip<'_> {
     /// This resource's macvlan interface, if it exists: by name, a macvlan
     /// with `mac` (on `parent`, when given). Another interface of that name
     /// is an error: it is not this resource's.
-    fn own_virtual_link(&self, mac: Mac, parent: Option<u32>) -> AgentResult<Option<LinkEntry>> {
-        let name = self.virtual_link_name();
-        let Some(link) = self.nl.link_by_name(&name).doing(|| format!("looking up interface {name}"))? else {
+    fn own_link(&self, mac: Mac, parent: Option<u32>) -> AgentResult<Option<LinkEntry>> {
+        let name = self.vip.virtual_link_name();
+        let Some(link) = self.vip.nl.link_by_name(&name).doing(|| format!("looking up interface {name}"))?
+        else {
             return Ok(None);
         };
         let parent_fits = parent.is_none_or(|p| link.parent == Some(p));
@@ -182,13 +219,8 @@ impl Vip<'_> {
     /// Creates the macvlan interface on `target`'s NIC (or takes the one a
     /// killed start left), records it, and returns where the address goes:
     /// the same prefix and attributes, on the new interface.
-    pub fn bring_up_virtual_link(
-        &self,
-        target: &Target,
-        mac: Mac,
-        record: &mut Record,
-    ) -> AgentResult<Target> {
-        let name = self.virtual_link_name();
+    pub fn bring_up(&self, target: &Target, mac: Mac, record: &mut Record) -> AgentResult<Target> {
+        let name = self.vip.virtual_link_name();
         let parent = target.ifindex();
         // An interface of this resource deleted since (recover re-creates it).
         let earlier = record.virtual_link.as_ref().and_then(|v| v.ifindex);
@@ -200,27 +232,28 @@ impl Vip<'_> {
             ifindex: None,
         });
         self.save_record(record)?;
-        let link = match self.own_virtual_link(mac, Some(parent))? {
+        let link = match self.own_link(mac, Some(parent))? {
             Some(link) => link,
             None => {
-                let alias = self.inv.env.instance.clone().unwrap_or_else(|| self.params.ip.to_string());
+                let alias =
+                    self.vip.inv.env.instance.clone().unwrap_or_else(|| self.vip.params.ip.to_string());
                 let new = NewMacvlan { name: &name, parent, mac, alias: &alias };
-                self.nl.add_macvlan(&new).doing(|| {
+                self.vip.nl.add_macvlan(&new).doing(|| {
                     format!("creating macvlan interface {name} with MAC {mac} on {}", target.nic())
                 })?;
-                self.own_virtual_link(mac, Some(parent))?.ok_or_else(|| {
+                self.own_link(mac, Some(parent))?.ok_or_else(|| {
                     AgentError::generic(format!("interface {name} vanished right after it was created"))
                 })?
             }
         };
         if let Some(earlier) = earlier.filter(|index| *index != link.ifindex) {
             let rule =
-                SourceRule { source: self.params.ip, table: table_of(earlier), priority: RULE_PRIORITY };
-            if let Err(err) = self.nl.delete_source_rule(rule) {
+                SourceRule { source: self.vip.params.ip, table: table_of(earlier), priority: RULE_PRIORITY };
+            if let Err(err) = self.vip.nl.delete_source_rule(rule) {
                 log::warn(format!("deleting the rule of {name}'s earlier copy: {err}"));
             }
         }
-        self.quiet_virtual_link(&name);
+        self.quiet(&name);
         if self.ip_is_v4() {
             self.hold_parent_arp_ignore(parent, target.nic())?;
         }
@@ -230,25 +263,25 @@ impl Vip<'_> {
         record.ifindex = link.ifindex;
         record.nic = name.clone();
         self.save_record(record)?;
-        self.nl.set_link_up(link.ifindex).doing(|| format!("bringing {name} up"))?;
+        self.vip.nl.set_link_up(link.ifindex).doing(|| format!("bringing {name} up"))?;
         let site = Site { ifindex: link.ifindex, nic: name, link: Some(link) };
         Ok(Target { site, label: None, ..target.clone() })
     }
 
     fn ip_is_v4(&self) -> bool {
-        self.params.ip.is_ipv4()
+        self.vip.params.ip.is_ipv4()
     }
 
     fn save_record(&self, record: &Record) -> AgentResult<()> {
-        record.write(&self.run_dir(), self.key).map_err(|err| {
-            AgentError::generic(format!("recording the interface of {}: {err}", self.params.ip))
+        record.write(&self.vip.run_dir(), self.vip.key).map_err(|err| {
+            AgentError::generic(format!("recording the interface of {}: {err}", self.vip.params.ip))
         })
     }
 
     /// The interface answers ARP for its own address alone and has no IPv6
     /// identity but the VIP. Set while it is down; a setting the kernel
     /// refuses costs a warning (the VIP still works, less tidily).
-    fn quiet_virtual_link(&self, name: &str) {
+    fn quiet(&self, name: &str) {
         let mut settings = vec![("ipv4", "arp_ignore", 1), ("ipv4", "arp_announce", 2)];
         settings.push(if self.ip_is_v4() {
             ("ipv6", "disable_ipv6", 1)
@@ -269,11 +302,11 @@ impl Vip<'_> {
     /// instant leaves stop a list that names it.
     fn hold_parent_arp_ignore(&self, parent: u32, nic: &str) -> AgentResult<()> {
         let (file, _lock) = self.parent_hold_file(parent)?;
-        let run_dir = self.run_dir();
+        let run_dir = self.vip.run_dir();
         let recording = |err: std::io::Error| {
             AgentError::generic(format!("recording who raised arp_ignore of {nic}: {err}"))
         };
-        let me = self.key.text().to_string();
+        let me = self.vip.key.text().to_string();
         let in_effect = sysctl::arp_ignore(Some(nic)) >= 1;
         let hold = match run_dir
             .load_capped::<ParentHold>(&file, HOLD_BYTES)
@@ -303,12 +336,12 @@ impl Vip<'_> {
         sysctl::set_conf("ipv4", nic, "arp_ignore", 1).map_err(|err| {
             AgentError::generic(format!(
                 "setting net.ipv4.conf.{nic}.arp_ignore=1, so that {nic} does not answer for {} with its own MAC: {err}",
-                self.params.ip
+                self.vip.params.ip
             ))
         })?;
         log::info(format!(
             "net.ipv4.conf.{nic}.arp_ignore raised from {original} to 1 while {} has its own MAC",
-            self.params.ip
+            self.vip.params.ip
         ));
         Ok(())
     }
@@ -318,10 +351,10 @@ impl Vip<'_> {
     fn release_parent_arp_ignore(&self, virtual_link: &VirtualLink) -> AgentResult<()> {
         let parent = virtual_link.parent_ifindex;
         // By its name now: a renamed parent's settings moved with it.
-        let site = self.site_by_index(parent, &virtual_link.parent)?;
+        let site = self.vip.site_by_index(parent, &virtual_link.parent)?;
         let nic = site.nic.as_str();
         let (file, _lock) = self.parent_hold_file(parent)?;
-        let run_dir = self.run_dir();
+        let run_dir = self.vip.run_dir();
         // A write of the list killed half-way (a start's listing) leaves a
         // copy no later write of a list that never names us would sweep.
         run_dir.sweep_dead_copies(std::slice::from_ref(&file));
@@ -329,10 +362,10 @@ impl Vip<'_> {
             .load_capped::<ParentHold>(&file, HOLD_BYTES)
             .map_err(|err| AgentError::generic(format!("reading who raised arp_ignore of {nic}: {err}")))?;
         let Some(mut hold) = loaded else { return Ok(()) };
-        if !hold.holders.iter().any(|holder| holder == self.key.text()) {
+        if !hold.holders.iter().any(|holder| holder == self.vip.key.text()) {
             return Ok(());
         }
-        hold.holders.retain(|holder| holder != self.key.text());
+        hold.holders.retain(|holder| holder != self.vip.key.text());
         let saved = if hold.holders.is_empty() {
             match sysctl::ipv4_conf(nic, "arp_ignore") {
                 // Never raised: the start that listed itself was killed first.
@@ -358,37 +391,39 @@ impl Vip<'_> {
 
     /// The holder list of `parent` and its lock, held until dropped.
     fn parent_hold_file(&self, parent: u32) -> AgentResult<(String, nix::fcntl::Flock<std::fs::File>)> {
-        let ns = self.params.network_namespace.as_deref();
+        let ns = self.vip.params.network_namespace.as_deref();
         let lock_name = key::interface_file(Shared::ParentHoldersLock, parent, ns);
         let lock = self
+            .vip
             .run_dir()
-            .lock(&lock_name, self.inv.budget.deadline())
+            .lock(&lock_name, self.vip.inv.budget.deadline())
             .map_err(|err| AgentError::generic(format!("locking {lock_name}: {err}")))?;
         Ok((key::interface_file(Shared::ParentHolders, parent, ns), lock))
     }
 
     /// Sends what the VIP emits through its interface: the table of copies
     /// of the main table's routes through the parent, then the rule.
-    pub fn route_from_virtual_link(&self, target: &Target) -> AgentResult<()> {
-        let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
-        let ip = self.params.ip;
+    pub fn route_from(&self, target: &Target) -> AgentResult<()> {
+        let Some(virtual_link) = self.vip.virtual_link() else { return Ok(()) };
+        let ip = self.vip.params.ip;
         let table = table_of(target.ifindex());
         for route in self.table_routes_wanted(virtual_link, target.prefix)? {
-            if let Err(err) = self.nl.put_table_route(table, target.ifindex(), ip, route) {
+            if let Err(err) = self.vip.nl.put_table_route(table, target.ifindex(), ip, route) {
                 log::warn(format!("copying a route through {} to table {table}: {err}", target.nic()));
             }
         }
         let rule = SourceRule { source: ip, table, priority: RULE_PRIORITY };
-        self.nl.add_source_rule(rule).doing(|| format!("adding the rule from {ip} to table {table}"))
+        self.vip.nl.add_source_rule(rule).doing(|| format!("adding the rule from {ip} to table {table}"))
     }
 
     /// What the VIP's table should hold now: a copy of each unicast route
     /// of the main table through the parent, and the VIP's subnet, link
     /// routes first (a gateway's route needs its link's).
     fn table_routes_wanted(&self, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<Vec<TableRoute>> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(virtual_link.parent_ifindex));
         let routes = self
+            .vip
             .nl
             .routes(&filter)
             .doing(|| format!("reading the routes through {}", virtual_link.parent))?;
@@ -412,11 +447,12 @@ impl Vip<'_> {
     /// now (a replaced default gateway, a route added or removed since
     /// start): empty when it is in step; `put_table_in_step` applies it.
     fn table_drift(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<TableDrift> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         let table = table_of(site.ifindex);
         let wanted = self.table_routes_wanted(virtual_link, prefix)?;
         let filter = RouteFilter { table, ..RouteFilter::main(IpFamily::of(ip)) };
         let held: Vec<TableRoute> = self
+            .vip
             .nl
             .routes(&filter)
             .doing(|| format!("reading table {table} of {ip}"))?
@@ -432,30 +468,108 @@ impl Vip<'_> {
 
     /// Applies `drift` to the VIP's table on `site`.
     fn put_table_in_step(&self, site: &Site, drift: &TableDrift) -> AgentResult<()> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         for route in &drift.extra {
-            self.nl
+            self.vip
+                .nl
                 .delete_table_route(drift.table, site.ifindex, ip, *route)
                 .doing(|| format!("removing a stale route from table {} of {ip}", drift.table))?;
         }
         for route in &drift.missing {
-            self.nl
+            self.vip
+                .nl
                 .put_table_route(drift.table, site.ifindex, ip, *route)
                 .doing(|| format!("copying a route of main to table {} of {ip}", drift.table))?;
         }
         Ok(())
     }
 
-    /// Everything `bring_up_virtual_link` and `route_from_virtual_link`
+    /// What of the virtual-MAC design around the VIP at `site` differs
+    /// from what start set, read now.
+    fn link_drift(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<LinkDrift> {
+        let ip = self.vip.params.ip;
+        let rule = SourceRule { source: ip, table: table_of(site.ifindex), priority: RULE_PRIORITY };
+        let rule_gone =
+            !self.vip.nl.has_source_rule(rule).doing(|| format!("reading the rules from {ip}"))?;
+        let parent = self.vip.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
+        let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
+        let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
+        let table = self.table_drift(site, virtual_link, prefix)?;
+        Ok(LinkDrift { rule, rule_gone, parent, arp_ignore, answers_too, table })
+    }
+
+    /// Whether the VIP's table on `site` follows main's routes (read only:
+    /// the watcher asks once it listens, for what changed before). The
+    /// rule and the parent's `arp_ignore` are drift a monitor reports.
+    pub fn table_in_step(&self, site: &Site) -> AgentResult<bool> {
+        let Some(record) = self.vip.record else { return Ok(true) };
+        let Some(virtual_link) = record.virtual_link.as_ref().filter(|v| v.ifindex == Some(site.ifindex))
+        else {
+            return Ok(true);
+        };
+        Ok(self.table_drift(site, virtual_link, record.prefix)?.is_empty())
+    }
+
+    /// What of the virtual-MAC design around the VIP at `site` drifted
+    /// since start, each put back when this action may (`turn_to_repair`):
+    /// the VIP's source rule (networkd removes foreign rules; without it
+    /// the VIP's replies leave by the parent with the node's MAC) and, for
+    /// IPv4, the parent's `arp_ignore` (at 0 the parent answers ARP for the
+    /// VIP with the node's MAC: two answers). Empty when all holds; an
+    /// error when something drifted and could not be put back.
+    pub fn verify_at(&self, site: &Site) -> AgentResult<Vec<String>> {
+        let Some(record) = self.vip.record else { return Ok(Vec::new()) };
+        let Some(virtual_link) = record.virtual_link.as_ref().filter(|v| v.ifindex == Some(site.ifindex))
+        else {
+            return Ok(Vec::new());
+        };
+        let drift = self.link_drift(site, virtual_link, record.prefix)?;
+        if drift.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(_turn) = self.vip.turn_to_repair() else {
+            let mut drifted = drift.described(self.vip.params.ip);
+            drifted.push("left for a recurring monitor or recover to put back".to_string());
+            return Ok(drifted);
+        };
+        // Read again under the turn: the watcher's repair, which held it,
+        // may have put everything back meanwhile.
+        let drift = self.link_drift(site, virtual_link, record.prefix)?;
+        if drift.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ip = self.vip.params.ip;
+        let mut drifted = drift.described(ip);
+        if drift.rule_gone {
+            self.vip
+                .nl
+                .add_source_rule(drift.rule)
+                .doing(|| format!("putting back the rule from {ip} to table {}", drift.rule.table))?;
+        }
+        if drift.answers_too {
+            self.hold_parent_arp_ignore(virtual_link.parent_ifindex, &drift.parent.nic)?;
+        }
+        self.put_table_in_step(site, &drift.table)?;
+        drifted.push("put back".to_string());
+        Ok(drifted)
+    }
+}
+
+impl OwnedPart for VirtualInterface<'_> {
+    fn verify(&self, site: &Site, _entry: &AddressEntry) -> AgentResult<Vec<String>> {
+        self.verify_at(site)
+    }
+
+    /// Everything `bring_up` and `route_from`
     /// did: the rule, the interface (with its routes), the parent's hold.
     /// Only the interface this resource recorded, if it is still its own.
-    pub fn remove_virtual_link(&self) -> AgentResult<()> {
-        let Some(virtual_link) = self.virtual_link() else { return Ok(()) };
-        let ip = self.params.ip;
+    fn remove(&self, _why: Removal) -> AgentResult<()> {
+        let Some(virtual_link) = self.vip.virtual_link() else { return Ok(()) };
+        let ip = self.vip.params.ip;
         let mac: Mac = virtual_link.mac.parse().map_err(|_| {
             AgentError::generic(format!("the record of {ip} names an unreadable MAC {}", virtual_link.mac))
         })?;
-        let link = match self.own_virtual_link(mac, Some(virtual_link.parent_ifindex)) {
+        let link = match self.own_link(mac, Some(virtual_link.parent_ifindex)) {
             Ok(link) => link,
             // Someone else's interface under that name: not this resource's to delete.
             Err(err) => {
@@ -470,10 +584,11 @@ impl Vip<'_> {
         ifindexes.extend(link.as_ref().map(|link| link.ifindex).filter(|found| !ifindexes.contains(found)));
         for ifindex in ifindexes {
             let rule = SourceRule { source: ip, table: table_of(ifindex), priority: RULE_PRIORITY };
-            self.nl.delete_source_rule(rule).doing(|| format!("deleting the rule from {ip}"))?;
+            self.vip.nl.delete_source_rule(rule).doing(|| format!("deleting the rule from {ip}"))?;
         }
         if let Some(link) = link {
-            self.nl
+            self.vip
+                .nl
                 .delete_link(link.ifindex)
                 .doing(|| format!("deleting interface {}", virtual_link.name))?;
         }
@@ -483,102 +598,13 @@ impl Vip<'_> {
         Ok(())
     }
 
-    /// What of the virtual-MAC design around the VIP at `site` drifted
-    /// since start, each put back when this action may (`turn_to_repair`):
-    /// the VIP's source rule (networkd removes foreign rules; without it
-    /// the VIP's replies leave by the parent with the node's MAC) and, for
-    /// IPv4, the parent's `arp_ignore` (at 0 the parent answers ARP for the
-    /// VIP with the node's MAC: two answers). Empty when all holds; an
-    /// error when something drifted and could not be put back.
-    pub fn verify_virtual_link(&self, site: &Site) -> AgentResult<Vec<String>> {
-        let Some(record) = self.record else { return Ok(Vec::new()) };
-        let Some(virtual_link) = record.virtual_link.as_ref().filter(|v| v.ifindex == Some(site.ifindex))
-        else {
-            return Ok(Vec::new());
-        };
-        let drift = self.link_drift(site, virtual_link, record.prefix)?;
-        if drift.is_empty() {
-            return Ok(Vec::new());
-        }
-        let Some(_turn) = self.turn_to_repair() else {
-            let mut drifted = drift.described(self.params.ip);
-            drifted.push("left for a recurring monitor or recover to put back".to_string());
-            return Ok(drifted);
-        };
-        // Read again under the turn: the watcher's repair, which held it,
-        // may have put everything back meanwhile.
-        let drift = self.link_drift(site, virtual_link, record.prefix)?;
-        if drift.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ip = self.params.ip;
-        let mut drifted = drift.described(ip);
-        if drift.rule_gone {
-            self.nl
-                .add_source_rule(drift.rule)
-                .doing(|| format!("putting back the rule from {ip} to table {}", drift.rule.table))?;
-        }
-        if drift.answers_too {
-            self.hold_parent_arp_ignore(virtual_link.parent_ifindex, &drift.parent.nic)?;
-        }
-        self.put_table_in_step(site, &drift.table)?;
-        drifted.push("put back".to_string());
-        Ok(drifted)
-    }
-
-    /// What of the virtual-MAC design around the VIP at `site` differs
-    /// from what start set, read now.
-    fn link_drift(&self, site: &Site, virtual_link: &VirtualLink, prefix: u8) -> AgentResult<LinkDrift> {
-        let ip = self.params.ip;
-        let rule = SourceRule { source: ip, table: table_of(site.ifindex), priority: RULE_PRIORITY };
-        let rule_gone = !self.nl.has_source_rule(rule).doing(|| format!("reading the rules from {ip}"))?;
-        let parent = self.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
-        let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
-        let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
-        let table = self.table_drift(site, virtual_link, prefix)?;
-        Ok(LinkDrift { rule, rule_gone, parent, arp_ignore, answers_too, table })
-    }
-
-    /// Whether the VIP's table on `site` follows main's routes (read only:
-    /// the watcher asks once it listens, for what changed before). The
-    /// rule and the parent's `arp_ignore` are drift a monitor reports.
-    pub fn virtual_table_in_step(&self, site: &Site) -> AgentResult<bool> {
-        let Some(record) = self.record else { return Ok(true) };
-        let Some(virtual_link) = record.virtual_link.as_ref().filter(|v| v.ifindex == Some(site.ifindex))
-        else {
-            return Ok(true);
-        };
-        Ok(self.table_drift(site, virtual_link, record.prefix)?.is_empty())
-    }
-
     /// What of the recorded interface is left: for stop's last check.
-    pub fn virtual_link_left(&self) -> Option<String> {
-        let virtual_link = self.virtual_link()?;
+    fn left_over(&self) -> Option<String> {
+        let virtual_link = self.vip.virtual_link()?;
         let mac: Mac = virtual_link.mac.parse().ok()?;
         // Another interface under that name is not this resource's (stop warned of it).
-        self.own_virtual_link(mac, None).ok()??;
+        self.own_link(mac, None).ok()??;
         Some(format!("interface {} (MAC {mac}) is still on this node", virtual_link.name))
-    }
-
-    /// The interface the VIP's link is reached through: the parent of
-    /// virtual_mac's interface when `site` is that interface, else `site`'s.
-    pub fn link_ifindex(&self, site: &Site) -> u32 {
-        match self.virtual_link() {
-            Some(v) if v.ifindex == Some(site.ifindex) => v.parent_ifindex,
-            _ => site.ifindex,
-        }
-    }
-
-    /// Where probes for the VIP go out: the parent, with the node's MAC, so
-    /// that this node's interface never answers them and an answer from
-    /// the VIP's MAC is another host's; `spot`'s site without virtual_mac.
-    pub fn probing_site(&self, site: &Site) -> AgentResult<Site> {
-        match self.virtual_link() {
-            Some(v) if self.link_ifindex(site) != site.ifindex => {
-                self.site_by_index(v.parent_ifindex, &v.parent)
-            }
-            _ => Ok(site.clone()),
-        }
     }
 }
 
