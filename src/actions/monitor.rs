@@ -66,7 +66,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
                 observe::event(Event::Vanished);
             }
             // Why the watcher left it so, when it did.
-            return match vip.take_repair_notice() {
+            return match vip.watcher().take_notice() {
                 Some(notice) => Err(AgentError::new(ExitCode::NotRunning, notice)),
                 None => Ok(ExitCode::NotRunning),
             };
@@ -123,9 +123,9 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     vip.deep_checks(spot)?;
     if vip.record.is_some() && !inv.env.is_probe_interval() {
         // Started by a release without watchers, or its watcher was killed.
-        vip.ensure_watcher();
+        vip.watcher().ensure();
     }
-    let repaired = vip.take_repair_notice();
+    let repaired = vip.watcher().take_notice();
     if !drifted.is_empty() {
         drifted.extend(repaired);
         return vip.report_drift(&drifted);

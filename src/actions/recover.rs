@@ -20,7 +20,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     };
     let vip = prepared.vip(inv);
     let recovered = recover(&vip, inv)?;
-    vip.ensure_watcher();
+    vip.watcher().ensure();
     Ok(recovered)
 }
 

@@ -36,7 +36,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Err(_) => return Ok(ExitCode::NotRunning),
     };
     let vip = prepared.vip(inv);
-    if vip.record.is_none() || !vip.is_watched() {
+    if vip.record.is_none() || !vip.watcher().is_on() {
         // Stopped (or never started by this resource): nothing to guard.
         return Ok(ExitCode::NotRunning);
     }
@@ -44,7 +44,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let ip = vip.params.ip;
     let refuse = |why: String| {
         log::warn(format!("{ip} was removed by {by}; not putting it back: {why}"));
-        vip.leave_repair_notice(&format!("{ip} removed by {by}; not put back: {why}"));
+        vip.watcher().leave_notice(&format!("{ip} removed by {by}; not put back: {why}"));
         observe::event(Event::NotRepaired { by: by.clone(), why });
         Ok(ExitCode::NotRunning)
     };
@@ -58,7 +58,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             vip.adopt(&site, &entry)?;
             let what = format!("{ip} removed by {by}, which added it back itself; taken as this resource's");
             log::warn(&what);
-            vip.leave_repair_notice(&what);
+            vip.watcher().leave_notice(&what);
             observe::count("repairs", 1);
             observe::event(Event::Repaired {
                 by: format!("{by} (added back by it)"),
@@ -126,7 +126,7 @@ fn follow(vip: &Vip, site: &crate::vip::Site, by: &str, heard: &str) -> AgentRes
         log::debug(&what);
     } else {
         log::warn(&what);
-        vip.leave_repair_notice(&what);
+        vip.watcher().leave_notice(&what);
     }
     observe::event(Event::Drifted { detail: what });
     Ok(ExitCode::Success)
@@ -139,7 +139,7 @@ fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<Exi
         Ok(_) => {
             let after_ms = ms_since_heard();
             log::warn(format!("{ip} was removed by {by}; put back on {} after {after_ms} ms", target.nic()));
-            vip.leave_repair_notice(&format!("{ip} removed by {by}, put back after {after_ms} ms"));
+            vip.watcher().leave_notice(&format!("{ip} removed by {by}, put back after {after_ms} ms"));
             observe::count("repairs", 1);
             observe::event(Event::Repaired { by: by.to_string(), after_ms });
             Ok(ExitCode::Success)
@@ -159,7 +159,7 @@ fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<Exi
                 observe::event(Event::NotRepaired { by: by.to_string(), why });
                 return Ok(ExitCode::Success);
             }
-            vip.leave_repair_notice(&format!("{ip} removed by {by}; putting it back failed: {why}"));
+            vip.watcher().leave_notice(&format!("{ip} removed by {by}; putting it back failed: {why}"));
             observe::event(Event::NotRepaired { by: by.to_string(), why });
             Ok(ExitCode::NotRunning)
         }

@@ -25,7 +25,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     let started = start(&vip, inv)?;
     // From here until stop, what another process removes comes back.
-    vip.ensure_watcher();
+    vip.watcher().ensure();
     Ok(started)
 }
 

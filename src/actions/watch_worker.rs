@@ -40,10 +40,10 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     // A watcher takes no turn: only its repairs do, each while it runs.
     let vip = prepared.vip(inv);
     let Some(record) = vip.record else { return Ok(ExitCode::NotRunning) };
-    if !vip.is_watched() {
+    if !vip.watcher().is_on() {
         return Ok(ExitCode::Success);
     }
-    let (ip, ifindex, file) = (vip.params.ip, record.ifindex, vip.watcher_file());
+    let (ip, ifindex, file) = (vip.params.ip, record.ifindex, vip.watcher().file());
     // virtual_mac's table follows main at once, not at the next monitor.
     let follows_routing = vip.virtual_mac().is_some();
     // The subscription the action that started it opened; its own when

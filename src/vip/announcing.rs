@@ -256,7 +256,7 @@ impl Vip<'_> {
         env.push((background::SLOTS_VAR.to_string(), format!("{own}:{}", listed.join(","))));
         let fd = Some(wire.sock.as_raw_fd());
         let spawned =
-            background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer_file(), fd, &env);
+            background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer().file(), fd, &env);
         let worker = match spawned {
             Ok(worker) => worker,
             Err(err) => {
@@ -323,7 +323,7 @@ impl Vip<'_> {
         env.push((background::COUNT_VAR.to_string(), (count - 1).to_string()));
         let fd = Some(wire.sock.as_raw_fd());
         let spawned =
-            background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer_file(), fd, &env);
+            background::spawn(&self.run_dir(), background::WORKER_ACTION, &self.announcer().file(), fd, &env);
         if let Err(err) = spawned {
             // An announcer stop could not find must never run: announce here.
             log::warn(format!(
@@ -453,24 +453,6 @@ impl Vip<'_> {
         frames
     }
 
-    /// The tracking file of this VIP's background announcer.
-    pub fn announcer_file(&self) -> String {
-        self.key.file(Kind::Announcer)
-    }
-
-    /// Ends this VIP's background announcer, if one runs, and one the
-    /// previous version started under the address's name (its command line
-    /// names that file, so it cannot be taken over by a rename).
-    pub fn stop_announcers(&self) {
-        let wait = self.inv.budget.remaining().min(Duration::from_secs(1));
-        let (run_dir, deadline) = (self.run_dir(), Instant::now() + wait);
-        background::stop(&run_dir, &self.announcer_file(), deadline);
-        let ns = self.params.network_namespace.as_deref();
-        if let Some(previous) = legacy::address_file(Kind::Announcer, self.key, self.params.ip, ns) {
-            background::stop(&run_dir, &previous, deadline);
-        }
-    }
-
     /// Asks the link, with a short probe, whether another host answers for
     /// the VIP (for `explain`): its MAC, or `None`.
     pub fn other_owner(&self, wire: &Wire) -> AgentResult<Option<Mac>> {
@@ -576,9 +558,29 @@ pub struct Announcer<'a> {
     vip: Vip<'a>,
 }
 
+impl Announcer<'_> {
+    /// The tracking file of this VIP's background announcer.
+    pub fn file(&self) -> String {
+        self.vip.key.file(Kind::Announcer)
+    }
+
+    /// Ends this VIP's background announcer, if one runs, and one the
+    /// previous version started under the address's name (its command line
+    /// names that file, so it cannot be taken over by a rename).
+    pub fn stop(&self) {
+        let wait = self.vip.inv.budget.remaining().min(Duration::from_secs(1));
+        let (run_dir, deadline) = (self.vip.run_dir(), Instant::now() + wait);
+        background::stop(&run_dir, &self.file(), deadline);
+        let ns = self.vip.params.network_namespace.as_deref();
+        if let Some(previous) = legacy::address_file(Kind::Announcer, self.vip.key, self.vip.params.ip, ns) {
+            background::stop(&run_dir, &previous, deadline);
+        }
+    }
+}
+
 impl OwnedPart for Announcer<'_> {
     fn remove(&self, _why: Removal) -> AgentResult<()> {
-        self.vip.stop_announcers();
+        self.stop();
         Ok(())
     }
 }

@@ -71,7 +71,7 @@ impl Vip<'_> {
                 match start.added {
                     // The racing start that added it keeps it; the VIP it
                     // announces does not reach the network.
-                    Some(Added::Already) => vip.stop_announcers(),
+                    Some(Added::Already) => vip.announcer().stop(),
                     _ => vip.undo_start(Part::Announcer, &start.target),
                 }
                 return Err(err);

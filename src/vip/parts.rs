@@ -124,7 +124,7 @@ impl<'a> Vip<'a> {
                 self.with_record(&start.record).announce_started(start.spot(), wire)
             }
             // Not a part `bring_up` applies (see `brought_up`): start and
-            // recover start it (`ensure_watcher`) once everything else holds.
+            // recover start it (`Watcher::ensure`) once everything else holds.
             Part::Watcher => Ok(()),
         }
     }

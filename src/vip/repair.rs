@@ -29,76 +29,6 @@ pub const REPAIR_LIMIT: usize = 3;
 pub const REPAIR_WINDOW: Duration = Duration::from_secs(60);
 
 impl Vip<'_> {
-    /// The lock file of this resource's watcher.
-    pub fn watcher_file(&self) -> String {
-        self.key.file(Kind::Watcher)
-    }
-
-    /// Whether this resource is one a watcher guards: `repair_removed` is
-    /// on, and the address is this resource's alone (a cluster IP's
-    /// instances share one address, and the clone's restart decides).
-    pub fn is_watched(&self) -> bool {
-        self.params.repair_removed && self.params.cluster_ip.is_none()
-    }
-
-    /// Starts this resource's watcher unless one runs already. A watcher
-    /// that cannot be started costs a warning: the VIP itself is fine.
-    pub fn ensure_watcher(&self) {
-        if !self.is_watched() {
-            return;
-        }
-        let (run_dir, file) = (self.run_dir(), self.watcher_file());
-        if matches!(background::is_held(&run_dir, &file), Ok(true)) {
-            return;
-        }
-        // Subscribed here, before the action returns: from then on every
-        // removal is queued for the watcher with its author, however late
-        // the watcher begins to read on a loaded node. (A watcher given
-        // none subscribes itself, and what happened before it is unheard.)
-        crate::crash_point::pause("subscribe");
-        let ip = self.params.ip;
-        let subscription = match Subscription::open(ip, self.virtual_mac().is_some()) {
-            Ok(subscription) => Some(subscription),
-            Err(err) => {
-                log::warn(format!("listening for the kernel's news about {ip} for its watcher: {err}"));
-                None
-            }
-        };
-        let socket = subscription.as_ref().map(AsRawFd::as_raw_fd);
-        if let Err(err) = background::spawn(&run_dir, WATCHER_ACTION, &file, socket, &self.worker_env()) {
-            log::warn(format!("{ip} runs without a watcher (repair_removed): starting it failed: {err}"));
-        }
-    }
-
-    /// Ends this resource's watcher (first thing stop does, so that nothing
-    /// stop removes comes back), and forgets what it left to tell.
-    pub fn stop_watcher(&self, deadline: Instant) {
-        let run_dir = self.run_dir();
-        background::stop(&run_dir, &self.watcher_file(), deadline);
-        let _ = run_dir.remove(&self.key.file(Kind::RepairNotice));
-    }
-
-    /// Leaves `what` (a repair, or why there was none) for the next
-    /// recurring monitor to report.
-    pub fn leave_repair_notice(&self, what: &str) {
-        if let Err(err) = self.run_dir().write(&self.key.file(Kind::RepairNotice), what) {
-            log::warn(format!("recording the repair of {} for the next monitor: {err}", self.params.ip));
-        }
-    }
-
-    /// What the watcher left to tell since the last recurring monitor, once:
-    /// it is taken away as it is read. A probe leaves it for the monitor.
-    pub fn take_repair_notice(&self) -> Option<String> {
-        if self.inv.env.is_probe_interval() {
-            return None;
-        }
-        let run_dir = self.run_dir();
-        let file = self.key.file(Kind::RepairNotice);
-        let notice = run_dir.read_capped(&file, 4096).ok().flatten()?;
-        let _ = run_dir.remove(&file);
-        Some(notice)
-    }
-
     /// Where start put the address, as its record says: the place a repair
     /// puts it back when the node's routes cannot say (a network manager
     /// reconfiguring the link removes the node's own address with the VIP,
@@ -185,10 +115,82 @@ pub struct Watcher<'a> {
     vip: Vip<'a>,
 }
 
+impl Watcher<'_> {
+    /// The lock file of this resource's watcher.
+    pub fn file(&self) -> String {
+        self.vip.key.file(Kind::Watcher)
+    }
+
+    /// Whether this resource is one a watcher guards: `repair_removed` is
+    /// on, and the address is this resource's alone (a cluster IP's
+    /// instances share one address, and the clone's restart decides).
+    pub fn is_on(&self) -> bool {
+        self.vip.params.repair_removed && self.vip.params.cluster_ip.is_none()
+    }
+
+    /// Starts this resource's watcher unless one runs already. A watcher
+    /// that cannot be started costs a warning: the VIP itself is fine.
+    pub fn ensure(&self) {
+        if !self.is_on() {
+            return;
+        }
+        let (run_dir, file) = (self.vip.run_dir(), self.file());
+        if matches!(background::is_held(&run_dir, &file), Ok(true)) {
+            return;
+        }
+        // Subscribed here, before the action returns: from then on every
+        // removal is queued for the watcher with its author, however late
+        // the watcher begins to read on a loaded node. (A watcher given
+        // none subscribes itself, and what happened before it is unheard.)
+        crate::crash_point::pause("subscribe");
+        let ip = self.vip.params.ip;
+        let subscription = match Subscription::open(ip, self.vip.virtual_mac().is_some()) {
+            Ok(subscription) => Some(subscription),
+            Err(err) => {
+                log::warn(format!("listening for the kernel's news about {ip} for its watcher: {err}"));
+                None
+            }
+        };
+        let socket = subscription.as_ref().map(AsRawFd::as_raw_fd);
+        if let Err(err) = background::spawn(&run_dir, WATCHER_ACTION, &file, socket, &self.vip.worker_env()) {
+            log::warn(format!("{ip} runs without a watcher (repair_removed): starting it failed: {err}"));
+        }
+    }
+
+    /// Ends this resource's watcher (first thing stop does, so that nothing
+    /// stop removes comes back), and forgets what it left to tell.
+    pub fn stop(&self, deadline: Instant) {
+        let run_dir = self.vip.run_dir();
+        background::stop(&run_dir, &self.file(), deadline);
+        let _ = run_dir.remove(&self.vip.key.file(Kind::RepairNotice));
+    }
+
+    /// Leaves `what` (a repair, or why there was none) for the next
+    /// recurring monitor to report.
+    pub fn leave_notice(&self, what: &str) {
+        if let Err(err) = self.vip.run_dir().write(&self.vip.key.file(Kind::RepairNotice), what) {
+            log::warn(format!("recording the repair of {} for the next monitor: {err}", self.vip.params.ip));
+        }
+    }
+
+    /// What the watcher left to tell since the last recurring monitor, once:
+    /// it is taken away as it is read. A probe leaves it for the monitor.
+    pub fn take_notice(&self) -> Option<String> {
+        if self.vip.inv.env.is_probe_interval() {
+            return None;
+        }
+        let run_dir = self.vip.run_dir();
+        let file = self.vip.key.file(Kind::RepairNotice);
+        let notice = run_dir.read_capped(&file, 4096).ok().flatten()?;
+        let _ = run_dir.remove(&file);
+        Some(notice)
+    }
+}
+
 impl OwnedPart for Watcher<'_> {
     fn remove(&self, _why: Removal) -> AgentResult<()> {
         let wait = self.vip.inv.budget.remaining().min(Duration::from_secs(1));
-        self.vip.stop_watcher(Instant::now() + wait);
+        self.stop(Instant::now() + wait);
         Ok(())
     }
 }
