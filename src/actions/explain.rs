@@ -125,7 +125,7 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
         });
     }
     if let Some(cip) = &params.cluster_ip {
-        let plan = vip.cluster_plan(cip, target.nic());
+        let plan = vip.cluster_member(cip).plan(target.nic());
         let installed = crate::cluster_ip::find_program(plan.program()).is_some();
         report["cluster_ip"] = json!({
             "buckets": plan.total,

@@ -93,7 +93,7 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
         return Err(AgentError::generic(format!("{} is configured, but {problem}", params.ip)));
     }
     if let Some(cip) = &params.cluster_ip {
-        if !vip.serves_bucket(cip, &site.nic)? {
+        if !vip.cluster_member(cip).serves_bucket(&site.nic)? {
             // A probe cannot tell a rule removed from one this instance
             // never had (another instance keeps the address here); a
             // recurring monitor can: the instance runs here, clients of

@@ -45,7 +45,7 @@ fn start(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
         Placement::Unplaced(lack) => return node_lacks(inv, lack),
     };
     if let Some(cip) = &params.cluster_ip {
-        return vip.cluster_start(cip, &target, now);
+        return vip.cluster_member(cip).start(&target, now);
     }
     match now {
         Whereabouts::Absent => vip.bring_up(&target),

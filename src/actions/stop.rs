@@ -42,7 +42,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
                     log::warn(err.reason);
                 }
             }
-            vip.cluster_stop(cip)
+            vip.cluster_member(cip).stop()
         }
         None => vip.tear_down().map(|()| ExitCode::Success),
     };

@@ -25,7 +25,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let vip = prepared.vip(inv);
     let params = vip.params;
     if let Some(cip) = &params.cluster_ip {
-        vip.cluster_check_installed(cip)?;
+        vip.cluster_member(cip).check_installed()?;
     }
     if params.allow_missing_subnet && !vip.subnet_present()? {
         log::warn(format!(

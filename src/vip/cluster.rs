@@ -15,23 +15,46 @@ use crate::ocf::{ExitCode, log};
 use crate::params::{ClusterHash, ClusterIpParams, Params};
 use crate::store::key::Shared;
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// This resource as one instance of the cluster IP `cip`.
+    pub fn cluster_member(&self, cip: &'a ClusterIpParams) -> ClusterMember<'a> {
+        ClusterMember { vip: *self, cip }
+    }
+
+    /// The same VIP with other parameters (the cluster IP's start turns probing off).
+    fn with_params<'p>(&self, params: &'p Params) -> Vip<'p>
+    where
+        Self: 'p,
+    {
+        Vip { params, ..*self }
+    }
+}
+
+/// One instance of a cluster IP: its bucket, the filter it shares with
+/// the node's other instances, and the address they share.
+pub struct ClusterMember<'a> {
+    vip: Vip<'a>,
+    cip: &'a ClusterIpParams,
+}
+
+impl ClusterMember<'_> {
     /// The plan for this instance, with the VIP on `nic`.
-    pub fn cluster_plan(&self, cip: &ClusterIpParams, nic: &str) -> Plan {
-        let backend = Backend::chosen(cip.firewall, |program| find_program(program).is_some());
-        Plan::new(self.params.ip, nic, cip, backend)
+    pub fn plan(&self, nic: &str) -> Plan {
+        let backend = Backend::chosen(self.cip.firewall, |program| find_program(program).is_some());
+        Plan::new(self.vip.params.ip, nic, self.cip, backend)
     }
 
     /// Serialises the instances of one VIP on this node, within the
     /// action's budget. The lock is inherited by the filter programs we
     /// run: if this agent is killed while `nft` runs, the next instance
     /// waits until that `nft` has finished too, instead of racing it.
-    fn cluster_lock(&self) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
+    fn lock(&self) -> AgentResult<nix::fcntl::Flock<std::fs::File>> {
         use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         let lock = self
+            .vip
             .run_dir()
-            .lock(&self.address_file(Shared::ClusterIpLock), self.inv.budget.deadline())
+            .lock(&self.vip.address_file(Shared::ClusterIpLock), self.vip.inv.budget.deadline())
             .doing(|| format!("waiting for the other instances of the cluster IP {ip}"))?;
         fcntl(&*lock, FcntlArg::F_SETFD(FdFlag::empty()))
             .doing(|| format!("sharing the lock of {ip} with the filter programs"))?;
@@ -39,12 +62,12 @@ impl Vip<'_> {
     }
 
     /// Whether the filter program this plan needs is installed.
-    pub fn cluster_check_installed(&self, cip: &ClusterIpParams) -> AgentResult<()> {
-        let program = self.cluster_plan(cip, "").program();
+    pub fn check_installed(&self) -> AgentResult<()> {
+        let program = self.plan("").program();
         if find_program(program).is_none() {
             return Err(AgentError::installed(format!(
                 "{program} is not installed: the cluster IP {} needs it (clusterip_firewall)",
-                self.params.ip
+                self.vip.params.ip
             )));
         }
         Ok(())
@@ -52,16 +75,11 @@ impl Vip<'_> {
 
     /// Start: the shared filter if this is the node's first instance, this
     /// instance's bucket, then the address (added once per node).
-    pub fn cluster_start(
-        &self,
-        cip: &ClusterIpParams,
-        target: &Target,
-        now: Whereabouts,
-    ) -> AgentResult<ExitCode> {
-        self.cluster_check_installed(cip)?;
-        let _lock = self.cluster_lock()?;
-        let ip = self.params.ip;
-        let plan = self.cluster_plan(cip, target.nic());
+    pub fn start(&self, target: &Target, now: Whereabouts) -> AgentResult<ExitCode> {
+        self.check_installed()?;
+        let _lock = self.lock()?;
+        let ip = self.vip.params.ip;
+        let plan = self.plan(target.nic());
         let listed = plan.served().doing(|| format!("reading the {} rules of {ip}", plan.program()))?;
         let mut served = match listed {
             Some(buckets) => buckets,
@@ -94,10 +112,10 @@ impl Vip<'_> {
         }
         // Every node holds the VIP: probing would find the others, and IPv6
         // duplicate address detection would fail on them.
-        let mut shared = self.params.clone();
+        let mut shared = self.vip.params.clone();
         shared.probe.count = 0;
         shared.nodad |= shared.ip.is_ipv6();
-        let vip = self.with_params(&shared);
+        let vip = self.vip.with_params(&shared);
         let outcome = match now {
             Whereabouts::InPlace { site, entry } => vip.confirm_running(&site, &entry),
             Whereabouts::Absent => vip.bring_up(target),
@@ -112,16 +130,16 @@ impl Vip<'_> {
 
     /// Stop: this instance's bucket; the address and the shared filter
     /// only when no other instance on this node still serves a bucket.
-    pub fn cluster_stop(&self, cip: &ClusterIpParams) -> AgentResult<ExitCode> {
-        let _lock = self.cluster_lock()?;
-        let ip = self.params.ip;
+    pub fn stop(&self) -> AgentResult<ExitCode> {
+        let _lock = self.lock()?;
+        let ip = self.vip.params.ip;
         // The rules are found by the VIP alone (nft) or with its NIC
         // (iptables): look for them even when the address is gone.
-        let nic = match self.whereabouts()? {
+        let nic = match self.vip.whereabouts()? {
             Whereabouts::InPlace { site, .. } => Some(site.nic),
-            _ => self.record.map(|r| r.nic.clone()).or_else(|| self.params.nic.clone()),
+            _ => self.vip.record.map(|r| r.nic.clone()).or_else(|| self.vip.params.nic.clone()),
         };
-        let plan = self.cluster_plan(cip, nic.as_deref().unwrap_or_default());
+        let plan = self.plan(nic.as_deref().unwrap_or_default());
         if find_program(plan.program()).is_none() {
             log::warn(format!("{} is not installed: no {ip} rules to remove", plan.program()));
         } else {
@@ -139,14 +157,14 @@ impl Vip<'_> {
                     .doing(|| format!("leaving the shared MAC {} of {ip} on {}", plan.mac, plan.nic))?,
             }
         }
-        self.tear_down().map(|()| ExitCode::Success)
+        self.vip.tear_down().map(|()| ExitCode::Success)
     }
 
     /// Drops this instance's bucket rule from `served` (the buckets listed
     /// under the lock); tears the shared filter down when it was the last
     /// one. True when no bucket is served here any more.
     fn release_bucket(&self, plan: &Plan, served: &[u32]) -> bool {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         if served.contains(&plan.bucket) {
             if let Err(err) = plan.delete_bucket(plan.bucket) {
                 // Our rule may still be there: the filter must stay with it.
@@ -166,20 +184,12 @@ impl Vip<'_> {
 
     /// Monitor: the address is whole (checked by the caller); is this
     /// instance's bucket served here?
-    pub fn serves_bucket(&self, cip: &ClusterIpParams, nic: &str) -> AgentResult<bool> {
-        let plan = self.cluster_plan(cip, nic);
+    pub fn serves_bucket(&self, nic: &str) -> AgentResult<bool> {
+        let plan = self.plan(nic);
         if find_program(plan.program()).is_none() {
             return Err(AgentError::installed(format!("{} is not installed", plan.program())));
         }
-        let served = plan.served().doing(|| format!("reading the buckets of {}", self.params.ip))?;
+        let served = plan.served().doing(|| format!("reading the buckets of {}", self.vip.params.ip))?;
         Ok(served.is_some_and(|buckets| buckets.contains(&plan.bucket)))
-    }
-
-    /// The same VIP with other parameters (the cluster IP's start turns probing off).
-    fn with_params<'p>(&self, params: &'p Params) -> Vip<'p>
-    where
-        Self: 'p,
-    {
-        Vip { params, ..*self }
     }
 }
