@@ -26,7 +26,7 @@ enum Loss {
 }
 
 pub fn measure(ours: &Path, md: &mut String, report: &mut Report) {
-    writeln!(md, "\n### Through a gateway with a static entry for the VIP\n\nThe client is the nodes' gateway, with a permanent neighbour entry for the VIP (`ip neigh replace … nud permanent`) and `drop_gratuitous_arp=1`; it pings the VIP one request at a time, each waiting 100 ms for its answer. Reached again: from `crm node standby node1` (planned move), or from node1's crash (its cluster stack killed and its link cut, as fencing would leave it), until the first answer from node2. The entry names the VIP's MAC with `virtual_mac=auto`, node1's MAC otherwise (IPv4).\n\n| agent | planned move: reached again after | crash: reached again after |\n|---|---|---|").unwrap();
+    writeln!(md, "\n### Through a gateway with a static entry for the VIP\n\nThe client is the nodes' gateway, with a permanent neighbour entry for the VIP (`ip neigh replace … nud permanent`) and `drop_gratuitous_arp=1`; it pings the VIP one request at a time, each waiting 100 ms for its answer. Reached again: from `crm node standby node1` (planned move), or from node1's crash (its cluster stack killed and its link cut, as fencing would leave it), until the first answer from node2 (for the planned move, counted only once node1 has stopped the VIP: until then node1 answers). The entry names the VIP's MAC with `virtual_mac=auto`, node1's MAC otherwise (IPv4).\n\n| agent | planned move: reached again after | crash: reached again after |\n|---|---|---|").unwrap();
     let variants: [(&str, &str, &[&str]); 3] = [
         ("ocf:rust:IPaddr, virtual_mac=auto", "ocf:rust:IPaddr", &["virtual_mac=auto"]),
         ("ocf:rust:IPaddr", "ocf:rust:IPaddr", &[]),
@@ -85,6 +85,13 @@ fn reached_again(ours: &Path, primitive: &str, extra: &[&str], loss: Loss) -> Op
     match loss {
         Loss::PlannedMove => {
             cluster.must(0, "crm", &["node", "standby", "node1"]);
+            // node1 answers until its stop has run: the answer that counts
+            // is node2's, after that.
+            let node1 = &cluster.seg.nodes[0];
+            let stopped = crate::common::wait_for(PATIENCE, || {
+                node1.ip(&["-o", "addr", "show", "to", VIP]).trim().is_empty()
+            });
+            assert!(stopped.is_some(), "{primitive} {extra:?}: node1 stops the VIP when it goes to standby");
         }
         Loss::Crash => {
             cluster.crash(0);
