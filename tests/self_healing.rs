@@ -243,6 +243,46 @@ fn an_address_moved_to_another_nic_is_reported_not_doubled() {
     assert_eq!(monitor(&lab, &V4).code, ocf::ERR_GENERIC);
 }
 
+/// The local table can lag behind the addresses: IPv6 adds a copy's local
+/// route from a work queue, and removing the copy on eth0 can take the
+/// route the two copies shared. A repair that trusted it alone put the VIP
+/// back on eth0 beside its copy on eth1 (seen once in the differential
+/// suite). The watcher is held before it reads, the VIP is added on eth1
+/// and its local route removed by hand (the lag, made), the VIP leaves
+/// eth0, and the gate opens: the repair finds eth1's copy in the address
+/// table and leaves it.
+#[test]
+fn a_move_the_local_table_does_not_show_yet_is_not_undone() {
+    let lab = Lab::new();
+    lab.add_eth1();
+    let params = [("ip", "2001:db8::50"), ("cidr_netmask", "64"), ("nic", "eth0")];
+    let agent = common::crash_agent();
+    let gate = lab.scratch("gate");
+    std::fs::write(&gate, "").expect("the gate");
+    let held = gate.with_extension("held");
+    let gate_text = gate.to_string_lossy().into_owned();
+    let env =
+        [NAMED[0], ("OCF_IPADDR_PAUSE_AT", "__watch:listen"), ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str())];
+    let start = common::run_agent_at(&lab.node, &lab.rsctmp, &agent, "start", &params, &env);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    let waiting = wait_for(REPAIR_WAIT, || held.exists());
+    lab.node.ip(&["addr", "add", "2001:db8::50/64", "dev", "eth1", "nodad"]);
+    let _ = lab
+        .node
+        .exec("ip", &["-6", "route", "del", "local", "2001:db8::50", "dev", "eth1", "table", "local"]);
+    lab.node.ip(&["addr", "del", "2001:db8::50/64", "dev", "eth0"]);
+    let route = lab.node.ip(&["-6", "route", "show", "table", "local", "2001:db8::50"]);
+    std::fs::remove_file(&gate).expect("the gate opens");
+    assert!(waiting.is_some(), "the watcher waits at the gate before it reads");
+    assert!(route.trim().is_empty(), "the local table shows no copy: {route}");
+    let history = wait_for_event(&lab, &params, "not-repaired", 1);
+    assert!(
+        history.iter().any(|(name, detail)| name == "not-repaired" && detail.contains("eth1")),
+        "{history:?}"
+    );
+    assert!(!lab.node.has_address("eth0", "2001:db8::50/64"), "never a second copy on eth0");
+}
+
 #[test]
 fn an_address_another_host_answers_for_is_not_taken_back() {
     let lab = Lab::new();

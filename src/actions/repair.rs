@@ -79,7 +79,13 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             return refuse(foreign.describe(ip));
         }
         Whereabouts::Unplaced(lack) => return refuse(lack.reason().to_string()),
-        Whereabouts::Absent => {}
+        Whereabouts::Absent => {
+            // Moved, though the local table does not show it yet.
+            if let Some(nic) = vip.held_elsewhere()? {
+                observe::event(Event::MovedAway { to: nic.clone() });
+                return refuse(format!("{ip} is on {nic} now"));
+            }
+        }
     }
     let target = match vip.placement()?.0 {
         Placement::Target(target) => target,

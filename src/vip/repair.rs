@@ -8,6 +8,7 @@
 
 use super::address::ADDRESS_PROTOCOL;
 use super::context::Vip;
+use super::locate::LOOPBACK_IFINDEX;
 use super::owned::{OwnedPart, Removal};
 use super::place::{Site, Target};
 use crate::background::{self, WATCHER_ACTION};
@@ -29,6 +30,24 @@ pub const REPAIR_LIMIT: usize = 3;
 pub const REPAIR_WINDOW: Duration = Duration::from_secs(60);
 
 impl Vip<'_> {
+    /// Another interface that holds the address, by the address table
+    /// itself: the local table `whereabouts` asks can lag behind it (IPv6
+    /// adds a copy's local route from a work queue, and removing a copy on
+    /// one interface can take the route another copy shares). A repair
+    /// runs rarely, so it can afford this dump; an LVS real server's copy
+    /// on lo is not counted.
+    pub fn held_elsewhere(&self) -> AgentResult<Option<String>> {
+        let ip = self.params.ip;
+        let holders =
+            self.nl.interfaces_holding(ip).doing(|| format!("looking for {ip} on this node's interfaces"))?;
+        // Its own interface is `whereabouts`' to judge.
+        let own = self.record.map(|record| record.ifindex);
+        let elsewhere =
+            |index: &u32| Some(*index) != own && !(self.params.lvs.support && *index == LOOPBACK_IFINDEX);
+        let Some(index) = holders.into_iter().find(elsewhere) else { return Ok(None) };
+        Ok(Some(self.site_by_index(index, "")?.nic))
+    }
+
     /// Where start put the address, as its record says: the place a repair
     /// puts it back when the node's routes cannot say (a network manager
     /// reconfiguring the link removes the node's own address with the VIP,
