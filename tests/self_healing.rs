@@ -69,6 +69,22 @@ fn wait_for_event(lab: &Lab, params: &[(&str, &str)], event: &str, count: usize)
     seen
 }
 
+/// Starts the resource with the crash-point build, its watcher held before
+/// it reads anything (the pause gate): the gate to remove, and whether the
+/// watcher was seen waiting at it.
+fn start_with_the_watcher_held(lab: &Lab, params: &[(&str, &str)]) -> (std::path::PathBuf, Option<Duration>) {
+    let agent = common::crash_agent();
+    let gate = lab.scratch("gate");
+    std::fs::write(&gate, "").expect("the gate");
+    let held = gate.with_extension("held");
+    let gate_text = gate.to_string_lossy().into_owned();
+    let env =
+        [NAMED[0], ("OCF_IPADDR_PAUSE_AT", "__watch:listen"), ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str())];
+    let start = common::run_agent_at(&lab.node, &lab.rsctmp, &agent, "start", params, &env);
+    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
+    (gate.clone(), wait_for(REPAIR_WAIT, || held.exists()))
+}
+
 #[test]
 fn a_deleted_vip_is_put_back_announced_and_the_next_monitor_says_who_once() {
     let lab = Lab::new();
@@ -256,16 +272,7 @@ fn a_move_the_local_table_does_not_show_yet_is_not_undone() {
     let lab = Lab::new();
     lab.add_eth1();
     let params = [("ip", "2001:db8::50"), ("cidr_netmask", "64"), ("nic", "eth0")];
-    let agent = common::crash_agent();
-    let gate = lab.scratch("gate");
-    std::fs::write(&gate, "").expect("the gate");
-    let held = gate.with_extension("held");
-    let gate_text = gate.to_string_lossy().into_owned();
-    let env =
-        [NAMED[0], ("OCF_IPADDR_PAUSE_AT", "__watch:listen"), ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str())];
-    let start = common::run_agent_at(&lab.node, &lab.rsctmp, &agent, "start", &params, &env);
-    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
-    let waiting = wait_for(REPAIR_WAIT, || held.exists());
+    let (gate, waiting) = start_with_the_watcher_held(&lab, &params);
     lab.node.ip(&["addr", "add", "2001:db8::50/64", "dev", "eth1", "nodad"]);
     let _ = lab
         .node
@@ -355,16 +362,7 @@ fn a_vip_its_remover_adds_back_itself_is_taken_as_the_resources_own() {
 #[test]
 fn a_removal_before_the_watcher_first_runs_is_heard_with_its_author() {
     let lab = Lab::new();
-    let agent = common::crash_agent();
-    let gate = lab.scratch("gate");
-    std::fs::write(&gate, "").expect("the gate");
-    let held = gate.with_extension("held");
-    let gate_text = gate.to_string_lossy().into_owned();
-    let env =
-        [NAMED[0], ("OCF_IPADDR_PAUSE_AT", "__watch:listen"), ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str())];
-    let start = common::run_agent_at(&lab.node, &lab.rsctmp, &agent, "start", &V4, &env);
-    assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
-    let waiting = wait_for(REPAIR_WAIT, || held.exists());
+    let (gate, waiting) = start_with_the_watcher_held(&lab, &V4);
     let remover = lab.node.exec("ip", &["addr", "del", V4_CIDR, "dev", "eth0"]);
     std::fs::remove_file(&gate).expect("the gate opens");
     assert!(waiting.is_some(), "the watcher waits at the gate before it reads");
