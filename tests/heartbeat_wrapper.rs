@@ -65,6 +65,7 @@ fn optional_haresources_fields_may_be_left_out() {
 #[test]
 fn bad_usage_and_bad_specs_fail_without_changes() {
     let lab = Lab::new();
+    lab.settled();
     let before = lab.node.snapshot();
     assert_eq!(run(&lab, "192.0.2.50/24", "restart").status.code(), Some(3));
     let out = Command::new(wrapper()).output().unwrap();

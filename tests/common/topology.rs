@@ -33,6 +33,19 @@ impl Lab {
         Lab { node, client, rsctmp }
     }
 
+    /// Waits until the kernel has finished configuring the node's eth0 (its
+    /// IPv6 link-local address out of duplicate address detection, and the
+    /// local route of its own IPv6 address in place): the kernel takes and
+    /// puts back that route around link-up, so a snapshot that must not
+    /// change is taken after it. Bounded: taken as it is after 10 s.
+    pub fn settled(&self) {
+        let _ = super::wait_for(std::time::Duration::from_secs(10), || {
+            let addresses = self.node.addresses("eth0");
+            let local = self.node.ip(&["-6", "route", "show", "table", "local", "2001:db8::1"]);
+            !addresses.contains("tentative") && addresses.contains("fe80::") && !local.trim().is_empty()
+        });
+    }
+
     /// Runs `IPaddr ACTION` in the node namespace with OCF_RESKEY_* set
     /// from `params` and extra environment from `env`.
     pub fn agent(&self, action: &str, params: &[(&str, &str)]) -> Run {
