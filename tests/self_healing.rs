@@ -82,7 +82,8 @@ fn start_with_the_watcher_held(lab: &Lab, params: &[(&str, &str)]) -> (std::path
         [NAMED[0], ("OCF_IPADDR_PAUSE_AT", "__watch:listen"), ("OCF_IPADDR_PAUSE_GATE", gate_text.as_str())];
     let start = common::run_agent_at(&lab.node, &lab.rsctmp, &agent, "start", params, &env);
     assert_eq!(start.code, ocf::SUCCESS, "{start:#?}");
-    (gate.clone(), wait_for(REPAIR_WAIT, || held.exists()))
+    let waiting = wait_for(REPAIR_WAIT, || held.exists());
+    (gate, waiting)
 }
 
 #[test]
