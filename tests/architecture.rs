@@ -96,3 +96,63 @@ fn vip_mod_rs_only_declares_modules_and_names_what_actions_use() {
         .collect();
     assert!(items.is_empty(), "vip/mod.rs holds more than declarations: {items:?}");
 }
+
+/// The methods of `Vip` itself, by module: every `impl … Vip<…> {` block's
+/// functions (the test code of a module aside).
+fn vip_methods() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/vip");
+    let mut methods = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("src/vip") {
+        let path = entry.expect("src/vip entry").path();
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let module = path.file_stem().expect("file name").to_string_lossy().into_owned();
+        let source = std::fs::read_to_string(&path).expect("module source");
+        let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+        let mut depth: Option<i64> = None;
+        for line in code.lines() {
+            let opens_vip =
+                line.starts_with("impl") && line.contains(" Vip<") && line.trim_end().ends_with('{');
+            if depth.is_none() && opens_vip {
+                depth = Some(0);
+            }
+            let Some(level) = depth.as_mut() else { continue };
+            if *level == 1 {
+                let item = line.trim_start().trim_start_matches("pub(super) ").trim_start_matches("pub ");
+                if let Some(rest) = item.strip_prefix("fn ") {
+                    let name: String =
+                        rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    methods.push((module.clone(), name));
+                }
+            }
+            *level += line.matches('{').count() as i64 - line.matches('}').count() as i64;
+            if *level == 0 {
+                depth = None;
+            }
+        }
+    }
+    methods.sort();
+    methods
+}
+
+/// `Vip` is the borrowed context, the names of a resource's parts and of
+/// the small types that do one job each, and the few sequences composing
+/// them (docs/architecture.md). It once grew to 150 methods by accretion,
+/// each mode adding its checks beside the others; a new job becomes a type
+/// of its own, named by one method here, rather than more methods of `Vip`.
+#[test]
+fn vip_stays_a_context_of_parts_not_a_bag_of_methods() {
+    const MOST: usize = 40;
+    let methods = vip_methods();
+    assert!(methods.len() > 20, "read the methods of Vip: {methods:?}");
+    assert!(
+        methods.len() <= MOST,
+        "Vip has {} methods, more than {MOST}; give the new job a type of its own: {methods:?}",
+        methods.len()
+    );
+    let modules: BTreeSet<&str> = methods.iter().map(|(module, _)| module.as_str()).collect();
+    for sequence in ["bring_up", "tear_down", "parts", "locate", "context"] {
+        assert!(modules.contains(sequence), "{sequence}.rs adds no method to Vip: {methods:?}");
+    }
+}

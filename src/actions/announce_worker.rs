@@ -10,6 +10,7 @@ use crate::ocf::ExitCode;
 use crate::params::Strictness;
 use crate::vip::Spot;
 use crate::vip::convergence::Window;
+use crate::vip::wire::Wire;
 use crate::vip::{Vip, Whereabouts};
 use std::time::{Duration, Instant};
 
@@ -54,9 +55,9 @@ fn announce(
     let Whereabouts::InPlace { site, entry } = vip.whereabouts()? else {
         return Ok(ExitCode::NotRunning);
     };
-    let wire = match socket.and_then(|fd| vip.inherited_wire(fd, &site)) {
+    let wire = match socket.and_then(|fd| Wire::inherited(vip, fd, &site)) {
         Some(wire) => wire,
-        None => match vip.open_wire(&site)? {
+        None => match Wire::open(vip, &site)? {
             Some(wire) => wire,
             None => return Ok(ExitCode::Success),
         },
@@ -78,10 +79,10 @@ fn announce(
     let deadline = begin + interval * u32::try_from(count + 1).unwrap_or(u32::MAX) + Duration::from_secs(1);
     // The last answers may follow the last round: listen one interval more.
     let tail = interval.min(Duration::from_secs(1));
-    vip.send_rounds(
+    vip.announcing().send_rounds(
         Spot { site: &site, prefix: entry.prefix },
         &wire,
-        vip.rounds(count, first_delay, deadline),
+        vip.announcing().rounds(count, first_delay, deadline),
         Window::Closes { tail },
     )?;
     Ok(ExitCode::Success)

@@ -15,6 +15,7 @@ use crate::vip::convergence::Convergence;
 use crate::vip::parts::Part;
 use crate::vip::place::link_problem;
 use crate::vip::record::Record;
+use crate::vip::wire::Wire;
 use crate::vip::{Placement, Whereabouts};
 use serde_json::{Value, json};
 
@@ -119,7 +120,7 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
     if let Some(mac) = vip.virtual_mac() {
         report["virtual_mac"] = json!({
             "mac": mac.to_string(),
-            "interface": vip.virtual_link_name(),
+            "interface": vip.virtual_interface().virtual_link_name(),
             "parent": target.nic(),
             "present": vip.owned(Part::VirtualLink).left_over().is_some(),
         });
@@ -136,15 +137,15 @@ pub(super) fn run(inv: &Invocation, format: OutputFormat) -> AgentResult<ExitCod
             "served_here": if installed { plan.served().ok().map(Option::unwrap_or_default) } else { None },
         });
     }
-    report["other_owner"] = match vip.open_wire(&target.site)? {
+    report["other_owner"] = match Wire::open(&vip, &target.site)? {
         // In a cluster IP every node answers for the VIP by design.
         Some(wire) if nix::unistd::geteuid().is_root() && params.cluster_ip.is_none() => {
-            vip.other_owner(&wire)?.map(|mac| mac.to_string()).into()
+            vip.probing().other_owner(&wire)?.map(|mac| mac.to_string()).into()
         }
         _ => Value::Null,
     };
     report["running_here"] = json!(matches!(state, Whereabouts::InPlace { .. }));
-    report["neighbours"] = vip.convergence().as_ref().map(neighbours).unwrap_or(Value::Null);
+    report["neighbours"] = vip.neighbours().state().as_ref().map(neighbours).unwrap_or(Value::Null);
     print(&report, format)
 }
 

@@ -11,6 +11,7 @@ use crate::observe::{self, history::Event};
 use crate::ocf::{ExitCode, log};
 use crate::params::Strictness;
 use crate::vip::place::site_problem;
+use crate::vip::wire::Wire;
 use crate::vip::{Lack, Spot, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
@@ -46,8 +47,8 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     };
     let vip = prepared.vip(inv);
     let params = vip.params;
-    if params.allow_missing_subnet && vip.standing_in() {
-        if !vip.subnet_present()? {
+    if params.allow_missing_subnet && vip.missing_subnet().is_standing_in() {
+        if !vip.missing_subnet().subnet_present()? {
             log::debug(format!(
                 "{} runs without its address: this node has no interface on its subnet",
                 params.ip
@@ -115,12 +116,13 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     // to send is no reason to fail a VIP that is up.
     let refresh = params.announce.count_refresh;
     if refresh > 0 {
-        let announced = vip.open_wire(&site).and_then(|wire| vip.announce(spot, refresh, wire));
+        let announced =
+            Wire::open(&vip, &site).and_then(|wire| vip.announcing().announce(spot, refresh, wire));
         if let Err(err) = announced {
             log::warn(format!("refreshing the announcement of {}: {}", params.ip, err.reason));
         }
     }
-    vip.deep_checks(spot)?;
+    vip.checks().deep(spot)?;
     if vip.record.is_some() && !inv.env.is_probe_interval() {
         // Started by a release without watchers, or its watcher was killed.
         vip.watcher().ensure();
@@ -128,10 +130,10 @@ fn check(inv: &Invocation) -> AgentResult<ExitCode> {
     let repaired = vip.watcher().take_notice();
     if !drifted.is_empty() {
         drifted.extend(repaired);
-        return vip.report_drift(&drifted);
+        return vip.checks().report_drift(&drifted);
     }
     match repaired {
-        Some(notice) => vip.report_repair(notice),
+        Some(notice) => vip.checks().report_repair(notice),
         None => Ok(ExitCode::Success),
     }
 }

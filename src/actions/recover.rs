@@ -10,6 +10,7 @@ use crate::params::Strictness;
 use crate::vip::Spot;
 use crate::vip::announcing::FirstRound;
 use crate::vip::owned::Removal;
+use crate::vip::wire::Wire;
 use crate::vip::{Foreign, Placement, Vip, Whereabouts};
 
 pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
@@ -31,10 +32,10 @@ fn recover(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
             vip.confirm_running(&site, &entry)?;
             log::info(format!("{ip} is in place on {}; announcing it again", site.nic));
             let spot = Spot { site: &site, prefix: entry.prefix };
-            let wire = vip.open_wire(&site)?;
-            vip.begin_convergence(spot);
-            if vip.announce(spot, vip.params.announce.count, wire)? == FirstRound::NoSlot {
-                return Err(vip.no_slot(spot));
+            let wire = Wire::open(vip, &site)?;
+            vip.neighbours().begin(spot);
+            if vip.announcing().announce(spot, vip.params.announce.count, wire)? == FirstRound::NoSlot {
+                return Err(vip.announcing().no_slot(spot));
             }
             return Ok(ExitCode::Success);
         }
@@ -61,10 +62,10 @@ fn recover(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
 /// the way stop removes it (the other addresses of its subnet there stay).
 fn take_back(vip: &Vip, foreign: &Foreign) -> AgentResult<()> {
     let ip = vip.params.ip;
-    let site = vip.site_by_index(foreign.ifindex, &foreign.nic)?;
-    for copy in vip.own_entries_on(&site)? {
+    let site = vip.lookup().site_by_index(foreign.ifindex, &foreign.nic)?;
+    for copy in vip.lookup().own_entries_on(&site)? {
         log::info(format!("{ip} was moved to {}; taking {}/{} back", foreign.nic, copy.ip, copy.prefix));
-        vip.remove_address(&site, &copy, Removal::TakeBack)?;
+        vip.own_address().remove_entry(&site, &copy, Removal::TakeBack)?;
     }
     Ok(())
 }

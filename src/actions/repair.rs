@@ -52,10 +52,10 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     match vip.whereabouts()? {
         Whereabouts::InPlace { site, .. } => return follow(&vip, &site, &by, &heard),
         Whereabouts::Foreign(foreign) if heard == "readded" => {
-            let Some((site, entry)) = vip.untagged_copy_in_place()? else {
+            let Some((site, entry)) = vip.repair().untagged_copy_in_place()? else {
                 return refuse(foreign.describe(ip));
             };
-            vip.adopt(&site, &entry)?;
+            vip.repair().adopt(&site, &entry)?;
             let what = format!("{ip} removed by {by}, which added it back itself; taken as this resource's");
             log::warn(&what);
             vip.watcher().leave_notice(&what);
@@ -66,7 +66,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
             });
             return Ok(ExitCode::Success);
         }
-        Whereabouts::Foreign(_) if vip.untagged_copy_in_place()?.is_some() => {
+        Whereabouts::Foreign(_) if vip.repair().untagged_copy_in_place()?.is_some() => {
             // Someone's copy in its place: its remover may be putting it
             // back (then the watcher hears the add and adopts it); else it
             // stays someone else's, as monitor and stop report.
@@ -81,7 +81,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         Whereabouts::Unplaced(lack) => return refuse(lack.reason().to_string()),
         Whereabouts::Absent => {
             // Moved, though the local table does not show it yet.
-            if let Some(nic) = vip.held_elsewhere()? {
+            if let Some(nic) = vip.repair().held_elsewhere()? {
                 observe::event(Event::MovedAway { to: nic.clone() });
                 return refuse(format!("{ip} is on {nic} now"));
             }
@@ -89,7 +89,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     }
     let target = match vip.placement()?.0 {
         Placement::Target(target) => target,
-        Placement::Unplaced(lack) => match vip.recorded_target()? {
+        Placement::Unplaced(lack) => match vip.repair().recorded_target()? {
             Some(target) => {
                 log::info(format!(
                     "{}; putting {ip} back where start put it, on {}",
@@ -107,7 +107,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
         observe::event(Event::NotRepaired { by, why });
         return Ok(ExitCode::ErrGeneric);
     }
-    let recent = vip.recent_repairs();
+    let recent = vip.repair().recent_repairs();
     if recent >= REPAIR_LIMIT {
         return refuse(format!(
             "{recent} repairs within {} s already (repair_removed gives up there, so that Pacemaker decides)",
@@ -156,7 +156,7 @@ fn put_back(vip: &Vip, target: &crate::vip::Target, by: &str) -> AgentResult<Exi
             // it (the add found it there): the resource is as it was before
             // the removal, so its record is kept, and the watcher goes on:
             // if that copy's author removed the address, it adopts it.
-            if vip.untagged_copy_in_place()?.is_some() {
+            if vip.repair().untagged_copy_in_place()?.is_some() {
                 if let Some(record) = vip.record {
                     record
                         .write(&vip.run_dir(), vip.key)

@@ -17,11 +17,11 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let vip = prepared.vip(inv);
     let params = vip.params;
     if params.allow_missing_subnet {
-        if !vip.subnet_present()? {
-            vip.stand_in()?;
+        if !vip.missing_subnet().subnet_present()? {
+            vip.missing_subnet().stand_in()?;
             return Ok(ExitCode::Success);
         }
-        vip.end_stand_in()?;
+        vip.missing_subnet().end()?;
     }
     let started = start(&vip, inv)?;
     // From here until stop, what another process removes comes back.
@@ -58,7 +58,7 @@ fn start(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
                 "{}/{} is on {} already, with the node's MAC; moving it onto its own interface for virtual_mac",
                 entry.ip, entry.prefix, site.nic
             ));
-            vip.remove_address(&site, &entry, Removal::TakeBack)?;
+            vip.own_address().remove_entry(&site, &entry, Removal::TakeBack)?;
             vip.bring_up(&target)
         }
         Whereabouts::InPlace { site, entry } => {
@@ -68,8 +68,7 @@ fn start(vip: &Vip, inv: &Invocation) -> AgentResult<ExitCode> {
                 "{}/{} is on {} already; this resource takes it over",
                 entry.ip, entry.prefix, site.nic
             ));
-            let tagged = entry.protocol == Some(crate::vip::address::ADDRESS_PROTOCOL);
-            vip.write_record(&target, tagged, entry.created)?;
+            vip.write_record(&target, crate::vip::identity::carries_tag(&entry), entry.created)?;
             vip.confirm_running(&site, &entry)
         }
         Whereabouts::Foreign(foreign) => Err(AgentError::generic(format!(

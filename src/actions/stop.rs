@@ -28,7 +28,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     let vip = prepared.vip(inv);
     if vip.params.allow_missing_subnet {
         // A leftover record must not fail a stop (and get the node fenced).
-        if let Err(err) = vip.end_stand_in() {
+        if let Err(err) = vip.missing_subnet().end() {
             log::warn(err.reason);
         }
     }

@@ -27,7 +27,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     if let Some(cip) = &params.cluster_ip {
         vip.cluster_member(cip).check_installed()?;
     }
-    if params.allow_missing_subnet && !vip.subnet_present()? {
+    if params.allow_missing_subnet && !vip.missing_subnet().subnet_present()? {
         log::warn(format!(
             "this node has no interface on the subnet of {}: start will succeed without configuring it (allow_missing_subnet)",
             params.ip
@@ -42,7 +42,7 @@ pub(super) fn run(inv: &Invocation) -> AgentResult<ExitCode> {
     if let Whereabouts::Foreign(foreign) = &now {
         log::warn(format!("{}: start will refuse to add a second copy", foreign.describe(params.ip)));
     }
-    vip.maintenance_address_check(&target)?;
+    vip.checks().maintenance_address(&target)?;
     ping_list_check(&vip, &target)?;
     log::debug(format!("{} would go on {} as /{}", params.ip, target.nic(), target.prefix));
     Ok(ExitCode::Success)
@@ -58,10 +58,10 @@ fn warn_unknown(inv: &Invocation) {
 /// of this node answers whatever the network does (LifeKeeper's advice).
 fn ping_list_check(vip: &Vip, target: &Target) -> AgentResult<()> {
     if vip.params.ping.is_configured() {
-        vip.ping_targets(Spot { site: &target.site, prefix: target.prefix })?;
+        vip.checks().ping_targets(Spot { site: &target.site, prefix: target.prefix })?;
     }
     for host in &vip.params.ping.hosts {
-        if let Some(nic) = vip.interface_holding(*host) {
+        if let Some(nic) = vip.lookup().interface_holding(*host) {
             log::warn(format!(
                 "ping_list host {host} is an address of this node ({nic}): its answer proves nothing about the network"
             ));

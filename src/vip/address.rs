@@ -1,12 +1,12 @@
-//! Adding and removing the address and its IPv6 address label: one
-//! implementation each, for the plain VIP and the cluster IP alike (as
-//! keepalived's one `netlink_ipaddress` serves every caller), so the two
-//! modes cannot drift apart.
+//! The address itself as a part of the resource (`OwnAddress`): adding it,
+//! waiting until it is whole, and removing it. One implementation each, for
+//! the plain VIP and the cluster IP alike (as keepalived's one
+//! `netlink_ipaddress` serves every caller), so the two modes cannot drift
+//! apart. Its identity (the tag, the creation time) is `identity`'s.
 
 use super::context::Vip;
-use super::owned::{OwnedPart, Removal};
-use super::place::Whereabouts;
-use super::place::{Site, Target};
+use super::owned::{Added, OwnedPart, Progress, Removal};
+use super::place::{Site, Target, Whereabouts, link_problem};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, IpFamily, NewAddress, SavedRoute, libc_errno};
 use crate::ocf::log;
@@ -14,6 +14,10 @@ use crate::params::Lifetime;
 use crate::sysctl;
 use ipnetwork::IpNetwork;
 use rtnetlink::packet_route::address::AddressFlags;
+use std::time::Duration;
+
+/// How often the DAD state of a new IPv6 address is polled.
+const DAD_POLL: Duration = Duration::from_millis(20);
 
 /// The address-protocol tag (IFA_PROTO) on every address this agent adds:
 /// `ip -d addr` on iproute2 6.3+ shows it as `proto 177` (or by name, with
@@ -32,24 +36,28 @@ pub fn kernel_keeps_address_tags() -> bool {
     (major, minor) >= (5, 18)
 }
 
-/// Whether an add put the address there or found it already added.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Added {
-    /// This call added it: undo it if the start fails later.
-    ByUs,
-    /// A racing start of the same VIP added it first.
-    Already,
+impl<'a> Vip<'a> {
+    /// This resource's address, as a part of it.
+    pub fn own_address(&self) -> OwnAddress<'a> {
+        OwnAddress { vip: *self }
+    }
 }
 
-impl Vip<'_> {
+/// The address itself, with its tag, label, lifetimes and metric, as the
+/// part of a resource start adds, monitor verifies and stop removes.
+pub struct OwnAddress<'a> {
+    pub(super) vip: Vip<'a>,
+}
+
+impl OwnAddress<'_> {
     /// Adds the address at `target` with every attribute IPaddr2 sets.
-    pub fn add_address(&self, target: &Target) -> AgentResult<Added> {
-        let params = self.params;
+    pub fn add(&self, target: &Target) -> AgentResult<Added> {
+        let params = self.vip.params;
         // On virtual_mac's interface the VIP's own table holds its subnet
         // route: one in main through that interface could come first (after
         // the parent's link flaps, or the node's own address is added
         // again) and give the node's own traffic the VIP as source.
-        let on_virtual_link = self.virtual_link().is_some_and(|v| v.ifindex == Some(target.ifindex()));
+        let on_virtual_link = self.vip.virtual_link().is_some_and(|v| v.ifindex == Some(target.ifindex()));
         let noprefixroute = params.noprefixroute || on_virtual_link;
         let new = NewAddress {
             ip: params.ip,
@@ -64,10 +72,10 @@ impl Vip<'_> {
                 _ => None,
             },
             metric: target.metric.filter(|_| !noprefixroute),
-            protocol: self.record.filter(|record| record.tagged).map(|_| ADDRESS_PROTOCOL),
+            protocol: self.vip.record.filter(|record| record.tagged).map(|_| ADDRESS_PROTOCOL),
         };
         log::info(describe_add(&new, target.nic()));
-        match self.nl.add_address(&new) {
+        match self.vip.nl.add_address(&new) {
             Ok(()) => Ok(Added::ByUs),
             Err(err) if err.errno() == Some(libc_errno::EEXIST) => Ok(Added::Already),
             Err(err) => {
@@ -78,7 +86,7 @@ impl Vip<'_> {
 
     /// Removes exactly `entry` from `site`, keeping the other addresses of
     /// its subnet, and flushes the route cache when `flush_routes` asks.
-    pub fn remove_address(&self, site: &Site, entry: &AddressEntry, why: Removal) -> AgentResult<()> {
+    pub fn remove_entry(&self, site: &Site, entry: &AddressEntry, why: Removal) -> AgentResult<()> {
         if entry.ip.is_ipv4() && !entry.is_secondary() {
             self.keep_secondaries_alive(site, entry);
         }
@@ -87,9 +95,9 @@ impl Vip<'_> {
         // Right before the deletion, so that the peers hear it from here and
         // have no time to reconnect to this node.
         if why == Removal::Stop {
-            self.reset_connections(Some(site.ifindex));
+            self.vip.reset_connections(Some(site.ifindex));
         }
-        match self.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
+        match self.vip.nl.delete_address(entry.ip, entry.prefix, site.ifindex) {
             Ok(()) => {}
             // Someone removed it between our look and our delete: it is gone, as wanted.
             Err(err) if err.errno() == Some(libc_errno::EADDRNOTAVAIL) => {}
@@ -103,7 +111,7 @@ impl Vip<'_> {
         if !others.is_empty() {
             self.keep_others_on_link_routes(site, entry, &others);
         }
-        if self.params.flush_routes {
+        if self.vip.params.flush_routes {
             if let Err(err) = sysctl::flush_route_cache(entry.ip) {
                 log::warn(format!("flushing the route cache failed: {err}"));
             }
@@ -117,7 +125,7 @@ impl Vip<'_> {
     /// for this NIC in that case.
     fn keep_secondaries_alive(&self, site: &Site, entry: &AddressEntry) {
         let Ok(subnet) = IpNetwork::new(entry.ip, entry.prefix) else { return };
-        let Ok(addresses) = self.nl.addresses(site.ifindex, IpFamily::V4) else { return };
+        let Ok(addresses) = self.vip.nl.addresses(site.ifindex, IpFamily::V4) else { return };
         let has_secondaries =
             addresses.iter().any(|a| a.ip != entry.ip && a.is_secondary() && subnet.contains(a.ip));
         if !has_secondaries || sysctl::promotes_secondaries(&site.nic) {
@@ -142,7 +150,7 @@ impl Vip<'_> {
             return Vec::new();
         }
         let Some(subnet) = prefix_network(entry) else { return Vec::new() };
-        match self.nl.subnet_routes(site.ifindex, subnet) {
+        match self.vip.nl.subnet_routes(site.ifindex, subnet) {
             Ok(routes) => {
                 routes.into_iter().filter(|r| !r.is_kernels() && r.network() == Some(subnet)).collect()
             }
@@ -157,10 +165,10 @@ impl Vip<'_> {
     /// and removes the kernel's own prefix route it left in their place.
     fn keep_others_on_link_routes(&self, site: &Site, entry: &AddressEntry, others: &[SavedRoute]) {
         let Some(subnet) = prefix_network(entry) else { return };
-        let Ok(now) = self.nl.subnet_routes(site.ifindex, subnet) else { return };
+        let Ok(now) = self.vip.nl.subnet_routes(site.ifindex, subnet) else { return };
         let mut restored = false;
         for route in others.iter().filter(|route| !now.iter().any(|r| r.same_route(route))) {
-            match self.nl.replace_route(route) {
+            match self.vip.nl.replace_route(route) {
                 Ok(()) => {
                     log::info(format!(
                         "the kernel took route {} with {}; put it back",
@@ -180,7 +188,7 @@ impl Vip<'_> {
             return;
         }
         for stray in now.iter().filter(|r| r.is_kernels() && r.network() == Some(subnet)) {
-            if let Err(err) = self.nl.delete_route(stray) {
+            if let Err(err) = self.vip.nl.delete_route(stray) {
                 log::warn(format!(
                     "removing the kernel's route {} left after {}: {err}",
                     stray.describe(),
@@ -189,25 +197,110 @@ impl Vip<'_> {
             }
         }
     }
-}
 
-impl<'a> Vip<'a> {
-    /// This resource's address, as a part of it.
-    pub fn own_address(&self) -> OwnAddress<'a> {
-        OwnAddress { vip: *self }
+    /// Removes the address a failed start added at `target`, for `why`.
+    pub fn remove_at(&self, target: &Target, why: Removal) -> AgentResult<()> {
+        match self.vip.lookup().at(target)? {
+            Whereabouts::InPlace { site, entry } => self.remove_entry(&site, &entry, why),
+            _ => Ok(()),
+        }
+    }
+
+    /// After the add: link up, DAD, then a check that the VIP is really
+    /// whole; the address as the kernel holds it.
+    fn settle(&self, target: &Target) -> AgentResult<AddressEntry> {
+        let (nl, ip) = (self.vip.nl, self.vip.params.ip);
+        let link = nl
+            .link(target.ifindex())
+            .doing(|| format!("reading the state of {}", target.nic()))?
+            .ok_or_else(|| AgentError::generic(format!("nic {} disappeared during start", target.nic())))?;
+        if !link.admin_up {
+            log::info(format!("Bringing device {} up", target.nic()));
+            nl.set_link_up(target.ifindex()).doing(|| format!("bringing {} up", target.nic()))?;
+        }
+        if ip.is_ipv6() && !self.vip.params.nodad {
+            self.wait_for_dad(target)?;
+        }
+        let entry = match self.vip.lookup().at(target)? {
+            Whereabouts::InPlace { entry, .. } => {
+                if let Some(label) = target.missing_label(&entry) {
+                    return Err(AgentError::generic(format!(
+                        "{ip} was added to {} but the kernel did not keep its label {label}",
+                        target.nic()
+                    )));
+                }
+                entry
+            }
+            other => {
+                return Err(AgentError::generic(format!(
+                    "{ip} is not configured on {} after adding it ({other:?})",
+                    target.nic()
+                )));
+            }
+        };
+        if self.vip.params.link_checked() {
+            let link =
+                nl.link(target.ifindex()).doing(|| format!("reading the state of {}", target.nic()))?;
+            let problem = match link {
+                Some(link) => link_problem(&link),
+                None => Some(format!("nic {} does not exist any more", target.nic())),
+            };
+            if let Some(problem) = problem {
+                return Err(AgentError::generic(format!("{ip} cannot be brought up: {problem}")));
+            }
+        }
+        Ok(entry)
+    }
+
+    /// Waits for IPv6 duplicate address detection to end. A duplicate fails
+    /// the start; a DAD still running when the budget is spent is logged and
+    /// the start succeeds, as in IPaddr2.
+    fn wait_for_dad(&self, target: &Target) -> AgentResult<()> {
+        let ip = self.vip.params.ip;
+        loop {
+            let entries = self
+                .vip
+                .nl
+                .addresses(target.ifindex(), IpFamily::V6)
+                .doing(|| format!("reading the DAD state of {ip} on {}", target.nic()))?;
+            let Some(entry) = entries.iter().find(|a| a.ip == ip) else {
+                return Err(AgentError::generic(format!("{ip} vanished from {} during DAD", target.nic())));
+            };
+            if entry.is_dad_failed() {
+                return Err(AgentError::generic(format!(
+                    "IPv6 address collision: duplicate address detection found {ip} already in use on the link of {}",
+                    target.nic()
+                )));
+            }
+            if !entry.is_tentative() {
+                return Ok(());
+            }
+            if self.vip.inv.budget.remaining() < DAD_POLL {
+                log::warn(format!(
+                    "{ip}: duplicate address detection still running when the start timeout nears"
+                ));
+                return Ok(());
+            }
+            std::thread::sleep(DAD_POLL);
+        }
     }
 }
 
-/// The address itself, with its tag, label, lifetimes and metric, as the
-/// part of a resource monitor verifies and stop removes.
-pub struct OwnAddress<'a> {
-    vip: Vip<'a>,
-}
-
 impl OwnedPart for OwnAddress<'_> {
+    /// Adds the address with what this start recorded, waits until it is
+    /// whole, and remembers its creation time; virtual_mac's source rule
+    /// and table route from the address, so they come once it is there.
+    fn apply(&self, start: &mut Progress) -> AgentResult<()> {
+        let address = self.vip.with_record(&start.record).own_address();
+        start.added = Some(address.add(&start.target)?);
+        let entry = address.settle(&start.target)?;
+        address.remember_creation(&entry);
+        address.vip.virtual_interface().route_from(&start.target)
+    }
+
     /// A tag someone's `ip addr change` dropped: put back, with a warning.
     fn verify(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Vec<String>> {
-        self.vip.restore_tag(site, entry);
+        self.restore_tag(site, entry);
         Ok(Vec::new())
     }
 
@@ -215,7 +308,7 @@ impl OwnedPart for OwnAddress<'_> {
     /// add is neither deleted nor hidden (stop's last check names it).
     fn remove(&self, why: Removal) -> AgentResult<()> {
         match self.vip.whereabouts()? {
-            Whereabouts::InPlace { site, entry } => self.vip.remove_address(&site, &entry, why),
+            Whereabouts::InPlace { site, entry } => self.remove_entry(&site, &entry, why),
             Whereabouts::Foreign(foreign) if foreign.claimed_by.is_some() => {
                 log::info(format!(
                     "{}; it is not this resource's to remove",

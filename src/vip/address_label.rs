@@ -3,7 +3,7 @@
 //! VIP. Recorded before it is added, removed only when start added it.
 
 use super::context::Vip;
-use super::owned::{OwnedPart, Removal};
+use super::owned::{OwnedPart, Progress, Removal};
 use super::record::Record;
 use crate::error::{AgentError, AgentResult};
 use crate::netlink::libc_errno;
@@ -29,7 +29,7 @@ impl AddressLabel<'_> {
     /// label that cannot be recorded or added costs a warning, not the
     /// start (it only orders source choices), and the record then claims
     /// none.
-    pub fn add_recorded(&self, record: &mut Record) {
+    fn add_recorded(&self, record: &mut Record) {
         let Some(value) = self.to_add() else { return };
         let run_dir = self.vip.run_dir();
         record.address_label = Some(value);
@@ -97,7 +97,7 @@ impl AddressLabel<'_> {
 
     /// Removes the label start added, as its record says; a label that is
     /// not there is fine, and one start did not add is never removed.
-    pub fn remove_added(&self) -> AgentResult<()> {
+    fn remove_added(&self) -> AgentResult<()> {
         let Some(value) = self.vip.record.and_then(|record| record.address_label) else { return Ok(()) };
         match self.vip.nl.delete_address_label(self.vip.params.ip, value) {
             Err(err) if !matches!(err.errno(), Some(libc_errno::ESRCH | libc_errno::ENOENT)) => {
@@ -112,6 +112,11 @@ impl AddressLabel<'_> {
 }
 
 impl OwnedPart for AddressLabel<'_> {
+    fn apply(&self, start: &mut Progress) -> AgentResult<()> {
+        self.add_recorded(&mut start.record);
+        Ok(())
+    }
+
     fn remove(&self, _why: Removal) -> AgentResult<()> {
         self.remove_added()
     }

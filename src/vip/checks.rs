@@ -5,8 +5,8 @@
 //! understands it.
 
 use super::context::Vip;
-use super::place::Spot;
-use super::place::Target;
+use super::place::{Spot, Target};
+use super::wire::Wire;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::IpFamily;
 use crate::observe::history::Event;
@@ -25,17 +25,39 @@ pub const LEVEL_CONFLICTS: u32 = 20;
 /// answer from across a switch takes well under this.
 const CONFLICT_LISTEN: Duration = Duration::from_millis(100);
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// The checks of this VIP beyond its place: reachability, conflicts,
+    /// the maintenance address, and how monitor reports what they find.
+    pub fn checks(&self) -> Checks<'a> {
+        Checks { vip: *self }
+    }
+}
+
+/// The checks of one VIP beyond its place, and the monitor's verdicts on
+/// what they and the parts find.
+pub struct Checks<'a> {
+    vip: Vip<'a>,
+}
+
+impl Checks<'_> {
+    /// `ping_on_start`: the VIP must reach the network before start succeeds.
+    pub fn ping_after_start(&self, spot: Spot) -> AgentResult<()> {
+        match self.unreachable(spot)? {
+            None => Ok(()),
+            Some(problem) => Err(AgentError::generic(format!("{problem}; ping_on_start fails the start"))),
+        }
+    }
+
     /// Runs the checks the monitor's depth asks for on a VIP that is up at `spot`.
-    pub fn deep_checks(&self, spot: Spot) -> AgentResult<()> {
-        let level = self.inv.env.check_level;
+    pub fn deep(&self, spot: Spot) -> AgentResult<()> {
+        let level = self.vip.inv.env.check_level;
         // In a cluster IP every node answers for the VIP: no conflict to watch.
-        if level >= LEVEL_CONFLICTS && self.params.cluster_ip.is_none() {
+        if level >= LEVEL_CONFLICTS && self.vip.params.cluster_ip.is_none() {
             self.conflict_watch(spot)?;
         }
         if level >= LEVEL_REACHABILITY {
-            self.convergence_check(spot)?;
-            if !self.params.ping.is_configured() {
+            self.vip.neighbours().check(spot)?;
+            if !self.vip.params.ping.is_configured() {
                 // Depth 20 may be meant for the conflict watch alone.
                 if level < LEVEL_CONFLICTS {
                     log::warn(format!(
@@ -56,9 +78,9 @@ impl Vip<'_> {
     /// that understands it; for others a warning and success, since a
     /// plain failure would make Pacemaker restart a VIP that serves.
     pub fn report_drift(&self, drifted: &[String]) -> AgentResult<ExitCode> {
-        let reason = format!("{}: {}", self.params.ip, drifted.join("; "));
+        let reason = format!("{}: {}", self.vip.params.ip, drifted.join("; "));
         crate::observe::event(Event::Drifted { detail: drifted.join("; ") });
-        if self.inv.env.degraded_supported {
+        if self.vip.inv.env.degraded_supported {
             return Err(AgentError::new(ExitCode::Degraded, reason));
         }
         log::warn(reason);
@@ -69,7 +91,7 @@ impl Vip<'_> {
     /// as OCF_DEGRADED to a caller that understands it (Pacemaker records
     /// it without a recovery), else as a warning.
     pub fn report_repair(&self, notice: String) -> AgentResult<ExitCode> {
-        if self.inv.env.degraded_supported {
+        if self.vip.inv.env.degraded_supported {
             return Err(AgentError::new(ExitCode::Degraded, notice));
         }
         log::warn(notice);
@@ -79,22 +101,23 @@ impl Vip<'_> {
     /// A check failed while the address is fine: OCF_DEGRADED for a cluster
     /// that understands it, a plain failure otherwise.
     fn degraded(&self, problem: String) -> AgentError {
-        let exit = if self.inv.env.degraded_supported { ExitCode::Degraded } else { ExitCode::ErrGeneric };
+        let exit =
+            if self.vip.inv.env.degraded_supported { ExitCode::Degraded } else { ExitCode::ErrGeneric };
         AgentError::new(exit, problem)
     }
 
     /// Pings from the VIP; `None` when a host other than this node
     /// answered, otherwise who did not answer.
     pub fn unreachable(&self, spot: Spot) -> AgentResult<Option<String>> {
-        let params = self.params;
+        let params = self.vip.params;
         let (targets, described) = self.ping_targets(spot)?;
         let plan = PingPlan { targets, ifindex: spot.site.ifindex, timeout: params.ping.timeout };
         // Asked only when an answer comes, which a silent network never sends.
         let is_local = |ip: IpAddr| {
-            self.nl.address_entries(spot.site.ifindex, ip).is_ok_and(|entries| !entries.is_empty())
-                || self.nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
+            self.vip.nl.address_entries(spot.site.ifindex, ip).is_ok_and(|entries| !entries.is_empty())
+                || self.vip.nl.local_address_holder(ip).is_ok_and(|holder| holder.is_some())
         };
-        let outcome = reach::ping(params.ip, &plan, self.inv.budget.deadline(), is_local)
+        let outcome = reach::ping(params.ip, &plan, self.vip.inv.budget.deadline(), is_local)
             .doing(|| format!("pinging {described} from {}", params.ip))?;
         let unreachable = match outcome {
             Reach::Answered { by } => {
@@ -118,7 +141,7 @@ impl Vip<'_> {
         if unreachable.is_some() {
             crate::observe::count("reachability_failures", 1);
         }
-        let was_lost = crate::observe::reachability_was_lost(&self.run_dir(), self.key);
+        let was_lost = crate::observe::reachability_was_lost(&self.vip.run_dir(), self.vip.key);
         match (unreachable, was_lost) {
             (Some(detail), false) => {
                 crate::observe::event(Event::ReachabilityLost { detail: detail.to_string() })
@@ -130,7 +153,7 @@ impl Vip<'_> {
 
     /// The addresses to ping and how to name them in a reason.
     pub fn ping_targets(&self, spot: Spot) -> AgentResult<(Vec<IpAddr>, String)> {
-        let params = self.params;
+        let params = self.vip.params;
         if !params.ping.hosts.is_empty() {
             let names: Vec<String> = params.ping.hosts.iter().map(IpAddr::to_string).collect();
             let described = match names.len() {
@@ -156,24 +179,28 @@ impl Vip<'_> {
 
     /// The broadcast the address carries on its interface, if it is up.
     fn configured_broadcast(&self, spot: Spot) -> Option<std::net::Ipv4Addr> {
-        let on_nic = self.nl.addresses(spot.site.ifindex, IpFamily::V4).ok()?;
-        on_nic.iter().find(|a| a.ip == self.params.ip && a.prefix == spot.prefix).and_then(|a| a.broadcast)
+        let on_nic = self.vip.nl.addresses(spot.site.ifindex, IpFamily::V4).ok()?;
+        on_nic
+            .iter()
+            .find(|a| a.ip == self.vip.params.ip && a.prefix == spot.prefix)
+            .and_then(|a| a.broadcast)
     }
 
     fn no_broadcast(&self, prefix: u8) -> AgentError {
         AgentError::configured(format!(
             "ping_broadcast: {}/{prefix} has no broadcast address; set ping_list instead",
-            self.params.ip
+            self.vip.params.ip
         ))
     }
 
     /// Microsoft's and ClusterCATS' rule: a node keeps an address of its own
     /// beside the VIP. A warning, or an error with require_maintenance_address.
-    pub fn maintenance_address_check(&self, target: &Target) -> AgentResult<()> {
-        let params = self.params;
+    pub fn maintenance_address(&self, target: &Target) -> AgentResult<()> {
+        let params = self.vip.params;
         let subnet =
             IpNetwork::new(params.ip, target.prefix).map_err(|e| AgentError::generic(e.to_string()))?;
         let addresses = self
+            .vip
             .nl
             .addresses(target.ifindex(), params.family())
             .doing(|| format!("listing the addresses of {}", target.nic()))?;
@@ -195,35 +222,40 @@ impl Vip<'_> {
     /// Asks the link whether another MAC claims the VIP; on a conflict,
     /// announces this node again and fails naming the other MAC.
     fn conflict_watch(&self, spot: Spot) -> AgentResult<()> {
-        let probing = self.probing_site(spot.site)?;
-        let Some(wire) = self.open_wire(&probing)? else {
+        let probing = self.vip.virtual_interface().probing_site(spot.site)?;
+        let Some(wire) = Wire::open(&self.vip, &probing)? else {
             log::debug(format!("no ARP/NDP on {}: nothing to watch for conflicts", probing.nic));
             return Ok(());
         };
-        let probe = &self.params.probe;
+        let probe = &self.vip.params.probe;
         let plan = ProbePlan {
             initial_delay: Duration::ZERO,
             count: probe.count.max(1),
             interval: probe.interval,
             wait: probe.wait.max(CONFLICT_LISTEN),
         };
-        let ProbeOutcome::InUse { mac } = self.run_probe(&wire, &plan)? else {
+        let ProbeOutcome::InUse { mac } = self.vip.probing().run(&wire, &plan)? else {
             return Ok(());
         };
         let other = mac.to_string();
         log::error(format!(
             "{other} claims {} on the link of {}; announcing this node again",
-            self.params.ip, spot.site.nic
+            self.vip.params.ip, spot.site.nic
         ));
         // From the VIP's own interface when it has one (the probe's wire is the parent's).
-        let wire =
-            if probing.ifindex == spot.site.ifindex { Ok(Some(wire)) } else { self.open_wire(spot.site) };
-        if let Err(err) = wire.and_then(|wire| self.announce(spot, self.params.announce.count, wire)) {
-            log::warn(format!("re-announcing {}: {}", self.params.ip, err.reason));
+        let wire = if probing.ifindex == spot.site.ifindex {
+            Ok(Some(wire))
+        } else {
+            Wire::open(&self.vip, spot.site)
+        };
+        if let Err(err) =
+            wire.and_then(|wire| self.vip.announcing().announce(spot, self.vip.params.announce.count, wire))
+        {
+            log::warn(format!("re-announcing {}: {}", self.vip.params.ip, err.reason));
         }
         Err(AgentError::generic(format!(
             "address conflict: {other} also claims {} on the link of {} (split brain or a rogue host); this node announced itself again",
-            self.params.ip, spot.site.nic
+            self.vip.params.ip, spot.site.nic
         )))
     }
 }

@@ -31,6 +31,7 @@ impl Vip<'_> {
             Ok(holders) => {
                 if let Some(other) = holders.into_iter().find(|ifindex| Some(*ifindex) != leaving) {
                     let nic = self
+                        .lookup()
                         .site_by_index(other, "")
                         .map(|site| site.nic)
                         .unwrap_or_else(|_| other.to_string());

@@ -72,6 +72,25 @@ impl<'a> Vip<'a> {
         }
     }
 
+    /// What a detached worker of this VIP is told, beside the environment
+    /// it inherits: the parameters as this action has them (flags given by
+    /// hand included), and the clone meta attributes, so that it finds the
+    /// same address (a cluster IP's alike).
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> =
+            self.inv.raw.iter().map(|(k, v)| (format!("OCF_RESKEY_{k}"), v.to_string())).collect();
+        let env_meta = &self.inv.env;
+        for (name, value) in [("clone_max", &env_meta.clone_max), ("clone", &env_meta.clone_id)] {
+            if let Some(value) = value {
+                env.push((format!("OCF_RESKEY_CRM_meta_{name}"), value.clone()));
+            }
+        }
+        if env_meta.globally_unique == Some(true) {
+            env.push(("OCF_RESKEY_CRM_meta_globally_unique".into(), "true".into()));
+        }
+        env
+    }
+
     /// Records that this resource's address is `target`, before it is
     /// added; `tagged` when it carries (or will carry) the agent's
     /// address-protocol tag, `created` when the kernel holds it already.

@@ -7,6 +7,7 @@
 
 use super::context::Vip;
 use super::place::Spot;
+use super::wire::Wire;
 use crate::convergence::Asking;
 use crate::error::{AgentError, AgentResult};
 use crate::netlink::{IpFamily, RouteFilter};
@@ -73,23 +74,37 @@ pub enum Window {
     Closes { tail: Duration },
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// Whether the neighbours followed this VIP.
+    pub fn neighbours(&self) -> Neighbours<'a> {
+        Neighbours { vip: *self }
+    }
+}
+
+/// Whether the neighbours followed one VIP: the gateways it asks, and the
+/// state of their answers across start, the announcer and the level-10
+/// monitor.
+pub struct Neighbours<'a> {
+    vip: Vip<'a>,
+}
+
+impl Neighbours<'_> {
     /// The address was just added at `spot`: the gateways to ask from now
     /// on. With none to ask, says so once.
-    pub fn begin_convergence(&self, spot: Spot) {
-        if self.params.cluster_ip.is_some() {
+    pub fn begin(&self, spot: Spot) {
+        if self.vip.params.cluster_ip.is_some() {
             // Every node answers for a cluster IP: nothing moves.
             return;
         }
         let gateways = self.gateways(spot);
-        let ip = self.params.ip;
-        let name = self.key.file(Kind::Convergence);
+        let ip = self.vip.params.ip;
+        let name = self.vip.key.file(Kind::Convergence);
         if gateways.is_empty() {
             log::info(format!(
                 "{ip}: no gateway on {} to ask whether neighbours follow it (set arp_target, or route via a gateway in its subnet)",
                 spot.site.nic
             ));
-            if let Err(err) = self.run_dir().remove(&name) {
+            if let Err(err) = self.vip.run_dir().remove(&name) {
                 log::warn(format!("removing the convergence state of {ip}: {err}"));
             }
             return;
@@ -102,20 +117,21 @@ impl Vip<'_> {
             window_ended: false,
         };
         observe::convergence_unproven();
-        self.save_convergence(&state);
+        self.save(&state);
     }
 
     /// `arp_target`, else the gateways of routes through the VIP's
     /// interface that are in its subnet (or, for IPv6, link-local).
     fn gateways(&self, spot: Spot) -> Vec<IpAddr> {
-        let ip = self.params.ip;
-        if let (IpAddr::V4(_), Some(target)) = (ip, self.params.announce.target) {
+        let ip = self.vip.params.ip;
+        if let (IpAddr::V4(_), Some(target)) = (ip, self.vip.params.announce.target) {
             return vec![IpAddr::V4(target)];
         }
         let Ok(subnet) = IpNetwork::new(ip, spot.prefix) else { return Vec::new() };
         // virtual_mac's interface has no routes of its own: its parent's are the link's.
-        let filter = RouteFilter::main(IpFamily::of(ip)).leaving_by(Some(self.link_ifindex(spot.site)));
-        let routes = match self.nl.routes(&filter) {
+        let filter = RouteFilter::main(IpFamily::of(ip))
+            .leaving_by(Some(self.vip.virtual_interface().link_ifindex(spot.site)));
+        let routes = match self.vip.nl.routes(&filter) {
             Ok(routes) => routes,
             Err(err) => {
                 log::warn(format!(
@@ -137,19 +153,19 @@ impl Vip<'_> {
     }
 
     /// This resource's convergence state, if it has one.
-    pub fn convergence(&self) -> Option<Convergence> {
-        match self.run_dir().load::<Convergence>(&self.key.file(Kind::Convergence)) {
+    pub fn state(&self) -> Option<Convergence> {
+        match self.vip.run_dir().load::<Convergence>(&self.vip.key.file(Kind::Convergence)) {
             Ok(state) => state,
             Err(err) => {
-                log::debug(format!("reading the convergence state of {}: {err}", self.params.ip));
+                log::debug(format!("reading the convergence state of {}: {err}", self.vip.params.ip));
                 None
             }
         }
     }
 
-    fn save_convergence(&self, state: &Convergence) {
-        if let Err(err) = self.run_dir().save(&self.key.file(Kind::Convergence), state) {
-            log::warn(format!("recording which gateways {} asked: {err}", self.params.ip));
+    fn save(&self, state: &Convergence) {
+        if let Err(err) = self.vip.run_dir().save(&self.vip.key.file(Kind::Convergence), state) {
+            log::warn(format!("recording which gateways {} asked: {err}", self.vip.params.ip));
         }
     }
 
@@ -165,11 +181,11 @@ impl Vip<'_> {
             let gateways = state.gateways.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
             log::debug(format!(
                 "{}: neighbours converged after {after_ms} ms ({gateways} answered)",
-                self.params.ip
+                self.vip.params.ip
             ));
             observe::converged(Duration::from_millis(after_ms), gateways);
         }
-        self.save_convergence(state);
+        self.save(state);
     }
 
     /// The announcement window ended: a gateway still silent is reported
@@ -182,21 +198,21 @@ impl Vip<'_> {
         let silent = state.silent();
         log::warn(format!(
             "{}: no answer from {silent} within {} ms of the move: that gateway may still send the VIP's traffic to its previous node",
-            self.params.ip,
+            self.vip.params.ip,
             state.elapsed_ms()
         ));
         observe::event(Event::Unconverged { silent });
-        self.save_convergence(state);
+        self.save(state);
     }
 
     /// OCF_CHECK_LEVEL 10: asks the gateways still silent once more, and
     /// reports degraded while one stays silent.
-    pub fn convergence_check(&self, spot: Spot) -> AgentResult<()> {
-        let Some(mut state) = self.convergence() else { return Ok(()) };
-        let Some(mut asking) = state.asking(self.params.ip) else { return Ok(()) };
-        if let Some(wire) = self.open_wire(spot.site)? {
-            let listen = MONITOR_LISTEN.min(self.inv.budget.remaining());
-            let pacer = self.pacer(spot.site.ifindex, &spot.site.nic);
+    pub fn check(&self, spot: Spot) -> AgentResult<()> {
+        let Some(mut state) = self.state() else { return Ok(()) };
+        let Some(mut asking) = state.asking(self.vip.params.ip) else { return Ok(()) };
+        if let Some(wire) = Wire::open(&self.vip, spot.site)? {
+            let listen = MONITOR_LISTEN.min(self.vip.inv.budget.remaining());
+            let pacer = self.vip.pacer(spot.site.ifindex, &spot.site.nic);
             wire.ask(&pacer, &mut asking, Instant::now() + listen)?;
             self.heard(&mut state, &asking);
         }
@@ -205,12 +221,12 @@ impl Vip<'_> {
         }
         let problem = format!(
             "{} is up on {}, but {} has not answered it since the move {} ms ago: neighbours may still send its traffic to the previous node",
-            self.params.ip,
+            self.vip.params.ip,
             spot.site.nic,
             state.silent(),
             state.elapsed_ms()
         );
-        if !self.inv.env.degraded_supported {
+        if !self.vip.inv.env.degraded_supported {
             // A plain failure would restart a VIP that is up.
             log::warn(problem);
             return Ok(());

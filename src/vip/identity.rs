@@ -1,7 +1,8 @@
-//! Whether an address at this resource's place is the one its start added,
-//! by the witnesses the kernel keeps: the address-protocol tag start puts
-//! on it, and the creation time the kernel gives it (`cstamp`), which the
-//! record keeps once the add is confirmed.
+//! Whether an address at this resource's place is the one its start added
+//! (`witness`, which `locate` asks of every copy it finds there), and
+//! `OwnAddress` keeping the witnesses the kernel gives: the
+//! address-protocol tag start puts on it, and the creation time the kernel
+//! gives it (`cstamp`), which the record keeps once the add is confirmed.
 //!
 //! The tag alone is not enough: `ip addr change` and `ip addr replace`
 //! (an admin setting `preferred_lft 0`, a tool refreshing lifetimes) send
@@ -14,8 +15,7 @@
 //! else's. The creation time counts hundredths of a second: a copy put in
 //! place within the same hundredth as start's add cannot be told apart.
 
-use super::address::ADDRESS_PROTOCOL;
-use super::context::Vip;
+use super::address::{ADDRESS_PROTOCOL, OwnAddress};
 use super::place::Site;
 use super::record::Record;
 use crate::netlink::AddressEntry;
@@ -35,6 +35,12 @@ pub enum Witness {
     Other(String),
 }
 
+/// Whether `entry` carries the agent's address-protocol tag (a copy start
+/// takes over as it finds it keeps it, and so its record says).
+pub fn carries_tag(entry: &AddressEntry) -> bool {
+    entry.protocol == Some(ADDRESS_PROTOCOL)
+}
+
 /// What `entry` is to a resource whose record is `record`.
 pub fn witness(record: Option<&Record>, entry: &AddressEntry) -> Witness {
     let Some(record) = record.filter(|record| record.tagged) else { return Witness::Untested };
@@ -50,18 +56,18 @@ pub fn witness(record: Option<&Record>, entry: &AddressEntry) -> Witness {
     }
 }
 
-impl Vip<'_> {
+impl OwnAddress<'_> {
     /// Keeps the creation time of the address start added (and tagged) in
     /// the record, once the add is confirmed. Without it the tag stays the
     /// only witness, as before; a failure to write is only logged.
     pub fn remember_creation(&self, entry: &AddressEntry) {
-        let Some(record) = self.record.filter(|r| r.tagged && r.created.is_none()) else { return };
-        if entry.protocol != Some(ADDRESS_PROTOCOL) || entry.created.is_none() {
+        let Some(record) = self.vip.record.filter(|r| r.tagged && r.created.is_none()) else { return };
+        if !carries_tag(entry) || entry.created.is_none() {
             return;
         }
         let remembered = Record { created: entry.created, ..record.clone() };
-        if let Err(err) = remembered.write(&self.run_dir(), self.key) {
-            log::warn(format!("recording when the kernel created {}: {err}", self.params.ip));
+        if let Err(err) = remembered.write(&self.vip.run_dir(), self.vip.key) {
+            log::warn(format!("recording when the kernel created {}: {err}", self.vip.params.ip));
         }
     }
 
@@ -71,16 +77,16 @@ impl Vip<'_> {
     /// after reading the address again under it: IPv4's replace would
     /// re-create an address a stop just removed.
     pub fn restore_tag(&self, site: &Site, entry: &AddressEntry) {
-        if witness(self.record, entry) != Witness::TagDropped {
+        if witness(self.vip.record, entry) != Witness::TagDropped {
             return;
         }
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         log::warn(format!(
             "{ip}/{} on {} lost its address-protocol tag (a change or replace sent without one); it is still this resource's address",
             entry.prefix, site.nic
         ));
-        let Some(_turn) = self.turn_to_repair() else { return };
-        let again = match self.own_entries_on(site) {
+        let Some(_turn) = self.vip.turn_to_repair() else { return };
+        let again = match self.vip.lookup().own_entries_on(site) {
             Ok(entries) => {
                 entries.into_iter().find(|e| e.prefix == entry.prefix && e.created == entry.created)
             }
@@ -89,8 +95,10 @@ impl Vip<'_> {
                 return;
             }
         };
-        let Some(again) = again.filter(|e| witness(self.record, e) == Witness::TagDropped) else { return };
-        match self.nl.retag_address(&again, ADDRESS_PROTOCOL) {
+        let Some(again) = again.filter(|e| witness(self.vip.record, e) == Witness::TagDropped) else {
+            return;
+        };
+        match self.vip.nl.retag_address(&again, ADDRESS_PROTOCOL) {
             Ok(()) => log::info(format!("put the address-protocol tag back on {ip}/{}", again.prefix)),
             Err(err) => log::warn(format!(
                 "putting the address-protocol tag back on {ip}/{} on {}: {err}",

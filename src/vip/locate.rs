@@ -31,12 +31,36 @@ enum SiteLookup {
     Unplaced(Lack),
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// Finding this VIP on the node.
+    pub fn lookup(&self) -> Lookup<'a> {
+        Lookup { vip: *self }
+    }
+
+    /// Where the address is, relative to where this resource put it (see
+    /// `Lookup::whereabouts`): the question every action asks first.
+    pub fn whereabouts(&self) -> AgentResult<Whereabouts> {
+        self.lookup().whereabouts()
+    }
+
+    /// Where start would put the address, and where it is relative to that
+    /// place (see `Lookup::placement`).
+    pub fn placement(&self) -> AgentResult<(Placement, Whereabouts)> {
+        self.lookup().placement()
+    }
+}
+
+/// Finding one VIP: where it belongs, and where it is. Only reads.
+pub struct Lookup<'a> {
+    vip: Vip<'a>,
+}
+
+impl Lookup<'_> {
     /// Where the address is, relative to where this resource put it (its
     /// record) or, without a record, where the configuration puts it, with
     /// the prefix start would give it there.
     pub fn whereabouts(&self) -> AgentResult<Whereabouts> {
-        if let Some(record) = self.record {
+        if let Some(record) = self.vip.record {
             let site = self.site_by_index(record.ifindex, &record.nic)?;
             return self.presence_on(site, Some(record.prefix));
         }
@@ -47,7 +71,7 @@ impl Vip<'_> {
                     (Some(prefix), _) => prefix,
                     // No route any more: a VIP started before records
                     // existed keeps the prefix it has (resource-agents #2001).
-                    (None, _) => match on_site.iter().find(|a| a.ip == self.params.ip) {
+                    (None, _) => match on_site.iter().find(|a| a.ip == self.vip.params.ip) {
                         Some(present) => present.prefix,
                         None => {
                             return self.anywhere_else(
@@ -73,7 +97,7 @@ impl Vip<'_> {
                 return Ok((Placement::Unplaced(lack), now));
             }
         };
-        let params = self.params;
+        let params = self.vip.params;
         let on_site = self.addresses_on(&site)?;
         let (prefix, route) = match self.configured_prefix(&site, route)? {
             (Some(prefix), route) => (prefix, route),
@@ -114,12 +138,12 @@ impl Vip<'_> {
         site: &Site,
         route: Option<RouteMatch>,
     ) -> AgentResult<(Option<u8>, Option<RouteMatch>)> {
-        let params = self.params;
+        let params = self.vip.params;
         let inherits_broadcast = params.is_ipv4() && params.broadcast == BroadcastSpec::Inherit;
         let inherits_metric = params.ip.is_ipv6() && params.metric.is_none();
         let route = match route {
             None if params.prefix.is_none() || inherits_broadcast || inherits_metric => {
-                discover::find_route(self.nl, params, Some(site.ifindex))?
+                discover::find_route(self.vip.nl, params, Some(site.ifindex))?
             }
             found => found,
         };
@@ -131,15 +155,18 @@ impl Vip<'_> {
     /// number of addresses on the host. An LVS real server's copy on lo
     /// is not counted.
     pub fn holder(&self) -> AgentResult<Option<u32>> {
-        let ip = self.params.ip;
-        let found =
-            self.nl.local_address_holder(ip).doing(|| format!("looking up which interface holds {ip}"))?;
-        Ok(found.filter(|index| !(self.params.lvs.support && *index == LOOPBACK_IFINDEX)))
+        let ip = self.vip.params.ip;
+        let found = self
+            .vip
+            .nl
+            .local_address_holder(ip)
+            .doing(|| format!("looking up which interface holds {ip}"))?;
+        Ok(found.filter(|index| !(self.vip.params.lvs.support && *index == LOOPBACK_IFINDEX)))
     }
 
     /// The name of the interface of this node that holds `ip`, if any.
     pub fn interface_holding(&self, ip: IpAddr) -> Option<String> {
-        let ifindex = self.nl.local_address_holder(ip).ok()??;
+        let ifindex = self.vip.nl.local_address_holder(ip).ok()??;
         Some(self.site_by_index(ifindex, "").ok()?.nic)
     }
 
@@ -150,15 +177,15 @@ impl Vip<'_> {
     /// the address now is not asked: without a record, a copy elsewhere is
     /// not this resource's.
     fn configured_site(&self) -> AgentResult<SiteLookup> {
-        let params = self.params;
+        let params = self.vip.params;
         if let Some(name) = &params.nic {
-            let link = self.nl.link_by_name(name).doing(|| format!("looking up nic {name}"))?;
+            let link = self.vip.nl.link_by_name(name).doing(|| format!("looking up nic {name}"))?;
             return Ok(match link {
                 Some(link) => SiteLookup::Found(site_of(link), None),
                 None => SiteLookup::Unplaced(Lack::Nic(format!("nic {name} does not exist on this node"))),
             });
         }
-        let Some(route) = discover::find_route(self.nl, params, None)? else {
+        let Some(route) = discover::find_route(self.vip.nl, params, None)? else {
             return Ok(SiteLookup::Unplaced(Lack::Network(self.no_network())));
         };
         let site = self.site_by_index(route.ifindex, "")?;
@@ -166,13 +193,13 @@ impl Vip<'_> {
     }
 
     /// Where the address is relative to `target` (start's own check after the add).
-    pub fn whereabouts_at(&self, target: &Target) -> AgentResult<Whereabouts> {
+    pub fn at(&self, target: &Target) -> AgentResult<Whereabouts> {
         self.presence_on(target.site.clone(), Some(target.prefix))
     }
 
     /// The interface with index `ifindex`; `known_as` names it when it is gone.
     pub fn site_by_index(&self, ifindex: u32, known_as: &str) -> AgentResult<Site> {
-        let link = self.nl.link(ifindex).doing(|| format!("reading interface {ifindex}"))?;
+        let link = self.vip.nl.link(ifindex).doing(|| format!("reading interface {ifindex}"))?;
         Ok(match link {
             Some(link) => site_of(link),
             None if known_as.is_empty() => Site { ifindex, nic: format!("ifindex {ifindex}"), link: None },
@@ -184,7 +211,7 @@ impl Vip<'_> {
         if site.link.is_none() {
             return Ok(Vec::new());
         }
-        match self.nl.addresses(site.ifindex, self.params.family()) {
+        match self.vip.nl.addresses(site.ifindex, self.vip.params.family()) {
             Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(Vec::new()),
             listed => listed.doing(|| format!("listing the addresses of {}", site.nic)),
         }
@@ -196,9 +223,9 @@ impl Vip<'_> {
         if site.link.is_none() {
             return Ok(Vec::new());
         }
-        match self.nl.address_entries(site.ifindex, self.params.ip) {
+        match self.vip.nl.address_entries(site.ifindex, self.vip.params.ip) {
             Err(err) if err.errno() == Some(libc_errno::ENODEV) => Ok(Vec::new()),
-            found => found.doing(|| format!("looking up {} on {}", self.params.ip, site.nic)),
+            found => found.doing(|| format!("looking up {} on {}", self.vip.params.ip, site.nic)),
         }
     }
 
@@ -215,7 +242,7 @@ impl Vip<'_> {
         prefix: Option<u8>,
         on_site: &[AddressEntry],
     ) -> AgentResult<Whereabouts> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         let mine: Vec<&AddressEntry> = on_site.iter().filter(|a| a.ip == ip).collect();
         let wanted = prefix.or(mine.first().map(|a| a.prefix));
         if let Some(entry) = mine.iter().find(|a| Some(a.prefix) == wanted) {
@@ -258,10 +285,13 @@ impl Vip<'_> {
     /// resource holds the address there, as it always has; and a cluster
     /// IP's instances share their one address by design.
     fn claimed_by_another(&self, site: &Site, entry: &AddressEntry) -> Option<String> {
-        if self.record.is_some() || self.inv.env.instance.is_none() || self.params.cluster_ip.is_some() {
+        if self.vip.record.is_some()
+            || self.vip.inv.env.instance.is_none()
+            || self.vip.params.cluster_ip.is_some()
+        {
             return None;
         }
-        let other = Record::of_another_resource(&self.run_dir(), self.key, entry.ip, site.ifindex)?;
+        let other = Record::of_another_resource(&self.vip.run_dir(), self.vip.key, entry.ip, site.ifindex)?;
         Some(other.resource.map_or("another resource".to_string(), |r| format!("resource {r}")))
     }
 
@@ -272,12 +302,12 @@ impl Vip<'_> {
     /// compared after the interface's name, which a rename changes; the
     /// kernel then numbers unlabelled secondary addresses (`wan7:2`).
     fn unlike_ours(&self, site: &Site, entry: &AddressEntry) -> AgentResult<Option<String>> {
-        if let Witness::Other(why) = identity::witness(self.record, entry) {
+        if let Witness::Other(why) = identity::witness(self.vip.record, entry) {
             return Ok(Some(why));
         }
         if entry.ip.is_ipv4() {
             let suffix = |label: &str| label.split_once(':').map(|(_, suffix)| suffix.to_string());
-            let expected = self.expected_label(site)?;
+            let expected = self.vip.expected_label(site)?;
             let carried = entry.label.as_deref().and_then(suffix);
             let fits = match (expected.as_deref().and_then(suffix), carried.as_deref()) {
                 (Some(wanted), Some(carried)) => wanted == carried,
@@ -311,10 +341,12 @@ impl Vip<'_> {
         // The same address may belong to two resources on two NICs (one
         // gateway address on several VLANs): a copy another resource's
         // record claims is that resource's, neither ours nor a stray one.
-        if let Some(other) = Record::of_another_resource(&self.run_dir(), self.key, self.params.ip, index) {
+        if let Some(other) =
+            Record::of_another_resource(&self.vip.run_dir(), self.vip.key, self.vip.params.ip, index)
+        {
             log::debug(format!(
                 "{} on {} belongs to {}",
-                self.params.ip,
+                self.vip.params.ip,
                 other.nic,
                 other.resource.as_deref().map_or("another resource".to_string(), |r| format!("resource {r}"))
             ));
@@ -322,7 +354,7 @@ impl Vip<'_> {
         }
         let mut answers = None;
         if index == LOOPBACK_IFINDEX {
-            let ip = self.params.ip;
+            let ip = self.vip.params.ip;
             match loopback_copy::judge(ip, site.as_ref().map(|(s, _)| s.nic.as_str())) {
                 LoopbackCopy::Silent(why) => {
                     // Once per action, which may look more than once.
@@ -350,7 +382,7 @@ impl Vip<'_> {
     }
 
     fn no_network(&self) -> String {
-        let params = self.params;
+        let params = self.vip.params;
         let scope = params.nic.as_deref().map(|n| format!(" on nic {n}")).unwrap_or_default();
         let given = params.prefix.map(|p| format!(" with prefix /{p}")).unwrap_or_default();
         format!(

@@ -5,7 +5,7 @@
 
 use super::context::Vip;
 use super::locate::LOOPBACK_IFINDEX;
-use super::owned::{OwnedPart, Removal};
+use super::owned::{OwnedPart, Progress, Removal};
 use crate::error::{AgentResult, Doing};
 use crate::netlink::{IpFamily, NewAddress};
 use crate::ocf::log;
@@ -40,7 +40,7 @@ impl LoopbackTakeOver<'_> {
     }
 
     /// Removes the VIP from lo, if it is there, and records how it was.
-    pub fn take(&self) -> AgentResult<()> {
+    fn take(&self) -> AgentResult<()> {
         if !self.vip.params.lvs.support {
             return Ok(());
         }
@@ -58,12 +58,12 @@ impl LoopbackTakeOver<'_> {
                 params.ip
             ));
         }
-        let lo = self.vip.site_by_index(LOOPBACK_IFINDEX, "lo")?;
-        self.vip.remove_address(&lo, &entry, Removal::LoopbackHandOver)
+        let lo = self.vip.lookup().site_by_index(LOOPBACK_IFINDEX, "lo")?;
+        self.vip.own_address().remove_entry(&lo, &entry, Removal::LoopbackHandOver)
     }
 
     /// Puts the VIP back on lo if `take` removed it.
-    pub fn give_back(&self) -> AgentResult<()> {
+    fn give_back(&self) -> AgentResult<()> {
         if !self.vip.params.lvs.support {
             return Ok(());
         }
@@ -109,6 +109,10 @@ impl LoopbackTakeOver<'_> {
 }
 
 impl OwnedPart for LoopbackTakeOver<'_> {
+    fn apply(&self, _start: &mut Progress) -> AgentResult<()> {
+        self.take()
+    }
+
     fn remove(&self, _why: Removal) -> AgentResult<()> {
         self.give_back()
     }

@@ -23,12 +23,14 @@ mod pacing;
 pub mod parts;
 pub mod place;
 mod prepare;
+pub mod probing;
 pub mod record;
 pub mod repair;
 pub mod source_routes;
 mod tear_down;
 mod upgrade;
 pub mod virtual_link;
+pub mod wire;
 
 pub use context::Vip;
 pub use place::{Foreign, Lack, Placement, Site, Spot, Target, Whereabouts};

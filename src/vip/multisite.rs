@@ -27,11 +27,24 @@ pub enum StandIn {
     NoSubnet,
 }
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// `allow_missing_subnet` for this VIP.
+    pub fn missing_subnet(&self) -> MissingSubnet<'a> {
+        MissingSubnet { vip: *self }
+    }
+}
+
+/// `allow_missing_subnet` for one VIP: whether its subnet is here, and the
+/// record of a start that succeeded without it.
+pub struct MissingSubnet<'a> {
+    vip: Vip<'a>,
+}
+
+impl MissingSubnet<'_> {
     /// Whether this node has an interface on the VIP's subnet (on `nic` when
     /// one is configured), or holds the VIP already.
     pub fn subnet_present(&self) -> AgentResult<bool> {
-        let (nl, params) = (self.nl, self.params);
+        let (nl, params) = (self.vip.nl, self.vip.params);
         if nl.local_address_holder(params.ip).doing(|| format!("looking for {}", params.ip))?.is_some() {
             return Ok(true);
         }
@@ -45,20 +58,21 @@ impl Vip<'_> {
         Ok(discover::find_route(nl, params, only)?.is_some())
     }
 
-    fn stand_in_file(&self) -> String {
-        self.key.file(Kind::StandIn)
+    fn file(&self) -> String {
+        self.vip.key.file(Kind::StandIn)
     }
 
     /// Whether start left the VIP unconfigured here for lack of its subnet.
-    pub fn standing_in(&self) -> bool {
-        matches!(self.run_dir().load::<StandIn>(&self.stand_in_file()), Ok(Some(_)))
+    pub fn is_standing_in(&self) -> bool {
+        matches!(self.vip.run_dir().load::<StandIn>(&self.file()), Ok(Some(_)))
     }
 
     /// Start on a node without the subnet: succeed without the address.
     pub fn stand_in(&self) -> AgentResult<()> {
-        let params = self.params;
-        self.run_dir()
-            .save(&self.stand_in_file(), &StandIn::NoSubnet)
+        let params = self.vip.params;
+        self.vip
+            .run_dir()
+            .save(&self.file(), &StandIn::NoSubnet)
             .doing(|| format!("recording that {} runs without its address", params.ip))?;
         log::warn(format!(
             "no interface of this node is on the subnet of {}: started without configuring it (allow_missing_subnet)",
@@ -68,9 +82,9 @@ impl Vip<'_> {
     }
 
     /// Ends the stand-in state (stop, or a start that configures the address).
-    pub fn end_stand_in(&self) -> AgentResult<()> {
-        let params = self.params;
-        self.run_dir().remove(&self.stand_in_file()).map_err(|err| {
+    pub fn end(&self) -> AgentResult<()> {
+        let params = self.vip.params;
+        self.vip.run_dir().remove(&self.file()).map_err(|err| {
             AgentError::generic(format!("removing the stand-in record of {}: {err}", params.ip))
         })
     }

@@ -6,17 +6,15 @@
 //! and monitor take it with the others.
 //!
 //! Each part is a type of its own in the module of its mode, implementing
-//! `OwnedPart`; `Vip::owned` lists them. Each removal decides from what the
-//! resource recorded, never from the parameters as they are now: an admin
-//! who turns `repair_removed` or `lvs_support` off while the VIP runs still
-//! gets a stop that ends the watcher and gives the loopback copy back.
+//! `OwnedPart` (apply, verify, remove); `Vip::owned` lists them. Each
+//! removal decides from what the resource recorded, never from the
+//! parameters as they are now: an admin who turns `repair_removed` or
+//! `lvs_support` off while the VIP runs still gets a stop that ends the
+//! watcher and gives the loopback copy back.
 
-use super::address::Added;
-use super::announcing::Wire;
 use super::context::Vip;
 use super::owned::{OwnedPart, Removal};
-use super::place::{Site, Spot, Target};
-use super::record::Record;
+use super::place::Site;
 use crate::error::AgentResult;
 use crate::netlink::AddressEntry;
 
@@ -68,69 +66,9 @@ impl Part {
     }
 }
 
-/// What a start carries from one part to the next.
-pub struct Progress {
-    /// What this start recorded so far (the label and the virtual link add
-    /// to it, each before it is applied).
-    pub record: Record,
-    /// Where the address goes: the configured place, then virtual_mac's
-    /// interface once that is up.
-    pub target: Target,
-    /// The raw socket the probes used, kept for the first announcement;
-    /// none once the address moved onto virtual_mac's interface, which
-    /// announces from its own.
-    pub wire: Option<Wire>,
-    /// Whether this start added the address, once it tried.
-    pub added: Option<Added>,
-}
-
-impl Progress {
-    pub fn spot(&self) -> Spot<'_> {
-        Spot { site: &self.target.site, prefix: self.target.prefix }
-    }
-}
-
 impl<'a> Vip<'a> {
-    /// Puts `part` on the node for a start that got as far as `start`.
-    /// `self` is the resource as it was before this start (with an earlier,
-    /// killed start's record, if any); from the address on, each part works
-    /// from what this start recorded.
-    pub fn apply_part(&self, part: Part, start: &mut Progress) -> AgentResult<()> {
-        match part {
-            Part::LoopbackCopy => self.loopback_take_over().take(),
-            Part::AddressLabel => {
-                self.address_label().add_recorded(&mut start.record);
-                Ok(())
-            }
-            Part::VirtualLink => {
-                let Some(mac) = self.virtual_mac() else { return Ok(()) };
-                start.target = self.virtual_interface().bring_up(&start.target, mac, &mut start.record)?;
-                // The VIP announces from its own interface, with its own MAC.
-                start.wire = None;
-                Ok(())
-            }
-            Part::Address => {
-                let vip = self.with_record(&start.record);
-                start.added = Some(vip.add_address(&start.target)?);
-                let entry = vip.finish_start(&start.target)?;
-                vip.remember_creation(&entry);
-                // virtual_mac's source rule and table route from the
-                // address, so they come once it is there.
-                vip.virtual_interface().route_from(&start.target)
-            }
-            Part::SourceRoutes => self.with_record(&start.record).source_routes().take_over(start.spot()),
-            Part::Announcer => {
-                let wire = start.wire.take();
-                self.with_record(&start.record).announce_started(start.spot(), wire)
-            }
-            // Not a part `bring_up` applies (see `brought_up`): start and
-            // recover start it (`Watcher::ensure`) once everything else holds.
-            Part::Watcher => Ok(()),
-        }
-    }
-
-    /// `part` of this resource, as what knows whether it still holds and
-    /// how it comes off.
+    /// `part` of this resource, as what knows how start applies it, whether
+    /// it still holds, and how it comes off.
     pub fn owned(&self, part: Part) -> Box<dyn OwnedPart + 'a> {
         match part {
             Part::LoopbackCopy => Box::new(self.loopback_take_over()),

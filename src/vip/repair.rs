@@ -9,7 +9,7 @@
 use super::address::ADDRESS_PROTOCOL;
 use super::context::Vip;
 use super::locate::LOOPBACK_IFINDEX;
-use super::owned::{OwnedPart, Removal};
+use super::owned::{OwnedPart, Progress, Removal};
 use super::place::{Site, Target};
 use crate::background::{self, WATCHER_ACTION};
 use crate::error::AgentResult;
@@ -29,7 +29,21 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub const REPAIR_LIMIT: usize = 3;
 pub const REPAIR_WINDOW: Duration = Duration::from_secs(60);
 
-impl Vip<'_> {
+impl<'a> Vip<'a> {
+    /// What a repair of this VIP decides from: where it is held, where its
+    /// record puts it, and how often it was put back.
+    pub fn repair(&self) -> Repair<'a> {
+        Repair { vip: *self }
+    }
+}
+
+/// What the watcher's repair of one VIP decides from, at the moment it
+/// runs: the kernel's address table and the resource's record.
+pub struct Repair<'a> {
+    vip: Vip<'a>,
+}
+
+impl Repair<'_> {
     /// Another interface that holds the address, by the address table
     /// itself: the local table `whereabouts` asks can lag behind it (IPv6
     /// adds a copy's local route from a work queue, and removing a copy on
@@ -37,15 +51,18 @@ impl Vip<'_> {
     /// runs rarely, so it can afford this dump; an LVS real server's copy
     /// on lo is not counted.
     pub fn held_elsewhere(&self) -> AgentResult<Option<String>> {
-        let ip = self.params.ip;
-        let holders =
-            self.nl.interfaces_holding(ip).doing(|| format!("looking for {ip} on this node's interfaces"))?;
+        let ip = self.vip.params.ip;
+        let holders = self
+            .vip
+            .nl
+            .interfaces_holding(ip)
+            .doing(|| format!("looking for {ip} on this node's interfaces"))?;
         // Its own interface is `whereabouts`' to judge.
-        let own = self.record.map(|record| record.ifindex);
+        let own = self.vip.record.map(|record| record.ifindex);
         let elsewhere =
-            |index: &u32| Some(*index) != own && !(self.params.lvs.support && *index == LOOPBACK_IFINDEX);
+            |index: &u32| Some(*index) != own && !(self.vip.params.lvs.support && *index == LOOPBACK_IFINDEX);
         let Some(index) = holders.into_iter().find(elsewhere) else { return Ok(None) };
-        Ok(Some(self.site_by_index(index, "")?.nic))
+        Ok(Some(self.vip.lookup().site_by_index(index, "")?.nic))
     }
 
     /// Where start put the address, as its record says: the place a repair
@@ -53,11 +70,11 @@ impl Vip<'_> {
     /// reconfiguring the link removes the node's own address with the VIP,
     /// and the route that placed it, for a moment). `None` without a record.
     pub fn recorded_target(&self) -> AgentResult<Option<Target>> {
-        let Some(record) = self.record else { return Ok(None) };
-        let site = self.site_by_index(record.ifindex, &record.nic)?;
-        let broadcast = match self.params.ip {
+        let Some(record) = self.vip.record else { return Ok(None) };
+        let site = self.vip.lookup().site_by_index(record.ifindex, &record.nic)?;
+        let broadcast = match self.vip.params.ip {
             // The subnet's own address may be what went: `+` stands in for inheriting it.
-            IpAddr::V4(v4) => match self.params.broadcast {
+            IpAddr::V4(v4) => match self.vip.params.broadcast {
                 BroadcastSpec::Inherit => {
                     values::derived_broadcast(BroadcastSpec::HostBitsSet, v4, record.prefix)
                 }
@@ -70,7 +87,7 @@ impl Vip<'_> {
             prefix: record.prefix,
             label: record.label.clone(),
             broadcast,
-            metric: self.params.metric,
+            metric: self.vip.params.metric,
         }))
     }
 
@@ -79,9 +96,10 @@ impl Vip<'_> {
     /// a network manager that removed the VIP and added it back itself
     /// leaves (systemd-networkd 252 does, at times).
     pub fn untagged_copy_in_place(&self) -> AgentResult<Option<(Site, AddressEntry)>> {
-        let Some(record) = self.record else { return Ok(None) };
-        let ip = self.params.ip;
+        let Some(record) = self.vip.record else { return Ok(None) };
+        let ip = self.vip.params.ip;
         let entries = self
+            .vip
             .nl
             .address_entries(record.ifindex, ip)
             .doing(|| format!("listing {ip} on {}", record.nic))?;
@@ -92,7 +110,7 @@ impl Vip<'_> {
             e.prefix == record.prefix && e.protocol.is_none() && (ip.is_ipv6() || label_of(e) == record.label)
         });
         Ok(match copy {
-            Some(entry) => Some((self.site_by_index(record.ifindex, &record.nic)?, entry)),
+            Some(entry) => Some((self.vip.lookup().site_by_index(record.ifindex, &record.nic)?, entry)),
             None => None,
         })
     }
@@ -101,11 +119,12 @@ impl Vip<'_> {
     /// time and puts the tag on it. Only for a copy that the process which
     /// removed the resource's address added back (the watcher heard both).
     pub fn adopt(&self, site: &Site, entry: &AddressEntry) -> AgentResult<()> {
-        let ip = self.params.ip;
+        let ip = self.vip.params.ip;
         if let Some(target) = self.recorded_target()? {
-            self.write_record(&target, true, entry.created)?;
+            self.vip.write_record(&target, true, entry.created)?;
         }
-        self.nl
+        self.vip
+            .nl
             .retag_address(entry, ADDRESS_PROTOCOL)
             .doing(|| format!("tagging {ip}/{} on {} as this resource's", entry.prefix, site.nic))
     }
@@ -114,7 +133,7 @@ impl Vip<'_> {
     pub fn recent_repairs(&self) -> usize {
         let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
         let since = now - REPAIR_WINDOW.as_secs_f64();
-        history::last(&self.run_dir(), &crate::observe::history_file(self.key), history::KEEP)
+        history::last(&self.vip.run_dir(), &crate::observe::history_file(self.vip.key), history::KEEP)
             .iter()
             .filter(|entry| entry.time >= since && matches!(entry.event, Event::Repaired { .. }))
             .count()
@@ -207,6 +226,14 @@ impl Watcher<'_> {
 }
 
 impl OwnedPart for Watcher<'_> {
+    /// Not one of the parts `bring_up` applies (see `Part::brought_up`):
+    /// start and recover start it once everything else holds, and a
+    /// recurring monitor starts it again if it is gone.
+    fn apply(&self, _start: &mut Progress) -> AgentResult<()> {
+        self.ensure();
+        Ok(())
+    }
+
     fn remove(&self, _why: Removal) -> AgentResult<()> {
         let wait = self.vip.inv.budget.remaining().min(Duration::from_secs(1));
         self.stop(Instant::now() + wait);

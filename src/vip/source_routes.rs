@@ -12,7 +12,7 @@
 //! with a VIP deleted behind our back comes back too.
 
 use super::context::Vip;
-use super::owned::{OwnedPart, Removal};
+use super::owned::{OwnedPart, Progress, Removal};
 use super::place::{Site, Spot};
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::{AddressEntry, SavedRoute};
@@ -364,6 +364,12 @@ impl SourceRoutes<'_> {
 }
 
 impl OwnedPart for SourceRoutes<'_> {
+    /// `preferred_source`: the subnet's routes take the VIP, just added,
+    /// as their source, claimed under what this start recorded.
+    fn apply(&self, start: &mut Progress) -> AgentResult<()> {
+        self.vip.with_record(&start.record).source_routes().take_over(start.spot())
+    }
+
     /// A route whose source the VIP took is no longer the VIP's: clients
     /// of the node's own connections feel it, and only a restart takes it
     /// over again.

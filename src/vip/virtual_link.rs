@@ -21,7 +21,7 @@
 //!   the table's routes with the interface; stop deletes the rule.
 
 use super::context::Vip;
-use super::owned::{OwnedPart, Removal};
+use super::owned::{OwnedPart, Progress, Removal};
 use super::place::{Site, Target};
 use super::record::{Record, VirtualLink};
 use crate::error::{AgentError, AgentResult, Doing};
@@ -136,32 +136,6 @@ impl<'a> Vip<'a> {
         self.record.and_then(|record| record.virtual_link.as_ref())
     }
 
-    /// The name of this resource's macvlan interface.
-    pub fn virtual_link_name(&self) -> String {
-        virtual_mac::link_name(self.key.text())
-    }
-
-    /// The interface the VIP's link is reached through: the parent of
-    /// virtual_mac's interface when `site` is that interface, else `site`'s.
-    pub fn link_ifindex(&self, site: &Site) -> u32 {
-        match self.virtual_link() {
-            Some(v) if v.ifindex == Some(site.ifindex) => v.parent_ifindex,
-            _ => site.ifindex,
-        }
-    }
-
-    /// Where probes for the VIP go out: the parent, with the node's MAC, so
-    /// that this node's interface never answers them and an answer from
-    /// the VIP's MAC is another host's; `spot`'s site without virtual_mac.
-    pub fn probing_site(&self, site: &Site) -> AgentResult<Site> {
-        match self.virtual_link() {
-            Some(v) if self.link_ifindex(site) != site.ifindex => {
-                self.site_by_index(v.parent_ifindex, &v.parent)
-            }
-            _ => Ok(site.clone()),
-        }
-    }
-
     /// This resource's `virtual_mac` interface, as the part of it start
     /// applies, monitor verifies and stop removes.
     pub fn virtual_interface(&self) -> VirtualInterface<'a> {
@@ -176,6 +150,32 @@ pub struct VirtualInterface<'a> {
 }
 
 impl VirtualInterface<'_> {
+    /// The name of this resource's macvlan interface.
+    pub fn virtual_link_name(&self) -> String {
+        virtual_mac::link_name(self.vip.key.text())
+    }
+
+    /// The interface the VIP's link is reached through: the parent of
+    /// virtual_mac's interface when `site` is that interface, else `site`'s.
+    pub fn link_ifindex(&self, site: &Site) -> u32 {
+        match self.vip.virtual_link() {
+            Some(v) if v.ifindex == Some(site.ifindex) => v.parent_ifindex,
+            _ => site.ifindex,
+        }
+    }
+
+    /// Where probes for the VIP go out: the parent, with the node's MAC, so
+    /// that this node's interface never answers them and an answer from
+    /// the VIP's MAC is another host's; `spot`'s site without virtual_mac.
+    pub fn probing_site(&self, site: &Site) -> AgentResult<Site> {
+        match self.vip.virtual_link() {
+            Some(v) if self.link_ifindex(site) != site.ifindex => {
+                self.vip.lookup().site_by_index(v.parent_ifindex, &v.parent)
+            }
+            _ => Ok(site.clone()),
+        }
+    }
+
     /// Refuses a MAC that an interface on the link of `parent` (the NIC
     /// itself, or an interface stacked on it) already has, other than this
     /// resource's own macvlan. The same MAC on another NIC's link is no
@@ -201,7 +201,7 @@ impl VirtualInterface<'_> {
     /// with `mac` (on `parent`, when given). Another interface of that name
     /// is an error: it is not this resource's.
     fn own_link(&self, mac: Mac, parent: Option<u32>) -> AgentResult<Option<LinkEntry>> {
-        let name = self.vip.virtual_link_name();
+        let name = self.virtual_link_name();
         let Some(link) = self.vip.nl.link_by_name(&name).doing(|| format!("looking up interface {name}"))?
         else {
             return Ok(None);
@@ -219,8 +219,8 @@ impl VirtualInterface<'_> {
     /// Creates the macvlan interface on `target`'s NIC (or takes the one a
     /// killed start left), records it, and returns where the address goes:
     /// the same prefix and attributes, on the new interface.
-    pub fn bring_up(&self, target: &Target, mac: Mac, record: &mut Record) -> AgentResult<Target> {
-        let name = self.vip.virtual_link_name();
+    fn bring_up(&self, target: &Target, mac: Mac, record: &mut Record) -> AgentResult<Target> {
+        let name = self.virtual_link_name();
         let parent = target.ifindex();
         // An interface of this resource deleted since (recover re-creates it).
         let earlier = record.virtual_link.as_ref().and_then(|v| v.ifindex);
@@ -351,7 +351,7 @@ impl VirtualInterface<'_> {
     fn release_parent_arp_ignore(&self, virtual_link: &VirtualLink) -> AgentResult<()> {
         let parent = virtual_link.parent_ifindex;
         // By its name now: a renamed parent's settings moved with it.
-        let site = self.vip.site_by_index(parent, &virtual_link.parent)?;
+        let site = self.vip.lookup().site_by_index(parent, &virtual_link.parent)?;
         let nic = site.nic.as_str();
         let (file, _lock) = self.parent_hold_file(parent)?;
         let run_dir = self.vip.run_dir();
@@ -491,7 +491,7 @@ impl VirtualInterface<'_> {
         let rule = SourceRule { source: ip, table: table_of(site.ifindex), priority: RULE_PRIORITY };
         let rule_gone =
             !self.vip.nl.has_source_rule(rule).doing(|| format!("reading the rules from {ip}"))?;
-        let parent = self.vip.site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
+        let parent = self.vip.lookup().site_by_index(virtual_link.parent_ifindex, &virtual_link.parent)?;
         let arp_ignore = sysctl::arp_ignore(Some(&parent.nic));
         let answers_too = ip.is_ipv4() && parent.link.is_some() && arp_ignore < 1;
         let table = self.table_drift(site, virtual_link, prefix)?;
@@ -556,6 +556,17 @@ impl VirtualInterface<'_> {
 }
 
 impl OwnedPart for VirtualInterface<'_> {
+    /// With `virtual_mac`: the macvlan interface, with the address's place
+    /// moved onto it (the probes used the NIC's socket, so the first
+    /// announcement opens the new interface's own).
+    fn apply(&self, start: &mut Progress) -> AgentResult<()> {
+        let Some(mac) = self.vip.virtual_mac() else { return Ok(()) };
+        start.target = self.bring_up(&start.target, mac, &mut start.record)?;
+        // The VIP announces from its own interface, with its own MAC.
+        start.wire = None;
+        Ok(())
+    }
+
     fn verify(&self, site: &Site, _entry: &AddressEntry) -> AgentResult<Vec<String>> {
         self.verify_at(site)
     }
