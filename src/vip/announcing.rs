@@ -92,18 +92,8 @@ impl Announcing<'_> {
         let pacer = pacer.lock_wait(DEFER_LOCK_WAIT);
         let own = std::process::id();
         let listed: Vec<String> = slots.iter().map(u64::to_string).collect();
-        let mut env = self.vip.worker_env();
-        env.push((background::COUNT_VAR.to_string(), count.to_string()));
-        env.push((background::SLOTS_VAR.to_string(), format!("{own}:{}", listed.join(","))));
-        let fd = Some(wire.sock.as_raw_fd());
-        let spawned = background::spawn(
-            &self.vip.run_dir(),
-            background::WORKER_ACTION,
-            &self.vip.announcer().file(),
-            fd,
-            &env,
-        );
-        let worker = match spawned {
+        let slots_told = (background::SLOTS_VAR, format!("{own}:{}", listed.join(",")));
+        let worker = match self.vip.announcer().spawn(&wire, count, Some(slots_told)) {
             Ok(worker) => worker,
             Err(err) => {
                 log::warn(format!(
@@ -165,17 +155,7 @@ impl Announcing<'_> {
         if self.first_round(first) == FirstRound::NoSlot {
             return Ok(self.defer_late_announcement(spot, count, wire));
         }
-        let mut env = self.vip.worker_env();
-        env.push((background::COUNT_VAR.to_string(), (count - 1).to_string()));
-        let fd = Some(wire.sock.as_raw_fd());
-        let spawned = background::spawn(
-            &self.vip.run_dir(),
-            background::WORKER_ACTION,
-            &self.vip.announcer().file(),
-            fd,
-            &env,
-        );
-        if let Err(err) = spawned {
+        if let Err(err) = self.vip.announcer().spawn(&wire, count - 1, None) {
             // An announcer stop could not find must never run: announce here.
             log::warn(format!(
                 "cannot start a tracked background announcer for {} ({err}); announcing in the foreground",
@@ -359,6 +339,17 @@ impl Announcer<'_> {
     /// The tracking file of this VIP's background announcer.
     pub fn file(&self) -> String {
         self.vip.key.file(Kind::Announcer)
+    }
+
+    /// Starts this VIP's background announcer with `wire`'s socket, to send
+    /// `count` rounds (and, when `told`, to take over the slots booked for
+    /// them); its pid.
+    fn spawn(&self, wire: &Wire, count: u64, told: Option<(&str, String)>) -> io::Result<u32> {
+        let mut env = self.vip.worker_env();
+        env.push((background::COUNT_VAR.to_string(), count.to_string()));
+        env.extend(told.map(|(name, value)| (name.to_string(), value)));
+        let socket = Some(wire.sock.as_raw_fd());
+        background::spawn(&self.vip.run_dir(), background::WORKER_ACTION, &self.file(), socket, &env)
     }
 
     /// Ends this VIP's background announcer, if one runs, and one the
