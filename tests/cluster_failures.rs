@@ -126,12 +126,19 @@ fn split_brain_heals_to_one_holder_and_the_watch_names_the_other_mac(stack: Stac
     cluster.heal(1);
     let joined = wait_membership(&cluster, true, "the second heal");
     let (holder, settled) = wait_single_holder(&cluster, healed, "one holder after the second heal");
+    // The other node's last re-announcement may be the client's last word
+    // when Pacemaker keeps this copy rather than restarting it: the
+    // holder's next conflict watch (every 3 s), which heard the other node
+    // during the split, announces it again; had it been restarted since,
+    // the client's own cache gives the other MAC up (5 s of delay, then
+    // unicast probes) and asks anew.
+    let followed = cluster.wait_for(Duration::from_secs(20), "the client to follow the holder", |c| {
+        c.client_reaches(VIP).as_deref() == Some(macs[holder].as_str())
+    });
     println!(
-        "{stack:?} after healing: membership joined {joined:?} after the heal; node{} alone held the VIP, and the cluster agreed, {settled:?} after the heal",
+        "{stack:?} after healing: membership joined {joined:?} after the heal; node{} alone held the VIP, and the cluster agreed, {settled:?} after the heal; the client reached it {followed:?} later",
         holder + 1
     );
-    let neighbor = cluster.client_reaches(VIP);
-    assert_eq!(neighbor.as_deref(), Some(macs[holder].as_str()), "the client follows the holder");
     cluster.assert_no_failed_stop();
 }
 

@@ -162,14 +162,32 @@ fn conflict(vip: &str, cidr: &str, params: &[(&str, &str)]) {
             .is_some(),
         "the re-announcement did not win the client back from {rogue}"
     );
+
+    // The rogue goes (or a split brain heals with node 0 keeping the VIP)
+    // with the other MAC's word last in the client's cache: the next watch
+    // hears nobody else and wins the client back at once, instead of
+    // leaving it to send to a MAC that no longer answers.
+    segment.nodes[1].ip(&["addr", "del", cidr, "dev", "eth0"]);
+    stale_neighbor(&segment.client, vip, &rogue);
+    let over = level_20(&segment);
+    assert_eq!(over.code, ocf::SUCCESS, "{over:#?}");
+    assert!(over.stderr.contains(&format!("{rogue} no longer claims {vip}")), "{over:#?}");
+    assert!(
+        wait_for(Duration::from_secs(3), || neighbor_mac(&segment.client, vip).as_deref() == Some(&ours))
+            .is_some(),
+        "the watch after the conflict did not win the client back from {rogue}"
+    );
+    let quiet_again = level_20(&segment);
+    assert_eq!(quiet_again.code, ocf::SUCCESS, "{quiet_again:#?}");
+    assert!(!quiet_again.stderr.contains("no longer claims"), "said once: {quiet_again:#?}");
 }
 
 #[test]
-fn a_rogue_host_claiming_the_ipv4_vip_fails_level_20_naming_its_mac() {
+fn a_rogue_host_claiming_the_ipv4_vip_fails_level_20_naming_its_mac_and_its_end_wins_the_client_back() {
     conflict("192.0.2.50", "192.0.2.50/24", V4);
 }
 
 #[test]
-fn a_rogue_host_claiming_the_ipv6_vip_fails_level_20_naming_its_mac() {
+fn a_rogue_host_claiming_the_ipv6_vip_fails_level_20_naming_its_mac_and_its_end_wins_the_client_back() {
     conflict("2001:db8::50", "2001:db8::50/64", V6);
 }

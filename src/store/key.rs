@@ -41,11 +41,13 @@ pub enum Kind {
     Watcher,
     /// What the watcher repaired or refused to, for the next monitor to tell (`vip::repair`).
     RepairNotice,
+    /// The other MAC the last conflict watch heard claim the VIP (`vip::checks`).
+    Conflict,
 }
 
 impl Kind {
     /// Every kind of file a resource keeps.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Record,
         Kind::History,
         Kind::Metrics,
@@ -58,6 +60,7 @@ impl Kind {
         Kind::Convergence,
         Kind::Watcher,
         Kind::RepairNotice,
+        Kind::Conflict,
     ];
 
     /// How the name of every resource's file of this kind begins (what a
@@ -81,6 +84,7 @@ impl Kind {
             Kind::Convergence => "converge",
             Kind::Watcher => "watch",
             Kind::RepairNotice => "repaired",
+            Kind::Conflict => "conflict",
         }
     }
 }

@@ -1,11 +1,12 @@
-//! The deep checks of a VIP that is up: reachability (OCF_CHECK_LEVEL 10,
-//! and the end of start with `ping_on_start`) and the conflict watch
-//! (OCF_CHECK_LEVEL 20). The address itself is fine when these run; what
-//! they find is reported as OCF 1.1's "degraded" where Pacemaker
-//! understands it.
+//! The checks of a VIP beyond its place (`Checks`): reachability
+//! (OCF_CHECK_LEVEL 10, and the end of start with `ping_on_start`), the
+//! conflict watch (OCF_CHECK_LEVEL 20), and a start's maintenance-address
+//! rule. The address itself is fine when the deep checks run; what they
+//! find, and what the parts report as drifted, is answered as OCF 1.1's
+//! "degraded" where Pacemaker understands it.
 
 use super::context::Vip;
-use super::place::{Spot, Target};
+use super::place::{Site, Spot, Target};
 use super::wire::Wire;
 use crate::error::{AgentError, AgentResult, Doing};
 use crate::netlink::IpFamily;
@@ -13,6 +14,7 @@ use crate::observe::history::Event;
 use crate::ocf::{ExitCode, log};
 use crate::probe::{ProbeOutcome, ProbePlan};
 use crate::reach::{self, PingPlan, Reach};
+use crate::store::Kind;
 use ipnetwork::IpNetwork;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
@@ -220,7 +222,12 @@ impl Checks<'_> {
     }
 
     /// Asks the link whether another MAC claims the VIP; on a conflict,
-    /// announces this node again and fails naming the other MAC.
+    /// announces this node again and fails naming the other MAC. The first
+    /// watch that hears no other claimant after one did announces this node
+    /// once more: neighbours that followed the other claimant's last word
+    /// (a split brain that healed with this node keeping the VIP, a rogue
+    /// host gone) would otherwise keep sending to a MAC that no longer
+    /// answers until their own cache gives up, seconds later.
     fn conflict_watch(&self, spot: Spot) -> AgentResult<()> {
         let probing = self.vip.virtual_interface().probing_site(spot.site)?;
         let Some(wire) = Wire::open(&self.vip, &probing)? else {
@@ -234,28 +241,46 @@ impl Checks<'_> {
             interval: probe.interval,
             wait: probe.wait.max(CONFLICT_LISTEN),
         };
+        let (ip, run_dir, heard) =
+            (self.vip.params.ip, self.vip.run_dir(), self.vip.key.file(Kind::Conflict));
         let ProbeOutcome::InUse { mac } = self.vip.probing().run(&wire, &plan)? else {
+            let Ok(Some(other)) = run_dir.read_capped(&heard, 64) else { return Ok(()) };
+            log::info(format!(
+                "{other} no longer claims {ip} on the link of {}; announcing this node again for the neighbours that followed it",
+                spot.site.nic
+            ));
+            self.announce_again(spot, &probing, wire);
+            if let Err(err) = run_dir.remove(&heard) {
+                log::warn(format!("forgetting the conflict over {ip}: {err}"));
+            }
             return Ok(());
         };
         let other = mac.to_string();
         log::error(format!(
-            "{other} claims {} on the link of {}; announcing this node again",
-            self.vip.params.ip, spot.site.nic
+            "{other} claims {ip} on the link of {}; announcing this node again",
+            spot.site.nic
         ));
-        // From the VIP's own interface when it has one (the probe's wire is the parent's).
+        if let Err(err) = run_dir.write(&heard, &other) {
+            log::warn(format!("recording the conflict over {ip}: {err}"));
+        }
+        self.announce_again(spot, &probing, wire);
+        Err(AgentError::generic(format!(
+            "address conflict: {other} also claims {ip} on the link of {} (split brain or a rogue host); this node announced itself again",
+            spot.site.nic
+        )))
+    }
+
+    /// Announces the VIP at `spot` again, from its own interface when it has
+    /// one (the probes' `wire`, on `probing`, is then its parent's).
+    fn announce_again(&self, spot: Spot, probing: &Site, wire: Wire) {
         let wire = if probing.ifindex == spot.site.ifindex {
             Ok(Some(wire))
         } else {
             Wire::open(&self.vip, spot.site)
         };
-        if let Err(err) =
-            wire.and_then(|wire| self.vip.announcing().announce(spot, self.vip.params.announce.count, wire))
-        {
+        let count = self.vip.params.announce.count;
+        if let Err(err) = wire.and_then(|wire| self.vip.announcing().announce(spot, count, wire)) {
             log::warn(format!("re-announcing {}: {}", self.vip.params.ip, err.reason));
         }
-        Err(AgentError::generic(format!(
-            "address conflict: {other} also claims {} on the link of {} (split brain or a rogue host); this node announced itself again",
-            self.vip.params.ip, spot.site.nic
-        )))
     }
 }

@@ -132,9 +132,12 @@ impl<'a> Vip<'a> {
 
     /// Forgets the record once the address is gone.
     pub fn remove_record(&self) -> AgentResult<()> {
-        // What start learnt about the neighbours ends with what it added.
-        if let Err(err) = self.run_dir().remove(&self.key.file(Kind::Convergence)) {
-            log::warn(format!("removing the convergence state of {}: {err}", self.params.ip));
+        // What start learnt about the neighbours, and what the conflict
+        // watch heard, end with what it added.
+        for (kind, what) in [(Kind::Convergence, "convergence state"), (Kind::Conflict, "conflict state")] {
+            if let Err(err) = self.run_dir().remove(&self.key.file(kind)) {
+                log::warn(format!("removing the {what} of {}: {err}", self.params.ip));
+            }
         }
         Record::remove(&self.run_dir(), self.key).map_err(|err| {
             AgentError::generic(format!("removing the record of {}: {err}", self.params.ip))

@@ -1,10 +1,10 @@
-//! Self-healing (`repair_removed`): the resource's watcher, a detached
-//! worker that sleeps until the kernel says the address was removed (see
-//! actions/watch_worker.rs), and what a repair leaves for the next monitor
-//! to tell. The repair itself is a hidden action run in a process of its
-//! own, under the resource's turn like start and stop (actions/repair.rs):
-//! it decides from what the kernel and the record show at that moment,
-//! never from what the watcher heard.
+//! Self-healing (`repair_removed`): the resource's watcher (`Watcher`), a
+//! detached worker that sleeps until the kernel says the address was
+//! removed (see actions/watch_worker.rs), and what a repair leaves for the
+//! next monitor to tell. The repair itself is a hidden action run in a
+//! process of its own, under the resource's turn like start and stop
+//! (actions/repair.rs): it decides from what the kernel and the record show
+//! at that moment (`Repair`), never from what the watcher heard.
 
 use super::address::ADDRESS_PROTOCOL;
 use super::context::Vip;
