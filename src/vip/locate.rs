@@ -161,7 +161,14 @@ impl Lookup<'_> {
             .nl
             .local_address_holder(ip)
             .doing(|| format!("looking up which interface holds {ip}"))?;
-        Ok(found.filter(|index| !(self.vip.params.lvs.support && *index == LOOPBACK_IFINDEX)))
+        Ok(found.filter(|index| self.can_hold(*index)))
+    }
+
+    /// Whether a copy on interface `index` counts as holding the VIP: an
+    /// LVS real server's copy on lo, which `lvs_support` takes over and
+    /// gives back, does not.
+    pub fn can_hold(&self, index: u32) -> bool {
+        !(self.vip.params.lvs.support && index == LOOPBACK_IFINDEX)
     }
 
     /// The name of the interface of this node that holds `ip`, if any.

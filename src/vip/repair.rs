@@ -8,7 +8,6 @@
 
 use super::address::ADDRESS_PROTOCOL;
 use super::context::Vip;
-use super::locate::LOOPBACK_IFINDEX;
 use super::owned::{OwnedPart, Progress, Removal};
 use super::place::{Site, Target};
 use crate::background::{self, WATCHER_ACTION};
@@ -59,8 +58,8 @@ impl Repair<'_> {
             .doing(|| format!("looking for {ip} on this node's interfaces"))?;
         // Its own interface is `whereabouts`' to judge.
         let own = self.vip.record.map(|record| record.ifindex);
-        let elsewhere =
-            |index: &u32| Some(*index) != own && !(self.vip.params.lvs.support && *index == LOOPBACK_IFINDEX);
+        let lookup = self.vip.lookup();
+        let elsewhere = |index: &u32| Some(*index) != own && lookup.can_hold(*index);
         let Some(index) = holders.into_iter().find(elsewhere) else { return Ok(None) };
         Ok(Some(self.vip.lookup().site_by_index(index, "")?.nic))
     }
